@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, starts a throwaway PostgreSQL unless TEST_DATABASE_URL is
+# set, and runs the whole suite (unit, integration on PostgreSQL, end-to-end on a real Kafka broker that
+# the tests start themselves unless KAFKA_BOOTSTRAP_SERVERS is set). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/setup.sh
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  eval "$(bash deploy/postgres.sh start)"
+fi
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,35 @@
+"""Topic names. Reference data (`directory.*`) is on compacted topics keyed by entity id."""
+
+DIRECTORY_UNITS = "directory.units"
+DIRECTORY_POSITIONS = "directory.positions"
+DIRECTORY_EMPLOYEES = "directory.employees"
+DIRECTORY_SCHEDULES = "directory.schedules"
+DIRECTORY_HOLIDAYS = "directory.holidays"
+DIRECTORY_ENROLMENTS = "directory.enrolments"
+
+ATTENDANCE_PUNCHES = "attendance.punches"
+ATTENDANCE_DAYS = "attendance.days"
+ATTENDANCE_DEVICES = "attendance.devices"
+
+ACTIVITIES_ENTRIES = "activities.entries"
+APPROVALS_DECISIONS = "approvals.decisions"
+APPROVALS_VERIFICATIONS = "approvals.verifications"
+SCORING_FLAGS = "scoring.flags"
+SCORING_MONTHS = "scoring.months"
+PAYROLL_RUNS = "payroll.runs"
+
+COMPACTED = frozenset({
+    DIRECTORY_UNITS, DIRECTORY_POSITIONS, DIRECTORY_EMPLOYEES,
+    DIRECTORY_SCHEDULES, DIRECTORY_HOLIDAYS, DIRECTORY_ENROLMENTS,
+})
+
+ALL = (
+    DIRECTORY_UNITS, DIRECTORY_POSITIONS, DIRECTORY_EMPLOYEES, DIRECTORY_SCHEDULES, DIRECTORY_HOLIDAYS,
+    DIRECTORY_ENROLMENTS, ATTENDANCE_PUNCHES, ATTENDANCE_DAYS, ATTENDANCE_DEVICES, ACTIVITIES_ENTRIES,
+    APPROVALS_DECISIONS, APPROVALS_VERIFICATIONS, SCORING_FLAGS, SCORING_MONTHS, PAYROLL_RUNS,
+)
+
+
+def dead_letter(topic: str) -> str:
+    """The dead-letter topic of `topic`."""
+    return f"{topic}.dlq"

@@ -1,0 +1,261 @@
+"""The directory's use cases: validate, store, and publish every change on the compacted topics.
+
+An upsert that changes nothing publishes nothing, so importing the same roster twice is harmless.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy import Table, and_, or_, select
+from sqlalchemy.orm import Session
+
+from contracts import directory as contract
+from directory import tables
+from directory.domain import org, roster, schedules
+from directory.domain.nip import InvalidNip, validate_nip
+from runtime.events import make_event
+from runtime.messaging import publish
+from runtime.problems import Problem
+
+PRODUCER = "directory"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """How one kind of directory record is stored and published."""
+
+    table: Table
+    keys: tuple[str, ...]
+    event_type: str
+    schema: type[Schema]
+
+    def key_of(self, record: dict) -> str:
+        """The record's Kafka key (its identity on the compacted topic)."""
+        return ":".join(str(record[k]) for k in self.keys)
+
+
+ENTITIES = {
+    "unit": Entity(tables.units, ("unit_id",), "directory.unit.upserted", contract.UnitSchema),
+    "position": Entity(tables.positions, ("position_id",), "directory.position.upserted", contract.PositionSchema),
+    "employee": Entity(tables.employees, ("employee_id",), "directory.employee.upserted", contract.EmployeeSchema),
+    "schedule": Entity(tables.schedules, ("schedule_id",), "directory.schedule.upserted", contract.ScheduleSchema),
+    "holiday": Entity(tables.holidays, ("date",), "directory.holiday.upserted", contract.HolidaySchema),
+    "enrolment": Entity(tables.enrolments, ("device_serial", "pin"), "directory.enrolment.upserted",
+                        contract.EnrolmentSchema),
+}
+
+
+def _record(entity: Entity, row) -> dict:
+    fields = entity.schema().fields
+    return {name: getattr(row, name) for name in fields}
+
+
+def get(session: Session, kind: str, *key) -> dict | None:
+    """One record by key, as its contract shape, or None."""
+    entity = ENTITIES[kind]
+    cond = and_(*(entity.table.c[k] == v for k, v in zip(entity.keys, key)))
+    row = session.execute(select(entity.table).where(cond)).first()
+    return entity.schema().dump(_record(entity, row)) if row else None
+
+
+def list_records(session: Session, kind: str, **filters) -> list[dict]:
+    """Records of one kind, filtered by equality on columns, in key order."""
+    entity = ENTITIES[kind]
+    query = select(entity.table).order_by(*(entity.table.c[k] for k in entity.keys))
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(entity.table.c[column] == value)
+    return [entity.schema().dump(_record(entity, row)) for row in session.execute(query)]
+
+
+def _store(session: Session, kind: str, record: dict) -> bool:
+    """Insert or update; publish the new state when it changed. Returns whether it changed."""
+    entity = ENTITIES[kind]
+    cond = and_(*(entity.table.c[k] == record[k] for k in entity.keys))
+    current = session.execute(select(entity.table).where(cond)).first()
+    if current is not None and _record(entity, current) == record:
+        return False
+    values = dict(record, updated_at=datetime.now(timezone.utc))
+    if current is None:
+        session.execute(entity.table.insert().values(**values))
+    else:
+        session.execute(entity.table.update().where(cond).values(**values))
+    publish(session, make_event(entity.event_type, entity.key_of(record), entity.schema().dump(record), PRODUCER))
+    return True
+
+
+def _load(kind: str, data: dict) -> dict:
+    try:
+        return ENTITIES[kind].schema().load(data)
+    except ValidationError as exc:
+        from runtime.problems import from_validation_error
+        raise from_validation_error(exc) from None
+
+
+def _refuse(field: str, message: str):
+    raise Problem(422, "Validation failed", message, [{"field": field, "message": message}])
+
+
+def _exists(session: Session, kind: str, *key) -> bool:
+    return get(session, kind, *key) is not None
+
+
+def _org_employees(session: Session) -> dict[str, org.Employee]:
+    rows = session.execute(select(tables.employees.c.employee_id, tables.employees.c.name, tables.employees.c.unit_id,
+                                  tables.employees.c.position_id, tables.employees.c.status, tables.employees.c.zone,
+                                  tables.employees.c.supervisor_id, tables.employees.c.acting_supervisor_id))
+    return {r.employee_id: org.Employee(r.employee_id, r.name, r.unit_id, r.position_id or "", org.EmployeeStatus(r.status),
+                                        r.zone, r.supervisor_id, r.acting_supervisor_id) for r in rows}
+
+
+def upsert_unit(session: Session, data: dict) -> bool:
+    """Create or change an organisation unit; the tree must stay a tree."""
+    record = _load("unit", data)
+    units = {r.unit_id: org.Unit(r.unit_id, r.name, r.parent_unit_id) for r in session.execute(select(tables.units))}
+    units[record["unit_id"]] = org.Unit(record["unit_id"], record["name"], record["parent_unit_id"])
+    for error in org.validate_unit_tree(units.values()):
+        if error.subject_id == record["unit_id"] or record["unit_id"] in error.reason:
+            _refuse("parent_unit_id", error.reason)
+    return _store(session, "unit", record)
+
+
+def upsert_position(session: Session, data: dict) -> bool:
+    """Create or change a position (job class 1-17)."""
+    record = _load("position", data)
+    if record["unit_id"] and not _exists(session, "unit", record["unit_id"]):
+        _refuse("unit_id", f"unknown unit {record['unit_id']}")
+    return _store(session, "position", record)
+
+
+def upsert_employee(session: Session, data: dict, today: date) -> bool:
+    """Create or change an employee: valid NIP, known unit/position/schedule, supervisors known and acyclic."""
+    record = _load("employee", data)
+    try:
+        validate_nip(record["employee_id"], today, pppk=record["status"] == "PPPK")
+    except InvalidNip as exc:
+        _refuse("employee_id", exc.reason)
+    for field, kind in (("unit_id", "unit"), ("position_id", "position"), ("schedule_id", "schedule")):
+        if record[field] and not _exists(session, kind, record[field]):
+            _refuse(field, f"unknown {kind} {record[field]}")
+    for field in ("supervisor_id", "acting_supervisor_id"):
+        if record[field] and record[field] != record["employee_id"] and not _exists(session, "employee", record[field]):
+            _refuse(field, f"unknown employee {record[field]}")
+    employees = _org_employees(session)
+    employees[record["employee_id"]] = org.Employee(
+        record["employee_id"], record["name"], record["unit_id"], record["position_id"] or "",
+        org.EmployeeStatus(record["status"]), record["zone"], record["supervisor_id"], record["acting_supervisor_id"])
+    for error in org.validate_supervision(employees):
+        if error.subject_id == record["employee_id"] or record["employee_id"] in error.reason:
+            _refuse(error.field, error.reason)
+    return _store(session, "employee", record)
+
+
+def set_roles(session: Session, employee_id: str, roles: list[str]) -> bool:
+    """Grant exactly `roles` to an employee (users and roles)."""
+    from directory.domain.roles import InvalidRole, parse_roles
+    current = get(session, "employee", employee_id)
+    if current is None:
+        raise Problem(404, "Not found", f"no employee {employee_id}")
+    try:
+        current["roles"] = sorted(parse_roles(roles))
+    except InvalidRole as exc:
+        _refuse("roles", str(exc))
+    return _store(session, "employee", _load("employee", current))
+
+
+def upsert_schedule(session: Session, data: dict) -> bool:
+    """Create or change a work schedule (weekly pattern and dated variants such as Ramadan)."""
+    try:
+        schedules.validate_schedule({k: v for k, v in data.items() if k != "active"})
+    except ValidationError as exc:
+        from runtime.problems import from_validation_error
+        raise from_validation_error(exc) from None
+    return _store(session, "schedule", _load("schedule", data))
+
+
+def upsert_holiday(session: Session, data: dict) -> bool:
+    """Add or change a holiday (national holiday or cuti bersama)."""
+    return _store(session, "holiday", _load("holiday", data))
+
+
+def upsert_enrolment(session: Session, data: dict) -> bool:
+    """Enrol (or, with active=false, remove) an employee's PIN on a device."""
+    record = _load("enrolment", data)
+    employee = get(session, "employee", record["employee_id"])
+    if employee is None:
+        _refuse("employee_id", f"unknown employee {record['employee_id']}")
+    record["name"] = record["name"] or employee["name"]
+    return _store(session, "enrolment", record)
+
+
+def import_roster(session: Session, text: str, imported_by: str, today: date) -> dict:
+    """Import a personnel-system roster CSV: keep good rows, report each bad row; idempotent."""
+    parsed = roster.parse_roster(text, today)
+    errors = [{"line": e.line, "field": e.field, "reason": e.reason} for e in parsed.errors]
+    unit_list, unit_errors = roster.units_from_rows(parsed.rows)
+    position_list, position_errors = roster.positions_from_rows(parsed.rows)
+    bad_lines = {e.line for e in unit_errors + position_errors}
+    errors += [{"line": e.line, "field": e.field, "reason": e.reason} for e in unit_errors + position_errors]
+    rows = [r for r in parsed.rows if r.line not in bad_lines]
+    known = {r.employee_id for r in session.execute(select(tables.employees.c.employee_id))} | {r.nip for r in rows}
+    kept = []
+    for row in rows:
+        missing = [(f, n) for f, n in (("supervisor_nip", row.supervisor_nip), ("acting_supervisor_nip", row.acting_supervisor_nip))
+                   if n and n not in known]
+        if row.schedule_id and not _exists(session, "schedule", row.schedule_id):
+            missing.append(("schedule_id", row.schedule_id))
+        if missing:
+            errors += [{"line": row.line, "field": f, "reason": f"unknown {'schedule' if f == 'schedule_id' else 'employee'} {n}"}
+                       for f, n in missing]
+        else:
+            kept.append(row)
+    changes = 0
+    by_unit = {r.unit_id: r for r in kept}
+    for unit in unit_list:
+        if unit.unit_id in by_unit:
+            existing = get(session, "unit", unit.unit_id) or {}
+            changes += _store(session, "unit", _load("unit", {
+                "unit_id": unit.unit_id, "name": unit.name, "parent_unit_id": unit.parent_id,
+                "head_employee_id": existing.get("head_employee_id")}))
+    used_positions = {r.position_id for r in kept}
+    for position in position_list:
+        if position.position_id in used_positions:
+            changes += _store(session, "position", _load("position", {
+                "position_id": position.position_id, "name": position.name, "job_class": position.job_class,
+                "kind": str(position.kind)}))
+    # Employees first without supervisors, then with them, so rows may name supervisors further down the file.
+    for row in kept:
+        existing = get(session, "employee", row.nip)
+        record = _load("employee", {
+            "employee_id": row.nip, "name": row.name, "unit_id": row.unit_id, "position_id": row.position_id,
+            "supervisor_id": row.supervisor_nip, "acting_supervisor_id": row.acting_supervisor_nip,
+            "status": str(row.status), "zone": row.zone, "schedule_id": row.schedule_id,
+            "roles": existing["roles"] if existing else ["staff"]})
+        changes += _store(session, "employee", record)
+        enrolment = row.enrolment()
+        if enrolment:
+            changes += _store(session, "enrolment", _load("enrolment", {
+                "device_serial": enrolment.device_serial, "pin": enrolment.pin, "employee_id": row.nip, "name": row.name}))
+    supervision = org.validate_supervision(_org_employees(session))
+    if supervision:
+        session.rollback()
+        raise Problem(422, "Validation failed", "the roster would make supervision loop",
+                      [{"field": e.field, "message": f"{e.subject_id}: {e.reason}"} for e in supervision])
+    report = {"import_id": str(uuid.uuid4()), "rows_total": len(parsed.rows) + len({e.line for e in parsed.errors}),
+              "rows_accepted": len(kept), "rows_rejected": len({e["line"] for e in errors}), "changes": changes,
+              "errors": sorted(errors, key=lambda e: (e["line"], e["field"]))}
+    session.execute(tables.roster_imports.insert().values(
+        imported_at=datetime.now(timezone.utc), imported_by=imported_by, **report))
+    return report
+
+
+def reports_of(session: Session, supervisor_id: str) -> list[dict]:
+    """The employees whose approver is `supervisor_id` (direct reports, or via Plt)."""
+    e = tables.employees.c
+    rows = session.execute(select(tables.employees).where(or_(
+        e.acting_supervisor_id == supervisor_id,
+        and_(e.supervisor_id == supervisor_id, e.acting_supervisor_id.is_(None)))).order_by(e.employee_id))
+    return [ENTITIES["employee"].schema().dump(_record(ENTITIES["employee"], r)) for r in rows]

@@ -1,0 +1,197 @@
+"""The directory's REST API: requests in, handler calls, responses out."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, request
+
+from contracts import directory as contract
+from directory import handlers
+from runtime.auth import authenticate, require
+from runtime.problems import Problem
+from runtime.web import db, documented
+
+blueprint = Blueprint("directory", __name__)
+READ_ALL = ("admin", "ops", "verifier", "finance")
+
+
+def _today() -> date:
+    return date.today()
+
+
+def _save(kind: str, key: dict, upsert, *extra):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "Malformed request", "the body must be a JSON object")
+    for name, value in key.items():
+        if name in body and str(body[name]) != value:
+            raise Problem(422, "Validation failed", f"{name} in the body differs from the URL",
+                          [{"field": name, "message": "differs from the URL"}])
+    session = db()
+    changed = upsert(session, {**body, **key}, *extra)
+    session.commit()
+    return {"changed": changed, kind: handlers.get(session, kind, *key.values())}, 200
+
+
+def _found(record, what: str):
+    if record is None:
+        raise Problem(404, "Not found", f"no {what}")
+    return record
+
+
+@blueprint.get("/me")
+@require()
+def me():
+    """The caller's own directory record and roles."""
+    principal = authenticate()
+    return {"employee_id": principal.subject, "roles": sorted(principal.roles),
+            "employee": handlers.get(db(), "employee", principal.subject)}
+
+
+@blueprint.get("/units")
+@require()
+def list_units():
+    """All organisation units (SKPD/OPD)."""
+    return {"units": handlers.list_records(db(), "unit", parent_unit_id=request.args.get("parent_unit_id"))}
+
+
+@blueprint.get("/units/<unit_id>")
+@require()
+def get_unit(unit_id):
+    """One organisation unit."""
+    return _found(handlers.get(db(), "unit", unit_id), f"unit {unit_id}")
+
+
+@blueprint.put("/units/<unit_id>")
+@require("admin")
+@documented(contract.UnitSchema)
+def put_unit(unit_id):
+    """Create or change an organisation unit."""
+    return _save("unit", {"unit_id": unit_id}, handlers.upsert_unit)
+
+
+@blueprint.get("/positions")
+@require()
+def list_positions():
+    """All positions with their job classes."""
+    return {"positions": handlers.list_records(db(), "position")}
+
+
+@blueprint.put("/positions/<position_id>")
+@require("admin")
+@documented(contract.PositionSchema)
+def put_position(position_id):
+    """Create or change a position."""
+    return _save("position", {"position_id": position_id}, handlers.upsert_position)
+
+
+@blueprint.get("/employees")
+@require()
+def list_employees():
+    """Employees the caller may see: everyone for admin/ops/verifier/finance, reports for a supervisor, else self."""
+    principal = authenticate()
+    session = db()
+    if principal.has(*READ_ALL):
+        return {"employees": handlers.list_records(session, "employee", unit_id=request.args.get("unit_id"))}
+    if principal.has("supervisor"):
+        return {"employees": handlers.reports_of(session, principal.subject)}
+    own = handlers.get(session, "employee", principal.subject)
+    return {"employees": [own] if own else []}
+
+
+@blueprint.get("/employees/<employee_id>")
+@require()
+def get_employee(employee_id):
+    """One employee: self, their approver, or admin/ops/verifier/finance."""
+    principal = authenticate()
+    session = db()
+    record = _found(handlers.get(session, "employee", employee_id), f"employee {employee_id}")
+    allowed = (principal.subject == employee_id or principal.has(*READ_ALL)
+               or principal.subject in (record["supervisor_id"], record["acting_supervisor_id"]))
+    if not allowed:
+        raise Problem(403, "Forbidden", "you may see only yourself and your reports")
+    return record
+
+
+@blueprint.put("/employees/<employee_id>")
+@require("admin")
+@documented(contract.EmployeeSchema)
+def put_employee(employee_id):
+    """Create or change an employee (NIP validated)."""
+    return _save("employee", {"employee_id": employee_id}, handlers.upsert_employee, _today())
+
+
+@blueprint.put("/employees/<employee_id>/roles")
+@require("admin")
+def put_roles(employee_id):
+    """Set an employee's roles (users and roles)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("roles"), list):
+        raise Problem(422, "Validation failed", "roles must be a list", [{"field": "roles", "message": "a list"}])
+    session = db()
+    changed = handlers.set_roles(session, employee_id, body["roles"])
+    session.commit()
+    return {"changed": changed, "employee": handlers.get(session, "employee", employee_id)}
+
+
+@blueprint.get("/schedules")
+@require()
+def list_schedules():
+    """All work schedules."""
+    return {"schedules": handlers.list_records(db(), "schedule")}
+
+
+@blueprint.put("/schedules/<schedule_id>")
+@require("admin")
+@documented(contract.ScheduleSchema)
+def put_schedule(schedule_id):
+    """Create or change a work schedule."""
+    return _save("schedule", {"schedule_id": schedule_id}, handlers.upsert_schedule)
+
+
+@blueprint.get("/holidays")
+@require()
+def list_holidays():
+    """The holiday calendar."""
+    return {"holidays": handlers.list_records(db(), "holiday")}
+
+
+@blueprint.put("/holidays/<day>")
+@require("admin")
+@documented(contract.HolidaySchema)
+def put_holiday(day):
+    """Add or change a holiday."""
+    return _save("holiday", {"date": day}, handlers.upsert_holiday)
+
+
+@blueprint.get("/enrolments")
+@require("admin", "ops")
+def list_enrolments():
+    """Device enrolments (device serial + PIN -> employee)."""
+    return {"enrolments": handlers.list_records(db(), "enrolment", device_serial=request.args.get("device_serial"))}
+
+
+@blueprint.put("/enrolments/<device_serial>/<pin>")
+@require("admin")
+@documented(contract.EnrolmentSchema)
+def put_enrolment(device_serial, pin):
+    """Enrol an employee's PIN on a device (active=false removes it)."""
+    return _save("enrolment", {"device_serial": device_serial, "pin": pin}, handlers.upsert_enrolment)
+
+
+@blueprint.post("/roster/imports")
+@require("admin")
+def import_roster():
+    """Import a roster CSV (raw text/csv body or a multipart `file`): good rows kept, bad rows reported."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload else request.get_data()
+    if not raw:
+        raise Problem(400, "Malformed request", "send the CSV as the body or as a multipart field `file`")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # spreadsheets on Windows export in this code page
+    session = db()
+    report = handlers.import_roster(session, text, authenticate().subject, _today())
+    session.commit()
+    return report, 200

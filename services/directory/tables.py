@@ -1,0 +1,85 @@
+"""The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments."""
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table
+
+from runtime.messaging import add_messaging_tables
+
+metadata = MetaData()
+
+units = Table(
+    "units", metadata,
+    Column("unit_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("parent_unit_id", String(64), nullable=True, index=True),
+    Column("head_employee_id", String(18), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+positions = Table(
+    "positions", metadata,
+    Column("position_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("job_class", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("unit_id", String(64), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+employees = Table(
+    "employees", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("unit_id", String(64), nullable=False, index=True),
+    Column("position_id", String(64), nullable=True),
+    Column("supervisor_id", String(18), nullable=True, index=True),
+    Column("acting_supervisor_id", String(18), nullable=True, index=True),
+    Column("status", String(8), nullable=False),
+    Column("zone", String(40), nullable=False),
+    Column("schedule_id", String(64), nullable=True),
+    Column("roles", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+schedules = Table(
+    "schedules", metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("days", JSON, nullable=False),
+    Column("variants", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+holidays = Table(
+    "holidays", metadata,
+    Column("date", Date, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+enrolments = Table(
+    "enrolments", metadata,
+    Column("device_serial", String(64), primary_key=True),
+    Column("pin", String(32), primary_key=True),
+    Column("employee_id", String(18), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+roster_imports = Table(
+    "roster_imports", metadata,
+    Column("import_id", String(36), primary_key=True),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_by", String(18), nullable=False),
+    Column("rows_total", Integer, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("changes", Integer, nullable=False),
+    Column("errors", JSON, nullable=False),
+)
+
+outbox, inbox = add_messaging_tables(metadata)

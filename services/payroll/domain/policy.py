@@ -1,0 +1,307 @@
+"""The regional TPP policy: the `[payroll]` section of a policy file, validated into frozen dataclasses.
+
+Every number that differs between regions lives here; `load_policy({})` gives the national defaults of
+REQUIREMENTS.md (base amounts per job class are illustrative: each region sets its own in its Perkada).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Mapping
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+JOB_CLASSES = range(1, 18)
+COMPONENT_SOURCES = ("activity_score", "discipline", "target", "behaviour", "overtime")
+BANDS = ("TL1", "TL2", "TL3", "TL4", "PSW1", "PSW2", "PSW3", "PSW4")
+ABSENCE_KINDS = ("leave", "sick", "duty", "permission")
+SANCTION_LEVELS = ("light", "medium", "heavy", "dismissal")
+ROUNDING_MODES = ("half_up", "down")
+DEDUCT_FROM = ("discipline_component", "total")
+
+# Illustrative monthly amounts (rupiah) per kelas jabatan (job class) 1–17.
+DEFAULT_BASE_AMOUNTS = {
+    1: 1_500_000, 2: 1_700_000, 3: 1_900_000, 4: 2_200_000, 5: 2_500_000, 6: 2_900_000,
+    7: 3_500_000, 8: 4_200_000, 9: 5_000_000, 10: 6_000_000, 11: 7_200_000, 12: 8_600_000,
+    13: 10_300_000, 14: 12_400_000, 15: 15_000_000, 16: 18_000_000, 17: 22_000_000,
+}
+# TL = terlambat (late arrival), PSW = pulang sebelum waktunya (early leave); Permentan 68/2012.
+DEFAULT_BAND_RATES = {
+    "TL1": "0.5", "TL2": "1", "TL3": "1.5", "TL4": "2",
+    "PSW1": "0.5", "PSW2": "1", "PSW3": "1.5", "PSW4": "2",
+}
+DEFAULT_SANCTIONS = {
+    "light": ["20", "30", "40"], "medium": ["40", "50", "60"], "heavy": ["60", "70", "80"], "dismissal": ["100"],
+}
+# Illustrative: PPh 21 final rates by golongan (PMK 262/2010) and the BPJS Kesehatan employee share.
+DEFAULT_TAX_RATES = {"I": "0", "II": "0", "III": "5", "IV": "15"}
+DEFAULT_CONTRIBUTIONS = [{"name": "BPJS Kesehatan", "percent": "1", "ceiling": 12_000_000}]
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """How money is rounded: `half_up` or `down` (toward zero), to a multiple of `unit` rupiah."""
+
+    mode: str
+    unit: int
+
+
+@dataclass(frozen=True)
+class Component:
+    """One share of the TPP: `weight` percent of the base, paid by the score named by `source`."""
+
+    name: str
+    weight: Decimal
+    source: str
+
+
+@dataclass(frozen=True)
+class OvertimeScoring:
+    """Overtime score: hours ÷ `full_hours` × 100, at least `minimum_percent`, at most 100."""
+
+    full_hours: Decimal
+    minimum_percent: Decimal
+
+
+@dataclass(frozen=True)
+class DisciplinePolicy:
+    """Deductions in percent of the `deduct_from` base per band, per TK day and per deducting absence kind."""
+
+    band_rates: Mapping[str, Decimal]
+    absent_per_day: Decimal
+    monthly_cap: Decimal
+    deduct_from: str
+    absence_rates: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class MinimumPolicy:
+    """A floor on the allowance (0 = none) for employees with no active sanction and a high enough activity score."""
+
+    amount: int
+    min_activity_score: Decimal
+
+
+@dataclass(frozen=True)
+class TaxPolicy:
+    """Income tax withheld from the gross, in percent by grade or golongan (empty = no tax line)."""
+
+    name: str
+    percent_by_grade: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """An employee contribution withheld: `percent` of the gross, the gross capped at `ceiling` (0 = no cap)."""
+
+    name: str
+    percent: Decimal
+    ceiling: int
+
+
+@dataclass(frozen=True)
+class PayrollPolicy:
+    """Everything `compute_tpp` and the run rules need to know about a region."""
+
+    rounding: Rounding
+    base_amounts: Mapping[int, int]
+    position_overrides: Mapping[str, int]
+    components: tuple[Component, ...]
+    overtime: OvertimeScoring
+    discipline: DisciplinePolicy
+    sanctions: Mapping[str, tuple[Decimal, ...]]
+    cpns_percent: Decimal
+    minimum: MinimumPolicy
+    tax: TaxPolicy
+    contributions: tuple[Contribution, ...]
+    correction_cutoff_day: int
+
+
+class _Percent(fields.Decimal):
+    """A Decimal percent that reads TOML floats through their shortest text (1.1 stays 1.1)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, float):
+            value = repr(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _percent(maximum: int | None = None, **kwargs) -> _Percent:
+    return _Percent(validate=validate.Range(min=0, max=maximum), **kwargs)
+
+
+def _money(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=0), **kwargs)
+
+
+class _RoundingSchema(Schema):
+    mode = fields.String(load_default="half_up", validate=validate.OneOf(ROUNDING_MODES))
+    unit = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Rounding(**data)
+
+
+class _ComponentSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    weight = _percent(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(COMPONENT_SOURCES))
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Component(**data)
+
+
+class _OvertimeSchema(Schema):
+    full_hours = _Percent(load_default=Decimal(60), validate=validate.Range(min=0, min_inclusive=False))
+    minimum_percent = _percent(100, load_default=Decimal(0))
+
+    @post_load
+    def make(self, data, **kwargs):
+        return OvertimeScoring(**data)
+
+
+class _DisciplineSchema(Schema):
+    band_rates = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(BANDS)), values=_percent(), load_default=DEFAULT_BAND_RATES
+    )
+    absent_per_day = _percent(load_default=Decimal(3))
+    monthly_cap = _percent(100, load_default=Decimal(100))
+    deduct_from = fields.String(load_default="total", validate=validate.OneOf(DEDUCT_FROM))
+    absence_rates = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(ABSENCE_KINDS)), values=_percent(), load_default=dict
+    )
+
+    @validates_schema
+    def every_band(self, data, **kwargs):
+        missing = [band for band in BANDS if band not in data.get("band_rates", {})]
+        if missing:
+            raise ValidationError({band: ["Missing rate for this band."] for band in missing}, "band_rates")
+
+    @post_load
+    def make(self, data, **kwargs):
+        rates = data["band_rates"]
+        data["band_rates"] = MappingProxyType({band: Decimal(rates[band]) for band in BANDS})
+        data["absence_rates"] = MappingProxyType(dict(data["absence_rates"]))
+        return DisciplinePolicy(**data)
+
+
+class _SanctionsSchema(Schema):
+    light = fields.List(_percent(100), load_default=DEFAULT_SANCTIONS["light"], validate=validate.Length(min=1))
+    medium = fields.List(_percent(100), load_default=DEFAULT_SANCTIONS["medium"], validate=validate.Length(min=1))
+    heavy = fields.List(_percent(100), load_default=DEFAULT_SANCTIONS["heavy"], validate=validate.Length(min=1))
+    dismissal = fields.List(
+        _percent(100), load_default=DEFAULT_SANCTIONS["dismissal"], validate=validate.Length(min=1)
+    )
+
+    @post_load
+    def make(self, data, **kwargs):
+        return MappingProxyType({level: tuple(Decimal(p) for p in data[level]) for level in SANCTION_LEVELS})
+
+
+class _MinimumSchema(Schema):
+    amount = _money(load_default=0)
+    min_activity_score = _percent(load_default=Decimal(0))
+
+    @post_load
+    def make(self, data, **kwargs):
+        return MinimumPolicy(**data)
+
+
+class _TaxSchema(Schema):
+    name = fields.String(load_default="PPh 21")
+    percent_by_grade = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1)),
+        values=_percent(100),
+        load_default=DEFAULT_TAX_RATES,
+    )
+
+    @post_load
+    def make(self, data, **kwargs):
+        rates = {grade: Decimal(p) for grade, p in data["percent_by_grade"].items()}
+        return TaxPolicy(name=data["name"], percent_by_grade=MappingProxyType(rates))
+
+
+class _ContributionSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    percent = _percent(100, required=True)
+    ceiling = _money(load_default=0)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Contribution(name=data["name"], percent=Decimal(data["percent"]), ceiling=data["ceiling"])
+
+
+class _PayrollSchema(Schema):
+    rounding = fields.Nested(_RoundingSchema, load_default=lambda: Rounding("half_up", 1))
+    base_amounts = fields.Dict(
+        keys=fields.Integer(strict=False, validate=validate.Range(min=1, max=17)),
+        values=_money(),
+        load_default=DEFAULT_BASE_AMOUNTS,
+    )
+    position_overrides = fields.Dict(keys=fields.String(), values=_money(), load_default=dict)
+    components = fields.List(
+        fields.Nested(_ComponentSchema),
+        load_default=lambda: [Component("kinerja", Decimal(60), "activity_score"),
+                              Component("disiplin", Decimal(40), "discipline")],
+    )
+    overtime = fields.Nested(_OvertimeSchema, load_default=lambda: _OvertimeSchema().load({}))
+    discipline = fields.Nested(_DisciplineSchema, load_default=lambda: _DisciplineSchema().load({}))
+    sanctions = fields.Nested(_SanctionsSchema, load_default=lambda: _SanctionsSchema().load({}))
+    cpns_percent = _percent(100, load_default=Decimal(80))
+    minimum = fields.Nested(_MinimumSchema, load_default=lambda: MinimumPolicy(0, Decimal(0)))
+    tax = fields.Nested(_TaxSchema, load_default=lambda: _TaxSchema().load({}))
+    contributions = fields.List(fields.Nested(_ContributionSchema), load_default=lambda: [
+        _ContributionSchema().load(c) for c in DEFAULT_CONTRIBUTIONS])
+    correction_cutoff_day = fields.Integer(strict=True, load_default=10, validate=validate.Range(min=1, max=31))
+
+    @validates_schema
+    def every_job_class(self, data, **kwargs):
+        missing = [c for c in JOB_CLASSES if c not in data.get("base_amounts", {})]
+        if missing:
+            raise ValidationError({str(c): ["Missing amount for this job class."] for c in missing}, "base_amounts")
+
+    @validates_schema
+    def weights_make_100(self, data, **kwargs):
+        components = data.get("components", [])
+        total = sum((c.weight for c in components), Decimal(0))
+        if total != 100:
+            raise ValidationError(f"Component weights must sum to 100, not {total}.", "components")
+        names = [c.name for c in components]
+        if len(set(names)) != len(names):
+            raise ValidationError("Component names must be unique.", "components")
+
+    @validates_schema
+    def discipline_base_exists(self, data, **kwargs):
+        discipline = data.get("discipline")
+        if discipline and discipline.deduct_from == "discipline_component" and not any(
+            c.source == "discipline" for c in data.get("components", [])
+        ):
+            raise ValidationError(
+                {"deduct_from": ["No component has source 'discipline' to deduct from."]}, "discipline"
+            )
+
+    @post_load
+    def make(self, data, **kwargs):
+        return PayrollPolicy(
+            rounding=data["rounding"],
+            base_amounts=MappingProxyType(dict(data["base_amounts"])),
+            position_overrides=MappingProxyType(dict(data["position_overrides"])),
+            components=tuple(data["components"]),
+            overtime=data["overtime"],
+            discipline=data["discipline"],
+            sanctions=data["sanctions"],
+            cpns_percent=Decimal(data["cpns_percent"]),
+            minimum=data["minimum"],
+            tax=data["tax"],
+            contributions=tuple(data["contributions"]),
+            correction_cutoff_day=data["correction_cutoff_day"],
+        )
+
+
+def load_policy(section: dict) -> PayrollPolicy:
+    """Validate the `[payroll]` table of a policy file; raises `marshmallow.ValidationError` naming the field."""
+    return _PayrollSchema().load(section)

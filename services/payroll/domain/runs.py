@@ -1,0 +1,98 @@
+"""The payroll run lifecycle: draft → reviewed → approved → paid, and corrections after approval.
+
+A draft may be recomputed as often as needed (the same facts give the same content hash); a reviewer
+may send it back to draft. Approved and paid runs never change: a late correction is recomputed aside
+and its difference becomes an `Adjustment` in the next month's run, if it arrives by the cut-off day.
+"""
+
+import calendar
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Iterable
+
+from .policy import PayrollPolicy
+from .tpp import MONTH_NAMES, Adjustment, Payslip, format_rupiah
+
+
+class RunState(StrEnum):
+    """Where a monthly payroll run stands."""
+
+    DRAFT = "draft"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+    PAID = "paid"
+
+
+TRANSITIONS = {
+    RunState.DRAFT: frozenset({RunState.REVIEWED}),
+    RunState.REVIEWED: frozenset({RunState.APPROVED, RunState.DRAFT}),
+    RunState.APPROVED: frozenset({RunState.PAID}),
+    RunState.PAID: frozenset(),
+}
+
+
+class RunStateError(ValueError):
+    """A run was asked to do what its state forbids."""
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A late change to an employee's facts for a past month (e.g. leave registered after the run)."""
+
+    employee_id: str
+    year: int
+    month: int
+    reason: str
+
+
+def advance(state: RunState, target: RunState) -> RunState:
+    """Move a run to `target`, or raise `RunStateError` if the lifecycle does not allow it."""
+    if target not in TRANSITIONS[RunState(state)]:
+        raise RunStateError(f"a {state} run cannot become {target}")
+    return RunState(target)
+
+
+def can_recompute(state: RunState) -> bool:
+    """Only a draft run may be recomputed; approved and paid runs never change."""
+    return RunState(state) is RunState.DRAFT
+
+
+def content_hash(payslips: Iterable[Payslip]) -> str:
+    """SHA-256 of the run's canonical JSON (payslips ordered by employee, keys sorted)."""
+    canonical = sorted((asdict(p) for p in payslips), key=lambda p: (p["employee_id"], p["year"], p["month"]))
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def adjustment_for(correction: Correction, approved_payslip: Payslip, recomputed_payslip: Payslip) -> Adjustment:
+    """The net difference a correction makes to an approved month, to be paid (or recovered) next month."""
+    for payslip in (approved_payslip, recomputed_payslip):
+        if (payslip.employee_id, payslip.year, payslip.month) != (
+            correction.employee_id, correction.year, correction.month
+        ):
+            raise ValueError(f"payslip of {payslip.employee_id} {payslip.year}-{payslip.month:02d} "
+                             f"does not match the correction")
+    period = f"{MONTH_NAMES[correction.month]} {correction.year}"
+    description = (
+        f"correction of {period} ({correction.reason}): net {format_rupiah(approved_payslip.net)} "
+        f"→ {format_rupiah(recomputed_payslip.net)}"
+    )
+    return Adjustment(description, recomputed_payslip.net - approved_payslip.net)
+
+
+def correction_deadline(run_month: tuple[int, int], policy: PayrollPolicy) -> date:
+    """The last day corrections to `run_month` (year, month) are accepted: the cut-off day of the next month."""
+    year, month = run_month
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, min(policy.correction_cutoff_day, calendar.monthrange(year, month)[1]))
+
+
+def accepts_correction(
+    correction_date: date, run_month: tuple[int, int], today: date, policy: PayrollPolicy
+) -> bool:
+    """Whether a correction of the day `correction_date` counts for `run_month`: it falls in it, by the cut-off."""
+    in_month = (correction_date.year, correction_date.month) == tuple(run_month)
+    return in_month and today <= correction_deadline(run_month, policy)

@@ -1,0 +1,150 @@
+"""A real single-node Apache Kafka broker for local runs and tests, from the jars Maven fetches.
+
+`deploy/kafka/pom.xml` pins the broker; its jars go to an ignored cache. Storage is formatted once
+(`kafka.tools.StorageTool format`); `kafka.Kafka` runs on 127.0.0.1; start returns only when the broker
+answers a metadata request.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.config import repo_root
+from runtime.kafka import broker_answers
+
+KAFKA_DIR = repo_root() / "deploy" / "kafka"
+
+
+def cache_dir() -> Path:
+    """Where jars and broker instances live (ignored by git)."""
+    return Path(os.environ.get("KINERJA_CACHE", repo_root() / ".cache"))
+
+
+def fetch_jars() -> Path:
+    """Fetch the broker's jars with Maven into the cache once; return the folder."""
+    libs = cache_dir() / "kafka" / "libs"
+    marker = libs / ".complete"
+    if not marker.exists():
+        libs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["mvn", "-q", "-B", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
+             f"-DoutputDirectory={libs}", "-DincludeScope=runtime"], check=True)
+        marker.write_text("ok\n")
+    return libs
+
+
+@dataclass
+class Broker:
+    """A broker instance: its folder, ports and process."""
+
+    home: Path
+    port: int = 9092
+    controller_port: int = 9093
+    process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap address clients use."""
+        return f"127.0.0.1:{self.port}"
+
+    def _write_config(self) -> Path:
+        overrides = {
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "log.dirs": str(self.home / "data"),
+        }
+        lines = []
+        for line in (KAFKA_DIR / "server.properties").read_text().splitlines():
+            key = line.split("=", 1)[0].strip()
+            lines.append(f"{key}={overrides.pop(key)}" if key in overrides else line)
+        lines += [f"{k}={v}" for k, v in overrides.items()]
+        config = self.home / "server.properties"
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+    def _java(self, libs: Path, main: str, *args: str, **popen) -> list[str]:
+        return ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.xml'}", f"-Dkafka.logs.dir={self.home / 'logs'}",
+                "-cp", f"{libs}/*", main, *args]
+
+    def start(self, timeout_s: float = 90.0) -> "Broker":
+        """Format storage if new, start the broker and wait until it answers a metadata request."""
+        libs = fetch_jars()
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "logs").mkdir(exist_ok=True)
+        config = self._write_config()
+        if not (self.home / "data" / "meta.properties").exists():
+            cluster_id = uuid.uuid4().bytes.hex()[:22]
+            subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", _cluster_id(cluster_id),
+                                      "-c", str(config), "--ignore-formatted"),
+                           check=True, stdout=subprocess.DEVNULL)
+        log = open(self.home / "logs" / "console.log", "ab")
+        self.process = subprocess.Popen(self._java(libs, "kafka.Kafka", str(config)), stdout=log, stderr=log,
+                                        start_new_session=True)
+        (self.home / "broker.pid").write_text(str(self.process.pid))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.process.returncode}; see {self.home / 'logs'}")
+            if broker_answers(self.bootstrap, timeout_s=2.0):
+                return self
+            time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"broker did not answer within {timeout_s:.0f}s; see {self.home / 'logs'}")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the broker cleanly (SIGTERM: controlled shutdown), killing it if it hangs."""
+        pid = self.process.pid if self.process else _read_pid(self.home)
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid, self.process):
+            time.sleep(0.2)
+        if _alive(pid, self.process):
+            os.killpg(pid, signal.SIGKILL)
+        if self.process:
+            self.process.wait(timeout=10)
+        (self.home / "broker.pid").unlink(missing_ok=True)
+
+    def wipe(self) -> None:
+        """Remove the instance's data (after stop)."""
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _cluster_id(seed_hex: str) -> str:
+    # A KRaft cluster id is 16 bytes in URL-safe base64 without padding (22 characters).
+    import base64
+    return base64.urlsafe_b64encode(bytes.fromhex(seed_hex.ljust(32, "0")[:32])).decode().rstrip("=")
+
+
+def _read_pid(home: Path) -> int | None:
+    try:
+        return int((home / "broker.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _alive(pid: int, process: subprocess.Popen | None) -> bool:
+    if process is not None:
+        return process.poll() is None
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def local_broker(name: str = "local", port: int = 9092, controller_port: int = 9093) -> Broker:
+    """The broker instance called `name` under the cache."""
+    return Broker(home=cache_dir() / "kafka" / name, port=port, controller_port=controller_port)

@@ -1,0 +1,145 @@
+"""`kinerja`: the platform's command line (local stack, broker, migrations, workers, tokens)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from datetime import timedelta
+
+from runtime.config import Settings, repo_root
+from runtime.service import SERVICES
+
+
+def _cmd_token(args) -> int:
+    from runtime.auth import mint_token
+    settings = Settings.from_env("directory")
+    print(mint_token(settings.jwt_secret, settings.jwt_issuer, args.sub, args.roles.split(","),
+                     timedelta(hours=args.hours)))
+    return 0
+
+
+def _cmd_kafka(args) -> int:
+    from runtime.broker import local_broker
+    broker = local_broker()
+    if args.action == "start":
+        broker.start()
+        print(f"Kafka broker ready on {broker.bootstrap}")
+    elif args.action == "stop":
+        broker.stop()
+        print("Kafka broker stopped")
+    else:  # run: foreground until a signal, for a process manager
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        broker.start()
+        print(f"Kafka broker ready on {broker.bootstrap}", flush=True)
+        stop.wait()
+        broker.stop()
+    return 0
+
+
+def _cmd_migrate(args) -> int:
+    from runtime.migrate import upgrade
+    from runtime.service import service
+    for name in args.services or sorted(SERVICES):
+        service(name)  # refuses an unknown name
+        upgrade(name, Settings.from_env(name).database_url)
+        print(f"{name}: schema up to date")
+    return 0
+
+
+def _cmd_makemigration(args) -> int:
+    from runtime.migrate import make_revision, upgrade
+    url = f"sqlite:///{repo_root() / '.cache' / f'makemigration_{args.service}.db'}"
+    upgrade(args.service, url)
+    make_revision(args.service, url, args.message)
+    return 0
+
+
+def _cmd_consume(args) -> int:
+    from runtime.workers import run_consumer
+    run_consumer(args.service)
+    return 0
+
+
+def _cmd_relay(args) -> int:
+    from runtime.workers import run_relay_process
+    run_relay_process(args.service)
+    return 0
+
+
+def _cmd_up(args) -> int:
+    from honcho.manager import Manager
+
+    from runtime.broker import local_broker
+    from runtime.kafka import ensure_topics
+    from runtime.migrate import upgrade
+
+    env = dict(os.environ)
+    broker = None
+    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = local_broker()
+        print("starting the local Kafka broker ...", flush=True)
+        broker.start()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    try:
+        ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
+        for name in sorted(SERVICES):
+            upgrade(name, Settings.from_env(name, env).database_url)
+        metrics_dir = repo_root() / ".cache" / "prometheus"
+        manager = Manager()
+        print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
+        for name, port in sorted(SERVICES.items(), key=lambda kv: kv[1]):
+            service_env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir / name))
+            (metrics_dir / name).mkdir(parents=True, exist_ok=True)
+            for stale in (metrics_dir / name).glob("*.db"):
+                stale.unlink()
+            host = args.host
+            manager.add_process(f"{name}.web", f"{sys.executable} -m gunicorn -c {repo_root() / 'deploy' / 'gunicorn.conf.py'}"
+                                f" -b {host}:{port} -w {args.workers} '{name}.app:create_app()'", env=service_env)
+            manager.add_process(f"{name}.relay", f"{sys.executable} -m runtime.cli relay {name}", env=service_env)
+            manager.add_process(f"{name}.consumer", f"{sys.executable} -m runtime.cli consume {name}", env=service_env)
+            print(f"{name:<11} http://{host}:{port}  (/readyz /metrics /openapi.json)  db={Settings.from_env(name, env).database_url}")
+        sys.stdout.flush()
+        manager.loop()
+        return manager.returncode or 0
+    finally:
+        if broker:
+            broker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `kinerja` command."""
+    parser = argparse.ArgumentParser(prog="kinerja", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("up", help="run the whole platform locally: broker, services, relays, consumers")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=_cmd_up)
+    p = sub.add_parser("kafka", help="the local Kafka broker")
+    p.add_argument("action", choices=["start", "stop", "run"])
+    p.set_defaults(func=_cmd_kafka)
+    p = sub.add_parser("migrate", help="bring service databases to the latest schema")
+    p.add_argument("services", nargs="*", metavar="service", help="default: every service")
+    p.set_defaults(func=_cmd_migrate)
+    p = sub.add_parser("makemigration", help="autogenerate a migration for a service (developers)")
+    p.add_argument("service", choices=sorted(SERVICES))
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(func=_cmd_makemigration)
+    for name, func in (("consume", _cmd_consume), ("relay", _cmd_relay)):
+        p = sub.add_parser(name, help=f"run a service's {name} process")
+        p.add_argument("service", choices=sorted(SERVICES))
+        p.set_defaults(func=func)
+    p = sub.add_parser("token", help="mint a JWT for local use")
+    p.add_argument("--sub", required=True, help="employee id (NIP)")
+    p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")
+    p.add_argument("--hours", type=float, default=8)
+    p.set_defaults(func=_cmd_token)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

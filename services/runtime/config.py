@@ -1,0 +1,68 @@
+"""Configuration read from environment variables, with development defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+DEV_JWT_SECRET = "kinerja-development-secret-change-me-in-production"
+
+
+def repo_root() -> Path:
+    """The checkout's root (two levels above this package)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def service_database_url(service: str, env: dict) -> str:
+    """The database of one service.
+
+    `<SERVICE>_DATABASE_URL` wins; otherwise `DATABASE_URL` names a server and a base database, and each
+    service gets its own database `<base>_<service>` on it (one database per service, as in production);
+    with neither, an SQLite file per service under the data directory.
+    """
+    explicit = env.get(f"{service.upper()}_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = env.get("DATABASE_URL")
+    if base:
+        url = make_url(base)
+        if url.get_backend_name() == "sqlite":
+            path = Path(url.database or "kinerja.db")
+            return str(url.set(database=str(path.with_name(f"{path.stem}_{service}{path.suffix or '.db'}"))))
+        return url.set(database=f"{url.database or 'kinerja'}_{service}").render_as_string(hide_password=False)
+    data_dir = Path(env.get("KINERJA_DATA_DIR", repo_root() / ".cache" / "data"))
+    return f"sqlite:///{data_dir / (service + '.db')}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process needs to know about its environment."""
+
+    service: str
+    database_url: str
+    kafka_bootstrap_servers: str
+    jwt_secret: str
+    jwt_issuer: str = "kinerja"
+    policy_file: str | None = None
+    data_dir: str = ""
+    consumer_max_attempts: int = 5
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, env: dict | None = None) -> "Settings":
+        """Read the settings of `service` from the environment (or the mapping given)."""
+        env = dict(os.environ if env is None else env)
+        data_dir = env.get("KINERJA_DATA_DIR", str(repo_root() / ".cache" / "data"))
+        return cls(
+            service=service,
+            database_url=service_database_url(service, env),
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
+            jwt_issuer=env.get("JWT_ISSUER", "kinerja"),
+            policy_file=env.get("POLICY_FILE") or str(repo_root() / "deploy" / "policies" / "national.toml"),
+            data_dir=data_dir,
+            consumer_max_attempts=int(env.get("CONSUMER_MAX_ATTEMPTS", "5")),
+            extra={k: v for k, v in env.items() if k.startswith(service.upper() + "_")},
+        )

@@ -1,0 +1,79 @@
+"""Kafka clients built one way for the whole platform (kafka-python)."""
+from __future__ import annotations
+
+import logging
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from kafka.serializer import Serializer
+
+from contracts import topics as topic_names
+
+log = logging.getLogger(__name__)
+DEFAULT_PARTITIONS = 3
+
+
+class Utf8(Serializer):
+    """Keys are strings; values are already-encoded bytes or JSON strings."""
+
+    def serialize(self, topic, value):
+        return value if isinstance(value, bytes) or value is None else value.encode("utf-8")
+
+
+def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    """An idempotent producer that waits for every in-sync replica (`acks=all`)."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
+        retries=10, linger_ms=5, max_in_flight_requests_per_connection=5,
+        key_serializer=Utf8(), value_serializer=Utf8(),
+    )
+
+
+def make_consumer(bootstrap: str, group_id: str | None, client_id: str, **overrides) -> KafkaConsumer:
+    """A consumer that never commits by itself: offsets are committed after the database commit."""
+    options = dict(
+        bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, enable_auto_commit=False,
+        auto_offset_reset="earliest", max_poll_records=200, session_timeout_ms=10000,
+        heartbeat_interval_ms=3000, consumer_timeout_ms=float("inf"),
+    )
+    options.update(overrides)
+    return KafkaConsumer(**options)
+
+
+def ensure_topics(bootstrap: str, names=topic_names.ALL, partitions: int = DEFAULT_PARTITIONS,
+                  with_dead_letters: bool = True) -> None:
+    """Create the platform's topics (compacted for reference data) and their dead-letter topics if missing."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kinerja-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = []
+        for name in names:
+            config = {"cleanup.policy": "compact"} if name in topic_names.COMPACTED else {}
+            wanted.append(NewTopic(name, partitions, 1, topic_configs=config))
+            if with_dead_letters:
+                wanted.append(NewTopic(topic_names.dead_letter(name), 1, 1))
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                log.info("topics created concurrently by another process")
+    finally:
+        admin.close()
+
+
+def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
+    """Whether a broker answers a metadata request."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kinerja-ready",
+                                 request_timeout_ms=int(timeout_s * 1000), bootstrap_timeout_ms=int(timeout_s * 1000))
+    except Exception:  # noqa: BLE001 - any failure to connect means "not ready"
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        admin.close()

@@ -1,0 +1,69 @@
+"""The transactional outbox and the inbox: tables every service adds to its own metadata.
+
+A handler writes its state change and its outgoing events in one transaction (`publish`); the relay
+sends them later. A consumer records each processed `event_id` in the inbox in the same transaction as
+the effect, so a redelivered event changes nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, insert,
+                        select)
+from sqlalchemy.orm import Session
+
+from runtime.events import Event
+
+
+def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Add the `outbox` and `inbox` tables to a service's metadata; return them."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("type", String(200), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Index("ix_outbox_unsent", "sent_at", "id"),
+    )
+    inbox = Table(
+        "inbox", metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("type", String(200), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    return outbox, inbox
+
+
+def _table(session: Session, name: str) -> Table:
+    metadata = session.info.get("metadata")
+    if metadata is None or name not in metadata.tables:
+        raise RuntimeError(f"no {name} table: build sessions with runtime.db.make_session_factory(engine, metadata)")
+    return metadata.tables[name]
+
+
+def publish(session: Session, event: Event) -> None:
+    """Write `event` to the outbox inside the caller's transaction."""
+    session.execute(insert(_table(session, "outbox")).values(
+        event_id=event.event_id, topic=event.topic, key=event.key, type=event.type,
+        payload=event.to_json(), created_at=datetime.now(timezone.utc),
+    ))
+
+
+def already_processed(session: Session, consumer: str, event_id: str) -> bool:
+    """Whether this consumer has already applied the event (inbox look-up)."""
+    inbox = _table(session, "inbox")
+    return session.execute(
+        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+    ).first() is not None
+
+
+def record_processed(session: Session, consumer: str, event: Event) -> None:
+    """Record the event in the inbox inside the caller's transaction."""
+    session.execute(insert(_table(session, "inbox")).values(
+        consumer=consumer, event_id=event.event_id, type=event.type, processed_at=datetime.now(timezone.utc),
+    ))

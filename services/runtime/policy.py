@@ -1,0 +1,34 @@
+"""The regional policy file (TOML): read once at start-up, each service validating its own section."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from marshmallow import ValidationError
+
+T = TypeVar("T")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used, with the file, the section and the fields at fault."""
+
+
+def read_policy(path: str | Path) -> dict:
+    """Parse the policy file."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {path} (set POLICY_FILE)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_section(path: str | Path, section: str, loader: Callable[[dict], T]) -> T:
+    """Validate one section of the policy file with the service's own loader; raise PolicyError naming the fields."""
+    document = read_policy(path)
+    try:
+        return loader(document.get(section, {}))
+    except ValidationError as exc:
+        raise PolicyError(f"{path} [{section}]: {exc.messages}") from None

@@ -1,0 +1,52 @@
+"""What every service package provides, and how the runtime finds it.
+
+Each service `<name>` has the same skeleton:
+- `<name>/domain/`   pure rules (no I/O);
+- `<name>/tables.py` its SQLAlchemy tables on `metadata` (plus the outbox and inbox);
+- `<name>/handlers.py` use cases: the only code that touches the tables and publishes events;
+- `<name>/http.py`   the Flask blueprint: requests in, handler calls, responses out;
+- `<name>/consumers.py` `HANDLERS`: event type -> handler, for the events it consumes;
+- `<name>/app.py`    `create_app(settings=None)`; `migrations/` its Alembic history.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+SERVICES = {"attendance": 8001, "activities": 8002, "approvals": 8003, "scoring": 8004, "payroll": 8005,
+            "directory": 8006}
+
+
+@dataclass(frozen=True)
+class ServiceModules:
+    """The modules of one service, imported on demand."""
+
+    name: str
+
+    @property
+    def port(self) -> int:
+        """The service's default HTTP port."""
+        return SERVICES[self.name]
+
+    def module(self, part: str):
+        """Import `<name>.<part>`."""
+        return importlib.import_module(f"{self.name}.{part}")
+
+    @property
+    def metadata(self):
+        """The service's table metadata."""
+        return self.module("tables").metadata
+
+    def consumer_handlers(self) -> dict:
+        """Event type -> handler for the events this service consumes (empty if none)."""
+        try:
+            return dict(self.module("consumers").HANDLERS)
+        except ModuleNotFoundError:
+            return {}
+
+
+def service(name: str) -> ServiceModules:
+    """The named service, or ValueError."""
+    if name not in SERVICES:
+        raise ValueError(f"unknown service {name!r}; one of {', '.join(sorted(SERVICES))}")
+    return ServiceModules(name)

@@ -1,0 +1,232 @@
+"""Flask app-factory helpers every service uses: health, readiness, metrics, OpenAPI, problems, logs."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from runtime.config import Settings
+from runtime.db import make_engine, make_session_factory, ping
+from runtime.kafka import broker_answers
+from runtime.problems import Problem, from_validation_error
+
+log = logging.getLogger(__name__)
+REQUESTS = Counter("kinerja_http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"])
+LATENCY = Histogram("kinerja_http_request_seconds", "HTTP request latency", ["service", "endpoint"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds: settings, engine, session factory, and the readiness cache."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    kafka_checked_at: float = 0.0
+    kafka_ok: bool = False
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        from flask import has_request_context
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+def configure_logging(service: str, level: str | None = None) -> None:
+    """Structured JSON logs on stderr, with the request id when there is one (idempotent)."""
+    root = logging.getLogger()
+    if any(getattr(h, "_kinerja", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler._kinerja = True
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                                       static_fields={"service": service}))
+    handler.addFilter(_RequestIdFilter())
+    root.addHandler(handler)
+    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("kafka.net").setLevel(logging.CRITICAL)  # connection retries are reported by /readyz
+
+
+def context() -> ServiceContext:
+    """The running service's context."""
+    return current_app.extensions["kinerja"]
+
+
+def db() -> Session:
+    """The request's database session (closed when the request ends)."""
+    if "db" not in g:
+        g.db = context().sessions()
+    return g.db
+
+
+def load_json(schema: Schema, *, many: bool = False, partial=False):
+    """Parse the request's JSON body with `schema`; 400 if not JSON, 422 naming each invalid field."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise Problem(400, "Malformed request", "the body must be JSON (Content-Type: application/json)")
+    try:
+        return schema.load(body, many=many, partial=partial)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def documented(request_schema: type[Schema] | None = None, response_schema: type[Schema] | None = None):
+    """Decorator attaching request/response schemas to a view for the OpenAPI document."""
+    def wrap(view):
+        view._request_schema = request_schema
+        view._response_schema = response_schema
+        return view
+    return wrap
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a Problem as application/problem+json."""
+    response = jsonify(problem.body(instance=request.path))
+    response.status_code = problem.status
+    response.mimetype = "application/problem+json"
+    if problem.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kinerja"'
+    return response
+
+
+def _openapi(app: Flask, title: str) -> dict:
+    spec = APISpec(title=title, version="1.0.0", openapi_version="3.1.0", plugins=[MarshmallowPlugin()])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", str(rule))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            operation = {"summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],
+                         "operationId": f"{rule.endpoint}.{method.lower()}", "responses": {"200": {"description": "OK"}}}
+            if getattr(view, "_required_roles", None) is not None:
+                operation["security"] = [{"bearer": []}]
+            if getattr(view, "_request_schema", None) and method in {"POST", "PUT", "PATCH"}:
+                operation["requestBody"] = {"content": {"application/json": {"schema": view._request_schema}}}
+            if getattr(view, "_response_schema", None):
+                operation["responses"]["200"]["content"] = {"application/json": {"schema": view._response_schema}}
+            operation["responses"]["default"] = {"description": "Problem (RFC 9457)",
+                                                 "content": {"application/problem+json": {"schema": {"type": "object"}}}}
+            params = [{"name": arg, "in": "path", "required": True, "schema": {"type": "string"}} for arg in rule.arguments]
+            if params:
+                operation["parameters"] = params
+            paths.setdefault(path, {})[method.lower()] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _metrics_response() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint], title: str,
+                       engine: Engine | None = None) -> Flask:
+    """Build a service's Flask app with the platform's common endpoints and behaviour."""
+    configure_logging(settings.service)
+    app = Flask(settings.service)
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False
+    engine = engine or make_engine(settings.database_url)
+    app.extensions["kinerja"] = ServiceContext(settings, engine, make_session_factory(engine, metadata))
+    service = settings.service
+
+    @app.before_request
+    def _start():
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
+        LATENCY.labels(service, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    @app.teardown_request
+    def _close(exc):
+        session = g.pop("db", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):
+        return problem_response(from_validation_error(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return problem_response(Problem(exc.code or 500, exc.name, exc.description))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return problem_response(Problem(500, "Internal error", "the error was logged with this request's id",
+                                        request_id=g.get("request_id")))
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness: the database and Kafka both answer."""
+        ctx = context()
+        checks = {}
+        try:
+            ping(ctx.engine)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        now = time.monotonic()
+        if now - ctx.kafka_checked_at > 5 or not ctx.kafka_ok:
+            ctx.kafka_ok = broker_answers(settings.kafka_bootstrap_servers)
+            ctx.kafka_checked_at = now
+        checks["kafka"] = "ok" if ctx.kafka_ok else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return {"status": "ready" if ready else "not ready", "checks": checks}, (200 if ready else 503)
+
+    @app.get("/metrics")
+    def metrics():
+        """Prometheus metrics (aggregated over gunicorn workers)."""
+        return _metrics_response()
+
+    @app.get("/openapi.json")
+    def openapi():
+        """The OpenAPI document of this service."""
+        return _openapi(current_app, title)
+
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    return app

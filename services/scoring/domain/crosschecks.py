@@ -1,0 +1,353 @@
+"""Cross-checks of one employee's attendance day against their activity entries, and flag diffs."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from .policy import ScoringPolicy
+from .vocabulary import FlagKind
+
+# Entries in these states claim nothing: withdrawn by the author, rejected or struck (dicoret) by the supervisor.
+INACTIVE_STATES = frozenset({"withdrawn", "rejected", "struck"})
+ABSENCE_STATUSES = frozenset({"leave", "sick", "duty", "permission"})
+PRESENT_STATUSES = frozenset({"present", "late"})
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Day:
+    """An attendance day as built by the attendance service (one per employee and local date)."""
+
+    employee_id: str
+    local_date: date
+    zone: str
+    version: int
+    status: str
+    scheduled_start: datetime | None
+    scheduled_end: datetime | None
+    scheduled_minutes: int
+    clock_in: datetime | None
+    clock_out: datetime | None
+    presence_minutes: int
+    late_minutes: int
+    early_leave_minutes: int
+    overtime_minutes: int
+    late_band: str | None
+    early_band: str | None
+    missing_clock_in: bool
+    missing_clock_out: bool
+    punch_ids: tuple[str, ...]
+    absence_kind: str | None
+    absence_reference: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An activity entry as published by the activities service."""
+
+    entry_id: str
+    employee_id: str
+    local_date: date
+    start_at: datetime
+    end_at: datetime
+    catalogue_item_id: str | None
+    quantity: int
+    duration_minutes: int
+    credited_minutes: int
+    state: str
+    verified: bool | None
+
+
+@dataclass(frozen=True)
+class Absence:
+    """Leave, sick leave, official duty (dinas_luar) or permission (izin) known for the day; no window = all day."""
+
+    kind: str
+    reference: str | None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a flag rests on: the attendance day version, its punches and the entries involved."""
+
+    day_version: int | None
+    punch_ids: tuple[str, ...]
+    entry_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A cross-check finding; `key` is its stable identity across re-runs."""
+
+    kind: FlagKind
+    employee_id: str
+    local_date: date
+    key: str
+    message: str
+    evidence: Evidence
+
+
+def check_day(
+    day: Day | None, entries: Sequence[Entry], absences_known_in_day: Sequence[Absence], policy: ScoringPolicy
+) -> list[Flag]:
+    """All flags for one employee and local date, sorted by key; the same input always gives the same flags."""
+    active = sorted((e for e in entries if e.state not in INACTIVE_STATES), key=lambda e: (e.start_at, e.entry_id))
+    if day is None and not active:
+        return []
+    check = _DayCheck(day, active, absences_known_in_day, policy)
+    flags = [
+        *check.missing_punches(),
+        *check.late_and_early(),
+        *check.overtime_without_activity(),
+        *check.outside_attendance(),
+        *check.without_attendance(),
+        *check.overlapping(),
+        *check.exceeds_presence(),
+        *check.present_without_activity(),
+    ]
+    return sorted(flags, key=lambda flag: flag.key)
+
+
+def diff_flags(previous: Iterable[Flag], current: Iterable[Flag]) -> tuple[list[Flag], list[Flag]]:
+    """Compare two runs by key: (raised = new in current, resolved = gone from current), each sorted by key."""
+    before = {flag.key: flag for flag in previous}
+    after = {flag.key: flag for flag in current}
+    raised = [after[key] for key in sorted(after.keys() - before.keys())]
+    resolved = [before[key] for key in sorted(before.keys() - after.keys())]
+    return raised, resolved
+
+
+def assign_entries_to_days(days: Sequence[Day], entries: Sequence[Entry]) -> dict[date, list[Entry]]:
+    """Group entries by attendance day: inside another date's clocked window (a night shift) goes to that date."""
+    windows = {day.local_date: _clocked_window(day) for day in days}
+    grouped: dict[date, list[Entry]] = {}
+    for entry in entries:
+        own = windows.get(entry.local_date)
+        target = entry.local_date
+        if not (own and _contains(own, (entry.start_at, entry.end_at))):
+            target = next(
+                (d for d, w in sorted(windows.items()) if w and _contains(w, (entry.start_at, entry.end_at))),
+                entry.local_date,
+            )
+        grouped.setdefault(target, []).append(entry)
+    return grouped
+
+
+class _DayCheck:
+    """The facts of one day shared by the individual checks."""
+
+    def __init__(self, day: Day | None, active: list[Entry], absences: Sequence[Absence], policy: ScoringPolicy):
+        self.day = day
+        self.active = active
+        self.policy = policy
+        self.employee_id = day.employee_id if day else active[0].employee_id
+        self.local_date = day.local_date if day else active[0].local_date
+        self.zone = ZoneInfo(day.zone) if day else None
+        self.absence_windows = [(a.start_at, a.end_at) for a in absences if a.start_at and a.end_at]
+        self.absent_all_day = any(a.start_at is None or a.end_at is None for a in absences) or (
+            day is not None and (day.status in ABSENCE_STATUSES or day.absence_kind is not None)
+        )
+        self.window = _clocked_window(day) if day else None
+        self.punched = day is not None and bool(day.clock_in or day.clock_out or day.punch_ids)
+
+    def missing_punches(self) -> Iterable[Flag]:
+        day = self.day
+        if day is None or self.absent_all_day:
+            return
+        if day.missing_clock_in:
+            at = f"clocked out at {self._time(day.clock_out)}" if day.clock_out else "a punch was recorded"
+            yield self._flag(FlagKind.MISSING_CLOCK_IN, f"No clock-in on {day.local_date}: {at} but no clock-in.")
+        if day.missing_clock_out:
+            at = f"clocked in at {self._time(day.clock_in)}" if day.clock_in else "a punch was recorded"
+            yield self._flag(FlagKind.MISSING_CLOCK_OUT, f"No clock-out on {day.local_date}: {at} but no clock-out.")
+
+    def late_and_early(self) -> Iterable[Flag]:
+        day = self.day
+        if day is None or self.absent_all_day:
+            return
+        if day.late_band and day.clock_in:
+            yield self._flag(
+                FlagKind.LATE_ARRIVAL,
+                f"Arrived {day.late_minutes} min late ({day.late_band}): clocked in at {self._time(day.clock_in)}, "
+                f"scheduled start {self._time(day.scheduled_start)}.",
+            )
+        if day.early_band and day.clock_out:
+            yield self._flag(
+                FlagKind.EARLY_LEAVE,
+                f"Left {day.early_leave_minutes} min early ({day.early_band}): clocked out at "
+                f"{self._time(day.clock_out)}, scheduled end {self._time(day.scheduled_end)}.",
+            )
+
+    def overtime_without_activity(self) -> Iterable[Flag]:
+        day = self.day
+        if day is None or self.window is None or self.absent_all_day:
+            return
+        if day.overtime_minutes < self.policy.overtime_flag_minutes:
+            return
+        # Without a schedule (rest day, holiday) the whole presence is overtime.
+        start = max(day.scheduled_end or self.window[0], self.window[0])
+        overtime = (start, self.window[1])
+        overtime_minutes = _minutes([overtime])
+        if overtime_minutes <= 0:
+            return
+        touching = [e for e in self.active if _overlap((e.start_at, e.end_at), overtime)]
+        covered = _minutes(_clip([(e.start_at, e.end_at) for e in touching] + self.absence_windows, overtime))
+        ratio = Decimal(covered) / Decimal(overtime_minutes)
+        if ratio >= self.policy.overtime_coverage_ratio:
+            return
+        since = f"the scheduled end at {self._time(day.scheduled_end)}" if day.scheduled_end else "clock-in"
+        yield self._flag(
+            FlagKind.OVERTIME_WITHOUT_ACTIVITY,
+            f"Clocked out at {self._time(day.clock_out)}, {overtime_minutes} min after {since} "
+            f"(overtime {day.overtime_minutes} min), but activities cover only {covered} min "
+            f"({_percent(ratio)}%) of that time; at least {_percent(self.policy.overtime_coverage_ratio)}% "
+            f"is expected.",
+            touching,
+        )
+
+    def outside_attendance(self) -> Iterable[Flag]:
+        if self.window is None or self.absent_all_day:
+            return
+        slack = timedelta(minutes=self.policy.presence_tolerance_minutes)
+        allowed = [(self.window[0] - slack, self.window[1] + slack), *self.absence_windows]
+        for entry in self.active:
+            outside = _minutes(_subtract((entry.start_at, entry.end_at), allowed))
+            if outside > 0:
+                yield self._flag(
+                    FlagKind.ACTIVITY_OUTSIDE_ATTENDANCE,
+                    f"Activity {entry.entry_id} ({self._span(entry.start_at, entry.end_at)}) lies {outside} min "
+                    f"outside the clocked presence {self._span(*self.window)} with no official duty or leave "
+                    f"covering it.",
+                    [entry],
+                    per_entry=True,
+                )
+
+    def without_attendance(self) -> Iterable[Flag]:
+        if self.punched or self.absent_all_day:
+            return
+        for entry in self.active:
+            if _minutes(_subtract((entry.start_at, entry.end_at), self.absence_windows)) > 0:
+                yield self._flag(
+                    FlagKind.ACTIVITY_WITHOUT_ATTENDANCE,
+                    f"Activity {entry.entry_id} ({self._span(entry.start_at, entry.end_at)}, "
+                    f"{entry.duration_minutes} min) on {self.local_date} has no attendance punch and no leave or "
+                    f"official duty.",
+                    [entry],
+                    per_entry=True,
+                )
+
+    def overlapping(self) -> Iterable[Flag]:
+        for first, second in combinations(self.active, 2):
+            shared = _overlap((first.start_at, first.end_at), (second.start_at, second.end_at))
+            if shared:
+                yield self._flag(
+                    FlagKind.OVERLAPPING_ACTIVITIES,
+                    f"Activities {first.entry_id} ({self._span(first.start_at, first.end_at)}) and "
+                    f"{second.entry_id} ({self._span(second.start_at, second.end_at)}) overlap by "
+                    f"{_minutes([shared])} min: the same minutes are claimed twice.",
+                    [first, second],
+                    per_entry=True,
+                )
+
+    def exceeds_presence(self) -> Iterable[Flag]:
+        day = self.day
+        if day is None or self.window is None or self.absent_all_day or not self.active:
+            return
+        claimed = sum(e.duration_minutes for e in self.active)
+        # Time on official duty or leave outside the clocked window is presence too.
+        allowance = day.presence_minutes + sum(_minutes(_subtract(w, [self.window])) for w in self.absence_windows)
+        if claimed > allowance + self.policy.presence_tolerance_minutes:
+            yield self._flag(
+                FlagKind.ACTIVITY_EXCEEDS_PRESENCE,
+                f"Activities total {claimed} min but presence is {allowance} min "
+                f"(tolerance {self.policy.presence_tolerance_minutes} min).",
+                self.active,
+            )
+
+    def present_without_activity(self) -> Iterable[Flag]:
+        day = self.day
+        if day is None or self.window is None or self.active:
+            return
+        if day.status in PRESENT_STATUSES and day.scheduled_minutes > 0 and day.presence_minutes > 0:
+            yield self._flag(
+                FlagKind.PRESENT_WITHOUT_ACTIVITY,
+                f"Present {self._span(*self.window)} ({day.presence_minutes} min) on a working day with no "
+                f"activity logged.",
+            )
+
+    def _flag(self, kind: FlagKind, message: str, entries: Sequence[Entry] = (), per_entry: bool = False) -> Flag:
+        entry_ids = tuple(sorted(e.entry_id for e in entries))
+        key = f"{kind.value}:{self.employee_id}:{self.local_date.isoformat()}"
+        if per_entry:
+            key += ":" + "+".join(entry_ids)
+        evidence = Evidence(
+            day_version=self.day.version if self.day else None,
+            punch_ids=tuple(self.day.punch_ids) if self.day else (),
+            entry_ids=entry_ids,
+        )
+        return Flag(kind, self.employee_id, self.local_date, key, message, evidence)
+
+    def _time(self, instant: datetime | None) -> str:
+        if instant is None:
+            return "none"
+        if self.zone is None:
+            return f"{instant.astimezone(ZoneInfo('UTC')):%H:%M} UTC"
+        return f"{instant.astimezone(self.zone):%H:%M}"
+
+    def _span(self, start: datetime, end: datetime) -> str:
+        return f"{self._time(start)}–{self._time(end)}"
+
+
+def _clocked_window(day: Day) -> Interval | None:
+    if day.clock_in and day.clock_out and day.clock_out > day.clock_in:
+        return day.clock_in, day.clock_out
+    return None
+
+
+def _contains(outer: Interval, inner: Interval) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def _overlap(a: Interval, b: Interval) -> Interval | None:
+    start, end = max(a[0], b[0]), min(a[1], b[1])
+    return (start, end) if start < end else None
+
+
+def _clip(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
+    return [part for part in (_overlap(i, window) for i in intervals) if part]
+
+
+def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[0] < i[1]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(interval: Interval, holes: Iterable[Interval]) -> list[Interval]:
+    """The parts of `interval` not covered by any of `holes`."""
+    parts, cursor = [], interval[0]
+    for start, end in _merge(_clip(holes, interval)):
+        if start > cursor:
+            parts.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < interval[1]:
+        parts.append((cursor, interval[1]))
+    return parts
+
+
+def _minutes(intervals: Iterable[Interval]) -> int:
+    return int(sum((end - start).total_seconds() for start, end in _merge(intervals)) // 60)
+
+
+def _percent(ratio: Decimal) -> Decimal:
+    return (ratio * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)

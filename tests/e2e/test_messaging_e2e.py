@@ -1,0 +1,153 @@
+"""The event backbone on a real Kafka broker: relay crash safety, duplicates, poison messages."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+
+from runtime.consumer import EventConsumer
+from runtime.db import make_engine, make_session_factory
+from runtime.events import make_event
+from runtime.kafka import make_consumer, make_producer
+from runtime.messaging import add_messaging_tables, publish
+from runtime.projection import replay
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def _wait(predicate, timeout_s=60.0, what="condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _relay(database_url, kafka):
+    env = dict(os.environ, DIRECTORY_DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=kafka)
+    return subprocess.Popen([sys.executable, "-m", "runtime.cli", "relay", "directory"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_killing_the_relay_between_commit_and_publish_loses_nothing(new_database, kafka_bootstrap):
+    from directory.tables import metadata
+    url = new_database("directory")
+    sessions = make_session_factory(make_engine(url), metadata)
+    marker = uuid.uuid4().hex[:8]
+    ids = set()
+    with sessions() as session, session.begin():
+        for i in range(20000):
+            day = date(2000, 1, 1) + timedelta(days=i)
+            event = make_event("directory.holiday.upserted", day.isoformat(), {"date": day.isoformat(), "name": marker}, "test")
+            ids.add(event.event_id)
+            publish(session, event)
+    outbox = metadata.tables["outbox"]
+
+    def sent():
+        with sessions() as s:
+            return s.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_not(None))).scalar()
+
+    relay = _relay(url, kafka_bootstrap)
+    _wait(lambda: sent() > 0, what="the relay to publish a first batch")
+    relay.send_signal(signal.SIGKILL)  # mid-stream: committed rows are left unpublished or unmarked
+    relay.wait()
+    assert sent() < len(ids), "the relay finished before it was killed; nothing was tested"
+    relay = _relay(url, kafka_bootstrap)
+    try:
+        _wait(lambda: sent() == len(ids), timeout_s=120, what="the restarted relay to drain the outbox")
+    finally:
+        relay.terminate()
+        relay.wait()
+    seen = set()
+    replay(kafka_bootstrap, ["directory.holidays"], lambda e: seen.add(e.event_id) if e.data["name"] == marker else None)
+    assert ids <= seen
+
+
+@pytest.fixture
+def consumer_db(pg_server_url):
+    name = f"t_consumer_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    metadata = MetaData()
+    Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))
+    add_messaging_tables(metadata)
+    engine = create_engine(make_url(pg_server_url).set(database=name))
+    metadata.create_all(engine)
+    yield make_session_factory(engine, metadata)
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _consumer(kafka, sessions, topic, handler):
+    kafka_consumer = make_consumer(kafka, f"test-{uuid.uuid4().hex[:8]}", "test")
+    kafka_consumer.subscribe([topic])
+    return EventConsumer("test", kafka_consumer, make_producer(kafka, "test-dlq"), sessions,
+                         {"directory.holiday.upserted": handler}, max_attempts=3, retry_backoff_s=0.01)
+
+
+def _applied(sessions):
+    with sessions() as s:
+        return [r.name for r in s.execute(select(s.info["metadata"].tables["applied"].c.name))]
+
+
+def _record_name(session, event):
+    if event.data["name"] == "always-fails":
+        raise RuntimeError("this handler cannot apply it")
+    session.execute(insert(session.info["metadata"].tables["applied"]).values(event_id=event.event_id, name=event.data["name"]))
+
+
+def _drain(consumer, until, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not until():
+        consumer.poll_once(timeout_ms=300)
+    assert until(), "consumer did not reach the expected state"
+
+
+def test_a_duplicated_event_has_one_effect(consumer_db, kafka_bootstrap):
+    topic = f"test.dup.{uuid.uuid4().hex[:8]}"
+    producer = make_producer(kafka_bootstrap, "test")
+    event = make_event("directory.holiday.upserted", "2026-08-17", {"date": "2026-08-17", "name": "Kemerdekaan"}, "test")
+    for _ in range(3):  # the relay re-sent it after a crash, and once more
+        producer.send(topic, key=event.key, value=event.to_json()).get(timeout=30)
+    after = make_event("directory.holiday.upserted", "2026-08-17", {"date": "2026-08-17", "name": "after"}, "test")
+    producer.send(topic, key=after.key, value=after.to_json()).get(timeout=30)
+    consumer = _consumer(kafka_bootstrap, consumer_db, topic, _record_name)
+    _drain(consumer, lambda: "after" in _applied(consumer_db))
+    assert sorted(_applied(consumer_db)) == ["Kemerdekaan", "after"]
+
+
+def test_a_poison_message_lands_in_the_dlq_and_the_partition_moves_on(consumer_db, kafka_bootstrap):
+    topic = f"test.poison.{uuid.uuid4().hex[:8]}"
+    producer = make_producer(kafka_bootstrap, "test")
+    key = "same-key-same-partition"
+    producer.send(topic, key=key, value=b"{not json at all").get(timeout=30)
+    failing = make_event("directory.holiday.upserted", key, {"date": "2026-01-01", "name": "always-fails"}, "test")
+    producer.send(topic, key=key, value=failing.to_json()).get(timeout=30)
+    good = make_event("directory.holiday.upserted", key, {"date": "2026-01-01", "name": "Tahun Baru"}, "test")
+    producer.send(topic, key=key, value=good.to_json()).get(timeout=30)
+    consumer = _consumer(kafka_bootstrap, consumer_db, topic, _record_name)
+    _drain(consumer, lambda: "Tahun Baru" in _applied(consumer_db))
+    assert _applied(consumer_db) == ["Tahun Baru"]
+    dead = make_consumer(kafka_bootstrap, None, "test-dlq-reader", consumer_timeout_ms=10000)
+    dead.subscribe([f"{topic}.dlq"])
+    letters = []
+    for record in dead:
+        letters.append((record.value, dict(record.headers)))
+        if len(letters) == 2:
+            break
+    dead.close()
+    assert letters[0][0] == b"{not json at all"
+    assert b"invalid event" in letters[0][1]["error"]
+    assert b"handler failed 3 times" in letters[1][1]["error"]
+    assert letters[1][1]["source_topic"] == topic.encode()

@@ -1,0 +1,68 @@
+"""Outbox and inbox on a real PostgreSQL: events commit or roll back with the state change; the inbox dedupes."""
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select
+
+from runtime.db import make_session_factory
+from runtime.events import make_event
+from runtime.messaging import add_messaging_tables, already_processed, publish, record_processed
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def sessions(pg_server_url):
+    import uuid
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    name = f"t_runtime_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    metadata = MetaData()
+    Table("things", metadata, Column("name", String(50), primary_key=True))
+    add_messaging_tables(metadata)
+    engine = create_engine(make_url(pg_server_url).set(database=name))
+    metadata.create_all(engine)
+    yield make_session_factory(engine, metadata)
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _holiday(name):
+    return make_event("directory.holiday.upserted", "2026-12-25", {"date": "2026-12-25", "name": name}, "test")
+
+
+def test_outbox_row_commits_with_the_state_change(sessions):
+    with sessions() as session, session.begin():
+        things = session.info["metadata"].tables["things"]
+        session.execute(insert(things).values(name="a"))
+        publish(session, _holiday("Natal"))
+    with sessions() as session:
+        outbox = session.info["metadata"].tables["outbox"]
+        rows = session.execute(select(outbox.c.topic, outbox.c.sent_at)).all()
+    assert rows == [("directory.holidays", None)]
+
+
+def test_outbox_row_rolls_back_with_a_failed_change(sessions):
+    with pytest.raises(RuntimeError):
+        with sessions() as session, session.begin():
+            publish(session, _holiday("Natal"))
+            raise RuntimeError("handler failed after writing")
+    with sessions() as session:
+        outbox = session.info["metadata"].tables["outbox"]
+        assert session.execute(select(func.count()).select_from(outbox)).scalar() == 0
+
+
+def test_inbox_remembers_processed_events_per_consumer(sessions):
+    event = _holiday("Natal")
+    with sessions() as session, session.begin():
+        assert not already_processed(session, "scoring", event.event_id)
+        record_processed(session, "scoring", event)
+    with sessions() as session:
+        assert already_processed(session, "scoring", event.event_id)
+        assert not already_processed(session, "payroll", event.event_id)
+    with pytest.raises(Exception):  # a second insert of the same event violates the inbox key
+        with sessions() as session, session.begin():
+            record_processed(session, "scoring", event)
