@@ -77,6 +77,30 @@ def make_settings(service: str, database_url: str, kafka: str = "127.0.0.1:1", *
 
 
 @pytest.fixture
+def make_app():
+    """Factory: a service's Flask app on `database_url` (and `kafka`, unreachable by default)."""
+    import importlib
+
+    def make(service: str, database_url: str, kafka: str = "127.0.0.1:1", **extra):
+        return importlib.import_module(f"{service}.app").create_app(make_settings(service, database_url, kafka, **extra))
+    return make
+
+
+def random_nip(gender: str = "1") -> str:
+    """A valid, random NIP: birth 1965-1995, appointed at 25, sequence 001-999."""
+    import random
+    from datetime import date, timedelta
+    birth = date(1965, 1, 1) + timedelta(days=random.randrange(30 * 365))
+    return f"{birth:%Y%m%d}{birth.year + 25}{birth.month:02d}{gender}{random.randrange(1, 1000):03d}"
+
+
+@pytest.fixture
+def new_nip():
+    """Factory: a fresh valid NIP, so tests sharing a broker never collide."""
+    return random_nip
+
+
+@pytest.fixture
 def token():
     """Factory: a bearer header for `subject` with `roles`."""
     def make(subject: str, *roles: str) -> dict:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from marshmallow import Schema, ValidationError
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import JSON, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from contracts import directory as contract
@@ -53,12 +53,32 @@ def _record(entity: Entity, row) -> dict:
     return {name: getattr(row, name) for name in fields}
 
 
+def _json_columns(entity: Entity) -> set[str]:
+    return {c.name for c in entity.table.columns if isinstance(c.type, JSON)}
+
+
+def _db_values(entity: Entity, record: dict) -> dict:
+    """Column values: JSON columns hold the contract's dumped (wire) form, others the loaded values."""
+    dumped = entity.schema().dump(record)
+    json_columns = _json_columns(entity)
+    return {k: (dumped[k] if k in json_columns else v) for k, v in record.items()}
+
+
+def _public(entity: Entity, row) -> dict:
+    """A stored row in its contract (wire) shape."""
+    values = _record(entity, row)
+    json_columns = _json_columns(entity)
+    out = entity.schema(exclude=tuple(json_columns)).dump({k: v for k, v in values.items() if k not in json_columns})
+    out.update({k: values[k] for k in json_columns})
+    return {name: out[name] for name in entity.schema().fields}
+
+
 def get(session: Session, kind: str, *key) -> dict | None:
     """One record by key, as its contract shape, or None."""
     entity = ENTITIES[kind]
     cond = and_(*(entity.table.c[k] == v for k, v in zip(entity.keys, key)))
     row = session.execute(select(entity.table).where(cond)).first()
-    return entity.schema().dump(_record(entity, row)) if row else None
+    return _public(entity, row) if row else None
 
 
 def list_records(session: Session, kind: str, **filters) -> list[dict]:
@@ -68,7 +88,7 @@ def list_records(session: Session, kind: str, **filters) -> list[dict]:
     for column, value in filters.items():
         if value is not None:
             query = query.where(entity.table.c[column] == value)
-    return [entity.schema().dump(_record(entity, row)) for row in session.execute(query)]
+    return [_public(entity, row) for row in session.execute(query)]
 
 
 def _store(session: Session, kind: str, record: dict) -> bool:
@@ -76,9 +96,10 @@ def _store(session: Session, kind: str, record: dict) -> bool:
     entity = ENTITIES[kind]
     cond = and_(*(entity.table.c[k] == record[k] for k in entity.keys))
     current = session.execute(select(entity.table).where(cond)).first()
-    if current is not None and _record(entity, current) == record:
+    stored = _db_values(entity, record)
+    if current is not None and _record(entity, current) == stored:
         return False
-    values = dict(record, updated_at=datetime.now(timezone.utc))
+    values = dict(stored, updated_at=datetime.now(timezone.utc))
     if current is None:
         session.execute(entity.table.insert().values(**values))
     else:
@@ -258,4 +279,4 @@ def reports_of(session: Session, supervisor_id: str) -> list[dict]:
     rows = session.execute(select(tables.employees).where(or_(
         e.acting_supervisor_id == supervisor_id,
         and_(e.supervisor_id == supervisor_id, e.acting_supervisor_id.is_(None)))).order_by(e.employee_id))
-    return [ENTITIES["employee"].schema().dump(_record(ENTITIES["employee"], r)) for r in rows]
+    return [_public(ENTITIES["employee"], r) for r in rows]

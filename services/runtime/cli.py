@@ -86,12 +86,15 @@ def _cmd_up(args) -> int:
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
     try:
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
-        for name in sorted(SERVICES):
+        from runtime.service import service
+        chosen = args.services or sorted(SERVICES)
+        for name in chosen:
+            service(name)  # refuses an unknown name
             upgrade(name, Settings.from_env(name, env).database_url)
         metrics_dir = repo_root() / ".cache" / "prometheus"
         manager = Manager()
         print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
-        for name, port in sorted(SERVICES.items(), key=lambda kv: kv[1]):
+        for name, port in sorted(((n, SERVICES[n]) for n in chosen), key=lambda kv: kv[1]):
             service_env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir / name))
             (metrics_dir / name).mkdir(parents=True, exist_ok=True)
             for stale in (metrics_dir / name).glob("*.db"):
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("up", help="run the whole platform locally: broker, services, relays, consumers")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("services", nargs="*", metavar="service", help="default: every service")
     p.set_defaults(func=_cmd_up)
     p = sub.add_parser("kafka", help="the local Kafka broker")
     p.add_argument("action", choices=["start", "stop", "run"])

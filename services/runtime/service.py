@@ -5,7 +5,7 @@ Each service `<name>` has the same skeleton:
 - `<name>/tables.py` its SQLAlchemy tables on `metadata` (plus the outbox and inbox);
 - `<name>/handlers.py` use cases: the only code that touches the tables and publishes events;
 - `<name>/http.py`   the Flask blueprint: requests in, handler calls, responses out;
-- `<name>/consumers.py` `HANDLERS`: event type -> handler, for the events it consumes;
+- `<name>/consumers.py` `handlers(settings) -> {event type: handler(session, event)}` for what it consumes;
 - `<name>/app.py`    `create_app(settings=None)`; `migrations/` its Alembic history.
 """
 from __future__ import annotations
@@ -37,12 +37,15 @@ class ServiceModules:
         """The service's table metadata."""
         return self.module("tables").metadata
 
-    def consumer_handlers(self) -> dict:
-        """Event type -> handler for the events this service consumes (empty if none)."""
+    def consumer_handlers(self, settings) -> dict:
+        """Event type -> handler for the events this service consumes (empty if it has no consumers module)."""
         try:
-            return dict(self.module("consumers").HANDLERS)
-        except ModuleNotFoundError:
+            module = self.module("consumers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{self.name}.consumers":
+                raise
             return {}
+        return dict(module.handlers(settings))
 
 
 def service(name: str) -> ServiceModules:

@@ -27,7 +27,7 @@ def _stop_on_signals() -> threading.Event:
 def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> EventConsumer | None:
     """The consumer of service `name`, subscribed to the topics of the event types it handles."""
     spec = service(name)
-    handlers = spec.consumer_handlers()
+    handlers = spec.consumer_handlers(settings)
     if not handlers:
         return None
     topics = sorted({EVENTS[t][0] for t in handlers})

@@ -1,0 +1,152 @@
+"""The directory API on a real PostgreSQL: roster import, validation, authorisation, change events."""
+import json
+
+import pytest
+from sqlalchemy import create_engine, select
+
+pytestmark = pytest.mark.postgres
+
+HEAD = "197001011995031001"
+STAFF = "198503122010011002"
+OTHER = "199002022015032003"
+ADMIN = "198001012005011004"
+
+ROSTER = f"""\ufeffnip;nama;unit_id;unit_name;parent_unit_id;position_id;position_name;job_class;position_kind;supervisor_nip;acting_supervisor_nip;status;zone;device_serial;device_pin
+{HEAD};Kepala Dinas;DISKOMINFO;Dinas Komunikasi dan Informatika;;KADIS;Kepala Dinas;14;struktural;;;PNS;WIB;CQUJ1;1
+{STAFF};Siti Aminah;DISKOMINFO;Dinas Komunikasi dan Informatika;;ANALIS;Analis Sistem;9;fungsional;{HEAD};;PNS;WIB;CQUJ1;2
+12345;Nomor Pendek;DISKOMINFO;Dinas Komunikasi dan Informatika;;ANALIS;Analis Sistem;9;fungsional;;;PNS;WIB;;
+199001012020012005;Status Salah;DISKOMINFO;Dinas Komunikasi dan Informatika;;ANALIS;Analis Sistem;9;fungsional;;;HONOR;WIB;;
+199001012020012006;Kelas Salah;DISKOMINFO;Dinas Komunikasi dan Informatika;;PRANATA;Pranata;20;pelaksana;;;PNS;WIB;;
+{OTHER};Budi Santoso;DISKOMINFO;Dinas Komunikasi dan Informatika;;ANALIS;Analis Sistem;9;fungsional;{HEAD};{STAFF};CPNS;WITA;CQUJ1;3
+{STAFF};Siti Lagi;DISKOMINFO;Dinas Komunikasi dan Informatika;;ANALIS;Analis Sistem;9;fungsional;;;PNS;WIB;;
+"""
+
+
+@pytest.fixture
+def directory(new_database, make_app):
+    url = new_database("directory")
+    app = make_app("directory", url)
+    return app.test_client(), url
+
+
+def _outbox_types(url):
+    from directory.tables import outbox
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.type, outbox.c.key, outbox.c.payload).order_by(outbox.c.id)).all()
+    engine.dispose()
+    return rows
+
+
+def test_roster_import_keeps_good_rows_reports_bad_ones_and_is_idempotent(directory, token):
+    client, url = directory
+    admin = token(ADMIN, "admin")
+    first = client.post("/roster/imports", data=ROSTER.encode(), headers={**admin, "Content-Type": "text/csv"})
+    assert first.status_code == 200
+    report = first.json
+    assert report["rows_accepted"] == 3
+    assert {(e["line"], e["field"]) for e in report["errors"]} == {
+        (4, "nip"), (5, "status"), (6, "job_class"), (8, "nip")}
+    assert all(e["reason"] for e in report["errors"])
+    employees = {e["employee_id"]: e for e in client.get("/employees", headers=admin).json["employees"]}
+    assert set(employees) == {HEAD, STAFF, OTHER}
+    assert employees[OTHER]["zone"] == "Asia/Makassar" and employees[OTHER]["acting_supervisor_id"] == STAFF
+    published = _outbox_types(url)
+    assert [t for t, _, _ in published].count("directory.employee.upserted") == 3
+    assert [t for t, _, _ in published].count("directory.enrolment.upserted") == 3
+    again = client.post("/roster/imports", data=ROSTER.encode(), headers={**admin, "Content-Type": "text/csv"})
+    assert again.json["changes"] == 0
+    assert len(_outbox_types(url)) == len(published)  # nothing new to publish
+
+
+def test_multipart_upload_is_accepted(directory, token):
+    client, _ = directory
+    import io
+    response = client.post("/roster/imports", headers=token(ADMIN, "admin"),
+                           data={"file": (io.BytesIO(ROSTER.encode()), "roster.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 200 and response.json["rows_accepted"] == 3
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/employees/123456789012345678", {"name": "X", "unit_id": "DISKOMINFO", "status": "PNS", "zone": "Asia/Jakarta"}, "employee_id"),
+    (f"/employees/{ADMIN}", {"name": "X", "unit_id": "NOPE", "status": "PNS", "zone": "Asia/Jakarta"}, "unit_id"),
+    (f"/employees/{ADMIN}", {"name": "X", "unit_id": "DISKOMINFO", "status": "HONOR", "zone": "Asia/Jakarta"}, "status"),
+    ("/units/A", {"name": "A", "parent_unit_id": "MISSING"}, "parent_unit_id"),
+    ("/positions/P", {"name": "P", "job_class": 18, "kind": "structural"}, "job_class"),
+    ("/schedules/S", {"name": "S", "days": [{"weekday": 0, "start": "25:00", "end": "16:00", "break_minutes": 60}]}, "days.0.start"),
+])
+def test_invalid_records_are_refused_naming_the_field(directory, token, path, body, field):
+    client, _ = directory
+    client.put("/units/DISKOMINFO", json={"name": "Dinas Kominfo"}, headers=token(ADMIN, "admin"))
+    response = client.put(path, json=body, headers=token(ADMIN, "admin"))
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in [e["field"] for e in response.json["errors"]]
+
+
+def test_a_unit_cannot_become_its_own_ancestor(directory, token):
+    client, _ = directory
+    admin = token(ADMIN, "admin")
+    assert client.put("/units/A", json={"name": "A"}, headers=admin).status_code == 200
+    assert client.put("/units/B", json={"name": "B", "parent_unit_id": "A"}, headers=admin).status_code == 200
+    response = client.put("/units/A", json={"name": "A", "parent_unit_id": "B"}, headers=admin)
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "parent_unit_id"
+
+
+def test_schedule_with_ramadan_variant_and_overnight_shift_is_stored_and_published(directory, token):
+    client, url = directory
+    admin = token(ADMIN, "admin")
+    night = {"name": "Jaga malam RSUD", "days": [{"weekday": d, "start": "21:00", "end": "07:00", "break_minutes": 60} for d in range(7)]}
+    assert client.put("/schedules/RS-MALAM", json=night, headers=admin).status_code == 200
+    ramadan = {"name": "Perpres 21/2023", "days": [
+        {"weekday": d, "start": "07:30", "end": "16:00", "break_minutes": 60} for d in range(4)] + [
+        {"weekday": 4, "start": "07:30", "end": "16:30", "break_minutes": 90}],
+        "variants": [{"name": "ramadan", "start_date": "2026-02-18", "end_date": "2026-03-19", "days": [
+            {"weekday": d, "start": "08:00", "end": "15:00", "break_minutes": 30} for d in range(4)] + [
+            {"weekday": 4, "start": "08:00", "end": "15:30", "break_minutes": 60}]}]}
+    assert client.put("/schedules/PERPRES", json=ramadan, headers=admin).status_code == 200
+    types = [t for t, _, _ in _outbox_types(url)]
+    assert types.count("directory.schedule.upserted") == 2
+    stored = client.get("/schedules", headers=token(STAFF, "staff")).json["schedules"]
+    assert {s["schedule_id"] for s in stored} == {"RS-MALAM", "PERPRES"}
+
+
+def test_who_may_see_and_change_what(directory, token):
+    client, _ = directory
+    client.post("/roster/imports", data=ROSTER.encode(), headers={**token(ADMIN, "admin"), "Content-Type": "text/csv"})
+    assert client.get("/employees").status_code == 401
+    assert client.get("/employees", headers={"Authorization": "Bearer forged.token.here"}).status_code == 401
+    staff = token(OTHER, "staff")
+    assert [e["employee_id"] for e in client.get("/employees", headers=staff).json["employees"]] == [OTHER]
+    assert client.get(f"/employees/{HEAD}", headers=staff).status_code == 403
+    assert client.put("/units/X", json={"name": "X"}, headers=staff).status_code == 403
+    # Siti is Budi's acting supervisor (Plt): she sees him; the head, displaced by the Plt, sees only Siti.
+    siti = token(STAFF, "staff", "supervisor")
+    assert [e["employee_id"] for e in client.get("/employees", headers=siti).json["employees"]] == [OTHER]
+    assert client.get(f"/employees/{OTHER}", headers=siti).status_code == 200
+    head = token(HEAD, "staff", "supervisor")
+    assert [e["employee_id"] for e in client.get("/employees", headers=head).json["employees"]] == [STAFF]
+
+
+def test_roles_are_granted_by_an_admin_and_validated(directory, token):
+    client, url = directory
+    client.post("/roster/imports", data=ROSTER.encode(), headers={**token(ADMIN, "admin"), "Content-Type": "text/csv"})
+    response = client.put(f"/employees/{STAFF}/roles", json={"roles": ["staff", "verifier"]}, headers=token(ADMIN, "admin"))
+    assert response.status_code == 200 and response.json["employee"]["roles"] == ["staff", "verifier"]
+    bad = client.put(f"/employees/{STAFF}/roles", json={"roles": ["staff", "king"]}, headers=token(ADMIN, "admin"))
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "roles"
+    last = json.loads(_outbox_types(url)[-1][2])
+    assert last["data"]["roles"] == ["staff", "verifier"]
+
+
+def test_common_endpoints(directory):
+    client, _ = directory
+    assert client.get("/healthz").json["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json["checks"] == {"database": "ok", "kafka": "unreachable"}
+    spec = client.get("/openapi.json").json
+    assert "/roster/imports" in spec["paths"] and "/employees/{employee_id}" in spec["paths"]
+    assert b"kinerja_http_requests_total" in client.get("/metrics").data
+    response = client.get("/nope", headers={"X-Request-ID": "abc123"})
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.headers["X-Request-ID"] == "abc123"

@@ -1,0 +1,56 @@
+"""The files users deploy with: the Compose file is valid and complete; every policy preset loads."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from runtime.policy import PolicyError, load_section
+from runtime.service import SERVICES
+
+ROOT = Path(__file__).resolve().parents[3]
+PRESETS = sorted((ROOT / "deploy" / "policies").glob("*.toml"))
+SECTIONS = ["attendance", "activities", "approvals", "scoring", "payroll"]
+
+
+def test_compose_file_matches_the_compose_specification():
+    check = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run([str(check), "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_every_service_with_its_own_database_relay_and_consumer():
+    compose = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"kafka", "postgres", "prometheus"} <= set(services)
+    init_sql = (ROOT / "deploy" / "postgres" / "init-databases.sql").read_text()
+    for name, port in SERVICES.items():
+        web = services[name]
+        assert web["command"] == [name, "web"]
+        assert web["ports"] == [f"{port}:{port}"]
+        database = web["environment"][f"{name.upper()}_DATABASE_URL"]
+        assert database.endswith(f"/kinerja_{name}") and f"CREATE DATABASE kinerja_{name};" in init_sql
+        for process in ("relay", "consume"):
+            assert services[f"{name}-{process}"]["command"] == [name, process]
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("section", SECTIONS)
+def test_every_preset_section_is_valid(preset, section):
+    import importlib
+    loader = importlib.import_module(f"{section}.domain.policy").load_policy
+    assert load_section(preset, section, loader) is not None
+
+
+def test_a_bad_policy_is_refused_naming_file_section_and_field(tmp_path):
+    from attendance.domain.policy import load_policy
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[attendance]\nlate_grace_minutes = -5\n")
+    with pytest.raises(PolicyError, match=r"bad.toml \[attendance\].*late_grace_minutes"):
+        load_section(bad, "attendance", load_policy)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[attendance\n")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_section(broken, "attendance", load_policy)
