@@ -1,0 +1,53 @@
+"""A service under gunicorn with several workers: /metrics counts every request, whichever worker served it."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_aggregate_across_gunicorn_workers(tmp_path):
+    port = _free_port()
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), KINERJA_DATA_DIR=str(tmp_path),
+               KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1", GUNICORN_THREADS="1")
+    subprocess.run([sys.executable, "-m", "runtime.cli", "migrate", "directory"], env=env, check=True,
+                   capture_output=True)
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                               "-b", f"127.0.0.1:{port}", "-w", "3", "directory.app:create_app()"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        session = requests.Session()
+        for _ in range(60):
+            assert session.get(f"{base}/healthz", headers={"Connection": "close"}, timeout=5).status_code == 200
+        pids = {p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}
+        text = requests.get(f"{base}/metrics", timeout=5).text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    served = sum(float(v) for v in re.findall(
+        r'kinerja_http_requests_total\{[^}]*endpoint="/healthz"[^}]*status="200"[^}]*\} (\S+)', text))
+    assert served >= 61  # the 60 requests plus the start-up probe, all summed across workers
+    assert len(pids) >= 2, "only one worker served requests; the aggregation was not exercised"
