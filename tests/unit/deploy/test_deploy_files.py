@@ -54,3 +54,15 @@ def test_a_bad_policy_is_refused_naming_file_section_and_field(tmp_path):
     broken.write_text("[attendance\n")
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_section(broken, "attendance", load_policy)
+
+
+def test_dashboard_queries_only_metrics_the_services_export():
+    import json
+    import re
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "kinerja-overview.json").read_text())
+    queried = {re.sub(r"_(bucket|count|sum)$", "", name)
+               for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\b(kinerja_[a-z_]+)", target["expr"])}
+    source = "".join(p.read_text() for p in (ROOT / "services").rglob("*.py"))
+    exported = {re.sub(r"_total$", "", m) for m in re.findall(r'(?:Counter|Histogram|Gauge)\(\s*"(kinerja_[a-z_]+)"', source)}
+    assert queried and {re.sub(r"_total$", "", q) for q in queried} <= exported
