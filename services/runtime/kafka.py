@@ -17,8 +17,8 @@ DEFAULT_PARTITIONS = 3
 class Utf8(Serializer):
     """Keys are strings; values are already-encoded bytes or JSON strings."""
 
-    def serialize(self, topic, value):
-        return value if isinstance(value, bytes) or value is None else value.encode("utf-8")
+    def serialize(self, topic, headers, data):
+        return data if isinstance(data, bytes) or data is None else data.encode("utf-8")
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:

@@ -46,12 +46,14 @@ def _table(session: Session, name: str) -> Table:
     return metadata.tables[name]
 
 
-def publish(session: Session, event: Event) -> None:
-    """Write `event` to the outbox inside the caller's transaction."""
-    session.execute(insert(_table(session, "outbox")).values(
-        event_id=event.event_id, topic=event.topic, key=event.key, type=event.type,
-        payload=event.to_json(), created_at=datetime.now(timezone.utc),
-    ))
+def publish(session: Session, *events: Event) -> None:
+    """Write `events` to the outbox inside the caller's transaction (one statement however many)."""
+    if not events:
+        return
+    now = datetime.now(timezone.utc)
+    session.execute(insert(_table(session, "outbox")), [
+        {"event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": e.to_json(), "created_at": now}
+        for e in events])
 
 
 def already_processed(session: Session, consumer: str, event_id: str) -> bool:

@@ -18,6 +18,8 @@ ABSENCE_KINDS = ("leave", "sick", "duty", "permission")
 SANCTION_LEVELS = ("light", "medium", "heavy", "dismissal")
 ROUNDING_MODES = ("half_up", "down")
 DEDUCT_FROM = ("discipline_component", "total")
+# The fields of bank.BankRow a transfer file may carry (kept equal to bank.BANK_COLUMNS by a unit test).
+BANK_FILE_COLUMNS = ("employee_id", "name", "unit_id", "bank_code", "bank_account", "amount", "reference")
 
 # Illustrative monthly amounts (rupiah) per kelas jabatan (job class) 1–17.
 DEFAULT_BASE_AMOUNTS = {
@@ -115,6 +117,8 @@ class PayrollPolicy:
     tax: TaxPolicy
     contributions: tuple[Contribution, ...]
     correction_cutoff_day: int
+    bank_columns: tuple[str, ...] = BANK_FILE_COLUMNS
+    bank_delimiter: str = ","
 
 
 class _Percent(fields.Decimal):
@@ -257,6 +261,11 @@ class _PayrollSchema(Schema):
     contributions = fields.List(fields.Nested(_ContributionSchema), load_default=lambda: [
         _ContributionSchema().load(c) for c in DEFAULT_CONTRIBUTIONS])
     correction_cutoff_day = fields.Integer(strict=True, load_default=10, validate=validate.Range(min=1, max=31))
+    bank_columns = fields.List(
+        fields.String(validate=validate.OneOf(BANK_FILE_COLUMNS)), load_default=lambda: list(BANK_FILE_COLUMNS),
+        validate=validate.Length(min=1),
+    )
+    bank_delimiter = fields.String(load_default=",", validate=validate.OneOf([",", ";", "|", "\t"]))
 
     @validates_schema
     def every_job_class(self, data, **kwargs):
@@ -299,6 +308,8 @@ class _PayrollSchema(Schema):
             tax=data["tax"],
             contributions=tuple(data["contributions"]),
             correction_cutoff_day=data["correction_cutoff_day"],
+            bank_columns=tuple(data["bank_columns"]),
+            bank_delimiter=data["bank_delimiter"],
         )
 
 

@@ -72,7 +72,11 @@ class ActiveSanction:
 
 @dataclass(frozen=True)
 class EmployeeFacts:
-    """Who is paid: identity, kelas jabatan (job class), status, sanction and grade (golongan, e.g. "III/a") for tax."""
+    """Who is paid: identity, kelas jabatan (job class), status, sanction and grade (golongan, e.g. "III/a") for tax.
+
+    `grade` is None when the golongan is not known (the directory does not carry it): no tax is withheld
+    then, and the tax line says so.
+    """
 
     employee_id: str
     name: str
@@ -81,7 +85,7 @@ class EmployeeFacts:
     position_id: str | None
     status: str
     active_sanction: ActiveSanction | None
-    grade: str
+    grade: str | None
 
 
 @dataclass(frozen=True)
@@ -297,7 +301,8 @@ def _discipline(days: Sequence[DayFact], base: Decimal, base_text: str, policy: 
                 for band in (day.late_band, day.early_band)
                 if band
             ]
-        evidence = _day_evidence(day)
+        charges = [charge for charge in charges if charge[2]]
+        evidence = _day_evidence(day) if charges else ""  # most days deduct nothing: skip their evidence text
         for label, description, rate in charges:
             if rate:
                 formula = f"{label} on {format_date(day.local_date)}: {format_percent(rate)} of {base_text}"
@@ -357,9 +362,12 @@ def _minimum(employee: EmployeeFacts, month: MonthFacts, earned: Decimal, policy
 def _withholdings(employee: EmployeeFacts, gross: int, policy: PayrollPolicy) -> list[_Draft]:
     drafts = []
     if policy.tax.percent_by_grade:
-        percent = _tax_percent(employee.grade, policy)
+        if employee.grade is None:
+            percent, evidence = Decimal(0), "grade (golongan) unknown: nothing withheld until it is recorded"
+        else:
+            percent, evidence = _tax_percent(employee.grade, policy), f"grade {employee.grade}"
         formula = f"{policy.tax.name} {format_percent(percent)} of {format_rupiah(gross)}"
-        drafts.append(_Draft("tax", policy.tax.name, formula, f"grade {employee.grade}", -gross * percent / _HUNDRED))
+        drafts.append(_Draft("tax", policy.tax.name, formula, evidence, -gross * percent / _HUNDRED))
     for contribution in policy.contributions:
         base = min(gross, contribution.ceiling) if contribution.ceiling else gross
         formula = f"{contribution.name} {format_percent(contribution.percent)} of {format_rupiah(base)}"

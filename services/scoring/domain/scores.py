@@ -153,7 +153,7 @@ def discipline_score(days: Sequence[Day], policy: ScoringPolicy) -> ScoreWithBre
 def behaviour_rating(values: Mapping[str, int], policy: ScoringPolicy) -> BehaviourRating:
     """Rate behaviour from the seven BerAKHLAK values on the policy's scale; refuses missing or unknown values."""
     scale = policy.behaviour
-    errors = {name: "missing" for name in BERAKHLAK_VALUES if name not in values}
+    errors = {name: "missing" for name in BERAKHLAK_VALUES if values.get(name) is None}
     errors.update({name: "not a BerAKHLAK value" for name in values if name not in BERAKHLAK_VALUES})
     for name in BERAKHLAK_VALUES:
         value = values.get(name)

@@ -160,6 +160,7 @@ def test_behaviour_rating_levels(ratings, level, average):
     "given, errors",
     [
         (values(3, 3, 3, 3, 3, 3), {"kolaboratif": "missing"}),
+        ({**values(*(3,) * 7), "loyal": None}, {"loyal": "missing"}),  # a JSON null is no rating
         ({**values(*(3,) * 7), "jujur": 3}, {"jujur": "not a BerAKHLAK value"}),
         (values(3, 3, 3, 3, 3, 3, 6), {"kolaboratif": "must be a whole number from 1 to 5"}),
         (values(0, 3, 3, 3, 3, 3, 3), {"berorientasi_pelayanan": "must be a whole number from 1 to 5"}),

@@ -1,0 +1,162 @@
+"""The payroll service's tables: projections of the directory and scoring, its own records, runs and payslips."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table,
+                        UniqueConstraint)
+
+from runtime.messaging import add_messaging_tables
+
+metadata = MetaData()
+
+# --- projections of other services' events -------------------------------------------------------------
+
+units = Table(
+    "units", metadata,
+    Column("unit_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+positions = Table(
+    "positions", metadata,
+    Column("position_id", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("job_class", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+employees = Table(
+    "employees", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("position_id", String(64), nullable=True),
+    Column("status", String(8), nullable=False),
+    Column("zone", String(40), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The latest version of each employee's scored month (`scoring.month.scored`); older versions are ignored.
+scored_months = Table(
+    "scored_months", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("activity_score", Numeric(9, 4), nullable=False),
+    Column("target_score", Numeric(9, 4), nullable=True),
+    Column("behaviour_score", Numeric(9, 4), nullable=True),
+    Column("overtime_hours", Numeric(9, 2), nullable=True),
+    Column("predicate", String(40), nullable=False),
+    Column("days", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_local_date", Date, nullable=False),
+    Column("zone", String(40), nullable=False),
+    Index("ix_scored_months_period", "year", "month"),
+)
+
+# --- payroll's own records -----------------------------------------------------------------------------
+
+# The golongan (grade) for tax: the directory does not carry it, so finance records it here.
+grades = Table(
+    "grades", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("grade", String(10), nullable=False),
+    Column("updated_by", String(18), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+sanctions = Table(
+    "sanctions", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("start_year", Integer, nullable=False),
+    Column("start_month", Integer, nullable=False),
+    Column("months", Integer, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("updated_by", String(18), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+bank_accounts = Table(
+    "bank_accounts", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("bank_code", String(20), nullable=False),
+    Column("bank_account", String(40), nullable=False),
+    Column("updated_by", String(18), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+budgets = Table(
+    "budgets", metadata,
+    Column("unit_id", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("updated_by", String(18), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- runs and payslips ---------------------------------------------------------------------------------
+
+runs = Table(
+    "runs", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("organisation", String(300), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("employees", Integer, nullable=False),
+    Column("gross_total", BigInteger, nullable=False),
+    Column("net_total", BigInteger, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("skipped", JSON, nullable=False),
+    Column("late_corrections", JSON, nullable=False),
+    Column("drafted_by", String(18), nullable=False),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("computed_by", String(18), nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_by", String(18), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("approved_by", String(18), nullable=True),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
+    Column("approved_hash", String(64), nullable=True),
+    Column("paid_by", String(18), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("organisation", "year", "month", name="uq_runs_period"),
+)
+
+payslips = Table(
+    "payslips", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("employee_id", String(18), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("unit_id", String(64), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("score_version", Integer, nullable=False),
+    Column("gross", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("facts", JSON, nullable=False),
+    Index("ix_payslips_employee_period", "employee_id", "year", "month"),
+)
+
+# A correction of an approved month carried into a later run: the month's net went from `from_net` to
+# `to_net` when its scores went to version `to_version`.
+adjustments = Table(
+    "adjustments", metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("employee_id", String(18), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("from_version", Integer, nullable=False),
+    Column("to_version", Integer, nullable=False),
+    Column("from_net", BigInteger, nullable=False),
+    Column("to_net", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("description", String(500), nullable=False),
+    Index("ix_adjustments_source", "employee_id", "year", "month"),
+)
+
+outbox, inbox = add_messaging_tables(metadata)

@@ -1,0 +1,718 @@
+"""Scoring's use cases: projections, cross-checks with flag diffs, monthly scores, posture and public aggregates.
+
+The only code that touches scoring's tables and publishes its events. Every change of a flag is published
+(`scoring.flag.raised` / `scoring.flag.resolved`) in the transaction that changes it; the same input twice
+changes nothing and publishes nothing (the consumer's inbox, and the diff of flags by key).
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, case, extract, func, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from runtime.auth import Principal
+from runtime.events import make_event
+from runtime.messaging import publish
+from runtime.problems import Problem
+from scoring import tables
+from scoring.domain.crosschecks import Day, Entry, Evidence, Flag, assign_entries_to_days, check_day, diff_flags
+from scoring.domain.policy import ScoringPolicy
+from scoring.domain.posture import WorkloadItem, staffing_posture
+from scoring.domain.public import StaffResult, public_aggregates
+from scoring.domain.scores import (BehaviourRating, BehaviourRatingRefused, activity_score, behaviour_rating,
+                                   discipline_score, distribution_violations, effective_minutes, predicate)
+from scoring.domain.vocabulary import ALL_PREDICATES, EARLY_BANDS, LATE_BANDS, TK, FlagKind
+
+log = logging.getLogger(__name__)
+PRODUCER = "scoring"
+OPEN, CLEARED, RESOLVED = "open", "cleared", "resolved"
+NOT_RATED = "Belum Dinilai"  # no BerAKHLAK rating for the period yet: no predicate can be given
+CENT = Decimal("0.01")
+READ_ALL = ("verifier", "admin", "ops")
+LEADERSHIP = ("admin", "ops", "verifier")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- projections -------------------------------------------------------------------------------------------
+
+def _get(session: Session, table, **key):
+    return session.execute(select(table).where(*(table.c[k] == v for k, v in key.items()))).first()
+
+
+def _upsert(session: Session, table, key: dict, values: dict, exists: bool) -> None:
+    if exists:
+        session.execute(update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values))
+    else:
+        session.execute(insert(table).values(**key, **values))
+
+
+def apply_day(session: Session, data: dict, policy: ScoringPolicy) -> None:
+    """Keep the newest version of an attendance day, then re-check the employee's dates around it."""
+    key = {"employee_id": data["employee_id"], "local_date": data["local_date"]}
+    current = _get(session, tables.days, **key)
+    if current is not None and current.version >= data["version"]:
+        return
+    columns = [c.name for c in tables.days.columns if c.name not in key and c.name != "updated_at"]
+    values = {name: data.get(name) for name in columns}
+    values["punch_ids"] = list(data["punch_ids"])
+    values["correction"] = bool(data.get("correction"))
+    _upsert(session, tables.days, key, dict(values, updated_at=_now()), current is not None)
+    day = data["local_date"]
+    recheck(session, data["employee_id"], [day - timedelta(days=1), day, day + timedelta(days=1)], policy,
+            because=f"attendance day {day} version {data['version']}")
+
+
+def apply_entry(session: Session, data: dict, policy: ScoringPolicy) -> None:
+    """Keep the newest version of an activity entry, then re-check its old and new dates."""
+    current = _get(session, tables.entries, entry_id=data["entry_id"])
+    if current is not None and current.version > data["version"]:
+        return
+    if current is not None and current.version == data["version"] and current.state == data["state"]:
+        return
+    columns = [c.name for c in tables.entries.columns if c.name not in ("entry_id", "updated_at")]
+    values = {name: data.get(name) for name in columns}
+    _upsert(session, tables.entries, {"entry_id": data["entry_id"]}, dict(values, updated_at=_now()),
+            current is not None)
+    dates = {data["local_date"]} | ({current.local_date} if current is not None else set())
+    recheck(session, data["employee_id"], _around(dates), policy,
+            because=f"entry {data['entry_id']} version {data['version']} ({data['state']})")
+
+
+def apply_decision(session: Session, data: dict, policy: ScoringPolicy) -> None:
+    """Keep the latest supervisor decision on an entry (a new decision replaces the old one's verification)."""
+    current = _get(session, tables.entry_decisions, entry_id=data["entry_id"])
+    same = current is not None and current.decision_id == data["decision_id"]
+    if current is not None and not same and current.entry_version > 0 and current.decided_at > data["decided_at"]:
+        return  # an older decision arriving late
+    values = {
+        "employee_id": data["employee_id"], "decision_id": data["decision_id"], "entry_version": data["entry_version"],
+        "action": data["action"], "state": data["state"], "credited_minutes": data["credited_minutes"],
+        "creditable": data["creditable"], "sampled": data["sampled"], "decider_id": data["decider_id"],
+        "decided_at": data["decided_at"], "updated_at": _now(),
+    }
+    if current is not None and not same:
+        values.update(verification_id=None, verdict=None, verified=None, verified_state=None,
+                      verified_credited_minutes=None, verified_creditable=None, verified_at=None)
+    _upsert(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, values, current is not None)
+    _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
+                   because=f"decision {data['action']} on entry {data['entry_id']}")
+
+
+def apply_verification(session: Session, data: dict, policy: ScoringPolicy) -> None:
+    """Record the verification unit's verdict on the decision it verified."""
+    current = _get(session, tables.entry_decisions, entry_id=data["entry_id"])
+    if current is not None and current.decision_id != data["decision_id"]:
+        return  # verdict on a decision since replaced
+    verification = {
+        "verification_id": data["verification_id"], "verdict": data["verdict"], "verified": data["verified"],
+        "verified_state": data["state"], "verified_credited_minutes": data["credited_minutes"],
+        "verified_creditable": data["creditable"], "verified_at": data["verified_at"], "updated_at": _now(),
+    }
+    if current is None:
+        # The verdict overtook its decision; entry_version 0 keeps it inert until the decision arrives.
+        verification.update(employee_id=data["employee_id"], decision_id=data["decision_id"], entry_version=0,
+                            action="pending", state=data["state"], credited_minutes=data["credited_minutes"],
+                            creditable=data["creditable"], sampled=True, decider_id=data["verifier_id"],
+                            decided_at=data["verified_at"])
+    _upsert(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification, current is not None)
+    _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
+                   because=f"verification {data['verdict']} of entry {data['entry_id']}")
+
+
+def apply_employee(session: Session, data: dict) -> None:
+    """Project a directory employee (no name: scoring needs none)."""
+    current = _get(session, tables.employees, employee_id=data["employee_id"])
+    values = {name: data.get(name) for name in ("unit_id", "position_id", "supervisor_id", "acting_supervisor_id",
+                                                "status", "zone", "active")}
+    _upsert(session, tables.employees, {"employee_id": data["employee_id"]}, dict(values, updated_at=_now()),
+            current is not None)
+
+
+def apply_unit(session: Session, data: dict) -> None:
+    """Project a directory unit (its name)."""
+    current = _get(session, tables.units, unit_id=data["unit_id"])
+    _upsert(session, tables.units, {"unit_id": data["unit_id"]},
+            {"name": data["name"], "active": data["active"], "updated_at": _now()}, current is not None)
+
+
+def apply_position(session: Session, data: dict) -> None:
+    """Project a directory position (name and job class)."""
+    current = _get(session, tables.positions, position_id=data["position_id"])
+    values = {name: data.get(name) for name in ("name", "job_class", "kind", "unit_id", "active")}
+    _upsert(session, tables.positions, {"position_id": data["position_id"]}, dict(values, updated_at=_now()),
+            current is not None)
+
+
+def apply_holiday(session: Session, data: dict) -> None:
+    """Project a holiday (national holiday or cuti bersama)."""
+    current = _get(session, tables.holidays, date=data["date"])
+    _upsert(session, tables.holidays, {"date": data["date"]},
+            {"name": data["name"], "active": data["active"], "updated_at": _now()}, current is not None)
+
+
+def _around(dates: Iterable[date]) -> list[date]:
+    one = timedelta(days=1)
+    return sorted({d + delta for d in dates for delta in (-one, timedelta(0), one)})
+
+
+def _recheck_entry(session: Session, entry_id: str, employee_id: str, local_date: date, policy: ScoringPolicy,
+                   because: str) -> None:
+    entry = _get(session, tables.entries, entry_id=entry_id)
+    dates = {local_date} | ({entry.local_date} if entry is not None else set())
+    recheck(session, employee_id, _around(dates), policy, because)
+
+
+# --- reading projections as the rules' inputs ---------------------------------------------------------------
+
+def _day_of(row) -> Day:
+    return Day(
+        employee_id=row.employee_id, local_date=row.local_date, zone=row.zone, version=row.version, status=row.status,
+        scheduled_start=row.scheduled_start, scheduled_end=row.scheduled_end, scheduled_minutes=row.scheduled_minutes,
+        clock_in=row.clock_in, clock_out=row.clock_out, presence_minutes=row.presence_minutes,
+        late_minutes=row.late_minutes, early_leave_minutes=row.early_leave_minutes,
+        overtime_minutes=row.overtime_minutes, late_band=row.late_band, early_band=row.early_band,
+        missing_clock_in=row.missing_clock_in, missing_clock_out=row.missing_clock_out,
+        punch_ids=tuple(row.punch_ids or ()), absence_kind=row.absence_kind, absence_reference=row.absence_reference,
+    )
+
+
+def _entries_query():
+    """Entries joined with their latest decision and verification, one row each."""
+    e, d = tables.entries, tables.entry_decisions
+    return select(
+        e, d.c.decision_id, d.c.entry_version.label("decided_version"), d.c.state.label("decision_state"),
+        d.c.credited_minutes.label("decision_credited"), d.c.creditable, d.c.verified, d.c.verified_state,
+        d.c.verified_credited_minutes,
+    ).select_from(e.outerjoin(d, d.c.entry_id == e.c.entry_id))
+
+
+def _entry_of(row) -> Entry:
+    """The entry as things stand: the decision on its current version (and its verification) wins over its own state."""
+    state, credited, verified = row.state, row.credited_minutes, None
+    decided = row.decision_id is not None and row.decided_version >= row.version and row.state != "withdrawn"
+    if decided and row.verified is not None:
+        state, credited, verified = row.verified_state, row.verified_credited_minutes, row.verified
+    elif decided:
+        state, credited = row.decision_state, row.decision_credited
+    return Entry(
+        entry_id=row.entry_id, employee_id=row.employee_id, local_date=row.local_date, start_at=row.start_at,
+        end_at=row.end_at, catalogue_item_id=row.catalogue_item_id, quantity=row.quantity,
+        duration_minutes=row.duration_minutes, credited_minutes=credited, state=state, verified=verified,
+    )
+
+
+def _flag_of(row) -> Flag:
+    evidence = row.evidence or {}
+    return Flag(FlagKind(row.kind), row.employee_id, row.local_date, row.flag_key, row.message,
+                Evidence(evidence.get("day_version"), tuple(evidence.get("punch_ids") or ()),
+                         tuple(evidence.get("entry_ids") or ())))
+
+
+def _evidence_json(evidence: Evidence) -> dict:
+    return {"day_version": evidence.day_version, "punch_ids": list(evidence.punch_ids),
+            "entry_ids": list(evidence.entry_ids)}
+
+
+# --- cross-checks -------------------------------------------------------------------------------------------
+
+def _lock_employee(session: Session, employee_id: str) -> None:
+    """Serialise re-checks of one employee across consumer processes (PostgreSQL advisory lock)."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"scoring:{employee_id}"})
+
+
+def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: ScoringPolicy, because: str) -> None:
+    """Re-run the cross-checks of one employee on `dates`; store and publish only the flags that changed."""
+    _lock_employee(session, employee_id)
+    dates = sorted(set(dates))
+    low, high = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
+    d, e, f = tables.days, tables.entries, tables.flags
+    days = [_day_of(r) for r in session.execute(
+        select(d).where(d.c.employee_id == employee_id, d.c.local_date.between(low, high)))]
+    entries = [_entry_of(r) for r in session.execute(
+        _entries_query().where(e.c.employee_id == employee_id, e.c.local_date.between(low, high)))]
+    grouped = assign_entries_to_days(days, entries)
+    by_date = {day.local_date: day for day in days}
+    stored = defaultdict(list)
+    for row in session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.in_(dates),
+                                               f.c.state.in_((OPEN, CLEARED)))):
+        stored[row.local_date].append(row)
+    known = {r.flag_key for r in session.execute(
+        select(f.c.flag_key).where(f.c.employee_id == employee_id, f.c.local_date.in_(dates)))}
+    now = _now()
+    for on in dates:
+        current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
+        rows = {row.flag_key: row for row in stored[on]}
+        raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
+        for flag in raised:
+            _raise(session, flag, exists=flag.key in known, now=now)
+        for flag in resolved:
+            _resolve_by_data(session, rows[flag.key], because, now)
+        for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
+            row = rows.get(flag.key)
+            if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
+                session.execute(update(f).where(f.c.flag_key == flag.key)
+                                .values(message=flag.message, evidence=_evidence_json(flag.evidence)))
+    _rescore_if_closed(session, employee_id, {(on.year, on.month) for on in dates}, policy)
+
+
+def _flag_event(event_type: str, flag_key: str, kind: str, employee_id: str, local_date: date, message: str,
+                evidence: dict, resolution: str | None):
+    return make_event(event_type, employee_id, {
+        "flag_key": flag_key, "kind": kind, "employee_id": employee_id, "local_date": local_date.isoformat(),
+        "message": message, "evidence": evidence, "resolution": resolution,
+    }, PRODUCER)
+
+
+def _raise(session: Session, flag: Flag, exists: bool, now: datetime) -> None:
+    f = tables.flags
+    values = {"kind": flag.kind.value, "employee_id": flag.employee_id, "local_date": flag.local_date,
+              "message": flag.message, "evidence": _evidence_json(flag.evidence), "state": OPEN, "raised_at": now,
+              "resolved_at": None, "resolution": None, "cleared_by": None}
+    _upsert(session, f, {"flag_key": flag.key}, values, exists)
+    publish(session, _flag_event("scoring.flag.raised", flag.key, flag.kind.value, flag.employee_id, flag.local_date,
+                                 flag.message, values["evidence"], None))
+
+
+def _resolve_by_data(session: Session, row, because: str, now: datetime) -> None:
+    f = tables.flags
+    if row.state == CLEARED:
+        # Already resolved by a supervisor's decision (and published then); the cause is now gone as well.
+        session.execute(update(f).where(f.c.flag_key == row.flag_key).values(state=RESOLVED))
+        return
+    resolution = f"cause removed by later data ({because})"
+    session.execute(update(f).where(f.c.flag_key == row.flag_key)
+                    .values(state=RESOLVED, resolved_at=now, resolution=resolution))
+    publish(session, _flag_event("scoring.flag.resolved", row.flag_key, row.kind, row.employee_id, row.local_date,
+                                 row.message, row.evidence, resolution))
+
+
+def clear_flag(session: Session, principal: Principal, flag_key: str, reason: str, policy: ScoringPolicy) -> dict:
+    """A supervisor resolves an open flag of their report by a decision with a reason; it then holds nothing back."""
+    f = tables.flags
+    row = session.execute(select(f).where(f.c.flag_key == flag_key).with_for_update()).first()
+    if row is None:
+        raise Problem(404, "Not found", f"no flag {flag_key}")
+    if approver_of(session, row.employee_id) != principal.subject:
+        raise Problem(403, "Forbidden", "only the employee's approver (supervisor or acting supervisor) may clear it")
+    if row.state != OPEN:
+        raise Problem(409, "Conflict", f"the flag is already {row.state}: {row.resolution}")
+    resolution = f"cleared by {principal.subject}: {reason}"
+    session.execute(update(f).where(f.c.flag_key == flag_key)
+                    .values(state=CLEARED, resolved_at=_now(), resolution=resolution, cleared_by=principal.subject))
+    publish(session, _flag_event("scoring.flag.resolved", row.flag_key, row.kind, row.employee_id, row.local_date,
+                                 row.message, row.evidence, resolution))
+    _rescore_if_closed(session, row.employee_id, {(row.local_date.year, row.local_date.month)}, policy)
+    return _flag_json(session.execute(select(f).where(f.c.flag_key == flag_key)).first())
+
+
+def _flag_json(row) -> dict:
+    return {"flag_key": row.flag_key, "kind": row.kind, "employee_id": row.employee_id,
+            "local_date": row.local_date.isoformat(), "message": row.message, "evidence": row.evidence,
+            "state": row.state, "raised_at": row.raised_at.isoformat(),
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None, "resolution": row.resolution,
+            "cleared_by": row.cleared_by}
+
+
+# --- who may see what --------------------------------------------------------------------------------------
+
+def approver_of(session: Session, employee_id: str) -> str | None:
+    """The employee's approver: the acting supervisor (Plt) when there is one, else the supervisor."""
+    row = _get(session, tables.employees, employee_id=employee_id)
+    if row is None:
+        return None
+    return row.acting_supervisor_id or row.supervisor_id
+
+
+def _reports_query(supervisor_id: str):
+    emp = tables.employees.c
+    return select(emp.employee_id).where(or_(
+        emp.acting_supervisor_id == supervisor_id,
+        and_(emp.supervisor_id == supervisor_id, emp.acting_supervisor_id.is_(None))))
+
+
+def authorise_employee(session: Session, principal: Principal, employee_id: str) -> None:
+    """Staff see themselves, supervisors their reports, verifier/admin/ops everyone; else 403."""
+    if principal.subject == employee_id or principal.has(*READ_ALL):
+        return
+    if principal.has("supervisor") and approver_of(session, employee_id) == principal.subject:
+        return
+    raise Problem(403, "Forbidden", "you may see only yourself and your reports")
+
+
+# --- reads --------------------------------------------------------------------------------------------------
+
+def list_flags(session: Session, principal: Principal, employee_id: str | None, start: date | None,
+               end: date | None, state: str | None, limit: int) -> list[dict]:
+    """Flags the caller may see, filtered by employee, date range and state, by date then key."""
+    f = tables.flags
+    query = select(f).order_by(f.c.local_date, f.c.flag_key).limit(limit)
+    if employee_id:
+        authorise_employee(session, principal, employee_id)
+        query = query.where(f.c.employee_id == employee_id)
+    elif not principal.has(*READ_ALL):
+        visible = [f.c.employee_id == principal.subject]
+        if principal.has("supervisor"):
+            visible.append(f.c.employee_id.in_(_reports_query(principal.subject)))
+        query = query.where(or_(*visible))
+    if start:
+        query = query.where(f.c.local_date >= start)
+    if end:
+        query = query.where(f.c.local_date <= end)
+    if state:
+        query = query.where(f.c.state == state)
+    return [_flag_json(row) for row in session.execute(query)]
+
+
+def get_month(session: Session, principal: Principal, employee_id: str, year: int, month: int) -> dict:
+    """One employee's scored month with its breakdown."""
+    authorise_employee(session, principal, employee_id)
+    row = _get(session, tables.month_scores, employee_id=employee_id, year=year, month=month)
+    if row is None:
+        raise Problem(404, "Not found", f"{employee_id} has no scored month {year}-{month:02d} (not closed yet?)")
+    return _month_json(row)
+
+
+def _month_json(row) -> dict:
+    return {"employee_id": row.employee_id, "unit_id": row.unit_id, "year": row.year, "month": row.month,
+            "version": row.version, "activity_score": str(row.activity_score),
+            "discipline_score": str(row.discipline_score), "behaviour_level": row.behaviour_level,
+            "behaviour_score": None if row.behaviour_score is None else str(row.behaviour_score),
+            "overtime_hours": None if row.overtime_hours is None else str(row.overtime_hours),
+            "predicate": row.predicate, "effective_minutes": row.effective_minutes,
+            "credited_minutes": row.credited_minutes, "days": row.days, "breakdown": row.breakdown,
+            "scored_at": row.scored_at.isoformat()}
+
+
+# --- behaviour and unit ratings -----------------------------------------------------------------------------
+
+def rate_behaviour(session: Session, principal: Principal, employee_id: str, year: int, month: int, values: dict,
+                   has_innovation: bool, policy: ScoringPolicy) -> dict:
+    """The approver rates an employee's month on the seven BerAKHLAK values (re-scoring a closed month)."""
+    if approver_of(session, employee_id) != principal.subject:
+        raise Problem(403, "Forbidden", "only the employee's approver (supervisor or acting supervisor) rates them")
+    try:
+        rating = behaviour_rating(values, policy)
+    except BehaviourRatingRefused as exc:
+        raise Problem(422, "Validation failed", "the behaviour rating has invalid values",
+                      [{"field": name, "message": problem} for name, problem in sorted(exc.errors.items())]) from None
+    key = {"employee_id": employee_id, "year": year, "month": month}
+    current = _get(session, tables.behaviour_ratings, **key)
+    record = {"ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
+              "average": rating.average, "rated_by": principal.subject, "rated_at": _now()}
+    _upsert(session, tables.behaviour_ratings, key, record, current is not None)
+    _rescore_if_closed(session, employee_id, {(year, month)}, policy)
+    return {**key, "ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
+            "average": str(rating.average), "rated_by": principal.subject}
+
+
+def set_unit_rating(session: Session, principal: Principal, unit_id: str, year: int, rating: str) -> dict:
+    """Record a unit's own predicate for a year (it bounds its staff's predicate distribution)."""
+    if rating not in ALL_PREDICATES:
+        raise Problem(422, "Validation failed", "unknown predicate",
+                      [{"field": "rating", "message": f"one of {', '.join(ALL_PREDICATES)}"}])
+    key = {"unit_id": unit_id, "year": year}
+    current = _get(session, tables.unit_ratings, **key)
+    _upsert(session, tables.unit_ratings, key, {"rating": rating, "set_by": principal.subject, "set_at": _now()},
+            current is not None)
+    return {**key, "rating": rating, "set_by": principal.subject}
+
+
+def unit_distribution(session: Session, principal: Principal, unit_id: str, year: int, month: int,
+                      policy: ScoringPolicy) -> dict:
+    """The unit's predicate distribution for a month checked against its own rating, with any violations."""
+    _authorise_unit(session, principal, unit_id)
+    m = tables.month_scores
+    rows = session.execute(select(m.c.predicate, m.c.rated).where(m.c.unit_id == unit_id, m.c.year == year,
+                                                                 m.c.month == month)).all()
+    rating = _get(session, tables.unit_ratings, unit_id=unit_id, year=year)
+    return _distribution(unit_id, year, month, [r.predicate for r in rows if r.rated], len(rows),
+                         rating.rating if rating else None, policy)
+
+
+def _distribution(unit_id: str, year: int, month: int, predicates: list[str], staff: int, unit_rating: str | None,
+                  policy: ScoringPolicy) -> dict:
+    counts = {name: predicates.count(name) for name in sorted(set(predicates))}
+    violations = distribution_violations(unit_rating, predicates, policy) if unit_rating else []
+    return {"unit_id": unit_id, "year": year, "month": month, "unit_rating": unit_rating, "staff_scored": staff,
+            "rated": len(predicates), "not_rated": staff - len(predicates), "predicates": counts,
+            "violations": [{"predicates": list(v.predicates), "message": v.message} for v in violations],
+            "checked": unit_rating is not None}
+
+
+def _authorise_unit(session: Session, principal: Principal, unit_id: str) -> None:
+    if principal.has(*LEADERSHIP):
+        return
+    own = _get(session, tables.employees, employee_id=principal.subject)
+    if principal.has("supervisor") and own is not None and own.unit_id == unit_id:
+        return
+    raise Problem(403, "Forbidden", "leadership roles, or a supervisor for their own unit")
+
+
+# --- monthly scores ----------------------------------------------------------------------------------------
+
+def close_month(session: Session, data: dict, policy: ScoringPolicy) -> int:
+    """Score every employee of a unit for a closed month; publish one `scoring.month.scored` per change."""
+    unit_id, year, month = data["unit_id"], data["year"], data["month"]
+    members = select(tables.employees.c.employee_id).where(tables.employees.c.unit_id == unit_id,
+                                                           tables.employees.c.active.is_(True))
+    scored, published = _score(session, members, year, month, policy)
+    rating = _get(session, tables.unit_ratings, unit_id=unit_id, year=year)
+    m = tables.month_scores
+    predicates = [r.predicate for r in session.execute(select(m.c.predicate).where(
+        m.c.unit_id == unit_id, m.c.year == year, m.c.month == month, m.c.rated.is_(True)))]
+    report = _distribution(unit_id, year, month, predicates, len(scored), rating.rating if rating else None, policy)
+    for violation in report["violations"]:
+        log.warning("predicate distribution violation", extra={"unit_id": unit_id, "period": f"{year}-{month:02d}",
+                                                                "violation": violation["message"]})
+    key = {"unit_id": unit_id, "year": year, "month": month}
+    current = _get(session, tables.month_closures, **key)
+    values = {"closed_by": data["closed_by"], "closed_at": data["closed_at"], "scored_at": _now(),
+              "employees": len(scored), "violations": report["violations"]}
+    _upsert(session, tables.month_closures, key, values, current is not None)
+    return published
+
+
+def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[int, int]],
+                       policy: ScoringPolicy) -> None:
+    """A change to an already closed month (a correction) re-scores that employee's month."""
+    employee = _get(session, tables.employees, employee_id=employee_id)
+    if employee is None or not periods:
+        return
+    c = tables.month_closures
+    closed = session.execute(select(c.c.year, c.c.month).where(
+        c.c.unit_id == employee.unit_id,
+        or_(*(and_(c.c.year == y, c.c.month == m) for y, m in periods)))).all()
+    members = select(tables.employees.c.employee_id).where(tables.employees.c.employee_id == employee_id)
+    for row in closed:
+        _score(session, members, row.year, row.month, policy)
+
+
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _score(session: Session, members, year: int, month: int, policy: ScoringPolicy) -> tuple[list[str], int]:
+    """Score the month of every employee selected by `members`: one query per table, bulk writes."""
+    first, last = _month_bounds(year, month)
+    emp, d, e, f = tables.employees, tables.days, tables.entries, tables.flags
+    b, m, h = tables.behaviour_ratings, tables.month_scores, tables.holidays
+    employees = {r.employee_id: r.unit_id for r in session.execute(
+        select(emp.c.employee_id, emp.c.unit_id).where(emp.c.employee_id.in_(members)))}
+    days, entries, flags = defaultdict(list), defaultdict(list), defaultdict(list)
+    for row in session.execute(select(d).where(d.c.employee_id.in_(members), d.c.local_date.between(first, last))):
+        days[row.employee_id].append(_day_of(row))
+    for row in session.execute(_entries_query().where(e.c.employee_id.in_(members),
+                                                      e.c.local_date.between(first, last))):
+        entries[row.employee_id].append(_entry_of(row))
+    for row in session.execute(select(f).where(f.c.employee_id.in_(members), f.c.local_date.between(first, last),
+                                               f.c.state.in_((OPEN, CLEARED)))):
+        flags[row.employee_id].append(row)
+    ratings = {r.employee_id: r for r in session.execute(
+        select(b).where(b.c.employee_id.in_(members), b.c.year == year, b.c.month == month))}
+    previous = {r.employee_id: (r.version, r.content_hash) for r in session.execute(
+        select(m.c.employee_id, m.c.version, m.c.content_hash).where(
+            m.c.employee_id.in_(members), m.c.year == year, m.c.month == month))}
+    holidays = {r.date: r.name for r in session.execute(
+        select(h.c.date, h.c.name).where(h.c.date.between(first, last), h.c.active.is_(True)))}
+    now = _now()
+    inserts, updates, events = [], [], []
+    for employee_id in sorted(employees):
+        result = _score_employee(employee_id, employees[employee_id], year, month, days[employee_id],
+                                 entries[employee_id], flags[employee_id], ratings.get(employee_id), holidays, policy)
+        digest = _hash(result)
+        version, old_hash = previous.get(employee_id, (0, None))
+        if digest == old_hash:
+            continue
+        record = dict(result, version=version + 1, content_hash=digest, scored_at=now)
+        (updates if version else inserts).append(record)
+        events.append(make_event("scoring.month.scored", employee_id, _event_data(record), PRODUCER))
+    columns = {c.name for c in m.columns}
+    if inserts:
+        session.execute(insert(m), [{k: v for k, v in r.items() if k in columns} for r in inserts])
+    if updates:
+        keys = ("employee_id", "year", "month")
+        statement = update(m).where(*(m.c[k] == bindparam(f"k_{k}") for k in keys)).values(
+            **{name: bindparam(name) for name in columns if name not in keys})
+        session.execute(statement, [{**{f"k_{k}": r[k] for k in keys},
+                                     **{k: v for k, v in r.items() if k in columns and k not in keys}}
+                                    for r in updates])
+    publish(session, *events)
+    return sorted(employees), len(events)
+
+
+def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days: list[Day], entries: list[Entry],
+                    flag_rows: list, rating, holidays: dict[date, str], policy: ScoringPolicy) -> dict:
+    """One employee's month: activity, discipline, behaviour, predicate, overtime and the breakdown of each."""
+    days = [replace(day, status="holiday", scheduled_minutes=0)
+            if day.local_date in holidays and day.status == "absent" else day for day in days]
+    standing = [_flag_of(row) for row in flag_rows]
+    open_entry_ids = {i for row in flag_rows if row.state == OPEN for i in (row.evidence or {}).get("entry_ids", [])}
+    cleared_entry_ids = {i for row in flag_rows if row.state == CLEARED
+                         for i in (row.evidence or {}).get("entry_ids", [])} - open_entry_ids
+    activity = activity_score(entries, days, standing, cleared_entry_ids, policy)
+    discipline = discipline_score(days, policy)
+    credited = sum(line.credited_minutes for line in activity.lines if line.counted)
+    effective = effective_minutes(days)
+    behaviour = None
+    if rating is not None:
+        behaviour = BehaviourRating(rating.level, Decimal(rating.average).quantize(CENT))
+        chosen = predicate(activity.score, behaviour, policy, has_innovation=rating.has_innovation)
+        predicate_name, predicate_detail = chosen.name, {"name": chosen.name, "method": chosen.method,
+                                                          "explanation": chosen.explanation}
+    else:
+        predicate_name = NOT_RATED
+        predicate_detail = {"name": NOT_RATED, "method": policy.predicate.method,
+                            "explanation": "No BerAKHLAK behaviour rating for the period yet: the supervisor rates it "
+                                           "with PUT /behaviour/<employee_id>/<yyyy-mm>."}
+    behaviour_score = _behaviour_percent(behaviour, policy) if behaviour else None
+    unexplained = {row.local_date for row in flag_rows
+                   if row.kind == FlagKind.OVERTIME_WITHOUT_ACTIVITY.value and row.state == OPEN}
+    overtime_minutes = sum(day.overtime_minutes for day in days if day.local_date not in unexplained)
+    overtime_hours = (Decimal(overtime_minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+    day_facts = _day_facts(days, discipline.lines)
+    breakdown = {
+        "activity": {"score": str(activity.score), "summary": activity.summary, "lines": [
+            {"entry_id": l.entry_id, "local_date": l.local_date.isoformat(), "credited_minutes": l.credited_minutes,
+             "counted": l.counted, "reason": l.reason} for l in activity.lines]},
+        "discipline": {"score": str(discipline.score), "summary": discipline.summary, "lines": [
+            {"local_date": l.local_date.isoformat(), "code": l.code, "rate": str(l.rate)} for l in discipline.lines]},
+        "behaviour": None if rating is None else {
+            "level": rating.level, "average": str(behaviour.average), "score": str(behaviour_score),
+            "values": rating.ratings, "rated_by": rating.rated_by, "has_innovation": rating.has_innovation},
+        "predicate": predicate_detail,
+        "overtime": {"hours": str(overtime_hours), "summary": (
+            f"{overtime_minutes} min of overtime on days without an open "
+            f"{FlagKind.OVERTIME_WITHOUT_ACTIVITY.value} flag"
+            + (f" ({len(unexplained)} day(s) left out)" if unexplained else ""))},
+        "effective_minutes": effective,
+        "credited_minutes": credited,
+        "holidays_applied": sorted(on.isoformat() for on in holidays
+                                   if any(d.local_date == on and d.status == "holiday" for d in days)),
+    }
+    return {"employee_id": employee_id, "unit_id": unit_id, "year": year, "month": month,
+            "activity_score": activity.score, "discipline_score": discipline.score,
+            "behaviour_level": rating.level if rating else None, "behaviour_score": behaviour_score,
+            "overtime_hours": overtime_hours, "predicate": predicate_name, "rated": rating is not None,
+            "effective_minutes": effective, "credited_minutes": credited, "days": day_facts, "breakdown": breakdown}
+
+
+def _behaviour_percent(behaviour: BehaviourRating, policy: ScoringPolicy) -> Decimal:
+    """Behaviour as a 0-100 score for payroll: the average over the scale's maximum, unless already on 0-120."""
+    scale_max = policy.behaviour.scale_max
+    if scale_max >= 100:
+        return behaviour.average
+    return (behaviour.average * 100 / scale_max).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _day_facts(days: list[Day], deductions) -> list[dict]:
+    """The days as payroll needs them, with the bands the discipline score actually applied."""
+    codes = defaultdict(set)
+    for line in deductions:
+        codes[line.local_date].add(line.code)
+    facts = []
+    for day in sorted(days, key=lambda d: d.local_date):
+        applied = codes.get(day.local_date, set())
+        facts.append({
+            "local_date": day.local_date.isoformat(),
+            "status": "absent" if TK in applied else day.status,
+            "late_band": next((c for c in applied if c in LATE_BANDS), None),
+            "early_band": next((c for c in applied if c in EARLY_BANDS), None),
+            "absence_kind": day.absence_kind,
+        })
+    return facts
+
+
+def _hash(result: dict) -> str:
+    return hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _event_data(record: dict) -> dict:
+    return {
+        "employee_id": record["employee_id"], "unit_id": record["unit_id"], "year": record["year"],
+        "month": record["month"], "version": record["version"], "activity_score": record["activity_score"],
+        "discipline_score": record["discipline_score"], "behaviour_level": record["behaviour_level"],
+        "behaviour_score": record["behaviour_score"], "target_score": None, "overtime_hours": record["overtime_hours"],
+        "predicate": record["predicate"], "effective_minutes": record["effective_minutes"],
+        "credited_minutes": record["credited_minutes"], "days": record["days"], "breakdown": record["breakdown"],
+    }
+
+
+# --- staffing posture and public aggregates ------------------------------------------------------------------
+
+def posture(session: Session, principal: Principal, year: int, months: list[int], policy: ScoringPolicy) -> dict:
+    """Workload (norm × volume of approved activities) against staff present, per unit and position (ABK)."""
+    unit_filter = None
+    if not principal.has(*LEADERSHIP):
+        own = _get(session, tables.employees, employee_id=principal.subject)
+        if not principal.has("supervisor") or own is None:
+            raise Problem(403, "Forbidden", "leadership roles, or a supervisor for their own unit")
+        unit_filter = own.unit_id
+    e, d, emp = tables.entries, tables.entry_decisions, tables.employees
+    decided = and_(d.c.decision_id.is_not(None), d.c.entry_version >= e.c.version, e.c.state != "withdrawn")
+    state = case((decided, func.coalesce(d.c.verified_state, d.c.state)), else_=e.c.state)
+    credited = case((decided, func.coalesce(d.c.verified_credited_minutes, d.c.credited_minutes)),
+                    else_=e.c.credited_minutes)
+    workload = case((e.c.norm_minutes.is_not(None), e.c.norm_minutes * e.c.quantity), else_=credited)
+    unit_col = func.coalesce(e.c.unit_id, emp.c.unit_id)
+    position_col = func.coalesce(e.c.position_id, emp.c.position_id)
+    query = (select(unit_col.label("unit_id"), position_col.label("position_id"), func.sum(workload).label("minutes"))
+             .select_from(e.outerjoin(d, d.c.entry_id == e.c.entry_id)
+                          .outerjoin(emp, emp.c.employee_id == e.c.employee_id))
+             .where(state == "approved", extract("year", e.c.local_date) == year,
+                    extract("month", e.c.local_date).in_(months))
+             .group_by(e.c.unit_id, emp.c.unit_id, e.c.position_id, emp.c.position_id))
+    if unit_filter:
+        query = query.where(unit_col == unit_filter)
+    items = [WorkloadItem(r.unit_id, r.position_id or "", int(r.minutes or 0), 1) for r in session.execute(query)
+             if r.unit_id]
+    staff_query = (select(emp.c.unit_id, emp.c.position_id, func.count().label("n"))
+                   .where(emp.c.active.is_(True)).group_by(emp.c.unit_id, emp.c.position_id))
+    if unit_filter:
+        staff_query = staff_query.where(emp.c.unit_id == unit_filter)
+    staff = defaultdict(int)
+    for r in session.execute(staff_query):
+        staff[(r.unit_id, r.position_id or "")] += r.n
+    lines = staffing_posture(items, staff, len(months), policy)
+    unit_names = dict(session.execute(select(tables.units.c.unit_id, tables.units.c.name)).all())
+    position_names = dict(session.execute(select(tables.positions.c.position_id, tables.positions.c.name)).all())
+    return {"year": year, "months": months, "lines": [{
+        "unit_id": line.unit_id, "unit_name": unit_names.get(line.unit_id),
+        "position_id": line.position_id or None,
+        "position_name": position_names.get(line.position_id) if line.position_id else None,
+        "workload_minutes": line.workload_minutes,
+        "effective_minutes_per_person": str(line.effective_minutes_per_person),
+        "staff_present": line.staff_present, "staff_needed": str(line.staff_needed),
+        "efficiency": None if line.efficiency is None else str(line.efficiency), "band": line.band,
+    } for line in lines]}
+
+
+def public_units(session: Session, year: int, month: int, policy: ScoringPolicy) -> dict:
+    """Per unit: staff, predicate distribution and average scores, without names or NIPs, small groups hidden."""
+    m = tables.month_scores
+    results = [StaffResult(r.unit_id, r.predicate if r.rated else None, r.activity_score, r.discipline_score)
+               for r in session.execute(select(m.c.unit_id, m.c.predicate, m.c.rated, m.c.activity_score,
+                                               m.c.discipline_score).where(m.c.year == year, m.c.month == month))]
+    names = dict(session.execute(select(tables.units.c.unit_id, tables.units.c.name)).all())
+
+    def count(c):
+        return {"value": c.value, "text": c.text}
+
+    return {"year": year, "month": month, "min_group": policy.public_min_group, "units": [{
+        "unit_id": a.unit_id, "unit_name": names.get(a.unit_id), "staff": count(a.staff),
+        "predicates": [{"predicate": name, **count(c)} for name, c in a.predicates],
+        "average_activity_score": None if a.average_activity_score is None else str(a.average_activity_score),
+        "average_discipline_score": None if a.average_discipline_score is None else str(a.average_discipline_score),
+    } for a in public_aggregates(results, policy)]}

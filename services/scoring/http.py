@@ -1,0 +1,202 @@
+"""Scoring's REST API: requests in, handler calls, responses out."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from flask import Blueprint, Response, current_app, request
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from runtime.auth import authenticate, require
+from runtime.problems import Problem, from_validation_error
+from runtime.web import db, documented, load_json
+from scoring import handlers
+from scoring.domain.vocabulary import ALL_PREDICATES, BERAKHLAK_VALUES
+
+blueprint = Blueprint("scoring", __name__)
+NIP = validate.Regexp(r"^\d{18}$", error="an 18-digit NIP")
+PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+POSTURE_COLUMNS = ("unit_id", "unit_name", "position_id", "position_name", "workload_minutes",
+                   "effective_minutes_per_person", "staff_present", "staff_needed", "efficiency", "band")
+
+
+class FlagQuerySchema(Schema):
+    """Filters of GET /flags."""
+
+    employee_id = fields.String(validate=NIP)
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    state = fields.String(validate=validate.OneOf([handlers.OPEN, handlers.CLEARED, handlers.RESOLVED]))
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000))
+
+
+class ClearSchema(Schema):
+    """Why the supervisor clears a flag."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+# The seven BerAKHLAK values (whole numbers on the policy's scale) and whether there was an innovation.
+BehaviourSchema = Schema.from_dict(
+    {**{name: fields.Integer(required=True) for name in BERAKHLAK_VALUES},
+     "has_innovation": fields.Boolean(load_default=False)}, name="BehaviourSchema")
+
+
+class UnitRatingSchema(Schema):
+    """A unit's own predicate for the year."""
+
+    rating = fields.String(required=True, validate=validate.OneOf(ALL_PREDICATES))
+
+
+class PostureQuerySchema(Schema):
+    """The period of the posture table: a year and its months (`1-12`, `1-6` or `1,2,3`; all by default)."""
+
+    year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
+    months = fields.String(load_default="1-12")
+
+    @validates("months")
+    def _months(self, value, **_):
+        if _parse_months(value) is None:
+            raise ValidationError("months 1-12 as a range (1-6) or a list (1,2,3)")
+
+
+class PublicQuerySchema(Schema):
+    """The month of the public aggregates."""
+
+    year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
+    month = fields.Integer(required=True, validate=validate.Range(1, 12))
+
+
+def _parse_months(value: str) -> list[int] | None:
+    try:
+        if "-" in value:
+            low, high = (int(part) for part in value.split("-", 1))
+            months = list(range(low, high + 1))
+        else:
+            months = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        return None
+    return months if months and all(1 <= m <= 12 for m in months) else None
+
+
+def _query(schema: Schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def _period(value: str) -> tuple[int, int]:
+    match = PERIOD.match(value)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise Problem(422, "Validation failed", "the period is YYYY-MM",
+                      [{"field": "period", "message": "YYYY-MM with a month from 01 to 12"}])
+    return int(match.group(1)), int(match.group(2))
+
+
+def _policy():
+    return current_app.config["POLICY"]
+
+
+@blueprint.get("/flags")
+@require()
+def list_flags():
+    """Cross-check flags: staff their own, supervisors their reports', verifier/admin/ops everyone's."""
+    args = _query(FlagQuerySchema())
+    return {"flags": handlers.list_flags(db(), authenticate(), args.get("employee_id"), args.get("start"),
+                                         args.get("end"), args.get("state"), args["limit"])}
+
+
+@blueprint.post("/flags/<path:flag_key>/clear")
+@require("supervisor")
+@documented(ClearSchema)
+def clear_flag(flag_key):
+    """Resolve an open flag by the employee's approver's decision, with a reason (it then holds nothing back)."""
+    body = load_json(ClearSchema())
+    session = db()
+    flag = handlers.clear_flag(session, authenticate(), flag_key, body["reason"], _policy())
+    session.commit()
+    return flag
+
+
+@blueprint.put("/behaviour/<employee_id>/<period>")
+@require("supervisor")
+@documented(BehaviourSchema)
+def put_behaviour(employee_id, period):
+    """Rate a report's month on the seven BerAKHLAK values (the approver only)."""
+    year, month = _period(period)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "Malformed request", "the body must be a JSON object of the seven BerAKHLAK values")
+    has_innovation = body.pop("has_innovation", False)
+    if not isinstance(has_innovation, bool):
+        raise Problem(422, "Validation failed", "has_innovation must be true or false",
+                      [{"field": "has_innovation", "message": "true or false"}])
+    session = db()
+    rating = handlers.rate_behaviour(session, authenticate(), employee_id, year, month, body, has_innovation,
+                                     _policy())
+    session.commit()
+    return rating
+
+
+@blueprint.get("/months/<employee_id>/<period>")
+@require()
+def get_month(employee_id, period):
+    """One employee's scored month with the breakdown that produced it."""
+    year, month = _period(period)
+    return handlers.get_month(db(), authenticate(), employee_id, year, month)
+
+
+@blueprint.put("/units/<unit_id>/rating/<int:year>")
+@require("admin")
+@documented(UnitRatingSchema)
+def put_unit_rating(unit_id, year):
+    """Set a unit's own predicate for a year (it limits its staff's predicate distribution)."""
+    body = load_json(UnitRatingSchema())
+    session = db()
+    rating = handlers.set_unit_rating(session, authenticate(), unit_id, year, body["rating"])
+    session.commit()
+    return rating
+
+
+@blueprint.get("/units/<unit_id>/distribution/<period>")
+@require()
+def get_distribution(unit_id, period):
+    """The unit's predicate distribution for a month against its own rating, with violations."""
+    year, month = _period(period)
+    return handlers.unit_distribution(db(), authenticate(), unit_id, year, month, _policy())
+
+
+def _posture() -> dict:
+    args = _query(PostureQuerySchema())
+    return handlers.posture(db(), authenticate(), args["year"], _parse_months(args["months"]), _policy())
+
+
+@blueprint.get("/posture")
+@require()
+def get_posture():
+    """Staffing posture per unit and position (admin/ops/verifier; a supervisor sees their own unit)."""
+    return _posture()
+
+
+@blueprint.get("/posture.csv")
+@require()
+def get_posture_csv():
+    """The staffing posture as CSV."""
+    table = _posture()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=POSTURE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for line in table["lines"]:
+        writer.writerow({k: "" if v is None else v for k, v in line.items()})
+    name = f"posture-{table['year']}-{table['months'][0]:02d}-{table['months'][-1]:02d}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/public/units")
+def public_units():
+    """Public aggregates per unit for a month: no names, no NIPs, small groups suppressed (no authentication)."""
+    args = _query(PublicQuerySchema())
+    return handlers.public_units(db(), args["year"], args["month"], _policy())
