@@ -5,7 +5,7 @@ Public API (no I/O, no clock; money in integer rupiah, percents as Decimal):
 policy  — `load_policy(section: dict) -> PayrollPolicy` validates the `[payroll]` table of a policy file
           (raises `marshmallow.ValidationError` naming the field); `load_policy({})` gives the national
           defaults. Dataclasses: PayrollPolicy, Rounding, Component, OvertimeScoring, DisciplinePolicy,
-          MinimumPolicy, TaxPolicy, Contribution. Regional presets: `presets/<region>.toml`.
+          MinimumPolicy, TaxPolicy, Contribution. Regional presets: `deploy/policies/<region>.toml`.
 tpp     — `compute_tpp(employee: EmployeeFacts, month: MonthFacts, policy) -> Payslip` (order of operations in
           its docstring); inputs EmployeeFacts, ActiveSanction, EmployeeStatus, MonthFacts, DayFact, Adjustment;
           output Payslip(gross, lines: tuple[PayslipLine(code, description, rule, evidence, amount)], net).

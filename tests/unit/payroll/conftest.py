@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-import payroll.domain
 from payroll.domain.policy import PayrollPolicy, load_policy
 
-PRESETS_DIR = Path(payroll.domain.__file__).parent / "presets"
+# The regional presets are the deployable policy files; their [payroll] sections are what these tests price.
+PRESETS_DIR = Path(__file__).resolve().parents[3] / "deploy" / "policies"
 
 
 @pytest.fixture
