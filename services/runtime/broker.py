@@ -6,6 +6,7 @@ answers a metadata request.
 """
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -81,8 +82,7 @@ class Broker:
         (self.home / "logs").mkdir(exist_ok=True)
         config = self._write_config()
         if not (self.home / "data" / "meta.properties").exists():
-            cluster_id = uuid.uuid4().bytes.hex()[:22]
-            subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", _cluster_id(cluster_id),
+            subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
                                       "-c", str(config), "--ignore-formatted"),
                            check=True, stdout=subprocess.DEVNULL)
         log = open(self.home / "logs" / "console.log", "ab")
@@ -122,10 +122,15 @@ class Broker:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def _cluster_id(seed_hex: str) -> str:
-    # A KRaft cluster id is 16 bytes in URL-safe base64 without padding (22 characters).
-    import base64
-    return base64.urlsafe_b64encode(bytes.fromhex(seed_hex.ljust(32, "0")[:32])).decode().rstrip("=")
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 bytes in URL-safe base64 without padding (22 characters).
+
+    One starting with "-" would be read as an option by the storage tool, so those are drawn again.
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _read_pid(home: Path) -> int | None:

@@ -70,6 +70,13 @@ def _cmd_relay(args) -> int:
     return 0
 
 
+def _cmd_rebuild(args) -> int:
+    from runtime.workers import rebuild_projections
+    applied = rebuild_projections(args.service, Settings.from_env(args.service))
+    print(f"{args.service}: {applied} reference events replayed")
+    return 0
+
+
 def _cmd_up(args) -> int:
     from honcho.manager import Manager
 
@@ -136,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=f"run a service's {name} process")
         p.add_argument("service", choices=sorted(SERVICES))
         p.set_defaults(func=func)
+    p = sub.add_parser("rebuild", help="re-apply the compacted directory topics to a service's projections")
+    p.add_argument("service", choices=sorted(SERVICES))
+    p.set_defaults(func=_cmd_rebuild)
     p = sub.add_parser("token", help="mint a JWT for local use")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
     p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")

@@ -5,7 +5,11 @@ import logging
 import signal
 import threading
 
+from kafka import ConsumerRebalanceListener
+from sqlalchemy import func, select
+
 from contracts.registry import EVENTS
+from contracts.topics import COMPACTED
 from runtime.config import Settings
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
@@ -24,6 +28,26 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+class RebuildWhenEmpty(ConsumerRebalanceListener):
+    """On the first assignment of a service whose database has applied nothing yet, read the compacted
+    reference topics from the beginning, whatever offsets its group committed before: a service that
+    starts empty rebuilds its projections."""
+
+    def __init__(self, kafka_consumer, empty: bool):
+        self.kafka_consumer = kafka_consumer
+        self.empty = empty
+
+    def on_partitions_assigned(self, assigned):
+        compacted = [tp for tp in assigned if tp.topic in COMPACTED]
+        if self.empty and compacted:
+            log.info("empty database: rebuilding projections from the compacted topics")
+            self.kafka_consumer.seek_to_beginning(*compacted)
+        self.empty = False
+
+    def on_partitions_revoked(self, revoked):
+        pass
+
+
 def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> EventConsumer | None:
     """The consumer of service `name`, subscribed to the topics of the event types it handles."""
     spec = service(name)
@@ -31,11 +55,25 @@ def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> Eve
     if not handlers:
         return None
     topics = sorted({EVENTS[t][0] for t in handlers})
-    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(make_engine(settings.database_url), spec.metadata)
+    with sessions() as session:
+        inbox = spec.metadata.tables["inbox"]
+        empty = session.execute(select(func.count()).select_from(inbox)).scalar() == 0
     kafka_consumer = make_consumer(settings.kafka_bootstrap_servers, f"{name}{group_suffix}", f"{name}-consumer")
-    kafka_consumer.subscribe(topics)
+    kafka_consumer.subscribe(topics, listener=RebuildWhenEmpty(kafka_consumer, empty))
     return EventConsumer(name, kafka_consumer, make_producer(settings.kafka_bootstrap_servers, f"{name}-dlq"),
-                         make_session_factory(engine, spec.metadata), handlers, settings.consumer_max_attempts)
+                         sessions, handlers, settings.consumer_max_attempts)
+
+
+def rebuild_projections(name: str, settings: Settings) -> int:
+    """Re-apply every event on the compacted topics a service consumes (the inbox skips those already applied)."""
+    from runtime.projection import replay
+    consumer = build_consumer(name, settings)
+    if consumer is None:
+        return 0
+    topics = sorted({EVENTS[t][0] for t in consumer.handlers} & COMPACTED)
+    consumer.kafka.close()
+    return replay(settings.kafka_bootstrap_servers, topics, consumer.apply, client_id=f"{name}-rebuild")
 
 
 def run_consumer(name: str) -> None:
