@@ -1,0 +1,27 @@
+"""What the attendance service consumes: directory reference data, closed months, and its own punches.
+
+Its own `attendance.punch.recorded` events are consumed to build days outside the request path: the
+upload request only stores and acknowledges, and the per-employee key keeps each employee's punches in
+order on one partition.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from attendance import handlers as use_cases
+from attendance.config import load_config
+from runtime.config import Settings
+
+
+def handlers(settings: Settings) -> dict:
+    """Event type -> handler(session, event)."""
+    config = load_config(settings)
+    return {
+        "directory.employee.upserted": lambda session, event: use_cases.project_employee(session, event.data),
+        "directory.schedule.upserted": lambda session, event: use_cases.project_schedule(session, event.data),
+        "directory.holiday.upserted": lambda session, event: use_cases.project_holiday(session, event.data),
+        "directory.enrolment.upserted": lambda session, event: use_cases.project_enrolment(
+            session, event.data, datetime.now(UTC)),
+        "approvals.month.closed": lambda session, event: use_cases.close_month(session, event.data),
+        "attendance.punch.recorded": lambda session, event: use_cases.on_punch_recorded(session, event.data, config),
+    }

@@ -1,0 +1,162 @@
+"""The attendance service's tables: devices and their raw uploads, punches, days, absences, projections."""
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData,
+                        String, Table, Text, UniqueConstraint, text)
+
+from runtime.messaging import add_messaging_tables
+
+metadata = MetaData()
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+devices = Table(
+    "devices", metadata,
+    Column("device_serial", String(64), primary_key=True),
+    Column("state", String(10), nullable=False),  # pending, approved, disabled
+    Column("zone", String(40), nullable=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("remote_addr", String(64), nullable=True),
+    Column("attlog_stamp", BigInteger, nullable=False, server_default="0"),
+    Column("operlog_stamp", BigInteger, nullable=False, server_default="0"),
+    Column("options", JSON, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
+    Column("approved_by", String(18), nullable=True),
+)
+
+raw_uploads = Table(
+    "raw_uploads", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("device_serial", String(64), nullable=False),
+    Column("table_name", String(20), nullable=False),
+    Column("stamp", String(20), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=True),  # null while its device awaits approval
+    Index("ix_raw_uploads_unprocessed", "device_serial", "processed_at", "id"),
+)
+
+punches = Table(
+    "punches", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("device_serial", String(64), nullable=True),  # null for an API punch given by employee id
+    Column("pin", String(32), nullable=True),
+    Column("sequence", BigInteger, nullable=True),
+    Column("employee_id", String(18), nullable=True),  # null until the enrolment arrives
+    Column("source", String(10), nullable=False),  # adms, api
+    Column("origin", String(40), nullable=True),  # an API client's own label: mobile, geofence, vendor-x
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("local_time", DateTime(timezone=False), nullable=False),
+    Column("zone", String(40), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("device_status", Integer, nullable=True),
+    Column("verify", Integer, nullable=True),
+    Column("upload_id", BigInteger, nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("device_serial", "pin", "local_time", name="uq_punches_serial_pin_time"),
+    Index("uq_punches_serial_sequence", "device_serial", "sequence", unique=True,
+          postgresql_where=text("sequence IS NOT NULL"), sqlite_where=text("sequence IS NOT NULL")),
+    Index("uq_punches_employee_at", "employee_id", "at", unique=True,
+          postgresql_where=text("device_serial IS NULL"), sqlite_where=text("device_serial IS NULL")),
+    Index("ix_punches_employee_at", "employee_id", "at"),
+    Index("ix_punches_unmatched", "device_serial", "pin", postgresql_where=text("employee_id IS NULL"),
+          sqlite_where=text("employee_id IS NULL")),
+)
+
+rejected_lines = Table(
+    "rejected_lines", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("upload_id", BigInteger, nullable=True, index=True),  # null for a JSON API item
+    Column("line_no", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+)
+
+device_users = Table(
+    "device_users", metadata,
+    Column("device_serial", String(64), primary_key=True),
+    Column("pin", String(32), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("privilege", Integer, nullable=False),
+    Column("card", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+device_commands = Table(
+    "device_commands", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("device_serial", String(64), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("state", String(10), nullable=False),  # queued, sent, done, failed
+    Column("return_code", Integer, nullable=True),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_device_commands_queue", "device_serial", "state", "id"),
+)
+
+absences = Table(
+    "absences", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("employee_id", String(18), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # leave, sick, duty (dinas luar), permission (izin)
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("reference", String(200), nullable=True),  # e.g. the assignment letter (surat tugas) of a duty
+    Column("recorded_by", String(18), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+days = Table(
+    "days", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("content", JSON, nullable=False),  # the day as published (DayBuiltSchema), without version/correction
+    Column("correction", Boolean, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+)
+
+closed_months = Table(
+    "closed_months", metadata,
+    Column("unit_id", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
+employees = Table(
+    "employees", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("unit_id", String(64), nullable=False),
+    Column("zone", String(40), nullable=False),
+    Column("schedule_id", String(64), nullable=True),
+    Column("supervisor_id", String(18), nullable=True, index=True),
+    Column("acting_supervisor_id", String(18), nullable=True, index=True),
+    Column("active", Boolean, nullable=False),
+)
+
+schedules = Table(
+    "schedules", metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),  # the directory's ScheduleSchema shape
+    Column("active", Boolean, nullable=False),
+)
+
+holidays = Table(
+    "holidays", metadata,
+    Column("date", Date, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+enrolments = Table(
+    "enrolments", metadata,
+    Column("device_serial", String(64), primary_key=True),
+    Column("pin", String(32), primary_key=True),
+    Column("employee_id", String(18), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+outbox, inbox = add_messaging_tables(metadata)
