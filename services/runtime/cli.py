@@ -70,6 +70,12 @@ def _cmd_relay(args) -> int:
     return 0
 
 
+def _cmd_work(args) -> int:
+    from runtime.workers import run_jobs
+    run_jobs(args.service)
+    return 0
+
+
 def _cmd_rebuild(args) -> int:
     from runtime.workers import rebuild_projections
     applied = rebuild_projections(args.service, Settings.from_env(args.service))
@@ -93,7 +99,7 @@ def _cmd_up(args) -> int:
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
     try:
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
-        from runtime.service import service
+        from runtime.service import has_jobs, service
         chosen = args.services or sorted(SERVICES)
         for name in chosen:
             service(name)  # refuses an unknown name
@@ -111,6 +117,8 @@ def _cmd_up(args) -> int:
                                 f" -b {host}:{port} -w {args.workers} '{name}.app:create_app()'", env=service_env)
             manager.add_process(f"{name}.relay", f"{sys.executable} -m runtime.cli relay {name}", env=service_env)
             manager.add_process(f"{name}.consumer", f"{sys.executable} -m runtime.cli consume {name}", env=service_env)
+            if has_jobs(name):
+                manager.add_process(f"{name}.work", f"{sys.executable} -m runtime.cli work {name}", env=service_env)
             print(f"{name:<11} http://{host}:{port}  (/readyz /metrics /openapi.json)  db={Settings.from_env(name, env).database_url}")
         sys.stdout.flush()
         manager.loop()
@@ -139,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("service", choices=sorted(SERVICES))
     p.add_argument("-m", "--message", required=True)
     p.set_defaults(func=_cmd_makemigration)
-    for name, func in (("consume", _cmd_consume), ("relay", _cmd_relay)):
+    for name, func in (("consume", _cmd_consume), ("relay", _cmd_relay), ("work", _cmd_work)):
         p = sub.add_parser(name, help=f"run a service's {name} process")
         p.add_argument("service", choices=sorted(SERVICES))
         p.set_defaults(func=func)

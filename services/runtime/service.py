@@ -6,6 +6,8 @@ Each service `<name>` has the same skeleton:
 - `<name>/handlers.py` use cases: the only code that touches the tables and publishes events;
 - `<name>/http.py`   the Flask blueprint: requests in, handler calls, responses out;
 - `<name>/consumers.py` `handlers(settings) -> {event type: handler(session, event)}` for what it consumes;
+- `<name>/jobs.py`   optional: `run(settings, stop)`, background work that is neither HTTP nor an event
+                    (run by `kinerja work <name>`);
 - `<name>/app.py`    `create_app(settings=None)`; `migrations/` its Alembic history.
 """
 from __future__ import annotations
@@ -46,6 +48,12 @@ class ServiceModules:
                 raise
             return {}
         return dict(module.handlers(settings))
+
+
+def has_jobs(name: str) -> bool:
+    """Whether the service has background jobs (`<name>/jobs.py`)."""
+    import importlib.util
+    return importlib.util.find_spec(f"{name}.jobs") is not None
 
 
 def service(name: str) -> ServiceModules:

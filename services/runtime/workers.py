@@ -101,3 +101,11 @@ def run_relay_process(name: str) -> None:
         run_relay(make_session_factory(engine, service(name).metadata), producer, name, _stop_on_signals())
     finally:
         producer.close()
+
+
+def run_jobs(name: str) -> None:
+    """Run the background jobs of service `name` (its `jobs.run(settings, stop)`) until SIGTERM."""
+    settings = Settings.from_env(name)
+    configure_logging(name)
+    stop = _stop_on_signals()
+    service(name).module("jobs").run(settings, stop)

@@ -7,7 +7,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from runtime.policy import PolicyError, load_section
-from runtime.service import SERVICES
+from runtime.service import SERVICES, has_jobs
 
 ROOT = Path(__file__).resolve().parents[3]
 PRESETS = sorted((ROOT / "deploy" / "policies").glob("*.toml"))
@@ -34,6 +34,8 @@ def test_compose_runs_every_service_with_its_own_database_relay_and_consumer():
         assert database.endswith(f"/kinerja_{name}") and f"CREATE DATABASE kinerja_{name};" in init_sql
         for process in ("relay", "consume"):
             assert services[f"{name}-{process}"]["command"] == [name, process]
+        if has_jobs(name):
+            assert services[f"{name}-work"]["command"] == [name, "work"]
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
