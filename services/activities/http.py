@@ -1,0 +1,163 @@
+"""The activities REST API: requests in, handler calls, responses out."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, request
+from marshmallow import Schema, fields, validate
+
+from activities import handlers
+from runtime.auth import authenticate, require
+from runtime.problems import Problem
+from runtime.web import db, documented, load_json
+
+blueprint = Blueprint("activities", __name__)
+
+
+class LocationSchema(Schema):
+    """Where the work was done (optional)."""
+
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    label = fields.String(load_default="")
+
+
+class EntryRequestSchema(Schema):
+    """A daily entry as staff send it; times without an offset are the employee's local time."""
+
+    start_at = fields.DateTime(required=True)
+    end_at = fields.DateTime(required=True)
+    catalogue_item_id = fields.String(load_default=None, allow_none=True)
+    description = fields.String(load_default="", validate=validate.Length(max=4000))
+    quantity = fields.Integer(load_default=1, strict=True)
+    output = fields.String(load_default="", validate=validate.Length(max=1000))
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+    evidence_ids = fields.List(fields.String(), load_default=list)
+    version = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+def _now():
+    return current_app.config["NOW"]()
+
+
+def _policy():
+    return current_app.config["POLICY"]
+
+
+def _store():
+    return current_app.config["EVIDENCE_STORE"]
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem(422, "Validation failed", f"{name} is not a date",
+                      [{"field": name, "message": "use YYYY-MM-DD"}]) from None
+
+
+def _done(result, status: int = 200):
+    db().commit()
+    return result, status
+
+
+@blueprint.get("/catalogue")
+@require()
+def list_catalogue():
+    """Catalogue items (uraian tugas with time norms), optionally those open to a unit and position."""
+    return {"items": handlers.list_catalogue(db(), request.args.get("unit_id"), request.args.get("position_id"))}
+
+
+@blueprint.post("/catalogue/imports")
+@require("admin")
+def import_catalogue():
+    """Import a catalogue CSV (body or multipart `file`): good rows kept, bad rows reported by line."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload else request.get_data()
+    if not raw:
+        raise Problem(400, "Malformed request", "send the CSV as the body or as a multipart field `file`")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # spreadsheets on Windows export in this code page
+    return _done(handlers.import_catalogue(db(), text, authenticate().subject, _now()))
+
+
+@blueprint.post("/evidence")
+@require("staff")
+def upload_evidence():
+    """Upload an evidence file (multipart `file`): JPEG, PNG or PDF by its bytes, within the size limit."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise Problem(422, "Validation failed", "no file", [{"field": "file", "message": "send a multipart field `file`"}])
+    content = upload.stream.read(_policy().evidence.max_bytes + 1)
+    return _done(handlers.store_evidence(db(), _store(), authenticate().subject, upload.filename or "", content,
+                                         _policy(), _now()), 201)
+
+
+@blueprint.get("/evidence/<evidence_id>")
+@require()
+def download_evidence(evidence_id):
+    """An evidence file's bytes, for its owner, their approver, or verifier/admin/ops."""
+    record, content = handlers.evidence_file(db(), _store(), authenticate(), evidence_id)
+    response = Response(content, mimetype=record["mime"])
+    response.headers["X-Content-SHA256"] = record["sha256"]
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _entry_body() -> dict:
+    return load_json(EntryRequestSchema())
+
+
+@blueprint.post("/entries")
+@require("staff")
+@documented(EntryRequestSchema)
+def submit_entry():
+    """Submit a daily activity entry (the caller's own)."""
+    return _done(handlers.submit_entry(db(), authenticate().subject, _entry_body(), _policy(), _now()), 201)
+
+
+@blueprint.get("/entries")
+@require()
+def list_entries():
+    """Entries of one employee (default: the caller), filtered by `from`, `to` and `state`."""
+    principal = authenticate()
+    employee_id = request.args.get("employee_id") or principal.subject
+    return {"entries": handlers.list_entries(db(), principal, employee_id, _date_arg("from"), _date_arg("to"),
+                                             request.args.get("state"))}
+
+
+@blueprint.get("/entries/<entry_id>")
+@require()
+def get_entry(entry_id):
+    """One entry with its evidence and outcome."""
+    return handlers.get_entry(db(), authenticate(), entry_id)
+
+
+@blueprint.put("/entries/<entry_id>")
+@require("staff")
+@documented(EntryRequestSchema)
+def change_entry(entry_id):
+    """Edit an undecided entry, or revise a rejected one (a new version either way)."""
+    return _done(handlers.change_entry(db(), authenticate().subject, entry_id, _entry_body(), _policy(), _now()))
+
+
+@blueprint.post("/entries/<entry_id>/withdraw")
+@require("staff")
+def withdraw_entry(entry_id):
+    """Withdraw an undecided entry (final)."""
+    return _done(handlers.withdraw_entry(db(), authenticate().subject, entry_id, _now()))
+
+
+@blueprint.get("/entries/<entry_id>/history")
+@require()
+def entry_history(entry_id):
+    """Every version and outcome of one entry."""
+    return {"history": handlers.entry_history(db(), authenticate(), entry_id)}
+
+
