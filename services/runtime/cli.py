@@ -76,6 +76,30 @@ def _cmd_work(args) -> int:
     return 0
 
 
+def _cmd_play_month(args) -> int:
+    from datetime import date
+
+    from runtime.auth import mint_token
+    from scenarios.clients import HttpApi
+    from scenarios.month import play_month
+
+    settings = Settings.from_env("directory")
+    today = date.today()
+    year, month = args.year or (today.year if today.month > 1 else today.year - 1), args.month or (today.month - 1 or 12)
+    api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
+    result = play_month(api, lambda nip, roles: mint_token(settings.jwt_secret, settings.jwt_issuer, nip, roles),
+                        year, month, log=lambda line: print(f"- {line}", flush=True))
+    run = result["run"]
+    print(f"\nPayroll run {run['run_id']} for {year}-{month:02d}: {run['state']}, approved by {run['approved_by']}")
+    print(f"{'NIP':<20}{'name':<22}{'gross':>14}{'net':>14}")
+    for payslip in sorted(result["payslips"].values(), key=lambda p: p["name"]):
+        print(f"{payslip['employee_id']:<20}{payslip['name']:<22}{payslip['gross']:>14,}{payslip['net']:>14,}".replace(",", "."))
+    total_gross = sum(p["gross"] for p in result["payslips"].values())
+    total_net = sum(p["net"] for p in result["payslips"].values())
+    print(f"{'total':<42}{total_gross:>14,}{total_net:>14,}".replace(",", "."))
+    return 0
+
+
 def _cmd_rebuild(args) -> int:
     from runtime.workers import rebuild_projections
     applied = rebuild_projections(args.service, Settings.from_env(args.service))
@@ -154,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rebuild", help="re-apply the compacted directory topics to a service's projections")
     p.add_argument("service", choices=sorted(SERVICES))
     p.set_defaults(func=_cmd_rebuild)
+    p = sub.add_parser("play-month", help="play a small unit's month on the running stack, punches to payroll")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--year", type=int)
+    p.add_argument("--month", type=int, help="default: last month")
+    p.set_defaults(func=_cmd_play_month)
     p = sub.add_parser("token", help="mint a JWT for local use")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
     p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")

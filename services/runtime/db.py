@@ -23,6 +23,14 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection):
+            # Several processes (web workers, relay, consumer) write one file. A deferred transaction that
+            # reads first and writes later fails at once with "database is locked" when another process
+            # wrote in between; taking the write lock at BEGIN makes it wait on the busy timeout instead.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
