@@ -97,6 +97,15 @@ def _cmd_play_month(args) -> int:
     total_gross = sum(p["gross"] for p in result["payslips"].values())
     total_net = sum(p["net"] for p in result["payslips"].values())
     print(f"{'total':<42}{total_gross:>14,}{total_net:>14,}".replace(",", "."))
+    print("\nCross-check flags of the late CPNS:")
+    for flag in result["flags_b"]:
+        print(f"  {flag['local_date']}  {flag['kind']:<28} {flag['message']}")
+    print("Staffing posture (this unit):")
+    for line in result["posture"]:
+        print(f"  {line['position_name'] or 'whole unit':<22} workload {line['workload_minutes']:>6} min, "
+              f"staff {line['staff_present']}, needed {line['staff_needed']}, efficiency {line['efficiency']}, band {line['band']}")
+    for unit in result["public"]:
+        print(f"Public aggregate: {unit['unit_name']}: staff {unit['staff']['text']} (groups under the threshold are hidden)")
     return 0
 
 

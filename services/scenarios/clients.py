@@ -25,12 +25,15 @@ class Api:
     name = "service"
 
     def call(self, method: str, path: str, token: str | None = None, json=None, data: bytes | None = None,
-             content_type: str | None = None, params: dict | None = None) -> Response:
-        """Send one request and return its status and body (JSON decoded when it is JSON)."""
+             content_type: str | None = None, params: dict | None = None, files: dict | None = None) -> Response:
+        """Send one request and return its status and body (JSON decoded when it is JSON).
+
+        `files` is {field: (file name, bytes)} for a multipart upload.
+        """
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if content_type:
             headers["Content-Type"] = content_type
-        return self._send(method, path, headers, json, data, params or {})
+        return self._send(method, path, headers, json, data, params or {}, files)
 
     def ok(self, method: str, path: str, token: str | None = None, expect=(200, 201), **kwargs) -> Any:
         """Call and insist on a success status; return the body."""
@@ -39,7 +42,7 @@ class Api:
             raise ApiError(f"{self.name}: {method} {path} answered {response.status}: {response.body}")
         return response.body
 
-    def _send(self, method, path, headers, json, data, params) -> Response:
+    def _send(self, method, path, headers, json, data, params, files) -> Response:
         raise NotImplementedError
 
 
@@ -50,9 +53,9 @@ class HttpApi(Api):
         import requests
         self.name, self.base_url, self.session = name, base_url.rstrip("/"), requests.Session()
 
-    def _send(self, method, path, headers, json, data, params) -> Response:
+    def _send(self, method, path, headers, json, data, params, files) -> Response:
         response = self.session.request(method, self.base_url + path, headers=headers, json=json, data=data,
-                                        params=params, timeout=60)
+                                        params=params, files=files, timeout=60)
         try:
             body = response.json()
         except ValueError:
@@ -66,7 +69,10 @@ class FlaskApi(Api):
     def __init__(self, name: str, app):
         self.name, self.client = name, app.test_client()
 
-    def _send(self, method, path, headers, json, data, params) -> Response:
+    def _send(self, method, path, headers, json, data, params, files) -> Response:
+        if files:
+            import io
+            data = {field: (io.BytesIO(content), name) for field, (name, content) in files.items()}
         response = self.client.open(path, method=method, headers=headers, json=json, data=data, query_string=params)
         body = response.get_json(silent=True)
         return Response(response.status_code, body if body is not None else response.get_data(as_text=True))

@@ -9,7 +9,9 @@ decision and closes the month; scoring scores it; payroll drafts and approves th
 from __future__ import annotations
 
 import random
+import struct
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable
@@ -84,6 +86,15 @@ class Plan:
         return tuple(d for d in self.working_days if not (who == cast.staff_b and d == self.absent_day_b))
 
 
+def _photo() -> bytes:
+    """A tiny real PNG (a 2x2 grey square), standing in for a photo of the work."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    pixels = zlib.compress(b"".join(b"\x00" + b"\x80\x80\x80" * 2 for _ in range(2)))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
 def _roster_csv(cast: Cast) -> str:
     rows = [
         "nip,nama,unit_id,unit_name,parent_unit_id,position_id,position_name,job_class,position_kind,supervisor_nip,"
@@ -150,11 +161,14 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
     log(f"activities: {sum(len(plan.present(w, cast)) for w in unit_staff)} daily entries")
     wait_until("the catalogue and roster in activities", lambda: api["activities"].call(
         "GET", "/entries", staff[cast.staff_a]).status == 200, timeout_s)
+    photo = wait_until("the photo evidence accepted", lambda: (lambda r: r.body if r.status == 201 else None)(
+        api["activities"].call("POST", "/evidence", staff[cast.staff_a], files={"file": ("rapat.png", _photo())})), timeout_s)
     for who in unit_staff:
         for day in plan.present(who, cast):
             body = {"start_at": f"{day}T{ENTRY_START}", "end_at": f"{day}T{ENTRY_END}",
                     "catalogue_item_id": f"RAPAT-{cast.suffix}", "quantity": ENTRY_QUANTITY,
-                    "output": f"{ENTRY_QUANTITY} dokumen"}
+                    "output": f"{ENTRY_QUANTITY} dokumen",
+                    "evidence_ids": [photo["evidence_id"]] if (who, day) == (cast.staff_a, plan.working_days[0]) else []}
             wait_until(f"entry of {who} on {day} accepted", lambda body=body, who=who: api["activities"].call(
                 "POST", "/entries", staff[who], json=body).status == 201, timeout_s)
 
@@ -203,7 +217,13 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
     run = api["payroll"].ok("POST", f"/runs/{run['run_id']}/approve", approver, json={"content_hash": run["content_hash"]})
     payslips = {p["employee_id"]: p for p in api["payroll"].ok("GET", f"/runs/{run['run_id']}/payslips", approver)["payslips"]
                 if p["employee_id"] in unit_staff}
-    return {"cast": cast, "plan": plan, "run": run, "payslips": payslips}
+    flags = api["scoring"].ok("GET", "/flags", admin, params={"employee_id": cast.staff_b, "from": str(first), "to": str(last)})
+    posture = [line for line in api["scoring"].ok("GET", "/posture", admin, params={"year": year, "months": str(month)})["lines"]
+               if line["unit_id"] == cast.unit_id]
+    public = [unit for unit in api["scoring"].ok("GET", "/public/units", params={"year": year, "month": month})["units"]
+              if unit["unit_id"] == cast.unit_id]
+    return {"cast": cast, "plan": plan, "run": run, "payslips": payslips, "evidence": photo,
+            "flags_b": flags["flags"], "posture": posture, "public": public}
 
 
 def _priced(api: dict[str, Api], token: str, run_id: str):

@@ -51,6 +51,16 @@ def test_a_month_from_device_punches_to_an_approved_payroll_run(platform, kafka_
     b_rules = [line["rule"] for line in payslips[cast.staff_b]["lines"] if line["code"] == "discipline"]
     assert sum("TL2" in rule for rule in b_rules) == 2 and sum("TK" in rule for rule in b_rules) == 1
 
+    # Scoring: B's two late mornings are flagged with the punches as evidence; the unit's staffing posture
+    # counts every approved entry's norm x volume; the public table hides a unit of three people.
+    late = [f for f in result["flags_b"] if f["kind"] == "late_arrival"]
+    assert sorted(f["local_date"] for f in late) == sorted(str(d) for d in plan.late_days_b)
+    assert all(f["evidence"]["punch_ids"] for f in late)
+    unit_posture = [line for line in result["posture"] if line["position_id"] is None]
+    assert unit_posture[0]["workload_minutes"] == 420 * (3 * days - 1) and unit_posture[0]["staff_present"] == 3
+    assert result["public"][0]["staff"]["text"] == "<5" and result["public"][0]["average_activity_score"] is None
+    assert result["evidence"]["mime"] == "image/png"  # judged by its bytes
+
     run = result["run"]
     assert run["state"] == "approved" and run["approved_by"] == cast.finance_approver
     published = []
