@@ -1,7 +1,6 @@
 """The activities REST API: requests in, handler calls, responses out."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema, fields, validate
@@ -9,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from activities import handlers
 from runtime.auth import authenticate, require
 from runtime.problems import Problem
-from runtime.web import db, documented, load_json
+from runtime.web import date_arg, db, documented, load_json, uploaded_text
 
 blueprint = Blueprint("activities", __name__)
 
@@ -49,17 +48,6 @@ def _store():
     return current_app.config["EVIDENCE_STORE"]
 
 
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Problem(422, "Validation failed", f"{name} is not a date",
-                      [{"field": name, "message": "use YYYY-MM-DD"}]) from None
-
-
 def _done(result, status: int = 200):
     db().commit()
     return result, status
@@ -76,15 +64,7 @@ def list_catalogue():
 @require("admin")
 def import_catalogue():
     """Import a catalogue CSV (body or multipart `file`): good rows kept, bad rows reported by line."""
-    upload = request.files.get("file")
-    raw = upload.read() if upload else request.get_data()
-    if not raw:
-        raise Problem(400, "Malformed request", "send the CSV as the body or as a multipart field `file`")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # spreadsheets on Windows export in this code page
-    return _done(handlers.import_catalogue(db(), text, authenticate().subject, _now()))
+    return _done(handlers.import_catalogue(db(), uploaded_text(), authenticate().subject, _now()))
 
 
 @blueprint.post("/evidence")
@@ -128,7 +108,7 @@ def list_entries():
     """Entries of one employee (default: the caller), filtered by `from`, `to` and `state`."""
     principal = authenticate()
     employee_id = request.args.get("employee_id") or principal.subject
-    return {"entries": handlers.list_entries(db(), principal, employee_id, _date_arg("from"), _date_arg("to"),
+    return {"entries": handlers.list_entries(db(), principal, employee_id, date_arg("from"), date_arg("to"),
                                              request.args.get("state"))}
 
 

@@ -1,7 +1,6 @@
 """The approvals REST API: requests in, handler calls, responses out."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -9,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from approvals import handlers
 from runtime.auth import authenticate, require
 from runtime.problems import Problem
-from runtime.web import db, documented, load_json
+from runtime.web import date_arg, db, documented, load_json
 
 blueprint = Blueprint("approvals", __name__)
 NIP = validate.Regexp(r"^\d{18}$", error="must be an 18-digit NIP")
@@ -47,17 +46,6 @@ class VerificationRequestSchema(Schema):
 def _ctx() -> handlers.Context:
     return handlers.Context(current_app.config["POLICY"], current_app.config["NOW"](),
                             current_app.config["SAMPLE_SEED"])
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Problem(422, "Validation failed", f"{name} is not a date",
-                      [{"field": name, "message": "use YYYY-MM-DD"}]) from None
 
 
 def _done(result, status: int = 200):
@@ -112,7 +100,7 @@ def supervisor_timeliness(supervisor_id):
     principal = authenticate()
     if principal.subject != supervisor_id and not principal.has("admin", "ops", "verifier"):
         raise Problem(403, "Forbidden", "you may see only your own timeliness record")
-    return handlers.timeliness_record(db(), supervisor_id, _date_arg("from"), _date_arg("to"))
+    return handlers.timeliness_record(db(), supervisor_id, date_arg("from"), date_arg("to"))
 
 
 @blueprint.get("/verifiers/<verifier_id>/units")

@@ -9,7 +9,7 @@ from contracts import directory as contract
 from directory import handlers
 from runtime.auth import authenticate, require
 from runtime.problems import Problem
-from runtime.web import db, documented
+from runtime.web import db, documented, uploaded_text
 
 blueprint = Blueprint("directory", __name__)
 READ_ALL = ("admin", "ops", "verifier", "finance")
@@ -183,15 +183,7 @@ def put_enrolment(device_serial, pin):
 @require("admin")
 def import_roster():
     """Import a roster CSV (raw text/csv body or a multipart `file`): good rows kept, bad rows reported."""
-    upload = request.files.get("file")
-    raw = upload.read() if upload else request.get_data()
-    if not raw:
-        raise Problem(400, "Malformed request", "send the CSV as the body or as a multipart field `file`")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # spreadsheets on Windows export in this code page
     session = db()
-    report = handlers.import_roster(session, text, authenticate().subject, _today())
+    report = handlers.import_roster(session, uploaded_text(), authenticate().subject, _today())
     session.commit()
     return report, 200

@@ -16,7 +16,7 @@ from payroll.domain.policy import SANCTION_LEVELS
 from payroll.domain.tpp import MONTH_NAMES, format_rupiah
 from runtime.auth import authenticate, require
 from runtime.problems import Problem
-from runtime.web import db, documented, load_json
+from runtime.web import db, documented, load_json, period_arg
 
 blueprint = Blueprint("payroll", __name__)
 SEE_ALL = ("finance", "admin")
@@ -81,14 +81,6 @@ def _employee(employee_id: str) -> str:
     return employee_id
 
 
-def _period(text: str) -> tuple[int, int]:
-    match = PERIOD.match(text)
-    if not match:
-        raise Problem(422, "Validation failed", "the period must be YYYY-MM",
-                      [{"field": "period", "message": "must be YYYY-MM"}])
-    return int(match.group(1)), int(match.group(2))
-
-
 def _committed(result):
     db().commit()
     return result
@@ -102,7 +94,7 @@ def _committed(result):
 def put_sanction(employee_id):
     """Record or replace an employee's disciplinary sanction (admin)."""
     data = load_json(SanctionRequest())
-    data["start_year"], data["start_month"] = _period(data.pop("start"))
+    data["start_year"], data["start_month"] = period_arg(data.pop("start"))
     return _committed(handlers.set_sanction(db(), _employee(employee_id), data, authenticate().subject, _policy()))
 
 
@@ -142,7 +134,7 @@ def put_bank_account(employee_id):
 @documented(BudgetRequest)
 def put_budget(unit_id, period):
     """Set a unit's TPP budget for a month YYYY-MM (finance)."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     data = load_json(BudgetRequest())
     return _committed(handlers.set_budget(db(), unit_id, year, month, data["amount"], authenticate().subject))
 

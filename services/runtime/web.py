@@ -87,6 +87,40 @@ def load_json(schema: Schema, *, many: bool = False, partial=False):
         raise from_validation_error(exc) from None
 
 
+def date_arg(name: str):
+    """The query argument `name` as a date (None when absent); 422 naming it when it is not YYYY-MM-DD."""
+    from datetime import date
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem(422, "Validation failed", f"{name} is not a date",
+                      [{"field": name, "message": "use YYYY-MM-DD"}]) from None
+
+
+def period_arg(value: str, field: str = "period") -> tuple[int, int]:
+    """A `YYYY-MM` path or query value as (year, month); 422 naming `field` otherwise."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise Problem(422, "Validation failed", f"{field} must be YYYY-MM",
+                      [{"field": field, "message": "YYYY-MM with a month from 01 to 12"}])
+    return int(match.group(1)), int(match.group(2))
+
+
+def uploaded_text(field: str = "file") -> str:
+    """A CSV sent as the raw body or as a multipart `field`, decoded (UTF-8, else the Windows code page)."""
+    upload = request.files.get(field)
+    raw = upload.read() if upload else request.get_data()
+    if not raw:
+        raise Problem(400, "Malformed request", f"send the CSV as the body or as a multipart field `{field}`")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")  # spreadsheets on Windows export in this code page
+
+
 def documented(request_schema: type[Schema] | None = None, response_schema: type[Schema] | None = None):
     """Decorator attaching request/response schemas to a view for the OpenAPI document."""
     def wrap(view):
