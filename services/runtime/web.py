@@ -61,7 +61,8 @@ def configure_logging(service: str, level: str | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    logging.getLogger("kafka.net").setLevel(logging.CRITICAL)  # connection retries are reported by /readyz
+    for noisy in ("kafka.net", "kafka.cluster"):  # connection retries: /readyz and the workers report them
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
 def context() -> ServiceContext:
