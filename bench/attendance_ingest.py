@@ -1,12 +1,19 @@
 """Benchmark: many fingerprint devices posting 128-line ATTLOG batches to the attendance service.
 
-Runs the service under gunicorn on PostgreSQL (a fresh database), replays `--devices` devices each
-posting `--batches` batches of 128 records over keep-alive HTTP connections, and reports punches
-acknowledged per second and the latency of each acknowledgement (p50/p99). In the same run it measures
-the ceiling of one kafka-python producer sending the same records straight to Kafka.
+Runs the service under gunicorn on PostgreSQL (a fresh database) and the ingest job
+(`kinerja work attendance`, `--jobs` processes), replays `--devices` devices each posting `--batches`
+batches of 128 records over keep-alive HTTP connections, and reports two things separately:
+- **acknowledged**: punches per second answered `OK: 128` (the reply is sent only after the raw upload is
+  committed: the durable store), with the latency of each acknowledgement (p50/p90/p99/max);
+- **processed**: how fast the ingest job turns those uploads into punches and `attendance.punch.recorded`
+  outbox rows (its backlog when the load ends, and the time until nothing is pending).
+Without `--rate` every device posts back to back (saturation: the most the service acknowledges); with
+`--rate P` the devices together post P punches per second, each on its own schedule, and latency is
+counted from the scheduled send time (so a server falling behind is not hidden). In the same run it
+measures the ceiling of one kafka-python producer sending the same records straight to Kafka.
 
     eval "$(bash deploy/postgres.sh start)"
-    .venv/bin/python bench/attendance_ingest.py --devices 40 --batches 25 --workers 3
+    .venv/bin/python bench/attendance_ingest.py --devices 40 --batches 25 --workers 2 --rate 10000
 (`KAFKA_BOOTSTRAP_SERVERS` names a broker; without it a throwaway local broker is started.)
 """
 from __future__ import annotations
@@ -16,8 +23,6 @@ import http.client
 import json
 import os
 import platform
-import queue
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,7 +62,7 @@ def _bodies(serial_index: int, batches: int, pins: int) -> list[bytes]:
     return out
 
 
-def _seed(url: str, serials: list[str], pins: int) -> None:
+def _seed(url: str, serials: list[str], pins: int, first_nip: int = 198001012005011000) -> None:
     """Approved devices, each with `pins` enrolled employees."""
     from attendance import tables
     from runtime.db import make_engine, make_session_factory
@@ -71,25 +76,138 @@ def _seed(url: str, serials: list[str], pins: int) -> None:
         rows = []
         for d, serial in enumerate(serials):
             for pin in range(1, pins + 1):
-                nip = str(198001012005011000 + d * 1000 + pin)  # 18 digits, unique per device and PIN
+                nip = str(first_nip + d * 1000 + pin)  # 18 digits, unique per device and PIN
                 rows.append({"device_serial": serial, "pin": str(pin), "employee_id": nip, "name": "", "active": True})
         session.execute(insert(tables.enrolments), rows)
     engine.dispose()
 
 
-def _device_worker(port: int, serial: str, bodies: list[bytes], latencies: list, errors: list, start: threading.Event):
+def _device_worker(port: int, serial: str, bodies: list[bytes], latencies: list, errors: list,
+                   start: threading.Event, schedule: tuple[float, float] | None, origin: list):
+    """Post a device's batches in order; with a schedule (offset, interval), each at its planned time."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     start.wait()
-    for stamp, body in enumerate(bodies, start=1):
+    for n, body in enumerate(bodies):
+        planned = None
+        if schedule is not None:
+            planned = origin[0] + schedule[0] + n * schedule[1]
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
         t0 = time.perf_counter()
-        conn.request("POST", f"/iclock/cdata?SN={serial}&table=ATTLOG&Stamp={stamp}", body=body,
+        conn.request("POST", f"/iclock/cdata?SN={serial}&table=ATTLOG&Stamp={n + 1}", body=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         response = conn.getresponse()
         reply = response.read()
-        latencies.append(time.perf_counter() - t0)
+        latencies.append(time.perf_counter() - (planned if planned is not None and planned < t0 else t0))
         if response.status != 200 or reply != f"OK: {BATCH}".encode():
             errors.append((response.status, reply[:100]))
     conn.close()
+
+
+def _counts(engine) -> tuple[int, int, int]:
+    """(pending uploads, punches, punch events in the outbox) of the measured devices (not the warm-up one)."""
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL AND device_serial LIKE 'BENCH%'),"
+            " (SELECT count(*) FROM punches WHERE device_serial LIKE 'BENCH%'),"
+            " (SELECT count(*) FROM outbox WHERE type = 'attendance.punch.recorded' AND key NOT LIKE '1970%')")).one())
+
+
+def _warm_up(port: int, rounds: int) -> None:
+    """A few uploads from a device outside the measurement: connections opened, statements prepared."""
+    def post(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body in _bodies(0, rounds, 5):
+            conn.request("POST", f"/iclock/cdata?SN=WARM{n:03d}&table=ATTLOG", body=body)
+            conn.getresponse().read()
+        conn.close()
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _start_jobs(count: int, env: dict, url: str, nice: int) -> list[subprocess.Popen]:
+    env = dict(env, ATTENDANCE_DATABASE_URL=_named(url, "bench-attendance-job"), ATTENDANCE_INGEST_NICE=str(nice))
+    command = [sys.executable, "-m", "runtime.cli", "work", "attendance"]
+    return [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+def _named(url: str, application: str) -> str:
+    """The database URL with an application name, so the CPU of each part's backends can be told apart."""
+    return make_url(url).update_query_dict({"application_name": application}).render_as_string(hide_password=False)
+
+
+def _cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by these processes (Linux /proc; 0 for a gone process)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _backends(engine, application: str) -> list[int]:
+    """PostgreSQL backend pids serving this database for one application name."""
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        return [r.pid for r in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = :a"),
+            {"a": application})]
+
+
+class _CpuMeter:
+    """CPU seconds used during the load by the web server, the ingest job, and their PostgreSQL backends."""
+
+    def __init__(self, engine, server_pid: int, jobs: list[subprocess.Popen]):
+        self.engine, self.server_pid, self.jobs = engine, server_pid, jobs
+        self.start = self._sample()
+
+    def _pids(self) -> dict[str, list[int]]:
+        return {"web": [self.server_pid, *_children(self.server_pid)], "job": [j.pid for j in self.jobs],
+                "postgres_for_web": _backends(self.engine, "bench-attendance-web"),
+                "postgres_for_job": _backends(self.engine, "bench-attendance-job")}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {k: {pid: _cpu_seconds([pid]) for pid in pids} for k, pids in self._pids().items()}
+
+    def used(self) -> dict[str, float]:
+        """CPU seconds per part since the meter started (processes born since then counted in full)."""
+        end = self._sample()
+        return {k: round(sum(v - self.start[k].get(pid, 0.0) for pid, v in end[k].items()), 2) for k in end}
+
+
+def _drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres", query={}), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    return round(ordered[min(len(ordered) - 1, max(0, int(len(ordered) * q) - 1))] * 1000, 1)
 
 
 def _wait_ready(port: int, timeout_s: float = 60) -> None:
@@ -126,14 +244,24 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=40)
     parser.add_argument("--batches", type=int, default=25, help="128-line batches per device")
     parser.add_argument("--pins", type=int, default=50, help="enrolled employees per device")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--jobs", type=int, default=1, help="ingest job processes (kinerja work attendance)")
+    parser.add_argument("--job-start", choices=["during", "after"], default="during",
+                        help="run the ingest job during the load (as in production) or only after it")
+    parser.add_argument("--ingest-batch", type=int, default=50, help="uploads per ingest transaction")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="punches per second offered by all devices together (default: back to back)")
+    parser.add_argument("--job-nice", type=int, default=0, help="ATTENDANCE_INGEST_NICE of the ingest job")
+    parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka ceiling")
+    parser.add_argument("--keep-db", action="store_true", help="keep the benchmark's database afterwards")
     args = parser.parse_args()
 
     pg = os.environ.get("TEST_DATABASE_URL")
     if not pg:
         print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
         return 2
+    from runtime.db import make_engine
     from runtime.migrate import upgrade
     url = make_url(pg).set(database=f"bench_attendance_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
     upgrade("attendance", url)
@@ -143,40 +271,84 @@ def main() -> int:
 
     broker = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
+    if not bootstrap and not args.no_kafka:
         from runtime.broker import Broker
         broker = Broker(home=Path(tempfile.mkdtemp(prefix="bench-kafka-")), port=_free_port(),
                         controller_port=_free_port()).start()
         bootstrap = broker.bootstrap
 
     port = _free_port()
-    env = dict(os.environ, ATTENDANCE_DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-               GUNICORN_THREADS=str(args.threads), LOG_LEVEL="WARNING")
+    server_log = tempfile.NamedTemporaryFile(prefix="bench-attendance-", suffix=".log", delete=False)
+    env = dict(os.environ, ATTENDANCE_DATABASE_URL=_named(url, "bench-attendance-web"), KAFKA_BOOTSTRAP_SERVERS=bootstrap or "127.0.0.1:1",
+               GUNICORN_THREADS=str(args.threads), LOG_LEVEL="WARNING",
+               ATTENDANCE_INGEST_BATCH=str(args.ingest_batch))
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                                "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "attendance.app:create_app()"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log)
+    engine = make_engine(url)
+    jobs: list[subprocess.Popen] = []
+    punches = args.devices * args.batches * BATCH
+    load_before = os.getloadavg()
     try:
         _wait_ready(port)
+        _seed(url, [f"WARM{n:03d}" for n in range(8)], 5, first_nip=197001012000011000)
+        if args.job_start == "during":
+            jobs = _start_jobs(args.jobs, env, url, args.job_nice)
+        _warm_up(port, 3)
+        time.sleep(2)  # the job processes have imported, connected and processed the warm-up uploads
+        meter = _CpuMeter(engine, server.pid, jobs)
         latencies: list[float] = []
         errors: list = []
         start = threading.Event()
-        threads = [threading.Thread(target=_device_worker, args=(port, s, bodies[s], latencies, errors, start))
+        origin = [0.0]
+        schedules = {s: None for s in serials}
+        if args.rate:
+            interval = BATCH * args.devices / args.rate  # seconds between two batches of one device
+            schedules = {s: (interval * n / args.devices, interval) for n, s in enumerate(serials)}
+        threads = [threading.Thread(target=_device_worker,
+                                    args=(port, s, bodies[s], latencies, errors, start, schedules[s], origin))
                    for s in serials]
         for t in threads:
             t.start()
         t0 = time.perf_counter()
+        origin[0] = t0
         start.set()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        backlog = _counts(engine)[0]
+        cpu_during_load = meter.used()
+        if args.job_start == "after":
+            jobs = _start_jobs(args.jobs, env, url, args.job_nice)
+            after_t0 = time.perf_counter()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            pending, stored, events = _counts(engine)
+            if pending == 0:
+                break
+            time.sleep(0.1)
+        drained = time.perf_counter() - t0
+        if args.job_start == "after":
+            meter.jobs = jobs
+        cpu_total = meter.used()
+        job_only = time.perf_counter() - after_t0 if args.job_start == "after" else None
+        pending, stored, events = _counts(engine)
     finally:
+        for job in jobs:
+            job.terminate()
         server.terminate()
-        server.wait(timeout=30)
-    punches = args.devices * args.batches * BATCH
-    records = [json.dumps({"device_serial": serial, "line": line.decode()}).encode()
-               for serial, device_bodies in bodies.items() for body in device_bodies
-               for line in body.split(b"\r\n") if line]
-    ceiling = _kafka_ceiling(bootstrap, records)
+        for process in [*jobs, server]:
+            process.wait(timeout=30)
+        engine.dispose()
+    load_after = os.getloadavg()
+    if not args.keep_db:
+        _drop_database(url)
+    ceiling = None
+    if bootstrap and not args.no_kafka:
+        records = [json.dumps({"device_serial": serial, "line": line.decode()}).encode()
+                   for serial, device_bodies in bodies.items() for body in device_bodies
+                   for line in body.split(b"\r\n") if line]
+        ceiling = round(_kafka_ceiling(bootstrap, records))
     if broker:
         broker.stop()
         broker.wipe()
@@ -184,14 +356,36 @@ def main() -> int:
     report = {
         "devices": args.devices, "batches_per_device": args.batches, "punches": punches,
         "gunicorn_workers": args.workers, "threads_per_worker": args.threads,
-        "elapsed_s": round(elapsed, 2), "punches_per_s": round(punches / elapsed),
-        "ack_p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "ack_p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 1),
-        "errors": len(errors), "kafka_one_producer_records_per_s": round(ceiling),
+        "offered_punches_per_s": args.rate or "back to back",
+        "acknowledged": {
+            "elapsed_s": round(elapsed, 2), "punches_per_s": round(punches / elapsed),
+            "ack_p50_ms": _percentile(ordered, 0.50), "ack_p90_ms": _percentile(ordered, 0.90),
+            "ack_p99_ms": _percentile(ordered, 0.99), "ack_max_ms": round(ordered[-1] * 1000, 1),
+            "errors": len(errors), "error_sample": [repr(e) for e in errors[:2]],
+        },
+        "processed": {
+            "job_processes": args.jobs, "job_started": args.job_start, "job_nice": args.job_nice, "uploads_per_transaction": args.ingest_batch,
+            "pending_uploads_when_load_ended": backlog,
+            "all_processed_after_s": round(drained, 2),
+            "punches_per_s": round(punches / (job_only if job_only is not None else drained)),
+            "punches_stored": stored, "punch_events_in_outbox": events, "still_pending": pending,
+        },
+        "cpu_seconds_during_load": cpu_during_load,
+        "cpu_seconds_until_all_processed": cpu_total,
+        "cpu_ms_per_batch": {
+            "acknowledge (web + its postgres)": round(
+                (cpu_total["web"] + cpu_total["postgres_for_web"]) * 1000 / (args.devices * args.batches), 2),
+            "process (job + its postgres)": round(
+                (cpu_total["job"] + cpu_total["postgres_for_job"]) * 1000 / (args.devices * args.batches), 2),
+        },
+        "kafka_one_producer_records_per_s": ceiling,
+        "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }
+    if errors:
+        report["server_log"] = server_log.name
     print(json.dumps(report, indent=2))
-    return 1 if errors else 0
+    return 1 if errors or pending or stored != punches or events != punches else 0
 
 
 if __name__ == "__main__":

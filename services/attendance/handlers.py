@@ -1,15 +1,19 @@
 """The attendance service's use cases: the only code that touches its tables and publishes its events.
 
-Request path (ADMS and JSON uploads): store the raw body, the punches (one multi-row
-`INSERT ... ON CONFLICT DO NOTHING` per batch, so re-sent records add nothing) and the rejected lines,
-and publish `attendance.punch.recorded` for every new matched punch, all in one transaction; the caller
-replies only after the commit. Building days is not on the request path: the service's own consumer
-consumes `attendance.punch.recorded` (keyed by employee, so per-employee order holds) and rebuilds the
-days around each punch (`on_punch_recorded`). Absences and `build_days_for_date` build days directly.
+Device uploads (ADMS): the request path only touches the device (one upsert) and stores the raw body as a
+pending upload, parsing it just enough to count its valid records; the reply `OK: <n>` is sent after that
+commit. `process_pending` (run by the `kinerja work attendance` job, see `jobs.py`) claims pending uploads
+in batches and, in one transaction per batch, stores their punches (set-based
+`INSERT ... ON CONFLICT DO NOTHING`, so re-sent records add nothing), their rejected lines, and one
+`attendance.punch.recorded` outbox row per new matched punch. JSON punches are stored synchronously.
+Building days is not on either path: the service's own consumer consumes `attendance.punch.recorded`
+(keyed by employee, so per-employee order holds) and rebuilds the days around each punch
+(`on_punch_recorded`). Absences and `build_days_for_date` build days directly.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
@@ -39,6 +43,7 @@ PUNCH_RECORDED = "attendance.punch.recorded"
 SERVER_VERSION = "kinerja-attendance/1.0"
 SERIAL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_COMMANDS_PER_POLL = 20
+APPROVAL_CHUNK = 200  # uploads processed per pass when a device is approved
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -82,7 +87,7 @@ def _device(session: Session, serial: str, lock: bool = False):
 def _device_event(event_type: str, row) -> Event:
     return make_event(event_type, row.device_serial, {
         "device_serial": row.device_serial, "state": row.state, "zone": row.zone,
-        "last_seen_at": row.last_seen_at.isoformat() if row.last_seen_at else None, "remote_addr": row.remote_addr,
+        "last_seen_at": _iso(row.last_seen_at), "remote_addr": row.remote_addr,
     }, PRODUCER)
 
 
@@ -100,27 +105,80 @@ def _insert_ignoring_conflicts(session: Session, table, rows=None):
     return (statement if rows is None else statement.values(rows)).on_conflict_do_nothing()
 
 
-def touch_device(session: Session, serial: str, remote_addr: str | None, now: datetime, config: AttendanceConfig):
+def touch_device(session: Session, serial: str, remote_addr: str | None, now: datetime, config: AttendanceConfig,
+                 stamps: dict[str, int] | None = None, upload: dict | None = None):
     """Record a device's contact (an unknown serial becomes a pending device); return its row.
 
-    `attendance.device.seen` is published on first contact and when a device speaks again after being
-    silent longer than `silent_minutes`; a disabled device is refused.
+    `stamps` (`attlog_stamp` / `operlog_stamp`) only ever move forward. With `upload` (`table_name`,
+    `stamp`, `body`) the raw upload is stored too, unless the device is disabled. On PostgreSQL all of it
+    is one statement (`_TOUCH_SQL`). `attendance.device.seen` is published on first contact and when a
+    device speaks again after being silent longer than `silent_minutes`; a disabled device is refused
+    (the caller rolls back).
     """
     serial = valid_serial(serial)
+    stamps = stamps or {}
+    addr = (remote_addr or "")[:64] or None
+    if session.bind.dialect.name == "postgresql":
+        row = session.execute(_touch_sql(), {
+            "serial": serial, "now": now, "addr": addr, "attlog_stamp": stamps.get("attlog_stamp", 0),
+            "operlog_stamp": stamps.get("operlog_stamp", 0), "store": upload is not None,
+            **(upload or {"table_name": None, "stamp": None, "body": None})}).one()
+        previous = row.previous_seen_at
+    else:
+        row, previous = _touch_portable(session, serial, addr, now, stamps)
+        if upload is not None and row.state != "disabled":
+            session.execute(insert(tables.raw_uploads).values(device_serial=serial, received_at=now, **upload))
+    if row.state == "disabled":
+        raise DeviceRefused(f"device {serial} is disabled")
+    if previous is None or now - _aware(previous) > timedelta(minutes=config.silent_minutes):
+        publish(session, _device_event("attendance.device.seen", row))
+    return row
+
+
+# One round trip for a device's contact on PostgreSQL: the upsert of the device (stamps only move
+# forward), its last contact before this one (`before` reads the statement's snapshot), and the raw
+# upload when there is one. Every sub-statement sees the same snapshot; all commit or roll back together.
+_TOUCH_SQL = """
+WITH before AS (SELECT last_seen_at FROM devices WHERE device_serial = :serial),
+device AS (
+    INSERT INTO devices AS d (device_serial, state, zone, options, first_seen_at, last_seen_at, remote_addr,
+                              attlog_stamp, operlog_stamp)
+    VALUES (:serial, 'pending', NULL, '{}', :now, :now, :addr, :attlog_stamp, :operlog_stamp)
+    ON CONFLICT (device_serial) DO UPDATE SET
+        last_seen_at = EXCLUDED.last_seen_at, remote_addr = EXCLUDED.remote_addr,
+        attlog_stamp = GREATEST(d.attlog_stamp, EXCLUDED.attlog_stamp),
+        operlog_stamp = GREATEST(d.operlog_stamp, EXCLUDED.operlog_stamp)
+    RETURNING d.device_serial, d.state, d.zone, d.last_seen_at, d.remote_addr, d.attlog_stamp, d.operlog_stamp,
+              d.options, d.first_seen_at, d.approved_at, d.approved_by
+),
+upload AS (
+    INSERT INTO raw_uploads (device_serial, table_name, stamp, received_at, body)
+    SELECT device_serial, CAST(:table_name AS varchar), CAST(:stamp AS varchar), :now, CAST(:body AS bytea)
+    FROM device WHERE CAST(:store AS boolean) AND state <> 'disabled'
+    RETURNING id
+)
+SELECT device.*, (SELECT last_seen_at FROM before) AS previous_seen_at, (SELECT id FROM upload) AS upload_id
+FROM device
+"""
+
+
+@functools.cache
+def _touch_sql():
+    return text(_TOUCH_SQL)
+
+
+def _touch_portable(session: Session, serial: str, addr: str | None, now: datetime, stamps: dict[str, int]):
+    """The device part of `_TOUCH_SQL` in several statements (SQLite, for local runs)."""
     session.execute(_insert_ignoring_conflicts(session, tables.devices, [{
         "device_serial": serial, "state": "pending", "zone": None, "options": {}, "first_seen_at": now,
         "attlog_stamp": 0, "operlog_stamp": 0,
     }]))
-    row = _device(session, serial, lock=True)
-    if row.state == "disabled":
-        raise DeviceRefused(f"device {serial} is disabled")
-    came_back = row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=config.silent_minutes)
-    session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial)
-                    .values(last_seen_at=now, remote_addr=(remote_addr or "")[:64] or None))
-    row = _device(session, serial)
-    if came_back:
-        publish(session, _device_event("attendance.device.seen", row))
-    return row
+    current = _device(session, serial, lock=True)
+    values = {"last_seen_at": now, "remote_addr": addr}
+    for column, stamp in stamps.items():
+        values[column] = func.max(tables.devices.c[column], stamp)
+    session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(values))
+    return _device(session, serial), current.last_seen_at
 
 
 def _zone(row, config: AttendanceConfig) -> str:
@@ -136,61 +194,179 @@ def handshake(session: Session, serial: str, remote_addr: str | None, now: datet
                                  offset, SERVER_VERSION)
 
 
+_STAMP_COLUMNS = {"ATTLOG": "attlog_stamp", "OPERLOG": "operlog_stamp"}
+
+
 def receive_upload(session: Session, serial: str, table: str, stamp: str | None, body: bytes,
                    remote_addr: str | None, now: datetime, config: AttendanceConfig) -> UploadReply:
-    """Store one `POST /iclock/cdata?table=...` body; an approved device's records are processed at once.
+    """Store one `POST /iclock/cdata?table=...` body as a pending upload; return the reply for after the commit.
 
-    ATTLOG and OPERLOG bodies are always kept raw; a pending device's are processed when it is approved.
-    The reply counts the valid records in the body (new or already stored), never the rejected lines.
+    The request path only touches the device (stamp included) and keeps the raw ATTLOG or OPERLOG body
+    with `processed_at` null; `process_pending` (the `kinerja work attendance` job) turns it into punches
+    later, and only once the device is approved. The body is parsed here only to count its valid records
+    (new or already stored) for `OK: <n>`; rejected lines are never counted.
     """
-    row = touch_device(session, serial, remote_addr, now, config)
     table = (table or "").upper()
+    column = _STAMP_COLUMNS.get(table)
+    if table == "ATTLOG":
+        accepted = count_attlog(body)
+    elif table == "OPERLOG":
+        operlog = adms.parse_operlog(body)
+        accepted = len(operlog.operations) + len(operlog.users) + len(operlog.fingerprints)
+    else:
+        accepted = 0
+    stamps = {column: int(stamp)} if column and _plain_number(stamp) else None
+    upload = {"table_name": table, "stamp": (stamp or "")[:20] or None, "body": body} if column else None
+    row = touch_device(session, serial, remote_addr, now, config, stamps, upload)
     if table == "OPTIONS":
         options = dict(row.options or {}, **adms.parse_options(body))
         session.execute(update(tables.devices).where(tables.devices.c.device_serial == row.device_serial)
                         .values(options=options))
         return UploadReply("OK", 0)
-    if table not in ("ATTLOG", "OPERLOG"):
+    if column is None:
         return UploadReply("OK", 0)  # ATTPHOTO and others: we never asked for them and keep nothing
-    upload_id = session.execute(insert(tables.raw_uploads).values(
-        device_serial=row.device_serial, table_name=table, stamp=(stamp or "")[:20] or None, received_at=now,
-        body=body).returning(tables.raw_uploads.c.id)).scalar_one()
-    if table == "ATTLOG":
-        parsed = adms.parse_attlog(body)
-        accepted = len(parsed.records) + parsed.duplicates
-    else:
-        parsed = adms.parse_operlog(body)
-        accepted = len(parsed.operations) + len(parsed.users) + len(parsed.fingerprints)
-    if row.state == "approved":
-        _process_upload(session, row, upload_id, table, body, now, config, parsed)
-    if stamp and stamp.isdigit():
-        column = "attlog_stamp" if table == "ATTLOG" else "operlog_stamp"
-        session.execute(update(tables.devices).where(tables.devices.c.device_serial == row.device_serial)
-                        .values({column: func.greatest(tables.devices.c[column], int(stamp))
-                                 if session.bind.dialect.name == "postgresql"
-                                 else func.max(tables.devices.c[column], int(stamp))}))
     return UploadReply(f"OK: {accepted}", accepted)
 
 
-def _process_upload(session: Session, device, upload_id: int, table: str, body: bytes, now: datetime,
-                    config: AttendanceConfig, parsed=None) -> None:
-    if table == "ATTLOG":
-        batch = parsed or adms.parse_attlog(body)
-        _reject(session, upload_id, batch.rejected, now)
-        _store_device_records(session, device, upload_id, batch.records, now, config)
+# The plain form of an ATTLOG line (ASCII; PIN, time, status, verify, then up to six plain fields, the
+# 11th a sequence number): every line of this form is one `adms.parse_attlog` accepts.
+_PLAIN_ATTLOG_LINE = re.compile(
+    rb"[0-9A-Za-z]{1,24}\t(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\t-?\d{1,9}\t-?\d{1,9}"
+    rb"\t[0-9A-Za-z]*(?:\t[0-9A-Za-z]*){0,5}(?:\t\d{0,18})?")
+
+
+def count_attlog(body: bytes) -> int:
+    """How many valid records an ATTLOG body holds, exactly as `adms.parse_attlog` counts them (repeats included).
+
+    The reply `OK: <n>` needs only this count, not the records: when every line has the plain form a
+    device sends, counting is a match and a date check per line; anything else is left to the parser.
+    """
+    count = 0
+    plain = _PLAIN_ATTLOG_LINE.fullmatch
+    for raw in body.split(b"\n"):
+        raw = raw.rstrip(b"\r")
+        match = plain(raw)
+        if match is None:
+            if raw.strip():
+                break
+            continue
+        try:
+            datetime(*map(int, match.groups()))
+        except ValueError:
+            break
+        count += 1
     else:
-        operlog = parsed or adms.parse_operlog(body)
-        _reject(session, upload_id, operlog.rejected, now)
-        _store_device_users(session, device.device_serial, operlog.users, now)
-    session.execute(update(tables.raw_uploads).where(tables.raw_uploads.c.id == upload_id).values(processed_at=now))
+        return count
+    parsed = adms.parse_attlog(body)
+    return len(parsed.records) + parsed.duplicates
 
 
-def _reject(session: Session, upload_id: int | None, rejected: Iterable[adms.RejectedLine], now: datetime) -> None:
+def _plain_number(value: str | None) -> bool:
+    """A stamp we can keep: ASCII digits that fit a BIGINT."""
+    return bool(value) and value.isascii() and value.isdigit() and len(value) <= 18
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one `process_pending` call did."""
+
+    uploads: int = 0
+    punches: int = 0  # new punches stored
+    published: int = 0  # `attendance.punch.recorded` events written (new matched punches)
+    rejected: int = 0  # lines kept aside
+
+
+def process_pending(session: Session, config: AttendanceConfig, now: datetime, limit: int | None = 50,
+                    device_serial: str | None = None) -> IngestReport:
+    """Turn stored, unprocessed uploads of approved devices into punches, in the caller's transaction.
+
+    Claims up to `limit` uploads oldest first (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
+    workers never take the same upload), parses them, inserts their punches in one set-based
+    `INSERT ... ON CONFLICT DO NOTHING` (a re-sent record adds nothing), keeps rejected lines with their
+    reason, keeps OPERLOG user lists, writes one `attendance.punch.recorded` outbox row per new matched
+    punch, and marks the uploads processed. A crash before the commit leaves them pending: processing
+    them again gives the same result. Uploads of devices awaiting approval are left alone.
+    """
+    r, d = tables.raw_uploads.c, tables.devices.c
+    query = (select(r.id, r.device_serial, r.table_name, r.body, d.zone)
+             .join(tables.devices, d.device_serial == r.device_serial)
+             .where(r.processed_at.is_(None), d.state == "approved").order_by(r.id))
+    if device_serial is not None:
+        query = query.where(r.device_serial == device_serial)
+    if limit is not None:
+        query = query.limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=tables.raw_uploads, skip_locked=True)
+    uploads = session.execute(query).all()
+    if not uploads:
+        return IngestReport()
+    _lock_matching(session, {u.device_serial for u in uploads})
+    punches: dict[tuple, dict] = {}
+    sequences: set[tuple] = set()
+    rejected: list[dict] = []
+    for upload in uploads:
+        if upload.table_name == "ATTLOG":
+            batch = adms.parse_attlog(upload.body)
+            rejected += _rejected_rows(upload.id, batch.rejected, now)
+            zone = _zone(upload, config)
+            for record in batch.records:
+                key = (upload.device_serial, record.pin, record.local_time)
+                sequence = (upload.device_serial, record.sequence)
+                if key in punches or (record.sequence is not None and sequence in sequences):
+                    continue  # the first wins, as the unique constraints would decide
+                if record.sequence is not None:
+                    sequences.add(sequence)
+                punches[key] = {
+                    "device_serial": upload.device_serial, "pin": record.pin, "sequence": record.sequence,
+                    "employee_id": None, "source": "adms", "origin": None,
+                    "at": local_time_to_utc(record.local_time, zone), "local_time": record.local_time, "zone": zone,
+                    "local_date": record.local_time.date(), "device_status": record.status, "verify": record.verify,
+                    "upload_id": upload.id, "recorded_at": now,
+                }
+        else:
+            operlog = adms.parse_operlog(upload.body)
+            rejected += _rejected_rows(upload.id, operlog.rejected, now)
+            _store_device_users(session, upload.device_serial, operlog.users, now)
+    enrolled = _enrolled_pairs(session, {(s, pin) for s, pin, _ in punches})
+    for (serial, pin, _), row in punches.items():
+        row["employee_id"] = enrolled.get((serial, pin))
+    # One order for every writer, so concurrent workers inserting the same keys wait rather than deadlock.
+    new = _store_punches(session, [punches[key] for key in sorted(punches)], now)
+    if rejected:
+        session.execute(insert(tables.rejected_lines), rejected)
+    session.execute(update(tables.raw_uploads).where(r.id.in_([u.id for u in uploads])).values(processed_at=now))
+    return IngestReport(len(uploads), len(new), sum(1 for row in new if row.employee_id), len(rejected))
+
+
+def _lock_matching(session: Session, serials: Iterable[str], exclusive: bool = False) -> None:
+    """Serialise matching PINs to employees per device (PostgreSQL advisory locks, held to the commit).
+
+    Storing punches takes the shared lock, a new enrolment the exclusive one: without it, an enrolment
+    committed while a batch is being stored would miss that batch's punches, and the batch would not see
+    the enrolment, leaving punches unmatched for ever.
+    """
+    serials = sorted(set(serials))
+    if not serials or session.bind.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {function}(k) FROM (SELECT hashtextextended(s, 3) AS k "
+                         "FROM unnest(CAST(:serials AS text[])) AS s ORDER BY 1) AS keys"), {"serials": serials})
+
+
+def _rejected_rows(upload_id: int | None, rejected: Iterable[adms.RejectedLine], now: datetime) -> list[dict]:
     # PostgreSQL text cannot hold NUL, which garbage lines do contain: keep it visible, escaped.
-    rows = [{"upload_id": upload_id, "line_no": r.line_no, "raw": r.raw.replace("\x00", "\\x00"),
+    return [{"upload_id": upload_id, "line_no": r.line_no, "raw": r.raw.replace("\x00", "\\x00"),
              "reason": r.reason.replace("\x00", "\\x00"), "rejected_at": now} for r in rejected]
-    if rows:
-        session.execute(insert(tables.rejected_lines), rows)
+
+
+def _enrolled_pairs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(device serial, PIN) -> employee id for the active enrolments among `pairs`."""
+    if not pairs:
+        return {}
+    e = tables.enrolments.c
+    rows = session.execute(select(e.device_serial, e.pin, e.employee_id).where(
+        e.active.is_(True), e.device_serial.in_(sorted({s for s, _ in pairs})), e.pin.in_(sorted({p for _, p in pairs}))))
+    return {(r.device_serial, r.pin): r.employee_id for r in rows if (r.device_serial, r.pin) in pairs}
 
 
 def _enrolled(session: Session, serial: str, pins: Iterable[str]) -> dict[str, str]:
@@ -203,31 +379,55 @@ def _enrolled(session: Session, serial: str, pins: Iterable[str]) -> dict[str, s
     return {r.pin: r.employee_id for r in rows}
 
 
-def _store_device_records(session: Session, device, upload_id: int, records, now: datetime,
-                          config: AttendanceConfig) -> int:
-    zone = _zone(device, config)
-    employees = _enrolled(session, device.device_serial, (r.pin for r in records))
-    rows = [{
-        "device_serial": device.device_serial, "pin": r.pin, "sequence": r.sequence,
-        "employee_id": employees.get(r.pin), "source": "adms", "origin": None,
-        "at": local_time_to_utc(r.local_time, zone), "local_time": r.local_time, "zone": zone,
-        "local_date": r.local_time.date(), "device_status": r.status, "verify": r.verify, "upload_id": upload_id,
-        "recorded_at": now,
-    } for r in records]
-    return len(_store_punches(session, rows, now))
-
-
 _PUNCH_COLUMNS = ("id", "device_serial", "pin", "employee_id", "source", "at", "local_time", "zone", "local_date",
                   "device_status", "verify")
+
+
+# Column -> PostgreSQL type, for set-based inserts of whole batches (`_insert_recordset`).
+_PUNCH_TYPES = {
+    "device_serial": "varchar", "pin": "varchar", "sequence": "bigint", "employee_id": "varchar",
+    "source": "varchar", "origin": "varchar", "at": "timestamptz", "local_time": "timestamp",
+    "zone": "varchar", "local_date": "date", "device_status": "integer", "verify": "integer",
+    "upload_id": "bigint", "recorded_at": "timestamptz",
+}
+_OUTBOX_TYPES = {"event_id": "varchar", "topic": "varchar", "key": "varchar", "type": "varchar", "payload": "text",
+                 "created_at": "timestamptz"}
+
+
+def _json_value(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _insert_recordset(session: Session, table: str, types: dict[str, str], rows: list[dict],
+                      suffix: str = "") -> list:
+    """`INSERT INTO table SELECT ... FROM json_to_recordset(<the rows as one JSON array>) <suffix>` (PostgreSQL).
+
+    A whole batch travels as one JSON parameter (encoded and decoded in C), in order: one short statement
+    however many rows, instead of a multi-row VALUES list whose thousands of placeholders cost more to
+    build and parse than the insert itself.
+    """
+    columns = ", ".join(types)
+    record = ", ".join(f"{c} {t}" for c, t in types.items())
+    statement = text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_to_recordset(CAST(:rows AS json)) "
+                     f"AS r({record}) {suffix}")
+    payload = json.dumps([{c: row.get(c) for c in types} for row in rows], default=_json_value)
+    result = session.execute(statement, {"rows": payload})
+    return result.all() if result.returns_rows else []
 
 
 def _store_punches(session: Session, rows: list[dict], now: datetime) -> list:
     """Insert punches ignoring those already stored; publish the new matched ones; return the new rows."""
     if not rows:
         return []
-    statement = _insert_ignoring_conflicts(session, tables.punches) \
-        .returning(*(tables.punches.c[name] for name in _PUNCH_COLUMNS))
-    new = session.execute(statement, rows).all()
+    if session.bind.dialect.name == "postgresql":
+        new = _insert_recordset(session, "punches", _PUNCH_TYPES, rows,
+                             "ON CONFLICT DO NOTHING RETURNING " + ", ".join(_PUNCH_COLUMNS))
+    else:
+        statement = _insert_ignoring_conflicts(session, tables.punches) \
+            .returning(*(tables.punches.c[name] for name in _PUNCH_COLUMNS))
+        new = session.execute(statement, rows).all()
     _publish_punches(session, [r for r in new if r.employee_id], now)
     return new
 
@@ -242,35 +442,59 @@ def _punch_data(row) -> dict:
 
 
 def _publish_punches(session: Session, rows, now: datetime) -> None:
-    """One `attendance.punch.recorded` per punch, written to the outbox in one multi-row insert."""
+    """One `attendance.punch.recorded` per punch, written to the outbox in one statement."""
     if not rows:
         return
-    outbox = session.info["metadata"].tables["outbox"]
-    session.execute(insert(outbox), [{
-        "event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": payload,
-        "created_at": now} for e, payload in _punch_events(rows, now)])
+    outbox = [{"event_id": event_id, "topic": topic_of(PUNCH_RECORDED), "key": key, "type": PUNCH_RECORDED,
+               "payload": payload, "created_at": now} for event_id, key, payload in _punch_events(rows, now)]
+    if session.bind.dialect.name == "postgresql":
+        _insert_recordset(session, "outbox", _OUTBOX_TYPES, outbox)
+    else:
+        session.execute(insert(session.info["metadata"].tables["outbox"]), outbox)
 
 
-def _punch_events(rows, now: datetime) -> list[tuple[Event, str]]:
-    """The punch events with their wire form, validated against the contract as `make_event` does.
+def _validate_punch_data(data: list[dict]) -> None:
+    """Check punch event data against the contract, or raise InvalidEvent as `make_event` would.
 
-    One schema instance loads and dumps the whole batch: building a schema per event cost more than
-    storing the punches (see docs/PERFORMANCE.md). The wire form is exactly `Event.to_json()`'s.
+    The contract's schema has only field-level rules (no schema hooks or validators): a batch whose rows
+    all have the same keys is valid exactly when every distinct value of every field is, so each
+    distinct value is deserialised once (employees, devices, zones and dates repeat a lot in a batch).
     """
     schema = PunchRecordedSchema()
-    try:
-        loaded = schema.load([_punch_data(row) for row in rows], many=True)
-    except ValidationError as exc:
-        raise InvalidEvent({"data": exc.messages}) from None
-    dumped = schema.dump(loaded, many=True)
+    if any(schema._hooks.values()) or any(set(row) != set(schema.fields) for row in data):
+        try:  # not the simple case: the schema decides row by row
+            schema.load(data, many=True)
+        except ValidationError as exc:
+            raise InvalidEvent({"data": exc.messages}) from None
+        return
+    errors = {}
+    for name, field in schema.fields.items():
+        for value in {row[name] for row in data}:
+            try:
+                field.deserialize(value, name, None)
+            except ValidationError as exc:
+                errors.setdefault(name, []).extend(exc.messages)
+                break
+    if errors:
+        raise InvalidEvent({"data": errors})
+
+
+def _punch_events(rows, now: datetime) -> list[tuple[str, str, str]]:
+    """(event id, key, wire form) of each punch event, validated against the contract as `make_event` does.
+
+    One schema instance checks the whole batch (`_validate_punch_data`): building a schema per event cost
+    more than storing the punches (see docs/PERFORMANCE.md). The data is already in its wire form (ISO strings, ints), which is
+    what the schema would dump again, so the envelope is written around it: exactly `Event.to_json()`'s form.
+    """
+    data = [_punch_data(row) for row in rows]
+    _validate_punch_data(data)
+    occurred_at = now.astimezone(UTC).isoformat()
     out = []
-    for data, wire in zip(loaded, dumped):
-        event = Event(event_id=str(uuid.uuid4()), type=PUNCH_RECORDED, version=1, occurred_at=now, producer=PRODUCER,
-                      key=data["employee_id"], data=data, topic=topic_of(PUNCH_RECORDED))
-        out.append((event, json.dumps({
-            "event_id": event.event_id, "type": event.type, "version": event.version,
-            "occurred_at": now.astimezone(UTC).isoformat(), "producer": PRODUCER, "key": event.key, "data": wire,
-        }, sort_keys=True)))
+    for item in data:
+        event_id = str(uuid.uuid4())
+        out.append((event_id, item["employee_id"], json.dumps({
+            "event_id": event_id, "type": PUNCH_RECORDED, "version": 1, "occurred_at": occurred_at,
+            "producer": PRODUCER, "key": item["employee_id"], "data": item}, sort_keys=True)))
     return out
 
 
@@ -299,13 +523,14 @@ def approve_device(session: Session, serial: str, zone: str | None, approved_by:
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(
         state="approved", zone=zone or current.zone or config.default_zone, approved_at=now, approved_by=approved_by))
     row = _device(session, serial)
-    r = tables.raw_uploads.c
-    pending = session.execute(select(r.id, r.table_name, r.body).where(
-        r.device_serial == serial, r.processed_at.is_(None)).order_by(r.id)).all()
-    for upload in pending:
-        _process_upload(session, row, upload.id, upload.table_name, upload.body, now, config)
+    processed = 0
+    while True:  # what it sent while pending, in bounded transactions' worth of work
+        report = process_pending(session, config, now, limit=APPROVAL_CHUNK, device_serial=serial)
+        processed += report.uploads
+        if report.uploads < APPROVAL_CHUNK:
+            break
     publish(session, _device_event("attendance.device.approved", row))
-    return device_view(row, now, config, session) | {"uploads_processed": len(pending)}
+    return device_view(row, now, config, session) | {"uploads_processed": processed}
 
 
 def disable_device(session: Session, serial: str, now: datetime, config: AttendanceConfig) -> dict:
@@ -438,6 +663,7 @@ def record_api_punches(session: Session, items: list[dict], now: datetime) -> di
     Returns `{"accepted": [{index, punch_id, duplicate}], "rejected": [{index, errors}]}`.
     """
     accepted, rejected, rows, keys = [], [], [], []
+    _lock_matching(session, {item["device_serial"] for item in items if item.get("device_serial")})
     for index, item in enumerate(items):
         try:
             row = _api_row(session, item, now)
@@ -730,6 +956,7 @@ def project_enrolment(session: Session, data: dict, now: datetime) -> int:
         queue_command(session, serial, adms.user_delete_command(pin), now)
     if not values["active"]:
         return 0
+    _lock_matching(session, [serial], exclusive=True)  # waits for batches of this device being stored
     p = tables.punches.c
     matched = session.execute(update(tables.punches).where(
         p.device_serial == serial, p.pin == pin, p.employee_id.is_(None)).values(employee_id=values["employee_id"])

@@ -30,8 +30,11 @@ raw_uploads = Table(
     Column("stamp", String(20), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=True),  # null while its device awaits approval
+    # null while pending: until the ingest job has turned it into punches (and while its device awaits approval)
+    Column("processed_at", DateTime(timezone=True), nullable=True),
     Index("ix_raw_uploads_unprocessed", "device_serial", "processed_at", "id"),
+    Index("ix_raw_uploads_pending", "id", postgresql_where=text("processed_at IS NULL"),
+          sqlite_where=text("processed_at IS NULL")),
 )
 
 punches = Table(

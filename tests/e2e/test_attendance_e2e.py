@@ -1,4 +1,6 @@
 """End to end on a real Kafka broker: a device POST over HTTP becomes an `attendance.day.built` event."""
+import dataclasses
+import threading
 import time
 import uuid
 
@@ -42,6 +44,12 @@ def test_a_device_post_produces_the_day_event_on_kafka(new_database, make_app, k
                          {"attendance.punch.recorded": on_event["attendance.punch.recorded"]})
     built = []
     deadline = time.monotonic() + 45
+    stop = threading.Event()  # the ingest job (`kinerja work attendance`) turns the stored upload into punches
+    from attendance import jobs
+    settings = dataclasses.replace(app.config["SETTINGS"],
+                                   extra=dict(app.config["SETTINGS"].extra, ATTENDANCE_INGEST_NICE="0"))
+    ingest = threading.Thread(target=jobs.run, args=(settings, stop), daemon=True)
+    ingest.start()
     try:
         while time.monotonic() < deadline and not built:
             relay_once(sessions, producer, "attendance")
@@ -50,6 +58,8 @@ def test_a_device_post_produces_the_day_event_on_kafka(new_database, make_app, k
             replay(kafka_bootstrap, ["attendance.days"],
                    lambda e: built.append(e) if e.key == nip else None, client_id="attendance-e2e-reader")
     finally:
+        stop.set()
+        ingest.join(timeout=10)
         kafka_consumer.close()
         producer.close()
     assert built, "no attendance.day.built event for the employee reached Kafka"

@@ -63,8 +63,14 @@ class Attendance:
             rows = session.execute(select(outbox.c.payload).where(outbox.c.type == event_type).order_by(outbox.c.id))
             return [parse_event(r.payload) for r in rows]
 
+    def work(self):
+        """Run the ingest job (`kinerja work attendance`) until no upload is pending; return its totals."""
+        from attendance.jobs import drain
+        return drain(self.sessions, self.client.application.config["ATTENDANCE"])
+
     def build_days_from_punches(self) -> None:
-        """Run the consumer over every `attendance.punch.recorded` event in the outbox (duplicates skipped)."""
+        """The pipeline after an upload: the ingest job, then the consumer over every punch event (once each)."""
+        self.work()
         for event in self.outbox("attendance.punch.recorded"):
             self.consumer.apply(event)
 

@@ -54,6 +54,7 @@ def test_captured_lines_become_punches_of_the_enrolled_employees(att, new_nip):
     att.enrol(serial, "8", budi)
     response = att.post_attlog(serial, CAPTURED)
     assert (response.status_code, response.data) == (200, b"OK: 3")
+    att.work()
     [punch] = att.punches(siti, date(2025, 1, 29))
     assert punch["at"] == "2025-01-28T23:58:48+00:00"  # 06:58:48 in Jakarta (UTC+7)
     assert (punch["local_time"], punch["local_date"], punch["zone"]) == (
@@ -71,6 +72,7 @@ def test_a_128_line_batch_sent_twice_is_stored_once_and_acknowledged_both_times(
     body = _batch(datetime(2025, 2, 3, 6, 0), 128)
     assert att.post_attlog(serial, body).data == b"OK: 128"
     assert att.post_attlog(serial, body).data == b"OK: 128"  # a bare OK would make the device resend forever
+    assert att.work().uploads == 2
     assert _count(att, tables.punches) == 128
     assert len(att.outbox("attendance.punch.recorded")) == 128
     assert _count(att, tables.raw_uploads) == 2  # both bodies are kept as received
@@ -82,12 +84,14 @@ def test_a_whole_history_resend_adds_nothing(att):
     batches = ["".join(history[i:i + 128]) for i in range(0, len(history), 128)]
     for body in batches:
         assert att.post_attlog(serial, body).data == b"OK: 128"
+    att.work()
     assert _count(att, tables.punches) == 4096
     for body in batches:  # pointed at a new server, the device sends it all again
         assert att.post_attlog(serial, body).data == b"OK: 128"
     # the same sequence numbers re-sent with the time format of another firmware build change nothing either
     same_sequence = _batch(datetime(2024, 6, 1, 6, 0, 1), 128)
     assert att.post_attlog(serial, same_sequence).data == b"OK: 128"
+    assert att.work().punches == 0
     assert _count(att, tables.punches) == 4096
 
 
@@ -101,6 +105,7 @@ def test_truncated_and_garbage_lines_are_kept_aside_and_the_good_lines_accepted(
             b"46\t2025-02-30 07:00:00\t0\t1\t0\n"  # not a real date
             b"46\t2025-01-29 16:05:00\t1\t1\t0\t0\t0\t0\t0\t0\t10882\n")
     assert att.post_attlog(serial, body).data == b"OK: 2"
+    att.work()
     assert [p["local_time"] for p in att.punches(nip, date(2025, 1, 29))] == [
         "2025-01-29T06:58:48", "2025-01-29T16:05:00"]
     rejected = att.client.get(f"/devices/{serial}/rejected", headers=att.admin).json["rejected"]
@@ -117,6 +122,7 @@ def test_gbk_names_from_old_firmware_are_read(att):
             b"FP PIN=46\tFID=6\tSize=1024\tValid=1\tTMP=AAAA\n")
     response = att.client.post(f"/iclock/cdata?SN={serial}&table=OPERLOG&Stamp=77", data=body)
     assert response.data == b"OK: 4"
+    att.work()
     users = att.client.get(f"/devices/{serial}/users", headers=att.admin).json["users"]
     assert [(u["pin"], u["name"], u["privilege"]) for u in users] == [("46", "Siti Aminah", 14), ("7", "张伟", 0)]
     handshake = att.client.get(f"/iclock/cdata?SN={serial}&options=all").data.decode()
@@ -131,6 +137,7 @@ def test_an_unknown_device_is_kept_pending_until_an_admin_approves_it(att, new_n
     assert att.post_attlog(serial, CAPTURED).data == b"OK: 3"
     devices = {d["device_serial"]: d for d in att.client.get("/devices", headers=att.admin).json["devices"]}
     assert devices[serial]["state"] == "pending" and devices[serial]["last_seen_at"]
+    assert att.work().uploads == 0  # the ingest job leaves a pending device's uploads alone
     assert att.punches(nip, date(2025, 1, 29)) == []  # stored, not counted
     assert [e.data["state"] for e in att.outbox("attendance.device.seen")] == ["pending"]
     assert att.client.get(f"/iclock/getrequest?SN={serial}").data == b"OK"

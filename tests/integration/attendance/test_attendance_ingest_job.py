@@ -1,0 +1,123 @@
+"""The ingest job on PostgreSQL: an upload is kept before `OK`, then turned into punches once, crash or not."""
+import dataclasses
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from attendance import handlers, jobs, tables
+
+pytestmark = pytest.mark.postgres
+
+BODY = ("46\t2025-01-29 06:58:48\t0\t15\t0\t0\t0\t0\t0\t0\t10881\r\n"
+        "46\t2025-01-29 16:02:10\t1\t15\t0\t0\t0\t0\t0\t0\t10882\r\n"
+        "46\t2025-01-29 16:0\r\n")
+
+
+def _pending(att) -> int:
+    r = tables.raw_uploads.c
+    with att.sessions() as session:
+        return session.execute(select(func.count()).where(r.processed_at.is_(None))).scalar()
+
+
+def _config(att):
+    return att.client.application.config["ATTENDANCE"]
+
+
+def test_an_acknowledged_upload_is_already_stored_and_a_crashed_job_loses_nothing(att, new_nip):
+    serial = att.device()
+    nip = att.employee(new_nip())
+    att.enrol(serial, "46", nip)
+    assert att.post_attlog(serial, BODY, stamp=10882).data == b"OK: 2"
+    assert _pending(att) == 1  # durable before the reply, waiting for the job
+    with att.sessions() as session:  # the job dies after doing all its work, before its commit
+        report = handlers.process_pending(session, _config(att), datetime.now(UTC))
+        assert (report.uploads, report.punches, report.published, report.rejected) == (1, 2, 2, 1)
+        session.rollback()
+    assert _pending(att) == 1 and att.punches(nip, date(2025, 1, 29)) == []
+    done = att.work()  # restarted: the same upload, processed once
+    assert (done.uploads, done.punches, done.rejected) == (1, 2, 1)
+    assert att.work().uploads == 0
+    assert len(att.punches(nip, date(2025, 1, 29))) == 2
+    assert len(att.outbox("attendance.punch.recorded")) == 2
+    assert len(att.client.get(f"/devices/{serial}/rejected", headers=att.admin).json["rejected"]) == 1
+    assert att.post_attlog(serial, BODY).data == b"OK: 2"  # the device re-sends: nothing new
+    assert att.work().punches == 0 and len(att.outbox("attendance.punch.recorded")) == 2
+
+
+def test_the_work_process_turns_uploads_into_punches_until_stopped(att, new_nip):
+    serial = att.device()
+    nip = att.employee(new_nip())
+    att.enrol(serial, "46", nip)
+    stop = threading.Event()
+    settings = att.client.application.config["SETTINGS"]
+    settings = dataclasses.replace(settings, extra=dict(settings.extra, ATTENDANCE_INGEST_NICE="0"))
+    worker = threading.Thread(target=jobs.run, args=(settings, stop))
+    worker.start()
+    try:
+        assert att.post_attlog(serial, BODY).data == b"OK: 2"
+        deadline = datetime.now(UTC).timestamp() + 20
+        while _pending(att) and datetime.now(UTC).timestamp() < deadline:
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert [p["local_time"] for p in att.punches(nip, date(2025, 1, 29))] == [
+        "2025-01-29T06:58:48", "2025-01-29T16:02:10"]
+
+
+def test_an_enrolment_arriving_while_a_batch_is_stored_still_matches_its_punches(att, new_nip):
+    serial = att.device()
+    nip = att.employee(new_nip())
+    assert att.post_attlog(serial, BODY).data == b"OK: 2"
+    with att.sessions() as job:
+        handlers.process_pending(job, _config(att), datetime.now(UTC))  # PIN 46 not enrolled yet: unmatched
+        enrolling = threading.Thread(target=att.enrol, args=(serial, "46", nip))
+        enrolling.start()
+        enrolling.join(timeout=1)
+        assert enrolling.is_alive()  # the enrolment waits for the batch being stored ...
+        job.commit()
+    enrolling.join(timeout=10)
+    assert not enrolling.is_alive()
+    assert len(att.punches(nip, date(2025, 1, 29))) == 2  # ... and then matches its punches
+    assert len(att.outbox("attendance.punch.recorded")) == 2
+
+
+def test_each_device_is_announced_on_first_contact_and_again_after_a_silence(att):
+    from sqlalchemy import update
+    first, second = "SEEN" + "1" * 8, "SEEN" + "2" * 8
+    for serial in (first, second, first, second):
+        assert att.client.get(f"/iclock/getrequest?SN={serial}").data == b"OK"
+    assert sorted(e.key for e in att.outbox("attendance.device.seen")) == [first, second]
+    silent_for = _config(att).silent_minutes + 5
+    with att.sessions() as session, session.begin():
+        session.execute(update(tables.devices).where(tables.devices.c.device_serial == first).values(
+            last_seen_at=func.now() - func.make_interval(0, 0, 0, 0, 0, silent_for)))
+    assert att.post_attlog(first, BODY, stamp=7).data == b"OK: 2"
+    assert att.post_attlog(second, BODY, stamp=7).data == b"OK: 2"
+    assert sorted(e.key for e in att.outbox("attendance.device.seen")) == [first, first, second]
+    handshake = att.client.get(f"/iclock/cdata?SN={first}&options=all").data.decode()
+    assert "ATTLOGStamp=7" in handshake
+
+
+def test_punch_events_are_written_exactly_as_the_contract_dumps_them(att, new_nip):
+    import json
+
+    from runtime.events import make_event
+    serial = att.device(zone="Asia/Jayapura")
+    nip = att.employee(new_nip(), zone="Asia/Jayapura")
+    att.enrol(serial, "46", nip)
+    att.post_attlog(serial, BODY)
+    att.work()
+    outbox = tables.outbox
+    with att.sessions() as session:
+        payloads = [r.payload for r in session.execute(select(outbox.c.payload).where(
+            outbox.c.type == "attendance.punch.recorded"))]
+    assert len(payloads) == 2
+    for payload in payloads:
+        wire = json.loads(payload)
+        again = make_event(wire["type"], wire["key"], wire["data"], wire["producer"],
+                           datetime.fromisoformat(wire["occurred_at"]), event_id=wire["event_id"])
+        assert again.to_json() == payload
