@@ -16,7 +16,7 @@ from contracts.attendance import ABSENCE_KINDS
 from contracts.directory import ZONES
 from runtime.auth import authenticate, require
 from runtime.problems import Problem, field_errors
-from runtime.web import db, documented, load_json
+from runtime.web import date_arg, db, documented, load_json
 
 adms_blueprint = Blueprint("adms", __name__)
 api_blueprint = Blueprint("attendance", __name__)
@@ -183,20 +183,9 @@ def post_punches():
     return {"accepted": accepted, "rejected": sorted(rejected, key=lambda e: e["index"])}, 200
 
 
-def _date_arg(name: str, default: date) -> date:
-    value = request.args.get(name)
-    if value is None:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Problem(400, "Malformed request", f"{name} must be YYYY-MM-DD",
-                      [{"field": name, "message": "must be YYYY-MM-DD"}]) from None
-
-
 def _range() -> tuple[date, date]:
-    end = _date_arg("to", date.today())
-    start = _date_arg("from", end - timedelta(days=30))
+    end = date_arg("to") or date.today()
+    start = date_arg("from") or end - timedelta(days=30)
     if start > end or (end - start).days > MAX_RANGE_DAYS:
         raise Problem(400, "Malformed request", f"from must be on or before to, at most {MAX_RANGE_DAYS} days apart",
                       [{"field": "from", "message": "invalid range"}])

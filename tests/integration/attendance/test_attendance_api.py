@@ -63,7 +63,7 @@ def test_staff_read_their_own_days_supervisors_their_reports_admins_everyone(att
     assert att.client.get(f"/punches?employee_id={delegated}", headers=token(acting, "supervisor")).status_code == 200
     assert att.client.get("/days").status_code == 401
     bad = att.client.get(f"/days?employee_id={mine}&from=27-01-2025", headers=att.admin)
-    assert bad.status_code == 400 and bad.json["errors"][0]["field"] == "from"
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "from"
 
 
 def test_absences_are_recorded_by_an_admin_or_the_supervisor_and_duty_needs_its_letter(att, new_nip, token):
