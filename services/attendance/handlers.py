@@ -54,6 +54,7 @@ class AttendanceConfig:
     policy: AttendancePolicy
     default_zone: str = "Asia/Jakarta"  # a device's zone until an admin sets it
     silent_minutes: int = 30  # an approved device not heard from this long during working hours is silent
+    close_day_after_hours: int = 12  # a local date is built for everyone this long after it ends (night shifts)
 
 
 class DeviceRefused(Exception):
@@ -886,6 +887,34 @@ def build_days_for_date(session: Session, local_date: date, config: AttendanceCo
         changed += len(rebuild_days(session, row.employee_id, [local_date], config, force=True))
         built += 1
     return {"local_date": local_date.isoformat(), "employees": built, "days_changed": changed}
+
+
+# The westernmost zone (WIB) is the last to finish a local date.
+_LAST_ZONE = ZoneInfo("Asia/Jakarta")
+_MAX_CATCH_UP_DAYS = 31
+
+
+def close_finished_dates(session: Session, config: AttendanceConfig, now: datetime) -> list[date]:
+    """Build every finished local date for all active employees, once, so nobody's day is missing.
+
+    Without this an employee who never punched would have no day at all, so no absence without notice
+    (TK) and too few effective minutes. A date is finished `close_day_after_hours` after it ends in WIB,
+    leaving night shifts time to clock out. After a pause, missed dates are caught up (at most 31);
+    on a first run only the latest finished date is built, not the whole past.
+    """
+    latest = (now.astimezone(_LAST_ZONE) - timedelta(hours=config.close_day_after_hours)).date() - timedelta(days=1)
+    c = tables.closed_dates.c
+    last_closed = session.execute(select(func.max(c.local_date))).scalar()
+    first = latest if last_closed is None else max(last_closed + timedelta(days=1),
+                                                   latest - timedelta(days=_MAX_CATCH_UP_DAYS - 1))
+    closed = []
+    day = first
+    while day <= latest:
+        report = build_days_for_date(session, day, config)
+        session.execute(insert(tables.closed_dates).values(local_date=day, closed_at=now, employees=report["employees"]))
+        closed.append(day)
+        day += timedelta(days=1)
+    return closed
 
 
 def list_days(session: Session, employee_id: str, start: date, end: date) -> list[dict]:

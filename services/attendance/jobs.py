@@ -1,4 +1,5 @@
-"""The attendance service's background job (`kinerja work attendance`): pending device uploads to punches.
+"""The attendance service's background jobs (`kinerja work attendance`): pending device uploads to punches,
+and, once a minute, building every finished local date for all employees (`handlers.close_finished_dates`).
 
 The upload request only stores the raw body durably and acknowledges it; this loop claims pending
 uploads in batches (`ATTENDANCE_INGEST_BATCH` uploads per transaction, default 50; the process runs at
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
@@ -25,6 +27,7 @@ PROCESSED = Counter("kinerja_attendance_uploads_processed_total", "Device upload
 PUNCHES = Counter("kinerja_attendance_punches_stored_total", "New punches stored from device uploads")
 IDLE_WAIT_S = 0.2
 ERROR_WAIT_S = 2.0
+CLOSE_DATES_EVERY_S = 60.0
 
 
 def _setting(settings: Settings, name: str, default: int, low: int, high: int) -> int:
@@ -66,10 +69,17 @@ def run(settings: Settings, stop: threading.Event) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine, tables.metadata)
     log.info("attendance ingest job started", extra={"batch": batch})
+    next_close = 0.0
     try:
         while not stop.is_set():
             try:
                 drain(sessions, config, batch, stop)
+                if time.monotonic() >= next_close:
+                    with sessions() as session, session.begin():
+                        closed = handlers.close_finished_dates(session, config, datetime.now(UTC))
+                    if closed:
+                        log.info("local dates built for every employee", extra={"dates": [str(d) for d in closed]})
+                    next_close = time.monotonic() + CLOSE_DATES_EVERY_S
             except Exception:  # noqa: BLE001 - the batch stays pending and is retried
                 log.exception("processing pending uploads failed; retrying")
                 stop.wait(ERROR_WAIT_S)

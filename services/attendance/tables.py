@@ -120,6 +120,14 @@ days = Table(
     Column("built_at", DateTime(timezone=True), nullable=False),
 )
 
+closed_dates = Table(
+    # Local dates whose day has been built for every active employee (absent ones included).
+    "closed_dates", metadata,
+    Column("local_date", Date, primary_key=True),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    Column("employees", Integer, nullable=False),
+)
+
 closed_months = Table(
     "closed_months", metadata,
     Column("unit_id", String(64), primary_key=True),

@@ -56,7 +56,8 @@ def test_a_device_post_produces_the_day_event_on_kafka(new_database, make_app, k
             days.poll_once(timeout_ms=300)
             relay_once(sessions, producer, "attendance")
             replay(kafka_bootstrap, ["attendance.days"],
-                   lambda e: built.append(e) if e.key == nip else None, client_id="attendance-e2e-reader")
+                   lambda e: built.append(e) if e.key == nip and str(e.data["local_date"]) == "2025-01-29" else None,
+                   client_id="attendance-e2e-reader")
     finally:
         stop.set()
         ingest.join(timeout=10)

@@ -120,3 +120,27 @@ def test_the_daily_build_gives_everyone_a_day_absent_leave_holiday_or_off(att, n
     assert att.client.post("/days/build", json={"date": "2025-01-27"}, headers=ops).status_code == 403
     future = att.client.post("/days/build", json={"date": "2999-01-01"}, headers=att.admin)
     assert future.status_code == 422 and future.json["errors"][0]["field"] == "date"
+
+
+def test_finished_dates_are_built_for_everyone_once_and_missed_dates_are_caught_up(att, new_nip):
+    from datetime import UTC, datetime
+
+    from attendance.handlers import close_finished_dates
+    config = att.client.application.config["ATTENDANCE"]
+    nobody_punched = new_nip()
+    att.employee(nobody_punched)
+
+    def close(at: datetime):
+        with att.sessions() as session, session.begin():
+            return close_finished_dates(session, config, at)
+
+    # Tuesday 28 January 2025, 05:00 UTC = 12:00 WIB: Monday the 27th ended twelve hours ago.
+    assert close(datetime(2025, 1, 28, 5, 0, tzinfo=UTC)) == [date(2025, 1, 27)]
+    assert [d["status"] for d in att.days(nobody_punched, date(2025, 1, 27))] == ["absent"]
+    assert close(datetime(2025, 1, 28, 9, 0, tzinfo=UTC)) == []  # built once
+    # The job was down until Friday noon: Tuesday to Thursday are caught up, in order.
+    assert close(datetime(2025, 1, 31, 5, 0, tzinfo=UTC)) == [date(2025, 1, 28), date(2025, 1, 29), date(2025, 1, 30)]
+    statuses = [d["status"] for d in att.days(nobody_punched, date(2025, 1, 27), date(2025, 1, 30))]
+    assert statuses == ["absent"] * 4
+    # Before noon WIB the previous date is not finished yet (night shifts may still clock out).
+    assert close(datetime(2025, 2, 1, 4, 0, tzinfo=UTC)) == []
