@@ -9,6 +9,7 @@ import pytest
 from runtime.auth import mint_token
 from runtime.config import DEV_JWT_SECRET
 from runtime.projection import replay
+from scenarios.clients import wait_until
 from scenarios.month import play_month
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -63,6 +64,10 @@ def test_a_month_from_device_punches_to_an_approved_payroll_run(platform, kafka_
 
     run = result["run"]
     assert run["state"] == "approved" and run["approved_by"] == cast.finance_approver
-    published = []
-    replay(kafka_bootstrap, ["payroll.runs"], lambda e: published.append(e.type) if e.data["run_id"] == run["run_id"] else None)
-    assert "payroll.run.drafted" in published and "payroll.run.approved" in published
+
+    def published():
+        types = set()
+        replay(kafka_bootstrap, ["payroll.runs"], lambda e: types.add(e.type) if e.data["run_id"] == run["run_id"] else None)
+        return {"payroll.run.drafted", "payroll.run.approved"} <= types
+
+    wait_until("the run's events on Kafka", published, timeout_s=60)

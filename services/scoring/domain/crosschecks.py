@@ -60,6 +60,9 @@ class Entry:
     credited_minutes: int
     state: str
     verified: bool | None
+    # Whether approvals says it counts for credit as things stand (its latest decision or verification's
+    # `creditable`): approvals alone decides how sampled verification holds minutes back.
+    creditable: bool = False
 
 
 @dataclass(frozen=True)

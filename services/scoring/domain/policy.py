@@ -5,7 +5,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Mapping
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from .vocabulary import (
     ALL_PREDICATES,
@@ -93,7 +93,6 @@ class ScoringPolicy:
     presence_tolerance_minutes: int
     activity_score_cap: Decimal
     excluding_flag_kinds: frozenset[FlagKind]
-    verification_required: bool
     discipline: DisciplinePolicy
     behaviour: BehaviourPolicy
     predicate: PredicatePolicy
@@ -266,7 +265,6 @@ class ScoringPolicySchema(Schema):
         fields.Str(validate=validate.OneOf([kind.value for kind in FlagKind])),
         load_default=lambda: [kind.value for kind in _DEFAULT_EXCLUDING_KINDS],
     )
-    verification_required = fields.Bool(load_default=False)
     discipline = fields.Nested(_DisciplineSchema, load_default=lambda: _DisciplineSchema().load({}))
     behaviour = fields.Nested(_BehaviourSchema, load_default=lambda: _BehaviourSchema().load({}))
     predicate = fields.Nested(_PredicateSchema, load_default=lambda: _PredicateSchema().load({}))
@@ -274,6 +272,14 @@ class ScoringPolicySchema(Schema):
     effective_minutes_per_year = fields.Int(load_default=75_000, strict=True, validate=validate.Range(min=1))
     posture_bands = fields.List(fields.Nested(_PostureBandSchema), load_default=lambda: list(_DEFAULT_POSTURE_BANDS))
     public_min_group = fields.Int(load_default=5, strict=True, validate=validate.Range(min=1))
+
+    @pre_load
+    def refuse_moved_keys(self, data, **_):
+        # One rule, one knob: approvals publishes `creditable`, computed with its own verification policy.
+        if isinstance(data, Mapping) and "verification_required" in data:
+            raise ValidationError("no longer a scoring key: whether sampled decisions wait for verification is "
+                                  "[approvals.verification] required_before_credit", "verification_required")
+        return data
 
     @validates_schema
     def check_posture_bands(self, data, **_):

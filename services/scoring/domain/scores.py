@@ -115,7 +115,8 @@ def activity_score(
     cleared_flag_entry_ids: Collection[str],
     policy: ScoringPolicy,
 ) -> ScoreWithBreakdown:
-    """Credited minutes of approved (verified where required), unflagged entries ÷ effective minutes × 100, capped."""
+    """Credited minutes of creditable (approved, verified if sampled), unflagged entries ÷ effective minutes × 100,
+    capped."""
     holding = _excluding_kinds_by_entry(open_flags, policy)
     lines = tuple(
         _entry_line(entry, holding.get(entry.entry_id, ()), cleared_flag_entry_ids, policy)
@@ -228,8 +229,9 @@ def _entry_line(
         return line(False, f"not approved ({entry.state})")
     if entry.verified is False:
         return line(False, "approval overturned by verification")
-    if policy.verification_required and entry.verified is None:
-        return line(False, "awaiting verification")
+    if not entry.creditable:
+        # Approvals' `creditable` is the one rule for sampled verification ([approvals.verification]).
+        return line(False, "awaiting verification" if entry.verified is None else "not creditable")
     if flag_kinds and entry.entry_id in cleared:
         return line(True, f"counted: {', '.join(flag_kinds)} cleared by decision")
     if flag_kinds:

@@ -72,6 +72,22 @@ def decision(nip: str, entry_id: str, on: date, decider: str, action: str = "app
     return wire("approvals.decision.made", nip, data)
 
 
+def verification(of, verifier: str, verdict: str = "uphold", **changes):
+    """The verification unit's verdict on a decision event `of` (upheld: approved and creditable)."""
+    d = of.data
+    upheld = verdict == "uphold"
+    data = {
+        "verification_id": str(uuid.uuid4()), "decision_id": d["decision_id"], "entry_id": d["entry_id"],
+        "employee_id": d["employee_id"], "unit_id": d.get("unit_id"), "local_date": d["local_date"].isoformat(),
+        "verifier_id": verifier, "verdict": verdict, "reason": None, "state": d["state"] if upheld else "rejected",
+        "verified": upheld, "creditable": upheld and d["state"] == "approved",
+        "credited_minutes": d["credited_minutes"] if upheld else 0,
+        "verified_at": datetime.now(timezone.utc).isoformat(),
+    }
+    data.update(changes)
+    return wire("approvals.verification.made", d["employee_id"], data)
+
+
 def employee(nip: str, unit_id: str, supervisor: str | None = None, position_id: str | None = "pos-staf", **changes):
     """A directory employee."""
     data = {"employee_id": nip, "name": "Pegawai", "unit_id": unit_id, "position_id": position_id,

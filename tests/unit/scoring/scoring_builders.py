@@ -48,7 +48,7 @@ def day(on: date = MONDAY, **changes) -> Day:
 def entry(
     entry_id: str, start: str, end: str, on: date = MONDAY, start_next_day=False, end_next_day=False, **changes
 ) -> Entry:
-    """An approved entry between two Jakarta wall-clock times; credited minutes equal its duration."""
+    """An approved, creditable entry between two Jakarta wall-clock times; credited minutes equal its duration."""
     start_at, end_at = at(start, on, start_next_day), at(end, on, end_next_day)
     minutes = int((end_at - start_at).total_seconds() // 60)
     base = Entry(
@@ -63,5 +63,6 @@ def entry(
         credited_minutes=minutes,
         state="approved",
         verified=None,
+        creditable=True,
     )
     return replace(base, **changes)

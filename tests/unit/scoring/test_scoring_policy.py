@@ -14,7 +14,6 @@ overtime_coverage_ratio = 0.5
 presence_tolerance_minutes = 15
 activity_score_cap = 100
 excluding_flag_kinds = ["activity_outside_attendance", "activity_without_attendance", "overlapping_activities"]
-verification_required = false
 effective_minutes_per_year = 75000
 public_min_group = 5
 
@@ -98,12 +97,7 @@ excluding_flag_kinds = ["activity_outside_attendance", "activity_without_attenda
 
 BANDA_ACEH = """
 [scoring]
-verification_required = true
-"""
-
-BANYUWANGI = """
-[scoring]
-verification_required = true
+activity_score_cap = 100
 """
 
 BELITUNG_TIMUR = """
@@ -141,8 +135,7 @@ def test_the_national_preset_spells_out_the_defaults():
     "preset, attribute, value",
     [
         (SURABAYA, "overtime_coverage_ratio", Decimal("0.75")),
-        (BANDA_ACEH, "verification_required", True),
-        (BANYUWANGI, "verification_required", True),
+        (BANDA_ACEH, "activity_score_cap", Decimal("100")),
         (BELITUNG_TIMUR, "presence_tolerance_minutes", 30),
         (MEMPAWAH, "activity_score_cap", Decimal("120")),
     ],
@@ -202,3 +195,9 @@ def test_invalid_policy_names_the_field(given, errors):
     with pytest.raises(ValidationError) as invalid:
         load_policy(given)
     assert invalid.value.messages == errors
+
+
+def test_verification_before_credit_is_approvals_knob_not_scorings():
+    with pytest.raises(ValidationError) as refused:
+        load_policy(section("[scoring]\nverification_required = true\n"))
+    assert "[approvals.verification] required_before_credit" in refused.value.messages["verification_required"][0]

@@ -20,7 +20,6 @@ from scoring.domain.scores import (
 from scoring.domain.vocabulary import BERAKHLAK_VALUES
 
 POLICY = load_policy({})
-VERIFYING = load_policy({"verification_required": True})
 PP30 = load_policy(
     {"predicate": {"method": "pp_30_2019"}, "behaviour": {"scale_min": 0, "scale_max": 120, "meets_from": 90,
                                                           "above_from": 110}}
@@ -41,18 +40,18 @@ def entry_of(minutes: int, **changes):
 
 
 @pytest.mark.parametrize(
-    "changes, policy, counted, reason",
+    "changes, counted, reason",
     [
-        ({}, POLICY, True, "counted"),
-        ({"state": "submitted"}, POLICY, False, "not approved (submitted)"),
-        ({"state": "struck"}, POLICY, False, "not approved (struck)"),
-        ({"verified": False}, POLICY, False, "approval overturned by verification"),
-        ({"verified": None}, VERIFYING, False, "awaiting verification"),
-        ({"verified": True}, VERIFYING, True, "counted"),
+        ({}, True, "counted"),  # approved, not sampled: approvals says creditable
+        ({"state": "submitted", "creditable": False}, False, "not approved (submitted)"),
+        ({"state": "struck", "creditable": False}, False, "not approved (struck)"),
+        ({"verified": False, "creditable": False}, False, "approval overturned by verification"),
+        ({"verified": None, "creditable": False}, False, "awaiting verification"),  # sampled, not yet verified
+        ({"verified": True, "creditable": True}, True, "counted"),  # sampled and upheld
     ],
 )
-def test_which_entries_count_toward_the_activity_score(changes, policy, counted, reason):
-    result = activity_score([entry_of(900, **changes)], WEEK, [], set(), policy)
+def test_which_entries_count_toward_the_activity_score(changes, counted, reason):
+    result = activity_score([entry_of(900, **changes)], WEEK, [], set(), POLICY)
     [line] = result.lines
     assert (line.counted, line.reason) == (counted, reason)
     assert result.score == (Decimal("50.00") if counted else Decimal("0.00"))
