@@ -21,4 +21,5 @@ def handlers(settings: Settings) -> dict:
         "approvals.decision.made": lambda session, event: use_cases.apply_decision(session, event.data, policy, now()),
         "approvals.verification.made": lambda session, event: use_cases.apply_verification(session, event.data, now()),
         "approvals.month.closed": lambda session, event: use_cases.record_month_closed(session, event.data),
+        "approvals.verifier.assigned": lambda session, event: use_cases.apply_verifier_assignment(session, event.data),
     }

@@ -39,7 +39,7 @@ from runtime.messaging import publish
 from runtime.problems import Problem
 
 PRODUCER = "activities"
-READ_ANY = ("verifier", "admin", "ops")
+READ_ANY = ("admin", "ops")
 _DECIDED = {EntryState.APPROVED, EntryState.REJECTED, EntryState.STRUCK}
 _DECISION_ACTIONS = {"approve": EntryAction.APPROVE, "reject": EntryAction.REJECT, "strike": EntryAction.STRIKE}
 
@@ -215,11 +215,30 @@ def _require_staff(session: Session, employee_id: str) -> Staff:
 
 
 def may_read_employee(session: Session, principal: Principal, employee_id: str) -> bool:
-    """Staff read their own records, an approver (supervisor or Plt) their reports', verifier/admin/ops any."""
+    """Staff read their own records, an approver (supervisor or Plt) their reports', a verifier those of
+    their assigned units, admin/ops any."""
     if principal.subject == employee_id or principal.has(*READ_ANY):
         return True
     person = staff(session, employee_id)
-    return person is not None and principal.has("supervisor") and person.approver_id == principal.subject
+    if person is None:
+        return False
+    if principal.has("verifier") and verifies(session, principal.subject, person.unit_id):
+        return True
+    return principal.has("supervisor") and person.approver_id == principal.subject
+
+
+def verifies(session: Session, verifier_id: str, unit_id: str) -> bool:
+    """Whether the verifier is assigned to the unit (projection of approvals' assignments)."""
+    v = tables.verifier_units.c
+    return session.execute(select(v.unit_id).where(v.verifier_id == verifier_id, v.unit_id == unit_id)).first() is not None
+
+
+def apply_verifier_assignment(session: Session, data: dict) -> None:
+    """Keep the verifier-unit projection in step with approvals."""
+    v = tables.verifier_units
+    session.execute(v.delete().where(v.c.verifier_id == data["verifier_id"], v.c.unit_id == data["unit_id"]))
+    if data["active"]:
+        session.execute(v.insert().values(verifier_id=data["verifier_id"], unit_id=data["unit_id"]))
 
 
 def _check_reader(session: Session, principal: Principal, employee_id: str) -> None:

@@ -118,4 +118,11 @@ closed_months = Table(
     Column("closed_at", DateTime(timezone=True), nullable=False),
 )
 
+verifier_units = Table(
+    # Projection of approvals.verifier.assigned: the units whose records a verifier may read.
+    "verifier_units", metadata,
+    Column("verifier_id", String(18), primary_key=True),
+    Column("unit_id", String(64), primary_key=True),
+)
+
 outbox, inbox = add_messaging_tables(metadata)

@@ -424,6 +424,7 @@ def assign_verifier(session: Session, admin_id: str, verifier_id: str, unit_id: 
     session.execute(tables.verifier_units.insert().values(verifier_id=verifier_id, unit_id=unit_id,
                                                           assigned_by=admin_id, assigned_at=now))
     _audit(session, admin_id, "verifier.assigned", f"verifier:{verifier_id}", None, {"unit_id": unit_id}, now)
+    _publish_assignment(session, verifier_id, unit_id, True)
     return True
 
 
@@ -434,7 +435,14 @@ def unassign_verifier(session: Session, admin_id: str, verifier_id: str, unit_id
                                                                    v.unit_id == unit_id)).rowcount
     if removed:
         _audit(session, admin_id, "verifier.unassigned", f"verifier:{verifier_id}", {"unit_id": unit_id}, None, now)
+        _publish_assignment(session, verifier_id, unit_id, False)
     return bool(removed)
+
+
+def _publish_assignment(session: Session, verifier_id: str, unit_id: str, active: bool) -> None:
+    """Tell the services that scope a verifier's reads which units are theirs."""
+    publish(session, make_event("approvals.verifier.assigned", f"{verifier_id}:{unit_id}",
+                                {"verifier_id": verifier_id, "unit_id": unit_id, "active": active}, PRODUCER))
 
 
 def _require_assigned(session: Session, verifier_id: str, unit_id: str | None) -> None:

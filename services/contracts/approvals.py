@@ -59,8 +59,18 @@ class MonthClosedSchema(Schema):
     entry_count = fields.Integer(required=True)
 
 
+class VerifierAssignmentSchema(Schema):
+    """A verifier of the independent unit assigned to (or, inactive, removed from) a unit: the units whose
+    records they may read elsewhere. Compacted, keyed `<verifier_id>:<unit_id>`."""
+
+    verifier_id = fields.String(required=True, validate=NIP)
+    unit_id = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
 EVENTS = {
     "approvals.decision.made": (topics.APPROVALS_DECISIONS, DecisionSchema),
     "approvals.verification.made": (topics.APPROVALS_VERIFICATIONS, VerificationSchema),
     "approvals.month.closed": (topics.APPROVALS_MONTHS, MonthClosedSchema),
+    "approvals.verifier.assigned": (topics.APPROVALS_VERIFIERS, VerifierAssignmentSchema),
 }

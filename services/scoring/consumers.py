@@ -18,6 +18,7 @@ def handlers(settings: Settings) -> dict:
         "approvals.decision.made": lambda session, event: h.apply_decision(session, event.data, policy),
         "approvals.verification.made": lambda session, event: h.apply_verification(session, event.data, policy),
         "approvals.month.closed": lambda session, event: h.close_month(session, event.data, policy),
+        "approvals.verifier.assigned": lambda session, event: h.apply_verifier_assignment(session, event.data),
         "directory.employee.upserted": lambda session, event: h.apply_employee(session, event.data),
         "directory.unit.upserted": lambda session, event: h.apply_unit(session, event.data),
         "directory.position.upserted": lambda session, event: h.apply_position(session, event.data),

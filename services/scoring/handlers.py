@@ -37,7 +37,7 @@ PRODUCER = "scoring"
 OPEN, CLEARED, RESOLVED = "open", "cleared", "resolved"
 NOT_RATED = "Belum Dinilai"  # no BerAKHLAK rating for the period yet: no predicate can be given
 CENT = Decimal("0.01")
-READ_ALL = ("verifier", "admin", "ops")
+READ_ALL = ("admin", "ops")
 LEADERSHIP = ("admin", "ops", "verifier")
 
 
@@ -353,12 +353,29 @@ def _reports_query(supervisor_id: str):
 
 
 def authorise_employee(session: Session, principal: Principal, employee_id: str) -> None:
-    """Staff see themselves, supervisors their reports, verifier/admin/ops everyone; else 403."""
+    """Staff see themselves, supervisors their reports, verifiers their units' people, admin/ops everyone."""
     if principal.subject == employee_id or principal.has(*READ_ALL):
         return
     if principal.has("supervisor") and approver_of(session, employee_id) == principal.subject:
         return
-    raise Problem(403, "Forbidden", "you may see only yourself and your reports")
+    if principal.has("verifier"):
+        person = _get(session, tables.employees, employee_id=employee_id)
+        if person is not None and person.unit_id in _verified_units(session, principal.subject):
+            return
+    raise Problem(403, "Forbidden", "you may see only yourself, your reports, or your units as a verifier")
+
+
+def _verified_units(session: Session, verifier_id: str) -> set[str]:
+    v = tables.verifier_units.c
+    return {r.unit_id for r in session.execute(select(v.unit_id).where(v.verifier_id == verifier_id))}
+
+
+def apply_verifier_assignment(session: Session, data: dict) -> None:
+    """Keep the verifier-unit projection in step with approvals."""
+    v = tables.verifier_units
+    session.execute(v.delete().where(v.c.verifier_id == data["verifier_id"], v.c.unit_id == data["unit_id"]))
+    if data["active"]:
+        session.execute(v.insert().values(verifier_id=data["verifier_id"], unit_id=data["unit_id"]))
 
 
 # --- reads --------------------------------------------------------------------------------------------------
@@ -375,6 +392,10 @@ def list_flags(session: Session, principal: Principal, employee_id: str | None, 
         visible = [f.c.employee_id == principal.subject]
         if principal.has("supervisor"):
             visible.append(f.c.employee_id.in_(_reports_query(principal.subject)))
+        if principal.has("verifier"):
+            emp, v = tables.employees.c, tables.verifier_units.c
+            visible.append(f.c.employee_id.in_(select(emp.employee_id).where(emp.unit_id.in_(
+                select(v.unit_id).where(v.verifier_id == principal.subject)))))
         query = query.where(or_(*visible))
     if start:
         query = query.where(f.c.local_date >= start)

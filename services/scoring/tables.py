@@ -196,4 +196,11 @@ month_scores = Table(
     Index("ix_month_scores_unit_period", "unit_id", "year", "month"),
 )
 
+verifier_units = Table(
+    # Projection of approvals.verifier.assigned: the units whose people a verifier may read.
+    "verifier_units", metadata,
+    Column("verifier_id", String(18), primary_key=True),
+    Column("unit_id", String(64), primary_key=True),
+)
+
 outbox, inbox = add_messaging_tables(metadata)

@@ -220,7 +220,14 @@ def test_only_the_owner_their_approver_and_verifiers_see_entries(svc):
     # the Plt approves while set; the direct supervisor does not
     assert svc.client.get(url, headers=svc.as_("plt", "supervisor")).status_code == 200
     assert svc.client.get(url, headers=svc.as_("supervisor", "supervisor")).status_code == 403
+    # a verifier reads the entries of the units approvals assigned them to, and only those
+    assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 403
+    with svc.sessions() as session, session.begin():
+        handlers.apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": True})
     assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 200
+    with svc.sessions() as session, session.begin():
+        handlers.apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": False})
+    assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 403
     listed = svc.client.get(f"/entries?employee_id={svc.people['staff']}", headers=svc.as_("plt", "supervisor"))
     assert [e["entry_id"] for e in listed.json["entries"]] == [entry["entry_id"]]
     assert svc.client.get("/entries").status_code == 401

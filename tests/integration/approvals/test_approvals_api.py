@@ -260,3 +260,14 @@ def test_audit_trail_records_every_step_and_cannot_be_rewritten(svc):
     with pytest.raises(Exception, match="append-only"):
         with svc.sessions() as session, session.begin():
             session.execute(text("UPDATE audit SET actor = 'someone'"))
+
+
+def test_verifier_assignments_are_published_for_the_services_that_scope_reads(svc):
+    admin = svc.as_("admin", "admin")
+    verifier = svc.people["verifier"]
+    _assign_verifier(svc)
+    _assign_verifier(svc)  # idempotent: published once
+    assert svc.client.delete(f"/verifiers/{verifier}/units/DINKES", headers=admin).status_code == 200
+    assert _outbox(svc, "approvals.verifier.assigned") == [
+        {"verifier_id": verifier, "unit_id": "DINKES", "active": True},
+        {"verifier_id": verifier, "unit_id": "DINKES", "active": False}]

@@ -2,6 +2,8 @@
 from datetime import date
 
 import pytest
+
+from runtime.events import make_event
 import scoring_events as ev
 
 pytestmark = pytest.mark.postgres
@@ -131,7 +133,11 @@ def test_who_sees_which_flags(scoring, people, new_nip, token):
     stranger = new_nip()
     assert get(f"/flags?employee_id={staff}", headers=token(stranger, "supervisor")).status_code == 403
     assert get("/flags", headers=token(stranger, "supervisor")).get_json()["flags"] == []
+    assert get("/flags", headers=token(stranger, "verifier")).get_json()["flags"] == []  # no unit assigned yet
+    scoring.feed(make_event("approvals.verifier.assigned", f"{stranger}:dinas-a",
+                            {"verifier_id": stranger, "unit_id": "dinas-a", "active": True}, "approvals"))
     assert len(get("/flags", headers=token(stranger, "verifier")).get_json()["flags"]) == 2
+    assert get(f"/flags?employee_id={staff}", headers=token(stranger, "verifier")).status_code == 200
     assert get("/flags").status_code == 401
     bad = get("/flags?from=yesterday&state=open&employee_id=123", headers=token(staff))
     assert bad.status_code == 422

@@ -2,6 +2,8 @@
 from datetime import date
 
 import pytest
+
+from runtime.events import make_event
 import scoring_events as ev
 
 pytestmark = pytest.mark.postgres
@@ -145,7 +147,11 @@ def test_behaviour_and_month_reads_are_authorised_and_validated(scoring, unit_b,
     assert get(f"/months/{late}/2024-03", headers=token(late)).status_code == 200
     assert get(f"/months/{late}/2024-03", headers=token(diligent)).status_code == 403
     assert get(f"/months/{late}/2024-03", headers=token(new_nip(), "supervisor")).status_code == 403
-    assert get(f"/months/{late}/2024-03", headers=token(new_nip(), "verifier")).status_code == 200
+    verifier = new_nip()
+    assert get(f"/months/{late}/2024-03", headers=token(verifier, "verifier")).status_code == 403
+    scoring.feed(make_event("approvals.verifier.assigned", f"{verifier}:dinas-b",
+                            {"verifier_id": verifier, "unit_id": "dinas-b", "active": True}, "approvals"))
+    assert get(f"/months/{late}/2024-03", headers=token(verifier, "verifier")).status_code == 200
     assert get(f"/months/{late}/2024-03").status_code == 401
 
 
