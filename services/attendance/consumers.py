@@ -19,7 +19,7 @@ def handlers(settings: Settings) -> dict:
     return {
         "directory.employee.upserted": lambda session, event: use_cases.project_employee(session, event.data),
         "directory.schedule.upserted": lambda session, event: use_cases.project_schedule(session, event.data),
-        "directory.holiday.upserted": lambda session, event: use_cases.project_holiday(session, event.data),
+        "directory.holiday.upserted": lambda session, event: use_cases.project_holiday(session, event.data, config),
         "directory.enrolment.upserted": lambda session, event: use_cases.project_enrolment(
             session, event.data, datetime.now(UTC)),
         "approvals.month.closed": lambda session, event: use_cases.close_month(session, event.data),

@@ -961,9 +961,13 @@ def project_schedule(session: Session, data: dict) -> None:
              {"definition": definition, "active": data.get("active", True)})
 
 
-def project_holiday(session: Session, data: dict) -> None:
-    """Keep a holiday of the calendar."""
+def project_holiday(session: Session, data: dict, config: AttendanceConfig) -> None:
+    """Keep a holiday of the calendar, and rebuild the days already built on that date (a *cuti bersama*
+    declared late turns yesterday's absences into a holiday, published as new versions)."""
     _replace(session, tables.holidays, {"date": data["date"]}, {"name": data["name"], "active": data.get("active", True)})
+    d = tables.days.c
+    for row in session.execute(select(d.employee_id).where(d.local_date == data["date"])).all():
+        rebuild_days(session, row.employee_id, [data["date"]], config)
 
 
 def project_enrolment(session: Session, data: dict, now: datetime) -> int:

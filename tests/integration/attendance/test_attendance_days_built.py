@@ -144,3 +144,14 @@ def test_finished_dates_are_built_for_everyone_once_and_missed_dates_are_caught_
     assert statuses == ["absent"] * 4
     # Before noon WIB the previous date is not finished yet (night shifts may still clock out).
     assert close(datetime(2025, 2, 1, 4, 0, tzinfo=UTC)) == []
+
+
+def test_a_holiday_declared_late_turns_built_absences_into_a_holiday(att, new_nip):
+    nip = new_nip()
+    att.employee(nip)
+    att.client.post("/days/build", json={"date": "2025-01-27"}, headers=att.admin)
+    assert [(d["status"], d["version"]) for d in att.days(nip, date(2025, 1, 27))] == [("absent", 1)]
+    att.apply("directory.holiday.upserted", {"date": "2025-01-27", "name": "Cuti bersama"}, "2025-01-27")
+    assert [(d["status"], d["version"]) for d in att.days(nip, date(2025, 1, 27))] == [("holiday", 2)]
+    republished = [e.data for e in att.outbox("attendance.day.built") if e.key == nip]
+    assert [(d["status"], d["version"]) for d in republished] == [("absent", 1), ("holiday", 2)]
