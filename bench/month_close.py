@@ -12,9 +12,10 @@ creditable (not sampled), a BerAKHLAK rating for nine employees in ten. Payroll 
 
   (a) close: scoring's real `approvals.month.closed` handler (`scoring.handlers.close_month`) for every unit,
       one transaction per unit as its consumer would run it;
-  (b) move: the N `scoring.month.scored` events read from scoring's outbox, parsed and validated like a
-      consumer does (`parse_event`), then applied with payroll's real consumer handler, in-process, in
-      transactions of 2,000 events (no Kafka hop and no inbox rows: payroll keeps scored months by version);
+  (b) move: the N `scoring.month.scored` events read from scoring's outbox in batches of 200 (the consumer's
+      `max_poll_records`), each parsed and validated like a consumer does (`parse_event`), then applied by
+      payroll's real consumer path (`EventConsumer.apply_batch` with payroll's handlers: one transaction per
+      batch, inbox rows included), in-process (no Kafka hop);
   (c) draft: payroll's real `draft_run` for the month.
 """
 from __future__ import annotations
@@ -157,16 +158,18 @@ def _close_units(url: str, units: list[int]) -> None:
         engine.dispose()
 
 
-def _move_share(scoring_url: str, payroll_url: str, workers: int, share: int, batch: int = 2000) -> int:
-    """(b) This worker's share of scored months, from scoring's outbox into payroll with payroll's own handler."""
+def _move_share(scoring_url: str, payroll_url: str, workers: int, share: int, batch: int = 200) -> int:
+    """(b) This worker's share of scored months, from scoring's outbox into payroll's consumer: each batch (a
+    poll's worth, `max_poll_records`) parsed and validated, then applied with its inbox rows in one transaction."""
     from payroll.consumers import handlers
     from payroll.tables import metadata as payroll_metadata
     from runtime.config import Settings
+    from runtime.consumer import EventConsumer
     from scoring.tables import metadata as scoring_metadata
     scoring_engine, payroll_engine = make_engine(scoring_url), make_engine(payroll_url)
     scoring_sessions = make_session_factory(scoring_engine, scoring_metadata)
     payroll_sessions = make_session_factory(payroll_engine, payroll_metadata)
-    handler = handlers(Settings.from_env("payroll"))["scoring.month.scored"]
+    consumer = EventConsumer("payroll", None, None, payroll_sessions, handlers(Settings.from_env("payroll")))
     moved, last = 0, 0
     try:
         while True:
@@ -179,10 +182,7 @@ def _move_share(scoring_url: str, payroll_url: str, workers: int, share: int, ba
             if not rows:
                 return moved
             last = rows[-1].id
-            with payroll_sessions() as session, session.begin():
-                for row in rows:
-                    handler(session, parse_event(row.payload))  # validated on consume, as the consumer does
-            moved += len(rows)
+            moved += consumer.apply_batch([parse_event(row.payload) for row in rows])  # validated on consume
     finally:
         scoring_engine.dispose()
         payroll_engine.dispose()

@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from contracts.scoring import DayFactSchema
 from payroll import tables as t
 from payroll.domain.bank import BankAccount, bank_export, bank_rows, unit_summary
 from payroll.domain.budget import budget_report
@@ -80,18 +79,40 @@ def project_employee(session: Session, data: dict) -> None:
 
 def project_scored_month(session: Session, data: dict, received_at: datetime | None = None) -> None:
     """Keep the latest version of an employee's scored month; an older or equal version changes nothing."""
-    received_at = received_at or _now()
-    zone = session.execute(select(t.employees.c.zone).where(t.employees.c.employee_id == data["employee_id"])) \
-        .scalar() or DEFAULT_ZONE
-    row = {
-        "employee_id": data["employee_id"], "year": data["year"], "month": data["month"], "version": data["version"],
-        "unit_id": data["unit_id"], "activity_score": data["activity_score"], "target_score": data["target_score"],
-        "behaviour_score": data["behaviour_score"], "overtime_hours": data["overtime_hours"],
-        "predicate": data["predicate"], "days": DayFactSchema(many=True).dump(data["days"]),
-        "received_at": received_at, "received_local_date": received_at.astimezone(ZoneInfo(zone)).date(),
-        "zone": zone,
-    }
-    _upsert(session, t.scored_months, [row], ("employee_id", "year", "month"),
+    project_scored_months(session, [(data, received_at or _now())])
+
+
+def _day_facts_json(days: list[dict]) -> list[dict]:
+    """Loaded day facts in their wire form (`DayFactSchema` dumped by hand: fixed shape, dates as ISO text)."""
+    return [{"local_date": d["local_date"].isoformat(), "status": d["status"], "late_band": d.get("late_band"),
+             "early_band": d.get("early_band"), "absence_kind": d.get("absence_kind")} for d in days]
+
+
+def project_scored_months(session: Session, scored: list[tuple[dict, datetime]]) -> None:
+    """Keep the latest version of each employee's scored month from (data, received_at) pairs, in order: one
+    query for the employees' zones and one upsert whose version guard leaves older or equal versions alone."""
+    latest: dict[tuple, tuple[dict, datetime]] = {}
+    for data, received_at in scored:
+        key = (data["employee_id"], data["year"], data["month"])
+        if key not in latest or latest[key][0]["version"] < data["version"]:
+            latest[key] = (data, received_at)  # the first of equal versions wins, as one by one
+    if not latest:
+        return
+    ids = sorted({key[0] for key in latest})
+    zones = dict(session.execute(select(t.employees.c.employee_id, t.employees.c.zone)
+                                 .where(t.employees.c.employee_id.in_(ids))).all())
+    rows = []
+    for data, received_at in latest.values():
+        zone = zones.get(data["employee_id"]) or DEFAULT_ZONE
+        rows.append({
+            "employee_id": data["employee_id"], "year": data["year"], "month": data["month"],
+            "version": data["version"], "unit_id": data["unit_id"], "activity_score": data["activity_score"],
+            "target_score": data["target_score"], "behaviour_score": data["behaviour_score"],
+            "overtime_hours": data["overtime_hours"], "predicate": data["predicate"],
+            "days": _day_facts_json(data["days"]), "received_at": received_at,
+            "received_local_date": received_at.astimezone(ZoneInfo(zone)).date(), "zone": zone,
+        })
+    _upsert(session, t.scored_months, rows, ("employee_id", "year", "month"),
             only_if=lambda table, excluded: table.c.version < excluded.version)
 
 

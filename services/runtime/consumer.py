@@ -2,6 +2,9 @@
 
 Each record is parsed against its contract; a record that cannot be parsed, or whose handler keeps
 failing after `max_attempts`, goes to `<topic>.dlq` with the error, and the partition moves on.
+A poll's events are applied together in one transaction (their inbox rows included); if that fails,
+they are applied again one by one, each in its own transaction with its retries, so one poison event
+is dead-lettered alone and the others are kept. Offsets are committed only after the database commit.
 """
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import json
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Callable
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import Counter
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.topics import dead_letter
@@ -24,6 +29,30 @@ Handler = Callable[[Session, Event], None]
 PROCESSED = Counter("kinerja_events_processed_total", "Events applied by a consumer", ["consumer", "type"])
 DEAD_LETTERED = Counter("kinerja_events_dead_lettered_total", "Events sent to a dead-letter topic", ["consumer", "topic"])
 DUPLICATES = Counter("kinerja_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
+
+
+class ManyHandler:
+    """A handler that applies a run of consecutive events of its type at once (`many(session, events)`), e.g.
+    with one set-based statement; called with one event, it applies a run of one."""
+
+    def __init__(self, many: Callable[[Session, list[Event]], None]):
+        self.many = many
+
+    def __call__(self, session: Session, event: Event) -> None:
+        """Apply one event."""
+        self.many(session, [event])
+
+
+def _runs(events: list[Event]):
+    """Consecutive events of the same type, in order."""
+    run: list[Event] = []
+    for event in events:
+        if run and run[-1].type != event.type:
+            yield run
+            run = []
+        run.append(event)
+    if run:
+        yield run
 
 
 class EventConsumer:
@@ -69,6 +98,65 @@ class EventConsumer:
         except InvalidEvent as exc:
             self._dead_letter(record, f"invalid event: {exc}")
             return
+        self._handle_event(record, event)
+
+    def apply_batch(self, events: list[Event]) -> int:
+        """Apply `events` in order in one transaction with their inbox rows; duplicates (already in the inbox,
+        or repeated within the batch) are skipped, and a `ManyHandler` gets each run of its type at once.
+        Returns how many were applied; raises if any handler fails, and then nothing of the batch is kept."""
+        if not events:
+            return 0
+        applied: list[Event] = []
+        duplicates = 0
+        with self.sessions() as session, session.begin():
+            inbox = session.info["metadata"].tables["inbox"]
+            ids = list({event.event_id for event in events})
+            seen = set(session.execute(select(inbox.c.event_id).where(
+                inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))).scalars())
+            for event in events:
+                if event.event_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(event.event_id)
+                applied.append(event)
+            for run in _runs(applied):
+                handler = self.handlers.get(run[0].type)
+                if isinstance(handler, ManyHandler):
+                    handler.many(session, run)
+                elif handler is not None:
+                    for event in run:
+                        handler(session, event)
+            if applied:
+                now = datetime.now(timezone.utc)
+                session.execute(insert(inbox), [{"consumer": self.name, "event_id": e.event_id, "type": e.type,
+                                                 "processed_at": now} for e in applied])
+        if duplicates:
+            DUPLICATES.labels(self.name).inc(duplicates)
+        for event in applied:
+            PROCESSED.labels(self.name, event.type).inc()
+        return len(applied)
+
+    def handle_records(self, records: list) -> None:
+        """Process records to completion: parsed (the invalid dead-lettered), then applied in one transaction;
+        if that fails, each is handled alone with its retries, so only the events that keep failing are
+        dead-lettered."""
+        parsed = []
+        for record in records:
+            try:
+                parsed.append((record, parse_event(record.value)))
+            except InvalidEvent as exc:
+                self._dead_letter(record, f"invalid event: {exc}")
+        if len(parsed) > 1:
+            try:
+                self.apply_batch([event for _, event in parsed])
+                return
+            except Exception as exc:  # noqa: BLE001 - the batch is redone event by event, with retries
+                log.warning("batch failed; applying its events one by one",
+                            extra={"events": len(parsed), "error": repr(exc)})
+        for record, event in parsed:
+            self._handle_event(record, event)
+
+    def _handle_event(self, record, event: Event) -> None:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 self.apply(event)
@@ -81,15 +169,15 @@ class EventConsumer:
                 time.sleep(self.retry_backoff_s * attempt)
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Poll one batch, process it record by record, committing each partition's offset after its records."""
+        """Poll one batch, apply it in one transaction (or event by event if that fails), then commit offsets."""
         batches = self.kafka.poll(timeout_ms=timeout_ms)
-        count = 0
-        for tp, records in batches.items():
-            for record in records:
-                self.handle_record(record)
-                count += 1
-            self.kafka.commit({TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(records[-1].offset + 1, "", -1)})
-        return count
+        records = [record for tp_records in batches.values() for record in tp_records]
+        if not records:
+            return 0
+        self.handle_records(records)
+        self.kafka.commit({TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(tp_records[-1].offset + 1, "", -1)
+                           for tp, tp_records in batches.items() if tp_records})
+        return len(records)
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set."""

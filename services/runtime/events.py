@@ -1,12 +1,13 @@
 """Making and checking events: the envelope plus the data schema of the event's type."""
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from contracts.envelope import EnvelopeSchema
 from contracts.registry import EVENTS
@@ -18,6 +19,22 @@ class InvalidEvent(ValueError):
     def __init__(self, errors: dict):
         super().__init__(json.dumps(errors, sort_keys=True, default=str))
         self.errors = errors
+
+
+@functools.cache
+def _schema(event_type: str) -> Schema:
+    """The one data schema instance of an event type, built on first use and reused for every load and dump.
+
+    marshmallow 4 keeps no per-call state on a schema instance (each load or dump collects its errors in a
+    store of its own; schemas have no `context` any more), so one instance serves every thread.
+    """
+    return EVENTS[event_type][1]()
+
+
+@functools.cache
+def _envelope() -> EnvelopeSchema:
+    """The envelope schema instance, built on first use."""
+    return EnvelopeSchema()
 
 
 @dataclass(frozen=True)
@@ -35,11 +52,10 @@ class Event:
 
     def to_json(self) -> str:
         """The wire form (JSON), with `data` dumped by the type's schema."""
-        _, schema_cls = EVENTS[self.type]
         return json.dumps({
             "event_id": self.event_id, "type": self.type, "version": self.version,
             "occurred_at": self.occurred_at.astimezone(timezone.utc).isoformat(),
-            "producer": self.producer, "key": self.key, "data": schema_cls().dump(self.data),
+            "producer": self.producer, "key": self.key, "data": _schema(self.type).dump(self.data),
         }, sort_keys=True)
 
 
@@ -54,9 +70,8 @@ def topic_of(event_type: str) -> str:
 def _load_data(event_type: str, data) -> dict:
     if event_type not in EVENTS:
         raise InvalidEvent({"type": [f"unknown event type {event_type!r}"]})
-    _, schema_cls = EVENTS[event_type]
     try:
-        return schema_cls().load(data)
+        return _schema(event_type).load(data)
     except ValidationError as exc:
         raise InvalidEvent({"data": exc.messages}) from None
 
@@ -81,7 +96,7 @@ def parse_event(raw: bytes | str) -> Event:
     if not isinstance(doc, dict):
         raise InvalidEvent({"_schema": ["an event is a JSON object"]})
     try:
-        envelope = EnvelopeSchema().load(doc)
+        envelope = _envelope().load(doc)
     except ValidationError as exc:
         raise InvalidEvent(exc.messages) from None
     data = _load_data(envelope["type"], envelope["data"])

@@ -668,7 +668,8 @@ def _day_facts(days: list[Day], deductions) -> list[dict]:
 
 
 def _hash(result: dict) -> str:
-    return hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()
+    # check_circular=False: the same bytes (a result is a tree), without the encoder's cycle bookkeeping.
+    return hashlib.sha256(json.dumps(result, sort_keys=True, default=str, check_circular=False).encode()).hexdigest()
 
 
 def _event_data(record: dict) -> dict:

@@ -91,7 +91,8 @@ def test_entry_submitted_approved_verified_and_month_closed(new_database, make_a
         month = f"{today.year:04d}-{today.month:02d}"
         closed = app_.post(f"/units/{unit}/months/{month}/close", headers=token(verifier, "verifier"))
         assert closed.status_code == 201, closed.json
-        assert relay_once(sessions["approvals"], producer, "approvals") == 3
+        # the decision, the verifier's assignment, the verification and the closed month
+        assert relay_once(sessions["approvals"], producer, "approvals") == 4
 
         # Activities sees the decision, the verification and the closed month.
         def outcome():

@@ -152,3 +152,27 @@ def test_a_poison_message_lands_in_the_dlq_and_the_partition_moves_on(consumer_d
     assert b"invalid event" in letters[0][1]["error"]
     assert b"handler failed 3 times" in letters[1][1]["error"]
     assert letters[1][1]["source_topic"] == topic.encode()
+
+
+def test_a_batch_with_one_failing_event_applies_the_others_and_dead_letters_only_that_one(consumer_db,
+                                                                                            kafka_bootstrap):
+    topic = f"test.batch.{uuid.uuid4().hex[:8]}"
+    producer = make_producer(kafka_bootstrap, "test")
+    key = "same-key-same-partition"
+    names = ["Tahun Baru", "always-fails", "Nyepi", "Waisak"]
+    sent = [make_event("directory.holiday.upserted", key, {"date": "2026-01-01", "name": name}, "test")
+            for name in names]
+    for event in sent:
+        producer.send(topic, key=key, value=event.to_json()).get(timeout=30)
+    consumer = _consumer(kafka_bootstrap, consumer_db, topic, _record_name)
+    polled, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline and "Waisak" not in _applied(consumer_db):
+        polled.append(consumer.poll_once(timeout_ms=300))
+    assert max(polled) > 1, "the events never came in one poll; no batch was tested"
+    assert sorted(_applied(consumer_db)) == ["Nyepi", "Tahun Baru", "Waisak"]
+    dead = make_consumer(kafka_bootstrap, None, "test-dlq-reader", consumer_timeout_ms=5000)
+    dead.subscribe([f"{topic}.dlq"])
+    letters = [(record.value, dict(record.headers)) for record in dead]
+    dead.close()
+    assert [value for value, _ in letters] == [sent[1].to_json().encode()]
+    assert b"handler failed 3 times" in letters[0][1]["error"]
