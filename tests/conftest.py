@@ -106,3 +106,10 @@ def token():
     def make(subject: str, *roles: str) -> dict:
         return {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, "kinerja", subject, roles or ("staff",))}
     return make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Silence kafka-python once the tests are over: daemon client threads may still log as the
+    interpreter exits, after pytest's summary, which must stay the last word of a run."""
+    import logging
+    logging.getLogger("kafka").setLevel(logging.CRITICAL + 1)
