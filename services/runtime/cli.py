@@ -87,6 +87,14 @@ def _cmd_play_month(args) -> int:
     today = date.today()
     year, month = args.year or (today.year if today.month > 1 else today.year - 1), args.month or (today.month - 1 or 12)
     api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
+    finance = mint_token(settings.jwt_secret, settings.jwt_issuer, "198001012005011004", ["finance"])
+    runs = api["payroll"].ok("GET", "/runs", finance)["runs"]
+    taken = [r for r in runs if (r["year"], r["month"]) == (year, month)]
+    if taken:
+        print(f"A payroll run for {year}-{month:02d} already exists on this stack ({taken[0]['state']}): one run per"
+              f" month, so play another month (--year/--month, within the demo policy's entry window) or a fresh"
+              f" stack (KINERJA_DATA_DIR).", file=sys.stderr)
+        return 1
     result = play_month(api, lambda nip, roles: mint_token(settings.jwt_secret, settings.jwt_issuer, nip, roles),
                         year, month, log=lambda line: print(f"- {line}", flush=True))
     run = result["run"]
@@ -97,7 +105,7 @@ def _cmd_play_month(args) -> int:
     total_gross = sum(p["gross"] for p in result["payslips"].values())
     total_net = sum(p["net"] for p in result["payslips"].values())
     print(f"{'total':<42}{total_gross:>14,}{total_net:>14,}".replace(",", "."))
-    print("\nCross-check flags of the late CPNS:")
+    print("\nOpen cross-check flags of the late CPNS:")
     for flag in result["flags_b"]:
         print(f"  {flag['local_date']}  {flag['kind']:<28} {flag['message']}")
     print("Staffing posture (this unit):")

@@ -217,7 +217,8 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
     run = api["payroll"].ok("POST", f"/runs/{run['run_id']}/approve", approver, json={"content_hash": run["content_hash"]})
     payslips = {p["employee_id"]: p for p in api["payroll"].ok("GET", f"/runs/{run['run_id']}/payslips", approver)["payslips"]
                 if p["employee_id"] in unit_staff}
-    flags = api["scoring"].ok("GET", "/flags", admin, params={"employee_id": cast.staff_b, "from": str(first), "to": str(last)})
+    flags = api["scoring"].ok("GET", "/flags", admin, params={"employee_id": cast.staff_b, "from": str(first),
+                                                              "to": str(last), "state": "open"})
     posture = [line for line in api["scoring"].ok("GET", "/posture", admin, params={"year": year, "months": str(month)})["lines"]
                if line["unit_id"] == cast.unit_id]
     public = [unit for unit in api["scoring"].ok("GET", "/public/units", params={"year": year, "month": month})["units"]
