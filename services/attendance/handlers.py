@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from attendance.domain.policy import AttendancePolicy
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from contracts.attendance import DayBuiltSchema, PunchRecordedSchema
 from contracts.directory import ZONES
+from runtime.db import upsert_row
 from runtime.events import Event, InvalidEvent, make_event, topic_of
 from runtime.messaging import publish
 from runtime.problems import Problem
@@ -939,15 +940,9 @@ def supervises(session: Session, supervisor_id: str, employee_id: str) -> bool:
 
 # --- projections of other services' events ----------------------------------------------------------------
 
-def _replace(session: Session, table, key: dict, values: dict) -> None:
-    cond = and_(*(table.c[k] == v for k, v in key.items()))
-    if session.execute(update(table).where(cond).values(**values)).rowcount == 0:
-        session.execute(insert(table).values(**key, **values))
-
-
 def project_employee(session: Session, data: dict) -> None:
     """Keep the employee's zone, schedule, unit and supervisors."""
-    _replace(session, tables.employees, {"employee_id": data["employee_id"]}, {
+    upsert_row(session, tables.employees, {"employee_id": data["employee_id"]}, {
         "unit_id": data["unit_id"], "zone": data["zone"], "schedule_id": data.get("schedule_id"),
         "supervisor_id": data.get("supervisor_id"), "acting_supervisor_id": data.get("acting_supervisor_id"),
         "active": data.get("active", True)})
@@ -957,14 +952,14 @@ def project_schedule(session: Session, data: dict) -> None:
     """Keep a schedule's definition."""
     definition = json.loads(json.dumps({k: data[k] for k in ("schedule_id", "name", "days", "variants")},
                                        default=str))
-    _replace(session, tables.schedules, {"schedule_id": data["schedule_id"]},
+    upsert_row(session, tables.schedules, {"schedule_id": data["schedule_id"]},
              {"definition": definition, "active": data.get("active", True)})
 
 
 def project_holiday(session: Session, data: dict, config: AttendanceConfig) -> None:
     """Keep a holiday of the calendar, and rebuild the days already built on that date (a *cuti bersama*
     declared late turns yesterday's absences into a holiday, published as new versions)."""
-    _replace(session, tables.holidays, {"date": data["date"]}, {"name": data["name"], "active": data.get("active", True)})
+    upsert_row(session, tables.holidays, {"date": data["date"]}, {"name": data["name"], "active": data.get("active", True)})
     d = tables.days.c
     for row in session.execute(select(d.employee_id).where(d.local_date == data["date"])).all():
         rebuild_days(session, row.employee_id, [data["date"]], config)
@@ -981,7 +976,7 @@ def project_enrolment(session: Session, data: dict, now: datetime) -> int:
     values = {"employee_id": data["employee_id"], "name": data.get("name") or "", "active": data.get("active", True)}
     if current is not None and {k: getattr(current, k) for k in values} == values:
         return 0
-    _replace(session, tables.enrolments, {"device_serial": serial, "pin": pin}, values)
+    upsert_row(session, tables.enrolments, {"device_serial": serial, "pin": pin}, values)
     if values["active"]:
         name = _CONTROL.sub(" ", values["name"])[:24]
         queue_command(session, serial, adms.user_update_command(pin, name), now)

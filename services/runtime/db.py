@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import MetaData, Table, and_, create_engine, event, insert, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,13 @@ def make_engine(url: str) -> Engine:
 def make_session_factory(engine: Engine, metadata: MetaData) -> sessionmaker[Session]:
     """Sessions bound to a service's tables (`session.info["metadata"]`), not expiring rows on commit."""
     return sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
+
+
+def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
+    """Set one row's `values` by its `key`, inserting it when there is none (how projections keep a record)."""
+    condition = and_(*(table.c[k] == v for k, v in key.items()))
+    if session.execute(update(table).where(condition).values(**values)).rowcount == 0:
+        session.execute(insert(table).values(**key, **values))
 
 
 def ping(engine: Engine) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import and_, bindparam, case, extract, false, func, insert, null
 from sqlalchemy.orm import Session
 
 from runtime.auth import Principal
+from runtime.db import upsert_row
 from runtime.events import make_event
 from runtime.messaging import publish
 from runtime.problems import Problem
@@ -51,13 +52,6 @@ def _get(session: Session, table, **key):
     return session.execute(select(table).where(*(table.c[k] == v for k, v in key.items()))).first()
 
 
-def _upsert(session: Session, table, key: dict, values: dict, exists: bool) -> None:
-    if exists:
-        session.execute(update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values))
-    else:
-        session.execute(insert(table).values(**key, **values))
-
-
 def apply_day(session: Session, data: dict, policy: ScoringPolicy) -> None:
     """Keep the newest version of an attendance day, then re-check the employee's dates around it."""
     key = {"employee_id": data["employee_id"], "local_date": data["local_date"]}
@@ -68,7 +62,7 @@ def apply_day(session: Session, data: dict, policy: ScoringPolicy) -> None:
     values = {name: data.get(name) for name in columns}
     values["punch_ids"] = list(data["punch_ids"])
     values["correction"] = bool(data.get("correction"))
-    _upsert(session, tables.days, key, dict(values, updated_at=_now()), current is not None)
+    upsert_row(session, tables.days, key, dict(values, updated_at=_now()))
     day = data["local_date"]
     recheck(session, data["employee_id"], [day - timedelta(days=1), day, day + timedelta(days=1)], policy,
             because=f"attendance day {day} version {data['version']}")
@@ -83,8 +77,7 @@ def apply_entry(session: Session, data: dict, policy: ScoringPolicy) -> None:
         return
     columns = [c.name for c in tables.entries.columns if c.name not in ("entry_id", "updated_at")]
     values = {name: data.get(name) for name in columns}
-    _upsert(session, tables.entries, {"entry_id": data["entry_id"]}, dict(values, updated_at=_now()),
-            current is not None)
+    upsert_row(session, tables.entries, {"entry_id": data["entry_id"]}, dict(values, updated_at=_now()))
     dates = {data["local_date"]} | ({current.local_date} if current is not None else set())
     recheck(session, data["employee_id"], _around(dates), policy,
             because=f"entry {data['entry_id']} version {data['version']} ({data['state']})")
@@ -105,7 +98,7 @@ def apply_decision(session: Session, data: dict, policy: ScoringPolicy) -> None:
     if current is not None and not same:
         values.update(verification_id=None, verdict=None, verified=None, verified_state=None,
                       verified_credited_minutes=None, verified_creditable=None, verified_at=None)
-    _upsert(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, values, current is not None)
+    upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, values)
     _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
                    because=f"decision {data['action']} on entry {data['entry_id']}")
 
@@ -126,40 +119,34 @@ def apply_verification(session: Session, data: dict, policy: ScoringPolicy) -> N
                             action="pending", state=data["state"], credited_minutes=data["credited_minutes"],
                             creditable=data["creditable"], sampled=True, decider_id=data["verifier_id"],
                             decided_at=data["verified_at"])
-    _upsert(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification, current is not None)
+    upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification)
     _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
                    because=f"verification {data['verdict']} of entry {data['entry_id']}")
 
 
 def apply_employee(session: Session, data: dict) -> None:
     """Project a directory employee (no name: scoring needs none)."""
-    current = _get(session, tables.employees, employee_id=data["employee_id"])
     values = {name: data.get(name) for name in ("unit_id", "position_id", "supervisor_id", "acting_supervisor_id",
                                                 "status", "zone", "active")}
-    _upsert(session, tables.employees, {"employee_id": data["employee_id"]}, dict(values, updated_at=_now()),
-            current is not None)
+    upsert_row(session, tables.employees, {"employee_id": data["employee_id"]}, dict(values, updated_at=_now()))
 
 
 def apply_unit(session: Session, data: dict) -> None:
     """Project a directory unit (its name)."""
-    current = _get(session, tables.units, unit_id=data["unit_id"])
-    _upsert(session, tables.units, {"unit_id": data["unit_id"]},
-            {"name": data["name"], "active": data["active"], "updated_at": _now()}, current is not None)
+    upsert_row(session, tables.units, {"unit_id": data["unit_id"]},
+            {"name": data["name"], "active": data["active"], "updated_at": _now()})
 
 
 def apply_position(session: Session, data: dict) -> None:
     """Project a directory position (name and job class)."""
-    current = _get(session, tables.positions, position_id=data["position_id"])
     values = {name: data.get(name) for name in ("name", "job_class", "kind", "unit_id", "active")}
-    _upsert(session, tables.positions, {"position_id": data["position_id"]}, dict(values, updated_at=_now()),
-            current is not None)
+    upsert_row(session, tables.positions, {"position_id": data["position_id"]}, dict(values, updated_at=_now()))
 
 
 def apply_holiday(session: Session, data: dict) -> None:
     """Project a holiday (national holiday or cuti bersama)."""
-    current = _get(session, tables.holidays, date=data["date"])
-    _upsert(session, tables.holidays, {"date": data["date"]},
-            {"name": data["name"], "active": data["active"], "updated_at": _now()}, current is not None)
+    upsert_row(session, tables.holidays, {"date": data["date"]},
+            {"name": data["name"], "active": data["active"], "updated_at": _now()})
 
 
 def _around(dates: Iterable[date]) -> list[date]:
@@ -258,15 +245,13 @@ def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: S
     for row in session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.in_(dates),
                                                f.c.state.in_((OPEN, CLEARED)))):
         stored[row.local_date].append(row)
-    known = {r.flag_key for r in session.execute(
-        select(f.c.flag_key).where(f.c.employee_id == employee_id, f.c.local_date.in_(dates)))}
     now = _now()
     for on in dates:
         current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
         rows = {row.flag_key: row for row in stored[on]}
         raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
         for flag in raised:
-            _raise(session, flag, exists=flag.key in known, now=now)
+            _raise(session, flag, now)
         for flag in resolved:
             _resolve_by_data(session, rows[flag.key], because, now)
         for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
@@ -285,12 +270,12 @@ def _flag_event(event_type: str, flag_key: str, kind: str, employee_id: str, loc
     }, PRODUCER)
 
 
-def _raise(session: Session, flag: Flag, exists: bool, now: datetime) -> None:
+def _raise(session: Session, flag: Flag, now: datetime) -> None:
     f = tables.flags
     values = {"kind": flag.kind.value, "employee_id": flag.employee_id, "local_date": flag.local_date,
               "message": flag.message, "evidence": _evidence_json(flag.evidence), "state": OPEN, "raised_at": now,
               "resolved_at": None, "resolution": None, "cleared_by": None}
-    _upsert(session, f, {"flag_key": flag.key}, values, exists)
+    upsert_row(session, f, {"flag_key": flag.key}, values)
     publish(session, _flag_event("scoring.flag.raised", flag.key, flag.kind.value, flag.employee_id, flag.local_date,
                                  flag.message, values["evidence"], None))
 
@@ -439,10 +424,9 @@ def rate_behaviour(session: Session, principal: Principal, employee_id: str, yea
         raise Problem(422, "Validation failed", "the behaviour rating has invalid values",
                       [{"field": name, "message": problem} for name, problem in sorted(exc.errors.items())]) from None
     key = {"employee_id": employee_id, "year": year, "month": month}
-    current = _get(session, tables.behaviour_ratings, **key)
     record = {"ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
               "average": rating.average, "rated_by": principal.subject, "rated_at": _now()}
-    _upsert(session, tables.behaviour_ratings, key, record, current is not None)
+    upsert_row(session, tables.behaviour_ratings, key, record)
     _rescore_if_closed(session, employee_id, {(year, month)}, policy)
     return {**key, "ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
             "average": str(rating.average), "rated_by": principal.subject}
@@ -454,9 +438,7 @@ def set_unit_rating(session: Session, principal: Principal, unit_id: str, year: 
         raise Problem(422, "Validation failed", "unknown predicate",
                       [{"field": "rating", "message": f"one of {', '.join(ALL_PREDICATES)}"}])
     key = {"unit_id": unit_id, "year": year}
-    current = _get(session, tables.unit_ratings, **key)
-    _upsert(session, tables.unit_ratings, key, {"rating": rating, "set_by": principal.subject, "set_at": _now()},
-            current is not None)
+    upsert_row(session, tables.unit_ratings, key, {"rating": rating, "set_by": principal.subject, "set_at": _now()})
     return {**key, "rating": rating, "set_by": principal.subject}
 
 
@@ -508,10 +490,9 @@ def close_month(session: Session, data: dict, policy: ScoringPolicy) -> int:
         log.warning("predicate distribution violation", extra={"unit_id": unit_id, "period": f"{year}-{month:02d}",
                                                                 "violation": violation["message"]})
     key = {"unit_id": unit_id, "year": year, "month": month}
-    current = _get(session, tables.month_closures, **key)
     values = {"closed_by": data["closed_by"], "closed_at": data["closed_at"], "scored_at": _now(),
               "employees": len(scored), "violations": report["violations"]}
-    _upsert(session, tables.month_closures, key, values, current is not None)
+    upsert_row(session, tables.month_closures, key, values)
     return published
 
 
