@@ -83,7 +83,7 @@ def project_scored_month(session: Session, data: dict, received_at: datetime | N
 
 
 def _day_facts_json(days: list[dict]) -> list[dict]:
-    """Loaded day facts in their wire form (`DayFactSchema` dumped by hand: fixed shape, dates as ISO text)."""
+    """Loaded day facts in their wire form (`contracts.scoring.DayFacts` dumped by hand: fixed shape, dates as ISO text)."""
     return [{"local_date": d["local_date"].isoformat(), "status": d["status"], "late_band": d.get("late_band"),
              "early_band": d.get("early_band"), "absence_kind": d.get("absence_kind")} for d in days]
 

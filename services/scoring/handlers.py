@@ -29,13 +29,15 @@ from scoring.domain.crosschecks import Day, Entry, Evidence, Flag, assign_entrie
 from scoring.domain.policy import ScoringPolicy
 from scoring.domain.posture import WorkloadItem, staffing_posture
 from scoring.domain.public import StaffResult, public_aggregates
-from scoring.domain.scores import (BehaviourRating, BehaviourRatingRefused, activity_score, behaviour_rating,
+from scoring.domain.scores import (NON_WORKING_STATUSES, BehaviourRating, BehaviourRatingRefused, EntryLine,
+                                   EntryTally, TallyLine, WorkedDays, activity_score, behaviour_rating,
                                    discipline_score, distribution_violations, effective_minutes, predicate)
 from scoring.domain.vocabulary import ALL_PREDICATES, EARLY_BANDS, LATE_BANDS, TK, FlagKind
 
 log = logging.getLogger(__name__)
 PRODUCER = "scoring"
 OPEN, CLEARED, RESOLVED = "open", "cleared", "resolved"
+PLAIN_STATUSES = ("present", "late", "off")  # with nothing else on the day, see `_plain_day`
 NOT_RATED = "Belum Dinilai"  # no BerAKHLAK rating for the period yet: no predicate can be given
 CENT = Decimal("0.01")
 READ_ALL = ("admin", "ops")
@@ -391,13 +393,28 @@ def list_flags(session: Session, principal: Principal, employee_id: str | None, 
     return [_flag_json(row) for row in session.execute(query)]
 
 
-def get_month(session: Session, principal: Principal, employee_id: str, year: int, month: int) -> dict:
-    """One employee's scored month with its breakdown."""
+def get_month(session: Session, principal: Principal, employee_id: str, year: int, month: int,
+              policy: ScoringPolicy) -> dict:
+    """One employee's scored month with its breakdown, and how each of the month's entries was treated."""
     authorise_employee(session, principal, employee_id)
     row = _get(session, tables.month_scores, employee_id=employee_id, year=year, month=month)
     if row is None:
         raise Problem(404, "Not found", f"{employee_id} has no scored month {year}-{month:02d} (not closed yet?)")
-    return _month_json(row)
+    return dict(_month_json(row), entries=_entry_lines(session, employee_id, year, month, policy))
+
+
+def _entry_lines(session: Session, employee_id: str, year: int, month: int, policy: ScoringPolicy) -> list[dict]:
+    """Every entry of the month one by one, judged by the activity rule as things stand. The close tallies the
+    entries no flag names; a change to an entry, a decision or a flag re-scores a closed month, so these lines add
+    up to the stored score."""
+    first, last = _month_bounds(year, month)
+    e, f = tables.entries, tables.flags
+    entries = [_entry_of(r) for r in session.execute(
+        _entries_query().where(e.c.employee_id == employee_id, e.c.local_date.between(first, last)))]
+    flag_rows = session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.between(first, last),
+                                                f.c.state.in_((OPEN, CLEARED)))).all()
+    standing, cleared = _flag_inputs(flag_rows)
+    return [_activity_line_json(line) for line in activity_score(entries, [], standing, cleared, policy).lines]
 
 
 def _month_json(row) -> dict:
@@ -515,24 +532,41 @@ def _month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _plain_day(d):
+    """Days the rules can only count as time (worked, or a rest day): no band, missing punch, absence or overtime.
+    They never deduct and are no day fact for payroll, so a month close tallies them in SQL."""
+    return and_(d.c.status.in_(PLAIN_STATUSES), d.c.late_band.is_(None), d.c.early_band.is_(None),
+                d.c.missing_clock_in.is_(False), d.c.missing_clock_out.is_(False), d.c.absence_kind.is_(None),
+                d.c.overtime_minutes == 0)
+
+
+def _flagged_entry_ids(flag_rows) -> set[str]:
+    return {i for row in flag_rows for i in (row.evidence or {}).get("entry_ids", [])}
+
+
 def _score(session: Session, members, year: int, month: int, policy: ScoringPolicy) -> tuple[list[str], int]:
-    """Score the month of every employee selected by `members`: one query per table, bulk writes."""
+    """Score the month of every employee selected by `members`, set-based: plain days and unflagged entries are
+    tallied by PostgreSQL (grouped by what the rules read), only the other days and the flagged entries come one
+    by one; then bulk writes."""
     first, last = _month_bounds(year, month)
     emp, d, e, f = tables.employees, tables.days, tables.entries, tables.flags
     b, m, h = tables.behaviour_ratings, tables.month_scores, tables.holidays
     employees = {r.employee_id: r.unit_id for r in session.execute(
         select(emp.c.employee_id, emp.c.unit_id).where(emp.c.employee_id.in_(members)))}
-    days, entries, flags = defaultdict(list), defaultdict(list), defaultdict(list)
-    # Fetched whole (one fetchall, not a fetch per row) and unpacked positionally: ~110 entries per employee.
-    for row in session.execute(_days_query(with_punches=False).where(d.c.employee_id.in_(members),
-                                                                     d.c.local_date.between(first, last))).all():
+    in_month = d.c.employee_id.in_(members), d.c.local_date.between(first, last)
+    days, worked = defaultdict(list), {}
+    for row in session.execute(_days_query(with_punches=False).where(*in_month, ~_plain_day(d))).all():
         days[row[0]].append(_day_of(row))
-    for row in session.execute(_entries_query().where(e.c.employee_id.in_(members),
-                                                      e.c.local_date.between(first, last))).all():
-        entries[row[1]].append(Entry(*row))
+    minutes = func.sum(case((d.c.status.in_(NON_WORKING_STATUSES), 0), else_=d.c.scheduled_minutes))
+    for employee_id, count, total in session.execute(
+            select(d.c.employee_id, func.count(), minutes).where(*in_month, _plain_day(d)).group_by(d.c.employee_id)):
+        worked[employee_id] = WorkedDays(count, int(total or 0))
+    flags = defaultdict(list)
     for row in session.execute(select(f).where(f.c.employee_id.in_(members), f.c.local_date.between(first, last),
                                                f.c.state.in_((OPEN, CLEARED)))):
         flags[row.employee_id].append(row)
+    tallies, entries = _entry_tallies(session, members, first, last,
+                                      set().union(*map(_flagged_entry_ids, flags.values())))
     ratings = {r.employee_id: r for r in session.execute(
         select(b).where(b.c.employee_id.in_(members), b.c.year == year, b.c.month == month))}
     previous = {r.employee_id: (r.version, r.content_hash) for r in session.execute(
@@ -544,7 +578,8 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     inserts, updates, events = [], [], []
     for employee_id in sorted(employees):
         result = _score_employee(employee_id, employees[employee_id], year, month, days[employee_id],
-                                 entries[employee_id], flags[employee_id], ratings.get(employee_id), holidays, policy)
+                                 worked.get(employee_id), entries[employee_id], tallies[employee_id],
+                                 flags[employee_id], ratings.get(employee_id), holidays, policy)
         digest = _hash(result)
         version, old_hash = previous.get(employee_id, (0, None))
         if digest == old_hash:
@@ -566,19 +601,52 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     return sorted(employees), len(events)
 
 
-def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days: list[Day], entries: list[Entry],
-                    flag_rows: list, rating, holidays: dict[date, str], policy: ScoringPolicy) -> dict:
-    """One employee's month: activity, discipline, behaviour, predicate, overtime and the breakdown of each."""
+def _entry_tallies(session: Session, members, first: date, last: date, flagged: set[str]):
+    """The month's entries of `members`: unflagged ones tallied by (state, verification, creditable) in SQL, the
+    ones a flag names one by one (the rule needs their ids), each by employee."""
+    e = tables.entries
+    rows = _entries_query().where(e.c.employee_id.in_(members), e.c.local_date.between(first, last)).subquery()
+    group = (rows.c.employee_id, rows.c.state, rows.c.verified, rows.c.creditable)
+    counts = {tuple(r[:4]): [r[4], int(r[5] or 0)] for r in session.execute(
+        select(*group, func.count(), func.sum(rows.c.credited_minutes)).group_by(*group))}
+    entries = defaultdict(list)
+    ids = sorted(flagged)
+    for at in range(0, len(ids), 5000):
+        for row in session.execute(_entries_query().where(
+                e.c.entry_id.in_(ids[at:at + 5000]), e.c.employee_id.in_(members),
+                e.c.local_date.between(first, last))).all():
+            entry = _entry_of(row)
+            entries[entry.employee_id].append(entry)
+            tally = counts[(entry.employee_id, entry.state, entry.verified, entry.creditable)]
+            tally[0] -= 1  # one by one now, so out of its tally
+            tally[1] -= entry.credited_minutes
+    tallies = defaultdict(list)
+    for (employee_id, state, verified, creditable), (count, credited) in sorted(
+            counts.items(), key=lambda item: tuple(str(part) for part in item[0])):
+        if count:
+            tallies[employee_id].append(EntryTally(state, verified, bool(creditable), count, credited))
+    return tallies, entries
+
+
+def _flag_inputs(flag_rows) -> tuple[list[Flag], set[str]]:
+    """Standing flags as the rules' Flags, and the ids of entries whose flags were all cleared by a decision."""
+    standing = [_flag_of(row) for row in flag_rows]
+    open_entry_ids = _flagged_entry_ids(row for row in flag_rows if row.state == OPEN)
+    return standing, _flagged_entry_ids(row for row in flag_rows if row.state == CLEARED) - open_entry_ids
+
+
+def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days: list[Day],
+                    worked: WorkedDays | None, entries: list[Entry], tallies: list[EntryTally], flag_rows: list,
+                    rating, holidays: dict[date, str], policy: ScoringPolicy) -> dict:
+    """One employee's month: activity, discipline, behaviour, predicate, overtime and the breakdown of each.
+    `days` are the days that are not plain (see `_plain_day`), `worked` the plain ones tallied."""
     days = [replace(day, status="holiday", scheduled_minutes=0)
             if day.local_date in holidays and day.status == "absent" else day for day in days]
-    standing = [_flag_of(row) for row in flag_rows]
-    open_entry_ids = {i for row in flag_rows if row.state == OPEN for i in (row.evidence or {}).get("entry_ids", [])}
-    cleared_entry_ids = {i for row in flag_rows if row.state == CLEARED
-                         for i in (row.evidence or {}).get("entry_ids", [])} - open_entry_ids
-    activity = activity_score(entries, days, standing, cleared_entry_ids, policy)
+    standing, cleared_entry_ids = _flag_inputs(flag_rows)
+    activity = activity_score(entries, days, standing, cleared_entry_ids, policy, tallies, worked)
     discipline = discipline_score(days, policy)
     credited = sum(line.credited_minutes for line in activity.lines if line.counted)
-    effective = effective_minutes(days)
+    effective = effective_minutes(days, worked)
     behaviour = None
     if rating is not None:
         behaviour = BehaviourRating(rating.level, Decimal(rating.average).quantize(CENT))
@@ -597,9 +665,8 @@ def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days:
     overtime_hours = (Decimal(overtime_minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
     day_facts = _day_facts(days, discipline.lines)
     breakdown = {
-        "activity": {"score": str(activity.score), "summary": activity.summary, "lines": [
-            {"entry_id": l.entry_id, "local_date": l.local_date.isoformat(), "credited_minutes": l.credited_minutes,
-             "counted": l.counted, "reason": l.reason} for l in activity.lines]},
+        "activity": {"score": str(activity.score), "summary": activity.summary,
+                     "lines": [_activity_line_json(line) for line in activity.lines]},
         "discipline": {"score": str(discipline.score), "summary": discipline.summary, "lines": [
             {"local_date": l.local_date.isoformat(), "code": l.code, "rate": str(l.rate)} for l in discipline.lines]},
         "behaviour": None if rating is None else {
@@ -620,6 +687,14 @@ def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days:
             "behaviour_level": rating.level if rating else None, "behaviour_score": behaviour_score,
             "overtime_hours": overtime_hours, "predicate": predicate_name, "rated": rating is not None,
             "effective_minutes": effective, "credited_minutes": credited, "days": day_facts, "breakdown": breakdown}
+
+
+def _activity_line_json(line: EntryLine | TallyLine) -> dict:
+    if isinstance(line, TallyLine):
+        return {"entries": line.entries, "credited_minutes": line.credited_minutes, "counted": line.counted,
+                "reason": line.reason}
+    return {"entry_id": line.entry_id, "local_date": line.local_date.isoformat(),
+            "credited_minutes": line.credited_minutes, "counted": line.counted, "reason": line.reason}
 
 
 def _behaviour_percent(behaviour: BehaviourRating, policy: ScoringPolicy) -> Decimal:

@@ -145,7 +145,7 @@ def put_behaviour(employee_id, period):
 def get_month(employee_id, period):
     """One employee's scored month with the breakdown that produced it."""
     year, month = _period(period)
-    return handlers.get_month(db(), authenticate(), employee_id, year, month)
+    return handlers.get_month(db(), authenticate(), employee_id, year, month, _policy())
 
 
 @blueprint.put("/units/<unit_id>/rating/<int:year>")

@@ -52,6 +52,38 @@ class EntryLine:
 
 
 @dataclass(frozen=True)
+class EntryTally:
+    """Entries the activity rule cannot tell apart, counted together: the same state, verification and
+    `creditable`, and none of them named by a flag. A month close tallies most of a month's entries this way
+    (set-based, in SQL) and passes only the flagged ones one by one."""
+
+    state: str
+    verified: bool | None
+    creditable: bool
+    entries: int
+    credited_minutes: int
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    """How a tally of entries was treated by the activity score."""
+
+    entries: int
+    credited_minutes: int
+    counted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class WorkedDays:
+    """Plain days counted together: worked or rested with no band, missing punch, absence or overtime. They can
+    never deduct; they only add their scheduled minutes (working days) to the month's effective minutes."""
+
+    days: int
+    scheduled_minutes: int
+
+
+@dataclass(frozen=True)
 class DeductionLine:
     """One discipline deduction: a TL/PSW band or TK (absent without notice) on a date, in percent."""
 
@@ -66,7 +98,7 @@ class ScoreWithBreakdown:
 
     score: Decimal
     summary: str
-    lines: tuple[EntryLine | DeductionLine, ...]
+    lines: tuple[EntryLine | TallyLine | DeductionLine, ...]
 
 
 @dataclass(frozen=True)
@@ -103,9 +135,11 @@ class BehaviourRatingRefused(ValueError):
         self.errors = dict(errors)
 
 
-def effective_minutes(days: Sequence[Day]) -> int:
-    """The month's effective minutes: scheduled minutes of its working days (holidays and rest days give none)."""
-    return sum(day.scheduled_minutes for day in days if day.status not in NON_WORKING_STATUSES)
+def effective_minutes(days: Sequence[Day], worked: WorkedDays | None = None) -> int:
+    """The month's effective minutes: scheduled minutes of its working days (holidays and rest days give none),
+    plus those of the plain days tallied in `worked`."""
+    tallied = worked.scheduled_minutes if worked else 0
+    return tallied + sum(day.scheduled_minutes for day in days if day.status not in NON_WORKING_STATUSES)
 
 
 def activity_score(
@@ -114,16 +148,18 @@ def activity_score(
     open_flags: Sequence[Flag],
     cleared_flag_entry_ids: Collection[str],
     policy: ScoringPolicy,
+    tallies: Sequence[EntryTally] = (),
+    worked: WorkedDays | None = None,
 ) -> ScoreWithBreakdown:
     """Credited minutes of creditable (approved, verified if sampled), unflagged entries ÷ effective minutes × 100,
-    capped."""
+    capped. `entries` are judged one by one; `tallies` (entries no flag names) a group at a time, by the same rule."""
     holding = _excluding_kinds_by_entry(open_flags, policy)
     lines = tuple(
         _entry_line(entry, holding.get(entry.entry_id, ()), cleared_flag_entry_ids, policy)
         for entry in sorted(entries, key=lambda e: (e.local_date, e.start_at, e.entry_id))
-    )
+    ) + tuple(sorted((_tally_line(tally) for tally in tallies), key=lambda line: (not line.counted, line.reason)))
     credited = sum(line.credited_minutes for line in lines if line.counted)
-    effective = effective_minutes(days)
+    effective = effective_minutes(days, worked)
     if effective == 0:
         return ScoreWithBreakdown(Decimal("0.00"), f"{credited} credited min but no effective minutes: score 0", lines)
     raw = _round(Decimal(credited) * HUNDRED / Decimal(effective))
@@ -222,21 +258,31 @@ def _excluding_kinds_by_entry(flags: Sequence[Flag], policy: ScoringPolicy) -> d
 def _entry_line(
     entry: Entry, flag_kinds: tuple[str, ...], cleared: Collection[str], policy: ScoringPolicy
 ) -> EntryLine:
-    def line(counted: bool, reason: str) -> EntryLine:
-        return EntryLine(entry.entry_id, entry.local_date, entry.credited_minutes, counted, reason)
+    counted, reason = _treatment(entry.state, entry.verified, entry.creditable, flag_kinds,
+                                 bool(flag_kinds) and entry.entry_id in cleared)
+    return EntryLine(entry.entry_id, entry.local_date, entry.credited_minutes, counted, reason)
 
-    if entry.state != "approved":
-        return line(False, f"not approved ({entry.state})")
-    if entry.verified is False:
-        return line(False, "approval overturned by verification")
-    if not entry.creditable:
+
+def _tally_line(tally: EntryTally) -> TallyLine:
+    counted, reason = _treatment(tally.state, tally.verified, tally.creditable, (), False)
+    return TallyLine(tally.entries, tally.credited_minutes, counted, reason)
+
+
+def _treatment(state: str, verified: bool | None, creditable: bool, flag_kinds: tuple[str, ...],
+               cleared: bool) -> tuple[bool, str]:
+    """Whether an entry counts for credit, and why: the one rule for single entries and tallies alike."""
+    if state != "approved":
+        return False, f"not approved ({state})"
+    if verified is False:
+        return False, "approval overturned by verification"
+    if not creditable:
         # Approvals' `creditable` is the one rule for sampled verification ([approvals.verification]).
-        return line(False, "awaiting verification" if entry.verified is None else "not creditable")
-    if flag_kinds and entry.entry_id in cleared:
-        return line(True, f"counted: {', '.join(flag_kinds)} cleared by decision")
+        return False, "awaiting verification" if verified is None else "not creditable"
+    if flag_kinds and cleared:
+        return True, f"counted: {', '.join(flag_kinds)} cleared by decision"
     if flag_kinds:
-        return line(False, f"held back by unresolved {', '.join(flag_kinds)}")
-    return line(True, "counted")
+        return False, f"held back by unresolved {', '.join(flag_kinds)}"
+    return True, "counted"
 
 
 def _deduction_codes(day: Day, policy: ScoringPolicy) -> list[str]:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.postgres
 TUESDAY = date(2024, 3, 5)
 
 
-def test_with_sampled_verification_only_sampled_unverified_entries_wait(scoring, new_nip):
+def test_with_sampled_verification_only_sampled_unverified_entries_wait(scoring, new_nip, token):
     """Rate 0.2, verification required before credit: un-sampled approvals count at once, sampled ones once upheld."""
     boss, staff, verifier = new_nip(), new_nip(), new_nip()
     scoring.feed(ev.unit("dinas-v", "Dinas V"), ev.employee(boss, "dinas-x"),
@@ -22,7 +22,11 @@ def test_with_sampled_verification_only_sampled_unverified_entries_wait(scoring,
 
     scoring.feed(ev.month_closed("dinas-v", 2024, 3, verifier))
     [scored] = [e["data"] for e in scoring.published() if e["type"] == "scoring.month.scored"]
-    lines = {line["entry_id"]: line for line in scored["breakdown"]["activity"]["lines"]}
+    tallied = [(l["entries"], l["credited_minutes"], l["counted"], l["reason"])
+               for l in scored["breakdown"]["activity"]["lines"]]
+    assert tallied == [(1, 120, True, "counted"), (1, 90, False, "awaiting verification")]
+    month = scoring.client.get(f"/months/{staff}/2024-03", headers=token(boss, "supervisor")).get_json()
+    lines = {line["entry_id"]: line for line in month["entries"]}
     assert (lines["v-plain"]["counted"], lines["v-plain"]["reason"]) == (True, "counted")
     assert (lines["v-sampled"]["counted"], lines["v-sampled"]["reason"]) == (False, "awaiting verification")
     assert scored["credited_minutes"] == 120 and scored["activity_score"] == "26.67"  # 120 ÷ 450

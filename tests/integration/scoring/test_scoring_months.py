@@ -62,17 +62,22 @@ def test_closing_the_month_scores_each_employee_with_a_breakdown(scoring, unit_b
     held = next(l for l in d["breakdown"]["activity"]["lines"] if l["entry_id"] == "d-evening")
     assert held["counted"] is False and "activity_outside_attendance" in held["reason"]
     assert "PermenPANRB" in d["breakdown"]["predicate"]["explanation"]
-    assert [f["local_date"] for f in d["days"]] == [on.isoformat() for on in WEEK]
+    assert d["days"] == []  # five plain days: nothing payroll could charge, their time is in effective_minutes
+    counted = [l for l in d["breakdown"]["activity"]["lines"] if "entry_id" not in l]
+    assert counted == [{"entries": 5, "credited_minutes": 2100, "counted": True, "reason": "counted"}]
 
     l = scores[late]
     assert l["discipline_score"] == "96.00" and l["activity_score"] == "40.00"
     assert l["predicate"] == "Belum Dinilai" and l["behaviour_level"] is None
     assert [(x["code"], x["rate"]) for x in l["breakdown"]["discipline"]["lines"]] == [("TL2", "1"), ("TK", "3")]
     facts = {f["local_date"]: f for f in l["days"]}
+    assert set(facts) == {"2024-03-04", "2024-03-08"}
     assert facts["2024-03-04"]["late_band"] == "TL2" and facts["2024-03-08"]["status"] == "absent"
 
     month = scoring.client.get(f"/months/{late}/2024-03", headers=token(boss, "supervisor")).get_json()
     assert month["discipline_score"] == "96.00" and month["breakdown"]["discipline"]["lines"]
+    assert [(x["entry_id"], x["counted"]) for x in month["entries"]] == [
+        (f"l-{on}", True) for on in WEEK[:-1]]
 
     assert scoring.feed(ev.month_closed("dinas-b", 2024, 3, new_nip())) == [True]  # closed again, nothing new
     assert scoring.published() == []

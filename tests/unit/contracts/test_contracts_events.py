@@ -64,3 +64,38 @@ def test_unknown_type_and_garbage_are_refused():
 def test_every_directory_event_is_on_a_compacted_topic():
     directory_topics = {topic for event_type, (topic, _) in EVENTS.items() if event_type.startswith("directory.")}
     assert directory_topics and directory_topics <= COMPACTED
+
+
+SCORED = {"employee_id": "198503122010011002", "unit_id": "U1", "year": 2026, "month": 10, "version": 1,
+          "activity_score": "90.00", "discipline_score": "99.00", "predicate": "Baik", "effective_minutes": 9900,
+          "credited_minutes": 8910, "breakdown": {},
+          "days": [{"local_date": "2026-10-05", "status": "late", "late_band": "TL2"},
+                   {"local_date": "2026-10-09", "status": "leave", "absence_kind": "leave", "early_band": None}]}
+
+
+def test_day_facts_round_trip_in_their_wire_form():
+    event = make_event("scoring.month.scored", SCORED["employee_id"], SCORED, "scoring")
+    wire = json.loads(event.to_json())["data"]["days"]
+    assert wire == [
+        {"local_date": "2026-10-05", "status": "late", "late_band": "TL2", "early_band": None, "absence_kind": None},
+        {"local_date": "2026-10-09", "status": "leave", "late_band": None, "early_band": None,
+         "absence_kind": "leave"}]
+    parsed = parse_event(event.to_json()).data["days"]
+    assert parsed[0]["local_date"].isoformat() == "2026-10-05" and parsed[1]["absence_kind"] == "leave"
+
+
+@pytest.mark.parametrize("days, errors", [
+    ("x", ["Not a valid list."]),
+    ([{"status": "late"}], {0: {"local_date": ["Missing data for required field."]}}),
+    ([{"local_date": "2026-10-05", "status": "late"}, {"local_date": "5 Oct", "status": "late"}],
+     {1: {"local_date": ["Not a valid date."]}}),
+    ([{"local_date": "20261005", "status": "late"}], {0: {"local_date": ["Not a valid date."]}}),
+    ([{"local_date": "2026-10-05", "status": 3}], {0: {"status": ["Not a valid string."]}}),
+    ([{"local_date": "2026-10-05", "status": "late", "late_band": 2, "mood": "ok"}],
+     {0: {"late_band": ["Not a valid string."], "mood": ["Unknown field."]}}),
+    (["2026-10-05"], {0: {"_schema": ["Invalid input type."]}}),
+])
+def test_bad_day_facts_are_refused_by_index_and_key(days, errors):
+    with pytest.raises(InvalidEvent) as exc:
+        make_event("scoring.month.scored", SCORED["employee_id"], {**SCORED, "days": days}, "scoring")
+    assert exc.value.errors == {"data": {"days": errors}}
