@@ -94,11 +94,14 @@ def seed_scoring(engine, n: int) -> dict:
                   local_date,
                   (local_date + TIME '07:30' + (k * 85) * INTERVAL '1 minute') AT TIME ZONE 'Asia/Jakarta' AS start_at
            FROM seed_days CROSS JOIN generate_series(0, 4) k WHERE roll >= 0.02""",
+        # Each entry stands as its approval below made it (what scoring's `_restand` stores on a decision).
         """INSERT INTO entries (entry_id, version, employee_id, unit_id, position_id, local_date, zone, start_at,
                                 end_at, catalogue_item_id, quantity, norm_minutes, duration_minutes, credited_minutes,
-                                state, updated_at)
+                                state, standing_state, standing_verified, standing_creditable,
+                                standing_credited_minutes, updated_at)
            SELECT entry_id, 1, employee_id, NULL, NULL, local_date, 'Asia/Jakarta', start_at,
-                  start_at + INTERVAL '80 minutes', 'K-01', 1, 80, 80, 80, 'submitted', now()
+                  start_at + INTERVAL '80 minutes', 'K-01', 1, 80, 80, 80, 'submitted', 'approved', NULL, true, 80,
+                  now()
            FROM seed_entries""",
         f"""INSERT INTO entry_decisions (entry_id, employee_id, decision_id, entry_version, action, state,
                                          credited_minutes, creditable, sampled, decider_id, decided_at, updated_at)

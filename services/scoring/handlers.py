@@ -77,9 +77,11 @@ def apply_entry(session: Session, data: dict, policy: ScoringPolicy) -> None:
         return
     if current is not None and current.version == data["version"] and current.state == data["state"]:
         return
-    columns = [c.name for c in tables.entries.columns if c.name not in ("entry_id", "updated_at")]
+    columns = [c.name for c in tables.entries.columns
+               if c.name not in ("entry_id", "updated_at") and not c.name.startswith("standing_")]
     values = {name: data.get(name) for name in columns}
     upsert_row(session, tables.entries, {"entry_id": data["entry_id"]}, dict(values, updated_at=_now()))
+    _restand(session, data["entry_id"])
     dates = {data["local_date"]} | ({current.local_date} if current is not None else set())
     recheck(session, data["employee_id"], _around(dates), policy,
             because=f"entry {data['entry_id']} version {data['version']} ({data['state']})")
@@ -101,6 +103,7 @@ def apply_decision(session: Session, data: dict, policy: ScoringPolicy) -> None:
         values.update(verification_id=None, verdict=None, verified=None, verified_state=None,
                       verified_credited_minutes=None, verified_creditable=None, verified_at=None)
     upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, values)
+    _restand(session, data["entry_id"])
     _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
                    because=f"decision {data['action']} on entry {data['entry_id']}")
 
@@ -122,6 +125,7 @@ def apply_verification(session: Session, data: dict, policy: ScoringPolicy) -> N
                             creditable=data["creditable"], sampled=True, decider_id=data["verifier_id"],
                             decided_at=data["verified_at"])
     upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification)
+    _restand(session, data["entry_id"])
     _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
                    because=f"verification {data['verdict']} of entry {data['entry_id']}")
 
@@ -171,11 +175,16 @@ _DAY_FIELDS = ("employee_id", "local_date", "zone", "version", "status", "schedu
                "missing_clock_out")
 
 
-def _days_query(with_punches: bool = True):
-    """Days with their columns in `Day`'s field order; the month's score reads no punches, so it may skip them."""
+# What a month's score never reads of a day: its clock and schedule instants and its punches.
+_UNSCORED = frozenset({"scheduled_start", "scheduled_end", "clock_in", "clock_out"})
+
+
+def _days_query(for_score: bool = False):
+    """Days with their columns in `Day`'s field order; for the month's score, without what it never reads."""
     d = tables.days
-    punches = d.c.punch_ids if with_punches else null().label("punch_ids")
-    return select(*(d.c[name] for name in _DAY_FIELDS), punches, d.c.absence_kind, d.c.absence_reference)
+    punches = null().label("punch_ids") if for_score else d.c.punch_ids
+    return select(*(null().label(name) if for_score and name in _UNSCORED else d.c[name] for name in _DAY_FIELDS),
+                  punches, d.c.absence_kind, d.c.absence_reference)
 
 
 def _day_of(row) -> Day:
@@ -184,26 +193,44 @@ def _day_of(row) -> Day:
     return Day(*fields, tuple(punch_ids or ()), absence_kind, absence_reference)
 
 
-def _entries_query():
-    """Entries as things stand, one row each, columns in `Entry`'s field order.
+def _standing_query():
+    """Each entry as things stand: its state, verification, `creditable` and credited minutes.
 
     The decision on the entry's current version (and its verification, once there is one) wins over the entry's
     own state; the entry counts for credit only when that latest decision or verification says `creditable`
-    (approvals' rule, which knows about sampled verification). Resolved here, set-based, for every reader.
+    (approvals' rule, which knows about sampled verification). Resolved by `_restand` whenever an entry, its
+    decision or its verification changes, and stored on the entry.
     """
     e, d = tables.entries, tables.entry_decisions
     decided = and_(d.c.decision_id.is_not(None), d.c.entry_version >= e.c.version, e.c.state != "withdrawn")
     verified = and_(decided, d.c.verified.is_not(None))
     return select(
-        e.c.entry_id, e.c.employee_id, e.c.local_date, e.c.start_at, e.c.end_at, e.c.catalogue_item_id,
-        e.c.quantity, e.c.duration_minutes,
-        case((verified, d.c.verified_credited_minutes), (decided, d.c.credited_minutes),
-             else_=e.c.credited_minutes).label("credited_minutes"),
-        case((verified, d.c.verified_state), (decided, d.c.state), else_=e.c.state).label("state"),
-        case((verified, d.c.verified), else_=null()).label("verified"),
+        case((verified, d.c.verified_state), (decided, d.c.state), else_=e.c.state).label("standing_state"),
+        case((verified, d.c.verified), else_=null()).label("standing_verified"),
         case((verified, func.coalesce(d.c.verified_creditable, false())), (decided, d.c.creditable),
-             else_=false()).label("creditable"),
+             else_=false()).label("standing_creditable"),
+        case((verified, d.c.verified_credited_minutes), (decided, d.c.credited_minutes),
+             else_=e.c.credited_minutes).label("standing_credited_minutes"),
     ).select_from(e.outerjoin(d, d.c.entry_id == e.c.entry_id))
+
+
+def _restand(session: Session, entry_id: str) -> None:
+    """Store how an entry stands after a change to it, its decision or its verification (no entry yet: nothing)."""
+    e = tables.entries
+    row = session.execute(_standing_query().where(e.c.entry_id == entry_id)).first()
+    if row is not None:
+        session.execute(update(e).where(e.c.entry_id == entry_id).values(**row._mapping))
+
+
+def _entries_query(employee_ids: Sequence[str]):
+    """The entries of these employees as things stand (see `_standing_query`), columns in `Entry`'s field order."""
+    e = tables.entries
+    return select(
+        e.c.entry_id, e.c.employee_id, e.c.local_date, e.c.start_at, e.c.end_at, e.c.catalogue_item_id,
+        e.c.quantity, e.c.duration_minutes, e.c.standing_credited_minutes.label("credited_minutes"),
+        e.c.standing_state.label("state"), e.c.standing_verified.label("verified"),
+        e.c.standing_creditable.label("creditable"),
+    ).where(e.c.employee_id.in_(employee_ids))
 
 
 def _entry_of(row) -> Entry:
@@ -240,7 +267,7 @@ def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: S
     days = [_day_of(r) for r in session.execute(
         _days_query().where(d.c.employee_id == employee_id, d.c.local_date.between(low, high)))]
     entries = [_entry_of(r) for r in session.execute(
-        _entries_query().where(e.c.employee_id == employee_id, e.c.local_date.between(low, high)))]
+        _entries_query([employee_id]).where(e.c.local_date.between(low, high)))]
     grouped = assign_entries_to_days(days, entries)
     by_date = {day.local_date: day for day in days}
     stored = defaultdict(list)
@@ -410,7 +437,7 @@ def _entry_lines(session: Session, employee_id: str, year: int, month: int, poli
     first, last = _month_bounds(year, month)
     e, f = tables.entries, tables.flags
     entries = [_entry_of(r) for r in session.execute(
-        _entries_query().where(e.c.employee_id == employee_id, e.c.local_date.between(first, last)))]
+        _entries_query([employee_id]).where(e.c.local_date.between(first, last)))]
     flag_rows = session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.between(first, last),
                                                 f.c.state.in_((OPEN, CLEARED)))).all()
     standing, cleared = _flag_inputs(flag_rows)
@@ -553,9 +580,12 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     b, m, h = tables.behaviour_ratings, tables.month_scores, tables.holidays
     employees = {r.employee_id: r.unit_id for r in session.execute(
         select(emp.c.employee_id, emp.c.unit_id).where(emp.c.employee_id.in_(members)))}
+    if not employees:
+        return [], 0
+    members = sorted(employees)  # a list, not a subquery: PostgreSQL then plans index reads of these employees
     in_month = d.c.employee_id.in_(members), d.c.local_date.between(first, last)
     days, worked = defaultdict(list), {}
-    for row in session.execute(_days_query(with_punches=False).where(*in_month, ~_plain_day(d))).all():
+    for row in session.execute(_days_query(for_score=True).where(*in_month, ~_plain_day(d))).all():
         days[row[0]].append(_day_of(row))
     minutes = func.sum(case((d.c.status.in_(NON_WORKING_STATUSES), 0), else_=d.c.scheduled_minutes))
     for employee_id, count, total in session.execute(
@@ -601,20 +631,19 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     return sorted(employees), len(events)
 
 
-def _entry_tallies(session: Session, members, first: date, last: date, flagged: set[str]):
+def _entry_tallies(session: Session, members: list[str], first: date, last: date, flagged: set[str]):
     """The month's entries of `members`: unflagged ones tallied by (state, verification, creditable) in SQL, the
     ones a flag names one by one (the rule needs their ids), each by employee."""
     e = tables.entries
-    rows = _entries_query().where(e.c.employee_id.in_(members), e.c.local_date.between(first, last)).subquery()
+    rows = _entries_query(members).where(e.c.local_date.between(first, last)).subquery()
     group = (rows.c.employee_id, rows.c.state, rows.c.verified, rows.c.creditable)
     counts = {tuple(r[:4]): [r[4], int(r[5] or 0)] for r in session.execute(
         select(*group, func.count(), func.sum(rows.c.credited_minutes)).group_by(*group))}
     entries = defaultdict(list)
     ids = sorted(flagged)
     for at in range(0, len(ids), 5000):
-        for row in session.execute(_entries_query().where(
-                e.c.entry_id.in_(ids[at:at + 5000]), e.c.employee_id.in_(members),
-                e.c.local_date.between(first, last))).all():
+        for row in session.execute(_entries_query(members).where(
+                e.c.entry_id.in_(ids[at:at + 5000]), e.c.local_date.between(first, last))).all():
             entry = _entry_of(row)
             entries[entry.employee_id].append(entry)
             tally = counts[(entry.employee_id, entry.state, entry.verified, entry.creditable)]
@@ -749,18 +778,14 @@ def posture(session: Session, principal: Principal, year: int, months: list[int]
         if not principal.has("supervisor") or own is None:
             raise Problem(403, "Forbidden", "leadership roles, or a supervisor for their own unit")
         unit_filter = own.unit_id
-    e, d, emp = tables.entries, tables.entry_decisions, tables.employees
-    decided = and_(d.c.decision_id.is_not(None), d.c.entry_version >= e.c.version, e.c.state != "withdrawn")
-    state = case((decided, func.coalesce(d.c.verified_state, d.c.state)), else_=e.c.state)
-    credited = case((decided, func.coalesce(d.c.verified_credited_minutes, d.c.credited_minutes)),
-                    else_=e.c.credited_minutes)
-    workload = case((e.c.norm_minutes.is_not(None), e.c.norm_minutes * e.c.quantity), else_=credited)
+    e, emp = tables.entries, tables.employees
+    workload = case((e.c.norm_minutes.is_not(None), e.c.norm_minutes * e.c.quantity),
+                    else_=e.c.standing_credited_minutes)
     unit_col = func.coalesce(e.c.unit_id, emp.c.unit_id)
     position_col = func.coalesce(e.c.position_id, emp.c.position_id)
     query = (select(unit_col.label("unit_id"), position_col.label("position_id"), func.sum(workload).label("minutes"))
-             .select_from(e.outerjoin(d, d.c.entry_id == e.c.entry_id)
-                          .outerjoin(emp, emp.c.employee_id == e.c.employee_id))
-             .where(state == "approved", extract("year", e.c.local_date) == year,
+             .select_from(e.outerjoin(emp, emp.c.employee_id == e.c.employee_id))
+             .where(e.c.standing_state == "approved", extract("year", e.c.local_date) == year,
                     extract("month", e.c.local_date).in_(months))
              .group_by(e.c.unit_id, emp.c.unit_id, e.c.position_id, emp.c.position_id))
     if unit_filter:

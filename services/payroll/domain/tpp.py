@@ -164,7 +164,7 @@ class _Draft:
 
 def format_rupiah(amount: int | Decimal) -> str:
     """Rupiah with the Indonesian thousands separator: 4200000 -> "Rp 4.200.000" (Decimals shown rounded)."""
-    whole = int(Decimal(amount).quantize(Decimal(1), ROUND_HALF_UP))
+    whole = amount if isinstance(amount, int) else int(Decimal(amount).quantize(Decimal(1), ROUND_HALF_UP))
     digits = f"{abs(whole):,}".replace(",", ".")
     return f"-Rp {digits}" if whole < 0 else f"Rp {digits}"
 
