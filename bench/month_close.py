@@ -8,7 +8,8 @@ set-based on the server (INSERT ... SELECT over generate_series, not timed): N e
 (at least 4 units), October 2026 with its 22 working days (about 10% of days late, 8% early leave, 2% absent),
 five 80-minute activity entries on every day present, each approved by a decision that approvals marked
 creditable (not sampled), a BerAKHLAK rating for nine employees in ten. Payroll gets the same directory
-(units, positions of job classes 1-17, employees). Then, timed:
+(units, positions of job classes 1-17, employees). Both databases are then vacuumed and analysed (`settle`). Then,
+timed:
 
   (a) close: scoring's real `approvals.month.closed` handler (`scoring.handlers.close_month`) for every unit,
       one transaction per unit as its consumer would run it;
@@ -116,11 +117,11 @@ def seed_scoring(engine, n: int) -> dict:
             FROM employees WHERE right(employee_id, 1) <> '7'""",
         "DROP TABLE seed_days",
         "DROP TABLE seed_entries",
-        "ANALYZE",
     ]
     with engine.begin() as conn:
         for statement in statements:
             conn.execute(text(statement))
+    settle(engine)
     with engine.connect() as conn:
         return {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
                 for table in ("employees", "days", "entries", "entry_decisions")}
@@ -139,7 +140,20 @@ def seed_payroll(engine, n: int) -> None:
                    'P' || lpad((1 + i % 17)::text, 2, '0'), CASE WHEN i % 20 = 0 THEN 'CPNS' ELSE 'PNS' END,
                    'Asia/Jakarta', now()
             FROM generate_series(0, {n - 1}) i"""))
-        conn.execute(text("ANALYZE"))
+    settle(engine)
+
+
+def settle(engine) -> None:
+    """VACUUM and ANALYZE the freshly seeded tables, checkpoint, and flush the machine's dirty pages, untimed.
+    Millions of rows inserted at once would otherwise start autovacuum on entries, decisions and days in the
+    middle of the timed steps (seen at 50,000 employees: it took a core for most of a minute), and the kernel's
+    write-back of the seed's gigabytes would throttle the timed steps' writes (a first move after the seed took
+    57 s, the same move again 12 s). A month's rows arrive over the month in production: autovacuum and
+    write-back have long been through them when the month closes."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
+        conn.execute(text("CHECKPOINT"))
+    os.sync()
 
 
 def _close_units(url: str, units: list[int]) -> None:

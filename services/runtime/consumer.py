@@ -12,17 +12,15 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Callable
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import Counter
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.topics import dead_letter
 from runtime.events import Event, InvalidEvent, parse_event
-from runtime.messaging import already_processed, record_processed
+from runtime.messaging import claim
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
@@ -70,16 +68,7 @@ class EventConsumer:
 
     def apply(self, event: Event) -> bool:
         """Apply one event in one transaction with its inbox row; False if it was a duplicate."""
-        handler = self.handlers.get(event.type)
-        with self.sessions() as session, session.begin():
-            if already_processed(session, self.name, event.event_id):
-                DUPLICATES.labels(self.name).inc()
-                return False
-            if handler is not None:
-                handler(session, event)
-            record_processed(session, self.name, event)
-        PROCESSED.labels(self.name, event.type).inc()
-        return True
+        return self.apply_batch([event]) == 1
 
     def _dead_letter(self, record, error: str) -> None:
         headers = [("error", error[:2000].encode()), ("source_topic", record.topic.encode()),
@@ -106,19 +95,8 @@ class EventConsumer:
         Returns how many were applied; raises if any handler fails, and then nothing of the batch is kept."""
         if not events:
             return 0
-        applied: list[Event] = []
-        duplicates = 0
         with self.sessions() as session, session.begin():
-            inbox = session.info["metadata"].tables["inbox"]
-            ids = list({event.event_id for event in events})
-            seen = set(session.execute(select(inbox.c.event_id).where(
-                inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))).scalars())
-            for event in events:
-                if event.event_id in seen:
-                    duplicates += 1
-                    continue
-                seen.add(event.event_id)
-                applied.append(event)
+            applied = claim(session, self.name, events)
             for run in _runs(applied):
                 handler = self.handlers.get(run[0].type)
                 if isinstance(handler, ManyHandler):
@@ -126,10 +104,7 @@ class EventConsumer:
                 elif handler is not None:
                     for event in run:
                         handler(session, event)
-            if applied:
-                now = datetime.now(timezone.utc)
-                session.execute(insert(inbox), [{"consumer": self.name, "event_id": e.event_id, "type": e.type,
-                                                 "processed_at": now} for e in applied])
+        duplicates = len(events) - len(applied)
         if duplicates:
             DUPLICATES.labels(self.name).inc(duplicates)
         for event in applied:

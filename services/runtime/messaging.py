@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, insert,
-                        select)
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from runtime.events import Event
@@ -56,16 +56,19 @@ def publish(session: Session, *events: Event) -> None:
         for e in events])
 
 
-def already_processed(session: Session, consumer: str, event_id: str) -> bool:
-    """Whether this consumer has already applied the event (inbox look-up)."""
+def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
+    """Record `events` in this consumer's inbox inside the caller's transaction; return those not recorded
+    before (each once, in order): the ones to apply. One INSERT ... ON CONFLICT DO NOTHING RETURNING, so the
+    inbox key decides, whatever PostgreSQL's statistics say about a young, fast-growing inbox (a look-up by an
+    IN list was planned as a scan of the whole inbox there, 60 ms a batch at 50,000 rows)."""
     inbox = _table(session, "inbox")
-    return session.execute(
-        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-    ).first() is not None
-
-
-def record_processed(session: Session, consumer: str, event: Event) -> None:
-    """Record the event in the inbox inside the caller's transaction."""
-    session.execute(insert(_table(session, "inbox")).values(
-        consumer=consumer, event_id=event.event_id, type=event.type, processed_at=datetime.now(timezone.utc),
-    ))
+    first = list({event.event_id: event for event in reversed(events)}.values())[::-1]
+    if not first:
+        return []
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    now = datetime.now(timezone.utc)
+    statement = (dialect.insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                 .returning(inbox.c.event_id))
+    new = set(session.execute(statement, [{"consumer": consumer, "event_id": e.event_id, "type": e.type,
+                                           "processed_at": now} for e in first]).scalars())
+    return [event for event in first if event.event_id in new]

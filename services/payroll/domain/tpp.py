@@ -30,6 +30,7 @@ Every line carries the rule it applied (with the figures, the amounts inside sho
 evidence it applied it to. Money in the output is integer rupiah.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -162,6 +163,7 @@ class _Draft:
         return PayslipLine(self.code, self.description, f"{self.formula} = {shown}", self.evidence, amount)
 
 
+@functools.lru_cache(maxsize=4096)  # a run repeats the same bases and rates across thousands of payslips
 def format_rupiah(amount: int | Decimal) -> str:
     """Rupiah with the Indonesian thousands separator: 4200000 -> "Rp 4.200.000" (Decimals shown rounded)."""
     whole = amount if isinstance(amount, int) else int(Decimal(amount).quantize(Decimal(1), ROUND_HALF_UP))
@@ -169,6 +171,7 @@ def format_rupiah(amount: int | Decimal) -> str:
     return f"-Rp {digits}" if whole < 0 else f"Rp {digits}"
 
 
+@functools.lru_cache(maxsize=1024)
 def format_percent(value: Decimal) -> str:
     """A percent with the Indonesian decimal comma and at most two decimals: Decimal("0.50") -> "0,5%"."""
     return _number(value) + "%"

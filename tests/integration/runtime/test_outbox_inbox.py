@@ -4,7 +4,7 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, func, ins
 
 from runtime.db import make_session_factory
 from runtime.events import make_event
-from runtime.messaging import add_messaging_tables, already_processed, publish, record_processed
+from runtime.messaging import add_messaging_tables, claim, publish
 
 pytestmark = pytest.mark.postgres
 
@@ -55,14 +55,17 @@ def test_outbox_row_rolls_back_with_a_failed_change(sessions):
         assert session.execute(select(func.count()).select_from(outbox)).scalar() == 0
 
 
-def test_inbox_remembers_processed_events_per_consumer(sessions):
-    event = _holiday("Natal")
+def test_inbox_claims_each_event_once_per_consumer(sessions):
+    natal, nyepi = _holiday("Natal"), _holiday("Nyepi")
     with sessions() as session, session.begin():
-        assert not already_processed(session, "scoring", event.event_id)
-        record_processed(session, "scoring", event)
-    with sessions() as session:
-        assert already_processed(session, "scoring", event.event_id)
-        assert not already_processed(session, "payroll", event.event_id)
-    with pytest.raises(Exception):  # a second insert of the same event violates the inbox key
+        assert claim(session, "scoring", [natal, natal, nyepi]) == [natal, nyepi]  # repeated in the batch: once
+    with sessions() as session, session.begin():
+        assert claim(session, "scoring", [nyepi, natal]) == []
+        assert claim(session, "payroll", [nyepi]) == [nyepi]
+    with pytest.raises(RuntimeError):  # a claim rolled back with its transaction is no claim
         with sessions() as session, session.begin():
-            record_processed(session, "scoring", event)
+            assert claim(session, "activities", [natal]) == [natal]
+            raise RuntimeError("handler failed")
+    with sessions() as session, session.begin():
+        assert claim(session, "activities", [natal]) == [natal]
+
