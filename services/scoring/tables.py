@@ -59,7 +59,10 @@ entries = Table(
     Column("standing_creditable", Boolean, nullable=True),
     Column("standing_credited_minutes", Integer, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_entries_employee_date", "employee_id", "local_date"),
+    # Covering how entries stand: a unit's month close tallies them from the index alone (PostgreSQL).
+    Index("ix_entries_employee_date", "employee_id", "local_date",
+          postgresql_include=["standing_state", "standing_verified", "standing_creditable",
+                              "standing_credited_minutes"]),
     Index("ix_entries_date", "local_date"),
 )
 
