@@ -175,16 +175,19 @@ _DAY_FIELDS = ("employee_id", "local_date", "zone", "version", "status", "schedu
                "missing_clock_out")
 
 
-# What a month's score never reads of a day: its clock and schedule instants and its punches.
-_UNSCORED = frozenset({"scheduled_start", "scheduled_end", "clock_in", "clock_out"})
+# What a month's score never reads of a day (its rules read the status, scheduled and overtime minutes, bands,
+# missing punches and absence kind: the columns `ix_days_employee_date_scored` covers).
+_UNSCORED = frozenset({"zone", "version", "scheduled_start", "scheduled_end", "clock_in", "clock_out",
+                       "presence_minutes", "late_minutes", "early_leave_minutes"})
 
 
 def _days_query(for_score: bool = False):
-    """Days with their columns in `Day`'s field order; for the month's score, without what it never reads."""
+    """Days with their columns in `Day`'s field order; for the month's score, what it never reads is null."""
     d = tables.days
     punches = null().label("punch_ids") if for_score else d.c.punch_ids
+    reference = null().label("absence_reference") if for_score else d.c.absence_reference
     return select(*(null().label(name) if for_score and name in _UNSCORED else d.c[name] for name in _DAY_FIELDS),
-                  punches, d.c.absence_kind, d.c.absence_reference)
+                  punches, d.c.absence_kind, reference)
 
 
 def _day_of(row) -> Day:

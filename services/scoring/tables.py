@@ -33,6 +33,10 @@ days = Table(
     Column("absence_reference", String(200), nullable=True),
     Column("correction", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Covering what a month's score reads of a day: a unit's close reads its days from the index alone.
+    Index("ix_days_employee_date_scored", "employee_id", "local_date",
+          postgresql_include=["status", "scheduled_minutes", "overtime_minutes", "late_band", "early_band",
+                              "missing_clock_in", "missing_clock_out", "absence_kind"]),
 )
 
 entries = Table(

@@ -1,4 +1,4 @@
-"""entries keep how they stand with their decision and verification
+"""entries keep how they stand with their decision and verification; indexes cover a month close
 
 Revision ID: c4f1d2e3a5b6
 Revises: 9489cff95325
@@ -45,9 +45,13 @@ def upgrade():
     op.create_index('ix_entries_employee_date', 'entries', ['employee_id', 'local_date'], unique=False,
                     postgresql_include=['standing_state', 'standing_verified', 'standing_creditable',
                                         'standing_credited_minutes'])
+    op.create_index('ix_days_employee_date_scored', 'days', ['employee_id', 'local_date'], unique=False,
+                    postgresql_include=['status', 'scheduled_minutes', 'overtime_minutes', 'late_band', 'early_band',
+                                        'missing_clock_in', 'missing_clock_out', 'absence_kind'])
 
 
 def downgrade():
+    op.drop_index('ix_days_employee_date_scored', table_name='days')
     op.drop_index('ix_entries_employee_date', table_name='entries')
     op.create_index('ix_entries_employee_date', 'entries', ['employee_id', 'local_date'], unique=False)
     with op.batch_alter_table('entries') as batch:
