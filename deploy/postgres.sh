@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `eval "$(bash deploy/postgres.sh start)"` exports
-# TEST_DATABASE_URL; `bash deploy/postgres.sh stop` ends it. Installs Debian's postgresql when missing
+# TEST_DATABASE_URL; `bash deploy/postgres.sh stop` ends it. KINERJA_PG_SHARED_BUFFERS sets shared_buffers
+# (default 256MB) when the cluster starts. Installs Debian's postgresql when missing
 # (as root). initdb refuses to run as root, so the cluster runs as the `postgres` user then.
 set -euo pipefail
 PGDIR=${KINERJA_PG_DIR:-/tmp/kinerja-pg}
 PGPORT=${KINERJA_PG_PORT:-55432}
+# The benchmarks at 50,000 employees want the month's working set in PostgreSQL's buffers (see PERFORMANCE.md).
+SHARED_BUFFERS=${KINERJA_PG_SHARED_BUFFERS:-256MB}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$bindir" ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -23,7 +26,7 @@ case "${1:-start}" in
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$PGDIR" status >/dev/null 2>&1; then
       as_owner "$bindir/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -t 60 \
-        -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=256MB" start >&2
+        -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c shared_buffers=$SHARED_BUFFERS" start >&2
     fi
     echo "export TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/postgres"
     ;;

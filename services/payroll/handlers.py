@@ -13,7 +13,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from payroll.domain.runs import (Correction, RunState, RunStateError, accepts_co
                                  can_recompute, content_hash, correction_deadline)
 from payroll.domain.tpp import (ActiveSanction, Adjustment, DayFact, EmployeeFacts, MonthFacts, Payslip, PayslipLine,
                                 compute_tpp)
+from runtime.db import upsert_rows
 from runtime.events import make_event
 from runtime.messaging import publish
 from runtime.problems import Problem
@@ -38,18 +38,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _upsert(session: Session, table, rows: list[dict], keys: tuple[str, ...], only_if=None) -> None:
-    """Insert rows or update them on key conflict (PostgreSQL or SQLite), optionally only where `only_if` holds."""
-    if not rows:
-        return
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    changes = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes,
-                                      where=only_if(table, stmt.excluded) if only_if else None)
-    session.execute(stmt, rows)
-
-
 def _refuse(field: str, message: str, status: int = 422):
     raise Problem(status, "Validation failed" if status == 422 else "Conflict", message,
                   [{"field": field, "message": message}])
@@ -59,19 +47,19 @@ def _refuse(field: str, message: str, status: int = 422):
 
 def project_unit(session: Session, data: dict) -> None:
     """Keep a directory unit's name."""
-    _upsert(session, t.units, [{"unit_id": data["unit_id"], "name": data["name"], "active": data["active"],
+    upsert_rows(session, t.units, [{"unit_id": data["unit_id"], "name": data["name"], "active": data["active"],
                                 "updated_at": _now()}], ("unit_id",))
 
 
 def project_position(session: Session, data: dict) -> None:
     """Keep a directory position's job class (kelas jabatan)."""
-    _upsert(session, t.positions, [{"position_id": data["position_id"], "name": data["name"],
+    upsert_rows(session, t.positions, [{"position_id": data["position_id"], "name": data["name"],
                                     "job_class": data["job_class"], "updated_at": _now()}], ("position_id",))
 
 
 def project_employee(session: Session, data: dict) -> None:
     """Keep a directory employee's name, unit, position, status (PNS/PPPK/CPNS) and zone."""
-    _upsert(session, t.employees, [{
+    upsert_rows(session, t.employees, [{
         "employee_id": data["employee_id"], "name": data["name"], "unit_id": data["unit_id"],
         "position_id": data["position_id"], "status": data["status"], "zone": data["zone"], "updated_at": _now(),
     }], ("employee_id",))
@@ -112,7 +100,7 @@ def project_scored_months(session: Session, scored: list[tuple[dict, datetime]])
             "days": _day_facts_json(data["days"]), "received_at": received_at,
             "received_local_date": received_at.astimezone(ZoneInfo(zone)).date(), "zone": zone,
         })
-    _upsert(session, t.scored_months, rows, ("employee_id", "year", "month"),
+    upsert_rows(session, t.scored_months, rows, ("employee_id", "year", "month"),
             only_if=lambda table, excluded: table.c.version < excluded.version)
 
 
@@ -125,7 +113,7 @@ def set_sanction(session: Session, employee_id: str, data: dict, by: str, policy
     row = {"employee_id": employee_id, "level": data["level"], "start_year": data["start_year"],
            "start_month": data["start_month"], "months": data["months"], "reason": data["reason"],
            "updated_by": by, "updated_at": _now()}
-    _upsert(session, t.sanctions, [row], ("employee_id",))
+    upsert_rows(session, t.sanctions, [row], ("employee_id",))
     return get_sanction(session, employee_id, policy)
 
 
@@ -154,7 +142,7 @@ def sanction_month_index(start_year: int, start_month: int, months: int, year: i
 
 def set_bank_account(session: Session, employee_id: str, data: dict, by: str) -> dict:
     """Record where an employee's allowance is transferred."""
-    _upsert(session, t.bank_accounts, [{"employee_id": employee_id, "bank_code": data["bank_code"],
+    upsert_rows(session, t.bank_accounts, [{"employee_id": employee_id, "bank_code": data["bank_code"],
                                         "bank_account": data["bank_account"], "updated_by": by,
                                         "updated_at": _now()}], ("employee_id",))
     return {"employee_id": employee_id, "bank_code": data["bank_code"], "bank_account": data["bank_account"]}
@@ -162,14 +150,14 @@ def set_bank_account(session: Session, employee_id: str, data: dict, by: str) ->
 
 def set_budget(session: Session, unit_id: str, year: int, month: int, amount: int, by: str) -> dict:
     """Set a unit's TPP budget for a month (rupiah)."""
-    _upsert(session, t.budgets, [{"unit_id": unit_id, "year": year, "month": month, "amount": amount,
+    upsert_rows(session, t.budgets, [{"unit_id": unit_id, "year": year, "month": month, "amount": amount,
                                   "updated_by": by, "updated_at": _now()}], ("unit_id", "year", "month"))
     return {"unit_id": unit_id, "year": year, "month": month, "amount": amount}
 
 
 def set_grade(session: Session, employee_id: str, grade: str, by: str) -> dict:
     """Record an employee's golongan (grade) for the tax line."""
-    _upsert(session, t.grades, [{"employee_id": employee_id, "grade": grade, "updated_by": by,
+    upsert_rows(session, t.grades, [{"employee_id": employee_id, "grade": grade, "updated_by": by,
                                  "updated_at": _now()}], ("employee_id",))
     return {"employee_id": employee_id, "grade": grade}
 

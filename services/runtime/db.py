@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table, and_, create_engine, event, insert, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +47,27 @@ def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
     condition = and_(*(table.c[k] == v for k, v in key.items()))
     if session.execute(update(table).where(condition).values(**values)).rowcount == 0:
         session.execute(insert(table).values(**key, **values))
+
+
+def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[str, ...], only_if=None,
+                overrides: dict | None = None, returning: tuple = ()) -> list:
+    """Insert `rows`, or update them on a conflict of `keys` (PostgreSQL or SQLite), in one statement: every other
+    column takes the new row's value, or `overrides[name](table, excluded)`, and only where
+    `only_if(table, excluded)` holds. Returns the rows written (inserted or updated) with the `returning` columns.
+    """
+    if not rows:
+        return []
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    excluded = statement.excluded
+    changes = {c.name: (overrides or {}).get(c.name, lambda _t, e, n=c.name: e[n])(table, excluded)
+               for c in table.columns if c.name not in keys}
+    statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes,
+                                                where=only_if(table, excluded) if only_if else None)
+    if returning:
+        return session.execute(statement.returning(*(table.c[name] for name in returning)), rows).all()
+    session.execute(statement, rows)
+    return []
 
 
 def ping(engine: Engine) -> None:

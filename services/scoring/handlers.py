@@ -16,11 +16,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, case, extract, false, func, insert, null, or_, select, text, update
+from sqlalchemy import and_, case, extract, false, func, null, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from runtime.auth import Principal
-from runtime.db import upsert_row
+from runtime.db import upsert_row, upsert_rows
 from runtime.events import make_event
 from runtime.messaging import publish
 from runtime.problems import Problem
@@ -602,34 +602,26 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
                                       set().union(*map(_flagged_entry_ids, flags.values())))
     ratings = {r.employee_id: r for r in session.execute(
         select(b).where(b.c.employee_id.in_(members), b.c.year == year, b.c.month == month))}
-    previous = {r.employee_id: (r.version, r.content_hash) for r in session.execute(
-        select(m.c.employee_id, m.c.version, m.c.content_hash).where(
-            m.c.employee_id.in_(members), m.c.year == year, m.c.month == month))}
     holidays = {r.date: r.name for r in session.execute(
         select(h.c.date, h.c.name).where(h.c.date.between(first, last), h.c.active.is_(True)))}
     now = _now()
-    inserts, updates, events = [], [], []
+    columns = {c.name for c in m.columns}
+    records = {}
     for employee_id in sorted(employees):
         result = _score_employee(employee_id, employees[employee_id], year, month, days[employee_id],
                                  worked.get(employee_id), entries[employee_id], tallies[employee_id],
                                  flags[employee_id], ratings.get(employee_id), holidays, policy)
-        digest = _hash(result)
-        version, old_hash = previous.get(employee_id, (0, None))
-        if digest == old_hash:
-            continue
-        record = dict(result, version=version + 1, content_hash=digest, scored_at=now)
-        (updates if version else inserts).append(record)
-        events.append(make_event("scoring.month.scored", employee_id, _event_data(record), PRODUCER))
-    columns = {c.name for c in m.columns}
-    if inserts:
-        session.execute(insert(m), [{k: v for k, v in r.items() if k in columns} for r in inserts])
-    if updates:
-        keys = ("employee_id", "year", "month")
-        statement = update(m).where(*(m.c[k] == bindparam(f"k_{k}") for k in keys)).values(
-            **{name: bindparam(name) for name in columns if name not in keys})
-        session.execute(statement, [{**{f"k_{k}": r[k] for k in keys},
-                                     **{k: v for k, v in r.items() if k in columns and k not in keys}}
-                                    for r in updates])
+        records[employee_id] = dict(result, version=1, content_hash=_hash(result), scored_at=now)
+    # One statement writes the scores that changed (a new version where the content hash differs) and says which:
+    # no look-up of the previous versions, whose IN list PostgreSQL planned as a scan of the whole table while
+    # month_scores grew during a close.
+    written = dict(upsert_rows(session, m, [{k: v for k, v in r.items() if k in columns} for r in records.values()],
+                               ("employee_id", "year", "month"),
+                               only_if=lambda table, new: table.c.content_hash != new.content_hash,
+                               overrides={"version": lambda table, _new: table.c.version + 1},
+                               returning=("employee_id", "version")))
+    events = [make_event("scoring.month.scored", employee_id, _event_data(dict(records[employee_id], version=version)),
+                         PRODUCER) for employee_id, version in sorted(written.items())]
     publish(session, *events)
     return sorted(employees), len(events)
 
