@@ -143,7 +143,7 @@ def put_behaviour(employee_id, period):
 @blueprint.get("/months/<employee_id>/<period>")
 @require()
 def get_month(employee_id, period):
-    """One employee's scored month with the breakdown that produced it."""
+    """One employee's scored month with the breakdown that produced it, and each entry's treatment (`entries`)."""
     year, month = _period(period)
     return handlers.get_month(db(), authenticate(), employee_id, year, month, _policy())
 
