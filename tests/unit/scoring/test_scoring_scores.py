@@ -267,3 +267,33 @@ def test_distribution_limits_are_policy_data():
     policy = load_policy({"distribution": [{"unit_rating": "Baik", "predicates": ["Sangat Baik"], "max_share": 0.2}]})
     assert distribution_violations("Baik", staff(sb=3, b=7), policy)[0].predicates == ("Sangat Baik",)
     assert distribution_violations("Baik", staff(b=10), policy) == []
+
+
+def test_tallied_entries_score_as_the_same_entries_judged_one_by_one():
+    """The month close passes unflagged entries as tallies; the rule must treat a tally as its entries."""
+    from collections import Counter
+
+    from scoring.domain.scores import EntryTally, WorkedDays
+    kinds = [{}, {}, {"state": "submitted", "creditable": False}, {"verified": False, "creditable": False},
+             {"verified": None, "creditable": False}, {"verified": True, "creditable": True}]
+    entries = [entry(f"e{i}", "08:00", "09:00", on=date(2024, 3, 5), credited_minutes=60 + i, **kind)
+               for i, kind in enumerate(kinds)]
+    groups = Counter()
+    minutes = Counter()
+    for e in entries:
+        key = (e.state, e.verified, e.creditable)
+        groups[key] += 1
+        minutes[key] += e.credited_minutes
+    tallies = [EntryTally(*key, groups[key], minutes[key]) for key in groups]
+    one_by_one = activity_score(entries, WEEK, [], set(), POLICY)
+    tallied = activity_score([], WEEK, [], set(), POLICY, tallies)
+    assert tallied.score == one_by_one.score and tallied.summary == one_by_one.summary
+    assert sorted((l.counted, l.reason, l.entries, l.credited_minutes) for l in tallied.lines) == sorted(
+        (reason_counted, reason, groups[key], minutes[key]) for key, (reason_counted, reason) in {
+            (e.state, e.verified, e.creditable): (line.counted, line.reason)
+            for e, line in zip(sorted(entries, key=lambda e: (e.start_at, e.entry_id)), one_by_one.lines)}.items())
+    # Plain days tallied add their scheduled minutes to the effective minutes, as the days themselves would.
+    plain = WEEK[1:3]
+    assert effective_minutes(WEEK[:1] + WEEK[3:], WorkedDays(2, 900)) == effective_minutes(WEEK) == 1800
+    assert activity_score(entries, WEEK[:1] + WEEK[3:], [], set(), POLICY, (), WorkedDays(len(plain), 900)).score \
+        == one_by_one.score

@@ -1,0 +1,68 @@
+"""The bulk upsert and the inbox claim behave the same on PostgreSQL and on SQLite (the embedded default)."""
+import uuid
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from runtime.db import make_engine, make_session_factory, upsert_rows
+from runtime.events import make_event
+from runtime.messaging import add_messaging_tables, claim
+
+METADATA = MetaData()
+SCORES = Table("scores", METADATA, Column("who", String(20), primary_key=True), Column("version", Integer),
+               Column("digest", String(20)), Column("note", String(20)))
+add_messaging_tables(METADATA)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def sessions(request, tmp_path):
+    if request.param == "sqlite":
+        engine, cleanup = make_engine(f"sqlite:///{tmp_path / 'upserts.db'}"), None
+    else:
+        server = request.getfixturevalue("pg_server_url")
+        name = f"t_upserts_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
+
+        def cleanup():
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            admin.dispose()
+    METADATA.create_all(engine)
+    yield make_session_factory(engine, METADATA)
+    engine.dispose()
+    if cleanup:
+        cleanup()
+
+
+def _write(sessions, rows):
+    """A new version where the digest changed, as scoring writes month scores; the rows written come back."""
+    with sessions() as session, session.begin():
+        return sorted(tuple(r) for r in upsert_rows(
+            session, SCORES, rows, ("who",), only_if=lambda table, new: table.c.digest != new.digest,
+            overrides={"version": lambda table, _new: table.c.version + 1}, returning=("who", "version")))
+
+
+def test_upsert_inserts_updates_only_what_changed_and_returns_it(sessions):
+    assert _write(sessions, [{"who": "a", "version": 1, "digest": "x", "note": "first"},
+                             {"who": "b", "version": 1, "digest": "y", "note": "first"}]) == [("a", 1), ("b", 1)]
+    assert _write(sessions, [{"who": "a", "version": 1, "digest": "x", "note": "same digest"},
+                             {"who": "b", "version": 1, "digest": "z", "note": "changed"},
+                             {"who": "c", "version": 1, "digest": "w", "note": "new"}]) == [("b", 2), ("c", 1)]
+    with sessions() as session:
+        stored = {r.who: (r.version, r.digest, r.note) for r in session.execute(select(SCORES))}
+    assert stored == {"a": (1, "x", "first"), "b": (2, "z", "changed"), "c": (1, "w", "new")}
+    assert _write(sessions, []) == []
+
+
+def test_claim_returns_each_new_event_once(sessions):
+    events = [make_event("directory.holiday.upserted", name, {"date": "2026-12-25", "name": name}, "test")
+              for name in ("Natal", "Nyepi")]
+    with sessions() as session, session.begin():
+        assert claim(session, "payroll", events + events[:1]) == events
+    with sessions() as session, session.begin():
+        assert claim(session, "payroll", events[::-1]) == []
+        assert claim(session, "scoring", events[1:]) == events[1:]
