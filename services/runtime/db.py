@@ -49,6 +49,12 @@ def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
         session.execute(insert(table).values(**key, **values))
 
 
+def insert_for(session: Session, table: Table):
+    """An INSERT of `table` in the session's dialect (PostgreSQL or SQLite), which has `on_conflict_*`."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
 def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[str, ...], only_if=None,
                 overrides: dict | None = None, returning: tuple = ()) -> list:
     """Insert `rows`, or update them on a conflict of `keys` (PostgreSQL or SQLite), in one statement: every other
@@ -57,8 +63,7 @@ def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[st
     """
     if not rows:
         return []
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    statement = insert_for(session, table)
     excluded = statement.excluded
     changes = {c.name: (overrides or {}).get(c.name, lambda _t, e, n=c.name: e[n])(table, excluded)
                for c in table.columns if c.name not in keys}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from runtime.db import insert_for
 from runtime.events import Event
 
 
@@ -67,9 +67,8 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
         first.setdefault(event.event_id, event)  # the first of an event repeated in the batch, in batch order
     if not first:
         return []
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     now = datetime.now(timezone.utc)
-    statement = (dialect.insert(inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+    statement = (insert_for(session, inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
                  .returning(inbox.c.event_id))
     new = set(session.execute(statement, [{"consumer": consumer, "event_id": e.event_id, "type": e.type,
                                            "processed_at": now} for e in first.values()]).scalars())
