@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `eval "$(bash deploy/postgres.sh start)"` exports
-# TEST_DATABASE_URL; `bash deploy/postgres.sh stop` ends it. KINERJA_PG_SHARED_BUFFERS sets shared_buffers
+# TEST_DATABASE_URL; `bash deploy/postgres.sh stop` ends it. Each checkout gets its own cluster (directory
+# and port derived from the checkout's path), so two checkouts on one machine never share or stop each other's. KINERJA_PG_SHARED_BUFFERS sets shared_buffers
 # (default 256MB) when the cluster starts. Installs Debian's postgresql when missing
 # (as root). initdb refuses to run as root, so the cluster runs as the `postgres` user then.
 set -euo pipefail
-PGDIR=${KINERJA_PG_DIR:-/tmp/kinerja-pg}
-PGPORT=${KINERJA_PG_PORT:-55432}
+checkout=$(cd "$(dirname "$0")/.." && pwd)
+key=$(printf '%s' "$checkout" | cksum | cut -d' ' -f1)
+PGDIR=${KINERJA_PG_DIR:-/tmp/kinerja-pg-$key}
+PGPORT=${KINERJA_PG_PORT:-$((20000 + key % 20000))}
 # The benchmarks at 50,000 employees want the month's working set in PostgreSQL's buffers (see PERFORMANCE.md).
 SHARED_BUFFERS=${KINERJA_PG_SHARED_BUFFERS:-256MB}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)

@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 bash deploy/setup.sh
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   eval "$(bash deploy/postgres.sh start)"
+  # the cluster is this run's own: stop it however the run ends (KINERJA_PG_KEEP=1 keeps it for reruns)
+  [ -n "${KINERJA_PG_KEEP:-}" ] || trap 'bash deploy/postgres.sh stop 2>/dev/null' EXIT
 fi
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
