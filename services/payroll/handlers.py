@@ -23,7 +23,7 @@ from payroll.domain.policy import SANCTION_LEVELS, PayrollPolicy
 from payroll.domain.runs import (Correction, RunState, RunStateError, accepts_correction, adjustment_for, advance,
                                  can_recompute, content_hash, correction_deadline)
 from payroll.domain.tpp import (ActiveSanction, Adjustment, DayFact, EmployeeFacts, MonthFacts, Payslip, PayslipLine,
-                                compute_tpp)
+                                compute_tpp, missing_figures)
 from runtime.db import upsert_rows
 from runtime.events import make_event
 from runtime.messaging import publish
@@ -284,7 +284,7 @@ def _corrections(session: Session, policy: PayrollPolicy, year: int, month: int,
 def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, run_id: str | None = None):
     """Price every employee scored in (year, month): payslip rows, adjustment rows, skipped and late corrections."""
     carried, adjustment_records, late = _corrections(session, policy, year, month, run_id)
-    payslips, rows, skipped = [], [], []
+    payslips, rows, skipped, incomplete = [], [], [], []
     for row in _month_rows(session, year, month):
         if row.known is None:
             skipped.append({"employee_id": row.employee_id, "reason": "not in the directory"})
@@ -296,12 +296,15 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
             row.start_year, row.start_month, row.sanction_months, year, month)
         employee = EmployeeFacts(row.employee_id, row.name, row.unit_id, row.job_class, row.position_id, row.status,
                                  ActiveSanction(row.sanction_level, index) if index else None, row.grade)
+        facts = _month_facts(row, year, month, carried.get(row.employee_id, ()))
         try:
-            payslip = compute_tpp(employee, _month_facts(row, year, month, carried.get(row.employee_id, ())), policy)
+            payslip = compute_tpp(employee, facts, policy)
         except ValueError as exc:
             skipped.append({"employee_id": row.employee_id, "reason": str(exc)})
             continue
         payslips.append(payslip)
+        incomplete += [{"employee_id": row.employee_id, "component": m.component, "missing": m.source,
+                        "action": m.action} for m in missing_figures(facts, policy)]
         rows.append({"employee_id": payslip.employee_id, "name": payslip.name, "unit_id": payslip.unit_id,
                      "year": year, "month": month, "score_version": row.version, "gross": payslip.gross,
                      "net": payslip.net, "lines": [_line(line) for line in payslip.lines],
@@ -315,7 +318,7 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
     adjustment_records = [r for r in adjustment_records if r["employee_id"] in paid]
     summary = {"employees": len(payslips), "gross_total": sum(p.gross for p in payslips),
                "net_total": sum(p.net for p in payslips), "content_hash": content_hash(payslips),
-               "skipped": skipped, "late_corrections": late}
+               "skipped": skipped, "late_corrections": late, "incomplete": incomplete}
     return summary, rows, adjustment_records
 
 
@@ -334,12 +337,22 @@ def _run_view(row) -> dict:
     return {"run_id": row.run_id, "organisation": row.organisation, "year": row.year, "month": row.month,
             "state": row.state, "employees": row.employees, "gross_total": row.gross_total,
             "net_total": row.net_total, "content_hash": row.content_hash, "skipped": row.skipped,
-            "late_corrections": row.late_corrections, "drafted_by": row.drafted_by,
+            "late_corrections": row.late_corrections, "incomplete": _incomplete_view(row.incomplete),
+            "drafted_by": row.drafted_by,
             "drafted_at": row.drafted_at.isoformat(), "computed_by": row.computed_by,
             "computed_at": row.computed_at.isoformat(), "reviewed_by": row.reviewed_by,
             "approved_by": row.approved_by, "approved_at": row.approved_at and row.approved_at.isoformat(),
             "approved_hash": row.approved_hash, "paid_by": row.paid_by,
             "paid_at": row.paid_at and row.paid_at.isoformat()}
+
+
+def _incomplete_view(incomplete: list[dict]) -> dict:
+    """Payslips priced without a component's figure: how many, per component, and each with who must act."""
+    by_component: dict[str, int] = {}
+    for item in incomplete:
+        by_component[item["component"]] = by_component.get(item["component"], 0) + 1
+    return {"count": len({item["employee_id"] for item in incomplete}), "by_component": by_component,
+            "payslips": incomplete}
 
 
 def _publish_run(session: Session, event_type: str, run: dict) -> None:

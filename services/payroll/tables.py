@@ -1,6 +1,6 @@
 """The payroll service's tables: projections of the directory and scoring, its own records, runs and payslips."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 
 from runtime.messaging import add_messaging_tables
 
@@ -112,6 +112,8 @@ runs = Table(
     Column("content_hash", String(64), nullable=False),
     Column("skipped", JSON, nullable=False),
     Column("late_corrections", JSON, nullable=False),
+    # Payslips priced without a component's figure (no targets assessed, behaviour not rated): who must act.
+    Column("incomplete", JSON, nullable=False, server_default=text("'[]'")),
     Column("drafted_by", String(18), nullable=False),
     Column("drafted_at", DateTime(timezone=True), nullable=False),
     Column("computed_by", String(18), nullable=False),

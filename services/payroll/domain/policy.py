@@ -50,11 +50,16 @@ class Rounding:
 
 @dataclass(frozen=True)
 class Component:
-    """One share of the TPP: `weight` percent of the base, paid by the score named by `source`."""
+    """One share of the TPP: `weight` percent of the base, paid by the score named by `source`.
+
+    `when_missing_percent`: the percent of the share paid while the month has no figure for `source` (e.g. no
+    SKP targets assessed, behaviour not yet rated); 0 = unpaid until the figure arrives as a correction.
+    """
 
     name: str
     weight: Decimal
     source: str
+    when_missing_percent: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -153,10 +158,11 @@ class _ComponentSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1))
     weight = _percent(required=True)
     source = fields.String(required=True, validate=validate.OneOf(COMPONENT_SOURCES))
+    when_missing_percent = _percent(100, load_default=Decimal(0))
 
     @post_load
     def make(self, data, **kwargs):
-        return Component(**data)
+        return Component(**{**data, "when_missing_percent": Decimal(data["when_missing_percent"])})
 
 
 class _OvertimeSchema(Schema):

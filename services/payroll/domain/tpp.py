@@ -52,6 +52,15 @@ _SCORE_LABELS = {
     "behaviour": "behaviour score",
     "overtime": "overtime score",
 }
+# Who must act when the month has no figure for a component (said on the payslip, counted in the run).
+MISSING_FIGURE_ACTIONS = {
+    "target": "the supervisor sets the month's SKP targets and assesses their achievement "
+              "(PUT /targets/<employee_id>/<yyyy-mm> and .../assessment in scoring)",
+    "behaviour": "the supervisor rates the month's BerAKHLAK behaviour (PUT /behaviour/<employee_id>/<yyyy-mm> "
+                 "in scoring)",
+    "overtime": "scoring re-scores the month with its overtime hours",
+    "activity_score": "scoring scores the month",
+}
 _HUNDRED = Decimal(100)
 
 
@@ -120,6 +129,15 @@ class MonthFacts:
     overtime_hours: Decimal | None = None
     days: Sequence[DayFact] = ()
     adjustments: Sequence[Adjustment] = ()
+
+
+@dataclass(frozen=True)
+class MissingFigure:
+    """A component priced without its figure for the month: what is missing and who must act."""
+
+    component: str
+    source: str
+    action: str
 
 
 @dataclass(frozen=True)
@@ -253,24 +271,39 @@ def _component(
     formula = f"{component.name}: {format_percent(component.weight)} of {base_text}"
     if component.source == "discipline":
         return _Draft("component", component.name, formula, "paid in full before discipline deductions", share)
+    label = _SCORE_LABELS[component.source]
+    if _figure(component, month) is None:
+        paid = component.when_missing_percent
+        formula += f" × {format_percent(paid)} paid while the {label} is missing"
+        evidence = (f"no {label} for {MONTH_NAMES[month.month]} {month.year}: "
+                    f"{MISSING_FIGURE_ACTIONS[component.source]}; a later figure is paid as a correction")
+        return _Draft("component", component.name, formula, evidence, share * paid / _HUNDRED)
     score, evidence = _score(component, month, policy)
     paid = min(max(score, Decimal(0)), _HUNDRED)
-    formula += f" × {_SCORE_LABELS[component.source]} {format_percent(paid)}"
+    formula += f" × {label} {format_percent(paid)}"
     if paid != score:
         formula += f" (capped from {format_percent(score)})"
     return _Draft("component", component.name, formula, evidence, share * paid / _HUNDRED)
 
 
-def _score(component: Component, month: MonthFacts, policy: PayrollPolicy) -> tuple[Decimal, str]:
-    period = f"{MONTH_NAMES[month.month]} {month.year}"
-    value = {
+def _figure(component: Component, month: MonthFacts) -> Decimal | None:
+    return {
         "activity_score": month.activity_score,
         "target": month.target_score,
         "behaviour": month.behaviour_score,
         "overtime": month.overtime_hours,
     }[component.source]
-    if value is None:
-        raise ValueError(f"component {component.name!r} needs the month's {component.source} figure")
+
+
+def missing_figures(month: MonthFacts, policy: PayrollPolicy) -> list[MissingFigure]:
+    """The components the month has no figure for (each paid `when_missing_percent` of its share)."""
+    return [MissingFigure(c.name, c.source, MISSING_FIGURE_ACTIONS[c.source]) for c in policy.components
+            if c.source != "discipline" and _figure(c, month) is None]
+
+
+def _score(component: Component, month: MonthFacts, policy: PayrollPolicy) -> tuple[Decimal, str]:
+    period = f"{MONTH_NAMES[month.month]} {month.year}"
+    value = _figure(component, month)
     if component.source != "overtime":
         return value, f"{_SCORE_LABELS[component.source]} {format_percent(value)} in {period}"
     overtime = policy.overtime

@@ -15,6 +15,7 @@ from payroll.domain.tpp import (
     MonthFacts,
     compute_tpp,
     format_rupiah,
+    missing_figures,
 )
 
 ALL_CLASSES = range(1, 18)
@@ -190,6 +191,27 @@ def test_facts_the_policy_cannot_price_are_refused(employee, month, message):
         compute_tpp(employee, month, load_policy({}))
 
 
-def test_a_component_without_its_score_is_refused(preset):
-    with pytest.raises(ValueError, match="'skp' needs the month's target"):
-        compute_tpp(staff(), november(overtime="60"), preset("surabaya"))
+def test_a_component_without_its_figure_is_unpaid_with_who_must_act(preset):
+    # Surabaya, class 8 = Rp 6.000.000: skp 20% = 1.200.000 unpaid while no target score exists;
+    # disiplin 1.800.000 + aktivitas 2.700.000 + lembur 300.000 (60 h) = 4.800.000 gross.
+    payslip = compute_tpp(staff(), november(overtime="60"), preset("surabaya"))
+
+    skp = [entry for entry in payslip.lines if entry.description == "skp"][0]
+    assert skp.amount == 0 and payslip.gross == 4_800_000
+    assert "0% paid while the target achievement is missing" in skp.rule
+    assert "no target achievement for November 2026" in skp.evidence and "supervisor" in skp.evidence
+    assert [m.component for m in missing_figures(november(overtime="60"), preset("surabaya"))] == ["skp"]
+
+
+def test_a_policy_may_pay_a_missing_component_at_a_default_percent():
+    policy = load_policy({"components": [
+        {"name": "kinerja", "weight": 60, "source": "activity_score"},
+        {"name": "perilaku", "weight": 40, "source": "behaviour", "when_missing_percent": 50}]})
+
+    payslip = compute_tpp(staff(), november(), policy)
+
+    # class 8 = Rp 4.200.000: kinerja 60% × 100% = 2.520.000; perilaku 40% = 1.680.000 × 50% = 840.000
+    assert [entry.amount for entry in payslip.lines if entry.code == "component"] == [2_520_000, 840_000]
+    assert "50% paid while the behaviour score is missing" in payslip.lines[1].rule
+
+
