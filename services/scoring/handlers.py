@@ -25,6 +25,7 @@ from runtime.events import make_event
 from runtime.messaging import publish
 from runtime.problems import Problem
 from scoring import tables
+from scoring import targets as skp_targets
 from scoring.domain.crosschecks import Day, Entry, Evidence, Flag, assign_entries_to_days, check_day, diff_flags
 from scoring.domain.policy import ScoringPolicy
 from scoring.domain.posture import WorkloadItem, staffing_posture
@@ -452,6 +453,7 @@ def _month_json(row) -> dict:
             "version": row.version, "activity_score": str(row.activity_score),
             "discipline_score": str(row.discipline_score), "behaviour_level": row.behaviour_level,
             "behaviour_score": None if row.behaviour_score is None else str(row.behaviour_score),
+            "target_score": None if row.target_score is None else str(row.target_score),
             "overtime_hours": None if row.overtime_hours is None else str(row.overtime_hours),
             "predicate": row.predicate, "effective_minutes": row.effective_minutes,
             "credited_minutes": row.credited_minutes, "days": row.days, "breakdown": row.breakdown,
@@ -604,6 +606,7 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
         select(b).where(b.c.employee_id.in_(members), b.c.year == year, b.c.month == month))}
     holidays = {r.date: r.name for r in session.execute(
         select(h.c.date, h.c.name).where(h.c.date.between(first, last), h.c.active.is_(True)))}
+    achievements = skp_targets.month_achievements(session, members, year, month, policy)
     now = _now()
     columns = {c.name for c in m.columns}
     records = {}
@@ -611,6 +614,7 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
         result = _score_employee(employee_id, employees[employee_id], year, month, days[employee_id],
                                  worked.get(employee_id), entries[employee_id], tallies[employee_id],
                                  flags[employee_id], ratings.get(employee_id), holidays, policy)
+        result = skp_targets.with_target(result, achievements[employee_id])
         records[employee_id] = dict(result, version=1, content_hash=_hash(result), scored_at=now)
     # One statement writes the scores that changed (a new version where the content hash differs) and says which:
     # no look-up of the previous versions, whose IN list PostgreSQL planned as a scan of the whole table while
@@ -757,7 +761,7 @@ def _event_data(record: dict) -> dict:
         "employee_id": record["employee_id"], "unit_id": record["unit_id"], "year": record["year"],
         "month": record["month"], "version": record["version"], "activity_score": record["activity_score"],
         "discipline_score": record["discipline_score"], "behaviour_level": record["behaviour_level"],
-        "behaviour_score": record["behaviour_score"], "target_score": None, "overtime_hours": record["overtime_hours"],
+        "behaviour_score": record["behaviour_score"], "target_score": record["target_score"], "overtime_hours": record["overtime_hours"],
         "predicate": record["predicate"], "effective_minutes": record["effective_minutes"],
         "credited_minutes": record["credited_minutes"], "days": record["days"], "breakdown": record["breakdown"],
     }

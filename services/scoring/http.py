@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from runtime.auth import authenticate, require
 from runtime.problems import Problem, from_validation_error
 from runtime.web import db, documented, load_json
-from scoring import handlers
+from scoring import handlers, targets
 from scoring.domain.vocabulary import ALL_PREDICATES, BERAKHLAK_VALUES
 
 blueprint = Blueprint("scoring", __name__)
@@ -41,6 +41,40 @@ class ClearSchema(Schema):
 BehaviourSchema = Schema.from_dict(
     {**{name: fields.Integer(required=True) for name in BERAKHLAK_VALUES},
      "has_innovation": fields.Boolean(load_default=False)}, name="BehaviourSchema")
+
+
+class TargetSchema(Schema):
+    """One monthly SKP target: an output and its quantity; optionally quality (percent), time (days), a weight,
+    and a catalogue item whose creditable entries count toward the quantity."""
+
+    output = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    output_unit = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    weight = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
+    quality = fields.Decimal(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
+    time_days = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=31))
+    catalogue_item_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class TargetsSchema(Schema):
+    """The month's targets (replacing any set before)."""
+
+    targets = fields.List(fields.Nested(TargetSchema), required=True, validate=validate.Length(max=50))
+
+
+class AssessmentSchema(Schema):
+    """What was realised against one target (a quantity left out is counted from linked entries)."""
+
+    target_id = fields.String(required=True)
+    quantity = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0))
+    quality = fields.Decimal(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    time_days = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=366))
+
+
+class AssessmentsSchema(Schema):
+    """The approver's assessment of the month's targets."""
+
+    targets = fields.List(fields.Nested(AssessmentSchema), required=True, validate=validate.Length(min=1, max=50))
 
 
 class UnitRatingSchema(Schema):
@@ -138,6 +172,40 @@ def put_behaviour(employee_id, period):
                                      _policy())
     session.commit()
     return rating
+
+
+@blueprint.put("/targets/<employee_id>/<period>")
+@require("supervisor")
+@documented(TargetsSchema)
+def put_targets(employee_id, period):
+    """Set a report's SKP targets for a month (the approver only); a closed month is re-scored."""
+    year, month = _period(period)
+    body = load_json(TargetsSchema())
+    session = db()
+    result = targets.set_targets(session, authenticate(), employee_id, year, month, body["targets"], _policy())
+    session.commit()
+    return result
+
+
+@blueprint.put("/targets/<employee_id>/<period>/assessment")
+@require("supervisor")
+@documented(AssessmentsSchema)
+def put_assessment(employee_id, period):
+    """Record what a report realised against the month's targets (the approver only)."""
+    year, month = _period(period)
+    body = load_json(AssessmentsSchema())
+    session = db()
+    result = targets.assess_targets(session, authenticate(), employee_id, year, month, body["targets"], _policy())
+    session.commit()
+    return result
+
+
+@blueprint.get("/targets/<employee_id>/<period>")
+@require()
+def get_targets(employee_id, period):
+    """A month's targets with their achievement as it stands (staff their own, supervisors their reports)."""
+    year, month = _period(period)
+    return targets.get_targets(db(), authenticate(), employee_id, year, month, _policy())
 
 
 @blueprint.get("/months/<employee_id>/<period>")

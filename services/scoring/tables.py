@@ -165,6 +165,31 @@ behaviour_ratings = Table(
     Column("rated_at", DateTime(timezone=True), nullable=False),
 )
 
+targets = Table(
+    # One employee's monthly SKP targets, set by their approver, and what was realised once assessed.
+    "targets", metadata,
+    Column("target_id", String(36), primary_key=True),
+    Column("employee_id", String(18), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("position", Integer, nullable=False),  # the order the supervisor listed them in
+    Column("output", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("output_unit", String(60), nullable=False),
+    Column("weight", Integer, nullable=False),
+    Column("quality", Numeric(6, 2), nullable=True),
+    Column("time_days", Integer, nullable=True),
+    Column("catalogue_item_id", String(64), nullable=True),
+    Column("realised_quantity", Integer, nullable=True),
+    Column("realised_quality", Numeric(6, 2), nullable=True),
+    Column("realised_days", Integer, nullable=True),
+    Column("set_by", String(18), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("assessed_by", String(18), nullable=True),
+    Column("assessed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_targets_employee_period", "employee_id", "year", "month"),
+)
+
 unit_ratings = Table(
     "unit_ratings", metadata,  # the unit's own predicate for a year: it limits its staff's predicate distribution
     Column("unit_id", String(64), primary_key=True),
@@ -197,6 +222,7 @@ month_scores = Table(
     Column("discipline_score", Numeric(7, 2), nullable=False),
     Column("behaviour_level", String(10), nullable=True),
     Column("behaviour_score", Numeric(7, 2), nullable=True),
+    Column("target_score", Numeric(7, 2), nullable=True),
     Column("overtime_hours", Numeric(7, 2), nullable=True),
     Column("predicate", String(40), nullable=False),
     Column("rated", Boolean, nullable=False),

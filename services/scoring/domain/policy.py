@@ -85,6 +85,13 @@ class PostureBand:
 
 
 @dataclass(frozen=True)
+class TargetPolicy:
+    """SKP target achievement: each aspect (quantity, quality, time) counts at most `aspect_cap` percent."""
+
+    aspect_cap: Decimal
+
+
+@dataclass(frozen=True)
 class ScoringPolicy:
     """Everything regional about cross-checks, scores, predicates, staffing posture and public aggregates."""
 
@@ -100,6 +107,7 @@ class ScoringPolicy:
     effective_minutes_per_year: int
     posture_bands: tuple[PostureBand, ...]
     public_min_group: int
+    targets: TargetPolicy = TargetPolicy(Decimal(100))
 
 
 def _dec(value: str) -> Decimal:
@@ -155,6 +163,14 @@ class _BehaviourSchema(Schema):
     @post_load
     def build(self, data, **_):
         return BehaviourPolicy(**data)
+
+
+class _TargetsSchema(Schema):
+    aspect_cap = fields.Decimal(load_default=_dec("100"), validate=validate.Range(min=0, max=200, min_inclusive=False))
+
+    @post_load
+    def build(self, data, **_):
+        return TargetPolicy(**data)
 
 
 class _Pp30BandSchema(Schema):
@@ -272,6 +288,7 @@ class ScoringPolicySchema(Schema):
     effective_minutes_per_year = fields.Int(load_default=75_000, strict=True, validate=validate.Range(min=1))
     posture_bands = fields.List(fields.Nested(_PostureBandSchema), load_default=lambda: list(_DEFAULT_POSTURE_BANDS))
     public_min_group = fields.Int(load_default=5, strict=True, validate=validate.Range(min=1))
+    targets = fields.Nested(_TargetsSchema, load_default=lambda: _TargetsSchema().load({}))
 
     @pre_load
     def refuse_moved_keys(self, data, **_):
