@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import uuid
@@ -11,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from runtime.auth import mint_token
-from runtime.config import DEV_JWT_SECRET, Settings
+from runtime.config import Settings
+from tests.tokens import LocalIssuer, bearer_token
 
 
 def _free_port() -> int:
@@ -71,9 +72,10 @@ def kafka_bootstrap():
 
 
 def make_settings(service: str, database_url: str, kafka: str = "127.0.0.1:1", **extra) -> Settings:
-    """Settings for a service under test."""
+    """Settings for a service under test (trusting the tests' issuer)."""
     base = Settings.from_env(service, {})
-    return Settings(**{**base.__dict__, "database_url": database_url, "kafka_bootstrap_servers": kafka, **extra})
+    return Settings(**{**base.__dict__, **LocalIssuer.default().settings(), "database_url": database_url,
+                       "kafka_bootstrap_servers": kafka, **extra})
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ def new_nip():
 def token():
     """Factory: a bearer header for `subject` with `roles`."""
     def make(subject: str, *roles: str) -> dict:
-        return {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, "kinerja", subject, roles or ("staff",))}
+        return {"Authorization": "Bearer " + bearer_token(subject, roles or ("staff",))}
     return make
 
 
@@ -113,3 +115,5 @@ def pytest_sessionfinish(session, exitstatus):
     interpreter exits, after pytest's summary, which must stay the last word of a run."""
     import logging
     logging.getLogger("kafka").setLevel(logging.CRITICAL + 1)
+    if LocalIssuer._default is not None:
+        shutil.rmtree(LocalIssuer._default.directory, ignore_errors=True)

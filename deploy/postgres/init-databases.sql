@@ -5,3 +5,4 @@ CREATE DATABASE kinerja_activities;
 CREATE DATABASE kinerja_approvals;
 CREATE DATABASE kinerja_scoring;
 CREATE DATABASE kinerja_payroll;
+CREATE DATABASE kinerja_identity;

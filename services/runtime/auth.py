@@ -1,16 +1,28 @@
-"""Authentication by JWT bearer tokens carrying the caller's employee id and roles; one check for all."""
+"""Authentication by signed bearer tokens carrying the caller's employee id (NIP) and roles; one check for all.
+
+A token is accepted when it is signed by a trusted issuer's published key (the platform's own identity
+service, or an external OpenID provider configured in OIDC_ISSUERS), names that issuer and the platform's
+audience, and has not expired. Keys come from each issuer's JWKS, fetched and cached by PyJWKClient.
+HS256 tokens signed with a shared secret are accepted only when JWT_DEV_SECRET is set, for development.
+"""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import threading
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import jwt
+import requests
 from flask import current_app, g, request
 
 from runtime.problems import Problem
 
 ROLES = frozenset({"staff", "supervisor", "verifier", "finance", "admin", "ops"})
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
+MIN_DEV_SECRET_LENGTH = 32
+CLOCK_SKEW_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -19,32 +31,159 @@ class Principal:
 
     subject: str
     roles: frozenset[str]
+    issuer: str = ""
 
     def has(self, *roles: str) -> bool:
         """Whether the caller holds any of `roles`."""
         return bool(self.roles.intersection(roles))
 
 
-def mint_token(secret: str, issuer: str, subject: str, roles, ttl: timedelta = timedelta(hours=8)) -> str:
-    """Sign a token for `subject` with `roles` (for local use and tests)."""
+def _claims(issuer: str, audience: str, subject: str, roles, ttl: timedelta) -> dict:
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
     now = datetime.now(timezone.utc)
-    return jwt.encode({"sub": subject, "roles": sorted(roles), "iss": issuer, "iat": now, "exp": now + ttl},
-                      secret, algorithm="HS256")
+    return {"iss": issuer, "aud": audience, "sub": subject, "roles": sorted(roles), "iat": now, "exp": now + ttl,
+            "jti": uuid.uuid4().hex}
 
 
-def decode_token(token: str, secret: str, issuer: str) -> Principal:
-    """Verify a token and return its principal; raise Problem 401 when it is not acceptable."""
-    try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["sub", "exp"]})
-    except jwt.PyJWTError as exc:
-        raise Problem(401, "Invalid token", str(exc)) from None
-    roles = claims.get("roles") or []
-    if not isinstance(roles, list):
-        raise Problem(401, "Invalid token", "roles must be a list")
-    return Principal(subject=str(claims["sub"]), roles=frozenset(roles) & ROLES)
+def mint_token(key, issuer: str, subject: str, roles, ttl: timedelta = ACCESS_TOKEN_TTL,
+               audience: str = "kinerja") -> str:
+    """An RS256 access token for `subject` with `roles`, signed by `key` (a runtime.keys.SigningKey)."""
+    return jwt.encode(_claims(issuer, audience, subject, roles, ttl), key.private_key, algorithm="RS256",
+                      headers={"kid": key.kid})
+
+
+def mint_dev_token(secret: str, issuer: str, subject: str, roles, ttl: timedelta = ACCESS_TOKEN_TTL,
+                   audience: str = "kinerja") -> str:
+    """An HS256 development token; only a platform started with the same JWT_DEV_SECRET accepts it."""
+    return jwt.encode(_claims(issuer, audience, subject, roles, ttl), secret, algorithm="HS256")
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens the services accept, and where its token carries the NIP and the roles.
+
+    `subject_claim` and `roles_claim` are dotted paths into the claims (e.g. `realm_access.roles` for
+    Keycloak's realm roles); `role_map` renames the issuer's roles to the platform's (unmapped names are
+    kept as they are); roles that are not platform roles are ignored. Without `jwks_uri` the key set's
+    address is read from the issuer's OpenID discovery document.
+    """
+
+    issuer: str
+    audience: str = "kinerja"
+    jwks_uri: str | None = None
+    subject_claim: str = "sub"
+    roles_claim: str = "roles"
+    role_map: dict = field(default_factory=dict)
+    algorithms: tuple = ("RS256",)
+
+    @classmethod
+    def from_config(cls, entry: dict) -> "TrustedIssuer":
+        """One OIDC_ISSUERS entry; ValueError naming what is wrong."""
+        allowed = {"issuer", "audience", "jwks_uri", "subject_claim", "roles_claim", "role_map", "algorithms"}
+        if not isinstance(entry, dict) or not entry.get("issuer") or set(entry) - allowed:
+            raise ValueError(f"OIDC_ISSUERS entries need `issuer` and may have only {sorted(allowed)}: {entry!r}")
+        algorithms = tuple(entry.get("algorithms", ("RS256",)))
+        if not set(algorithms) <= {"RS256", "RS384", "RS512", "PS256", "ES256", "ES384"}:
+            raise ValueError(f"OIDC_ISSUERS: only asymmetric algorithms are trusted, not {algorithms}")
+        return cls(**{**entry, "algorithms": algorithms})
+
+
+def _claim(claims: dict, path: str):
+    value = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+class Verifier:
+    """Checks bearer tokens against the trusted issuers (and the development secret when one is set)."""
+
+    def __init__(self, issuers: list[TrustedIssuer], dev_secret: str | None = None, jwks_lifespan: float = 300,
+                 jwks_cooldown: float = 30):
+        if dev_secret is not None and len(dev_secret) < MIN_DEV_SECRET_LENGTH:
+            raise ValueError(f"JWT_DEV_SECRET must be at least {MIN_DEV_SECRET_LENGTH} characters")
+        self.issuers = {i.issuer: i for i in issuers}
+        self.platform = issuers[0]
+        self.dev_secret = dev_secret
+        self.jwks_lifespan, self.jwks_cooldown = jwks_lifespan, jwks_cooldown
+        self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings) -> "Verifier":
+        """The verifier a service runs with: its own platform issuer first, then the external ones."""
+        platform = TrustedIssuer(settings.jwt_issuer, settings.jwt_audience, settings.jwks_url)
+        external = [TrustedIssuer.from_config(entry) for entry in settings.oidc_issuers]
+        return cls([platform, *external], settings.jwt_dev_secret, settings.jwks_cache_seconds,
+                   min(30.0, settings.jwks_cache_seconds))
+
+    def _client(self, issuer: TrustedIssuer) -> jwt.PyJWKClient:
+        with self._lock:
+            if issuer.issuer not in self._clients:
+                uri = issuer.jwks_uri
+                if not uri:
+                    discovery = f"{issuer.issuer.rstrip('/')}/.well-known/openid-configuration"
+                    try:
+                        response = requests.get(discovery, timeout=10)
+                        response.raise_for_status()
+                        uri = response.json()["jwks_uri"]
+                    except (requests.RequestException, ValueError, KeyError) as exc:
+                        raise Problem(503, "Cannot verify the token now",
+                                      f"the issuer's discovery document is unavailable: {exc.__class__.__name__}") from None
+                self._clients[issuer.issuer] = jwt.PyJWKClient(uri, lifespan=self.jwks_lifespan,
+                                                               cooldown_duration=self.jwks_cooldown, timeout=10)
+            return self._clients[issuer.issuer]
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; Problem 401 when it is not acceptable (503 when keys are unreachable)."""
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Problem(401, "Invalid token", str(exc)) from None
+        algorithm = header.get("alg")
+        if algorithm == "HS256":
+            if self.dev_secret is None:
+                raise Problem(401, "Invalid token", "HS256 development tokens are not accepted by this platform")
+            issuer, key, algorithms = self.platform, self.dev_secret, ["HS256"]
+        else:
+            issuer = self.issuers.get(unverified.get("iss"))
+            if issuer is None:
+                raise Problem(401, "Invalid token", "the token's issuer is not trusted")
+            if algorithm not in issuer.algorithms:
+                raise Problem(401, "Invalid token", f"the algorithm {algorithm!r} is not accepted")
+            try:
+                key = self._client(issuer).get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientConnectionError as exc:
+                raise Problem(503, "Cannot verify the token now", f"the issuer's keys are unavailable: {exc}") from None
+            except jwt.PyJWTError as exc:
+                raise Problem(401, "Invalid token", str(exc)) from None
+            algorithms = list(issuer.algorithms)
+        try:
+            claims = jwt.decode(token, key, algorithms=algorithms, issuer=issuer.issuer, audience=issuer.audience,
+                                leeway=CLOCK_SKEW_SECONDS, options={"require": ["iss", "aud", "exp", "iat"]})
+        except jwt.PyJWTError as exc:
+            raise Problem(401, "Invalid token", str(exc)) from None
+        subject = _claim(claims, issuer.subject_claim)
+        if not isinstance(subject, str) or not subject:
+            raise Problem(401, "Invalid token", f"the token has no {issuer.subject_claim}")
+        roles = _claim(claims, issuer.roles_claim) or []
+        if not isinstance(roles, list):
+            raise Problem(401, "Invalid token", f"{issuer.roles_claim} must be a list")
+        mapped = frozenset(issuer.role_map.get(r, r) for r in roles if isinstance(r, str)) & ROLES
+        return Principal(subject=subject, roles=mapped, issuer=issuer.issuer)
+
+
+def verifier() -> Verifier:
+    """The running service's verifier (built on first use; its key sets are cached across requests)."""
+    found = current_app.extensions.get("kinerja.auth")
+    if found is None:
+        found = current_app.extensions["kinerja.auth"] = Verifier.from_settings(current_app.config["SETTINGS"])
+    return found
 
 
 def authenticate() -> Principal:
@@ -54,8 +193,7 @@ def authenticate() -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Problem(401, "Authentication required", "send an Authorization: Bearer <token> header")
-        settings = current_app.config["SETTINGS"]
-        g.principal = decode_token(token.strip(), settings.jwt_secret, settings.jwt_issuer)
+        g.principal = verifier().verify(token.strip())
     return g.principal
 
 

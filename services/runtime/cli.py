@@ -12,11 +12,27 @@ from runtime.config import Settings, repo_root
 from runtime.service import SERVICES
 
 
-def _cmd_token(args) -> int:
+def _platform_minter(ttl: timedelta):
+    """(nip, roles) -> a token the local platform accepts: signed with its key pair from the data directory."""
     from runtime.auth import mint_token
-    settings = Settings.from_env("directory")
-    print(mint_token(settings.jwt_secret, settings.jwt_issuer, args.sub, args.roles.split(","),
-                     timedelta(hours=args.hours)))
+    from runtime.keys import KeyStore
+    settings = Settings.from_env("identity")
+    keys = KeyStore(settings.signing_keys_dir)
+    return lambda nip, roles: mint_token(keys.signing_key(), settings.jwt_issuer, nip, roles, ttl, settings.jwt_audience)
+
+
+def _cmd_token(args) -> int:
+    ttl = timedelta(hours=args.hours)
+    if args.dev:
+        from runtime.auth import mint_dev_token
+        settings = Settings.from_env("identity")
+        if not settings.jwt_dev_secret:
+            print("--dev needs JWT_DEV_SECRET (the platform must be started with the same value)", file=sys.stderr)
+            return 2
+        print(mint_dev_token(settings.jwt_dev_secret, settings.jwt_issuer, args.sub, args.roles.split(","), ttl,
+                             settings.jwt_audience))
+        return 0
+    print(_platform_minter(ttl)(args.sub, args.roles.split(",")))
     return 0
 
 
@@ -79,15 +95,14 @@ def _cmd_work(args) -> int:
 def _cmd_play_month(args) -> int:
     from datetime import date
 
-    from runtime.auth import mint_token
     from scenarios.clients import HttpApi
     from scenarios.month import play_month
 
-    settings = Settings.from_env("directory")
+    mint = _platform_minter(timedelta(hours=1))
     today = date.today()
     year, month = args.year or (today.year if today.month > 1 else today.year - 1), args.month or (today.month - 1 or 12)
     api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
-    finance = mint_token(settings.jwt_secret, settings.jwt_issuer, "198001012005011004", ["finance"])
+    finance = mint("198001012005011004", ["finance"])
     runs = api["payroll"].ok("GET", "/runs", finance)["runs"]
     taken = [r for r in runs if (r["year"], r["month"]) == (year, month)]
     if taken:
@@ -95,8 +110,7 @@ def _cmd_play_month(args) -> int:
               f" month, so play another month (--year/--month, within the demo policy's entry window) or a fresh"
               f" stack (KINERJA_DATA_DIR).", file=sys.stderr)
         return 1
-    result = play_month(api, lambda nip, roles: mint_token(settings.jwt_secret, settings.jwt_issuer, nip, roles),
-                        year, month, log=lambda line: print(f"- {line}", flush=True))
+    result = play_month(api, mint, year, month, log=lambda line: print(f"- {line}", flush=True))
     run = result["run"]
     print(f"\nPayroll run {run['run_id']} for {year}-{month:02d}: {run['state']}, approved by {run['approved_by']}")
     print(f"{'NIP':<20}{'name':<22}{'gross':>14}{'net':>14}")
@@ -200,10 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--year", type=int)
     p.add_argument("--month", type=int, help="default: last month")
     p.set_defaults(func=_cmd_play_month)
-    p = sub.add_parser("token", help="mint a JWT for local use")
+    p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
     p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")
     p.add_argument("--hours", type=float, default=8)
+    p.add_argument("--dev", action="store_true", help="an HS256 development token signed with JWT_DEV_SECRET")
     p.set_defaults(func=_cmd_token)
     args = parser.parse_args(argv)
     return args.func(args)

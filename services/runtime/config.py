@@ -1,13 +1,14 @@
 """Configuration read from environment variables, with development defaults."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-DEV_JWT_SECRET = "kinerja-development-secret-change-me-in-production"
+DEFAULT_IDENTITY_URL = "http://127.0.0.1:8007"
 
 
 def repo_root() -> Path:
@@ -36,6 +37,19 @@ def service_database_url(service: str, env: dict) -> str:
     return f"sqlite:///{data_dir / (service + '.db')}"
 
 
+def _oidc_issuers(text: str) -> tuple:
+    """OIDC_ISSUERS: a JSON list of the external issuers to trust (see runtime.auth.TrustedIssuer)."""
+    if not text.strip():
+        return ()
+    try:
+        entries = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"OIDC_ISSUERS is not valid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError("OIDC_ISSUERS must be a JSON list of issuer objects")
+    return tuple(entries)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service process needs to know about its environment."""
@@ -43,8 +57,13 @@ class Settings:
     service: str
     database_url: str
     kafka_bootstrap_servers: str
-    jwt_secret: str
-    jwt_issuer: str = "kinerja"
+    jwt_issuer: str = DEFAULT_IDENTITY_URL
+    jwt_audience: str = "kinerja"
+    jwks_url: str = f"{DEFAULT_IDENTITY_URL}/.well-known/jwks.json"
+    jwks_cache_seconds: float = 300
+    oidc_issuers: tuple = ()
+    jwt_dev_secret: str | None = None
+    signing_keys_dir: str = ""
     policy_file: str | None = None
     data_dir: str = ""
     consumer_max_attempts: int = 5
@@ -55,12 +74,18 @@ class Settings:
         """Read the settings of `service` from the environment (or the mapping given)."""
         env = dict(os.environ if env is None else env)
         data_dir = env.get("KINERJA_DATA_DIR", str(repo_root() / ".cache" / "data"))
+        identity_url = env.get("IDENTITY_URL", DEFAULT_IDENTITY_URL).rstrip("/")
         return cls(
             service=service,
             database_url=service_database_url(service, env),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-            jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
-            jwt_issuer=env.get("JWT_ISSUER", "kinerja"),
+            jwt_issuer=env.get("JWT_ISSUER", identity_url),
+            jwt_audience=env.get("JWT_AUDIENCE", "kinerja"),
+            jwks_url=env.get("JWKS_URL", f"{identity_url}/.well-known/jwks.json"),
+            jwks_cache_seconds=float(env.get("JWKS_CACHE_SECONDS", "300")),
+            oidc_issuers=_oidc_issuers(env.get("OIDC_ISSUERS", "")),
+            jwt_dev_secret=env.get("JWT_DEV_SECRET") or None,
+            signing_keys_dir=env.get("SIGNING_KEYS_DIR", str(Path(data_dir) / "signing-keys")),
             policy_file=env.get("POLICY_FILE") or str(repo_root() / "deploy" / "policies" / "national.toml"),
             data_dir=data_dir,
             consumer_max_attempts=int(env.get("CONSUMER_MAX_ATTEMPTS", "5")),

@@ -16,7 +16,7 @@ import importlib
 from dataclasses import dataclass
 
 SERVICES = {"attendance": 8001, "activities": 8002, "approvals": 8003, "scoring": 8004, "payroll": 8005,
-            "directory": 8006}
+            "directory": 8006, "identity": 8007}
 
 
 @dataclass(frozen=True)

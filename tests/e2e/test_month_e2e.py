@@ -6,11 +6,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from runtime.auth import mint_token
-from runtime.config import DEV_JWT_SECRET
 from runtime.projection import replay
 from scenarios.clients import wait_until
 from scenarios.month import play_month
+from tests.tokens import bearer_token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -26,7 +25,7 @@ def _score(credited: int, effective: int) -> Decimal:
 def test_a_month_from_device_punches_to_an_approved_payroll_run(platform, kafka_bootstrap):
     api = platform("demo")
     year, month = _previous_month(date.today())
-    result = play_month(api, lambda nip, roles: mint_token(DEV_JWT_SECRET, "kinerja", nip, roles), year, month)
+    result = play_month(api, bearer_token, year, month)
     cast, plan, payslips = result["cast"], result["plan"], result["payslips"]
     days = len(plan.working_days)
     # Everyone's schedule is the Perpres week: 450 net minutes a day (Mon-Thu 07:30-16:00 less 60, Fri
