@@ -36,11 +36,10 @@ from activities.domain.evidence import SNIFF_BYTES
 from runtime.auth import Principal
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
+from runtime.access import require_read
+from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 
 PRODUCER = "activities"
-READ_ANY = ("admin", "ops")
-_DECIDED = {EntryState.APPROVED, EntryState.REJECTED, EntryState.STRUCK}
 _DECISION_ACTIONS = {"approve": EntryAction.APPROVE, "reject": EntryAction.REJECT, "strike": EntryAction.STRIKE}
 
 
@@ -48,9 +47,8 @@ def _month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _invalid(errors: list[FieldError] | list[dict], detail: str = "the request has invalid fields") -> Problem:
-    items = [e if isinstance(e, dict) else {"field": e.field, "message": e.message} for e in errors]
-    return Problem(422, "Validation failed", detail, items)
+def _invalid(errors: list[FieldError], detail: str = "the request has invalid fields") -> Invalid:
+    return Invalid(detail, [{"field": e.field, "message": e.message} for e in errors])
 
 
 # ---------------------------------------------------------------- projections (consumed events)
@@ -210,40 +208,12 @@ def staff(session: Session, employee_id: str) -> Staff | None:
 def _require_staff(session: Session, employee_id: str) -> Staff:
     person = staff(session, employee_id)
     if person is None:
-        raise Problem(409, "Unknown employee", f"{employee_id} is not (yet) in the directory")
+        raise Conflict(f"{employee_id} is not (yet) in the directory", title="Unknown employee")
     return person
 
 
-def may_read_employee(session: Session, principal: Principal, employee_id: str) -> bool:
-    """Staff read their own records, an approver (supervisor or Plt) their reports', a verifier those of
-    their assigned units, admin/ops any."""
-    if principal.subject == employee_id or principal.has(*READ_ANY):
-        return True
-    person = staff(session, employee_id)
-    if person is None:
-        return False
-    if principal.has("verifier") and verifies(session, principal.subject, person.unit_id):
-        return True
-    return principal.has("supervisor") and person.approver_id == principal.subject
-
-
-def verifies(session: Session, verifier_id: str, unit_id: str) -> bool:
-    """Whether the verifier is assigned to the unit (projection of approvals' assignments)."""
-    v = tables.verifier_units.c
-    return session.execute(select(v.unit_id).where(v.verifier_id == verifier_id, v.unit_id == unit_id)).first() is not None
-
-
-def apply_verifier_assignment(session: Session, data: dict) -> None:
-    """Keep the verifier-unit projection in step with approvals."""
-    v = tables.verifier_units
-    session.execute(v.delete().where(v.c.verifier_id == data["verifier_id"], v.c.unit_id == data["unit_id"]))
-    if data["active"]:
-        session.execute(v.insert().values(verifier_id=data["verifier_id"], unit_id=data["unit_id"]))
-
-
 def _check_reader(session: Session, principal: Principal, employee_id: str) -> None:
-    if not may_read_employee(session, principal, employee_id):
-        raise Problem(403, "Forbidden", "you may see only your own entries and your reports'")
+    require_read(session, principal, employee_id, "you may see only your own entries and your reports'")
 
 
 def _month_locked(session: Session, unit_id: str, day: date) -> bool:
@@ -281,7 +251,7 @@ def evidence_file(session: Session, store, principal: Principal, evidence_id: st
     """An evidence file's record and bytes, for its owner, their approver, or verifier/admin/ops."""
     row = session.execute(select(tables.evidence).where(tables.evidence.c.evidence_id == evidence_id)).first()
     if row is None:
-        raise Problem(404, "Not found", f"no evidence {evidence_id}")
+        raise NotFound(f"no evidence {evidence_id}")
     _check_reader(session, principal, row.employee_id)
     return _evidence_dict(row), store.get(row.storage_key)
 
@@ -407,7 +377,7 @@ def _prepare(session: Session, person: Staff, body: dict, entry_id: str | None, 
     if errors:
         raise _invalid(errors)
     if _month_locked(session, person.unit_id, local_date):
-        raise Problem(409, "Month closed", f"{_month_key(local_date)} is closed for your unit; changes are locked")
+        raise Conflict(f"{_month_key(local_date)} is closed for your unit; changes are locked", title="Month closed")
     duration = duration_minutes(start_at, end_at)
     return {
         "employee_id": person.employee_id, "unit_id": person.unit_id, "position_id": person.position_id,
@@ -438,9 +408,9 @@ def submit_entry(session: Session, employee_id: str, body: dict, policy: Activit
 def _own_entry(session: Session, employee_id: str, entry_id: str) -> dict:
     row = _entry_row(session, entry_id)
     if row is None:
-        raise Problem(404, "Not found", f"no entry {entry_id}")
+        raise NotFound(f"no entry {entry_id}")
     if row["employee_id"] != employee_id:
-        raise Problem(403, "Forbidden", "only the entry's owner may change it")
+        raise Forbidden("only the entry's owner may change it")
     return row
 
 
@@ -448,7 +418,7 @@ def _move(row: dict, action: EntryAction, locked: bool) -> EntryState:
     try:
         return transition(EntryState(row["state"]), action, month_locked=locked)
     except InvalidTransition as exc:
-        raise Problem(409, "Not allowed now", str(exc)) from None
+        raise Conflict(str(exc), title="Not allowed now") from None
 
 
 def change_entry(session: Session, employee_id: str, entry_id: str, body: dict, policy: ActivitiesPolicy,
@@ -456,7 +426,7 @@ def change_entry(session: Session, employee_id: str, entry_id: str, body: dict, 
     """Edit a submitted entry, or revise a rejected one; either makes a new version and publishes it as revised."""
     row = _own_entry(session, employee_id, entry_id)
     if body.get("version") is not None and body["version"] != row["version"]:
-        raise Problem(409, "Edit conflict", f"the entry is at version {row['version']}, not {body['version']}")
+        raise Conflict(f"the entry is at version {row['version']}, not {body['version']}", title="Edit conflict")
     action = EntryAction.REVISE if row["state"] == EntryState.REJECTED else EntryAction.EDIT
     state = _move(row, action, _month_locked(session, row["unit_id"], row["local_date"]))
     person = _require_staff(session, employee_id)
@@ -487,7 +457,7 @@ def get_entry(session: Session, principal: Principal, entry_id: str) -> dict:
     """One entry, for its owner, their approver, or verifier/admin/ops."""
     row = _entry_row(session, entry_id)
     if row is None:
-        raise Problem(404, "Not found", f"no entry {entry_id}")
+        raise NotFound(f"no entry {entry_id}")
     _check_reader(session, principal, row["employee_id"])
     return entry_view(session, row)
 

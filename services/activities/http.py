@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 
 from activities import handlers
 from runtime.auth import authenticate, require
-from runtime.problems import Problem
-from runtime.web import date_arg, db, documented, load_json, uploaded_text
+from runtime.errors import Invalid
+from runtime.uow import transactional
+from runtime.web import date_arg, db, documented, load_json, service_context, uploaded_text
 
 blueprint = Blueprint("activities", __name__)
 
@@ -37,20 +38,15 @@ class EntryRequestSchema(Schema):
 
 
 def _now():
-    return current_app.config["NOW"]()
+    return service_context().now()
 
 
 def _policy():
-    return current_app.config["POLICY"]
+    return service_context().policy
 
 
 def _store():
-    return current_app.config["EVIDENCE_STORE"]
-
-
-def _done(result, status: int = 200):
-    db().commit()
-    return result, status
+    return service_context().store
 
 
 @blueprint.get("/catalogue")
@@ -61,22 +57,24 @@ def list_catalogue():
 
 
 @blueprint.post("/catalogue/imports")
+@transactional
 @require("admin")
 def import_catalogue():
     """Import a catalogue CSV (body or multipart `file`): good rows kept, bad rows reported by line."""
-    return _done(handlers.import_catalogue(db(), uploaded_text(), authenticate().subject, _now()))
+    return handlers.import_catalogue(db(), uploaded_text(), authenticate().subject, _now())
 
 
 @blueprint.post("/evidence")
+@transactional
 @require("staff")
 def upload_evidence():
     """Upload an evidence file (multipart `file`): JPEG, PNG or PDF by its bytes, within the size limit."""
     upload = request.files.get("file")
     if upload is None:
-        raise Problem(422, "Validation failed", "no file", [{"field": "file", "message": "send a multipart field `file`"}])
+        raise Invalid("no file", field="file", message="send a multipart field `file`")
     content = upload.stream.read(_policy().evidence.max_bytes + 1)
-    return _done(handlers.store_evidence(db(), _store(), authenticate().subject, upload.filename or "", content,
-                                         _policy(), _now()), 201)
+    return handlers.store_evidence(db(), _store(), authenticate().subject, upload.filename or "", content,
+                                   _policy(), _now()), 201
 
 
 @blueprint.get("/evidence/<evidence_id>")
@@ -95,11 +93,12 @@ def _entry_body() -> dict:
 
 
 @blueprint.post("/entries")
+@transactional
 @require("staff")
 @documented(EntryRequestSchema)
 def submit_entry():
     """Submit a daily activity entry (the caller's own)."""
-    return _done(handlers.submit_entry(db(), authenticate().subject, _entry_body(), _policy(), _now()), 201)
+    return handlers.submit_entry(db(), authenticate().subject, _entry_body(), _policy(), _now()), 201
 
 
 @blueprint.get("/entries")
@@ -120,18 +119,20 @@ def get_entry(entry_id):
 
 
 @blueprint.put("/entries/<entry_id>")
+@transactional
 @require("staff")
 @documented(EntryRequestSchema)
 def change_entry(entry_id):
     """Edit an undecided entry, or revise a rejected one (a new version either way)."""
-    return _done(handlers.change_entry(db(), authenticate().subject, entry_id, _entry_body(), _policy(), _now()))
+    return handlers.change_entry(db(), authenticate().subject, entry_id, _entry_body(), _policy(), _now())
 
 
 @blueprint.post("/entries/<entry_id>/withdraw")
+@transactional
 @require("staff")
 def withdraw_entry(entry_id):
     """Withdraw an undecided entry (final)."""
-    return _done(handlers.withdraw_entry(db(), authenticate().subject, entry_id, _now()))
+    return handlers.withdraw_entry(db(), authenticate().subject, entry_id, _now())
 
 
 @blueprint.get("/entries/<entry_id>/history")

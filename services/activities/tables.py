@@ -2,6 +2,7 @@
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
                         Text)
 
+from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
 
 metadata = MetaData()
@@ -118,11 +119,6 @@ closed_months = Table(
     Column("closed_at", DateTime(timezone=True), nullable=False),
 )
 
-verifier_units = Table(
-    # Projection of approvals.verifier.assigned: the units whose records a verifier may read.
-    "verifier_units", metadata,
-    Column("verifier_id", String(18), primary_key=True),
-    Column("unit_id", String(64), primary_key=True),
-)
-
+# Projection of approvals.verifier.assigned: the units whose records a verifier may read.
+verifier_units = add_verifier_units_table(metadata)
 outbox, inbox = add_messaging_tables(metadata)

@@ -1,18 +1,15 @@
 """What approvals consumes: entries (the queue), employees (who approves whom), flags and attendance days."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from approvals import handlers as use_cases
+from approvals.app import build_context
 from runtime.config import Settings
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def handlers(settings: Settings) -> dict:
     """Event type -> handler(session, event)."""
+    _now = build_context(settings).now
+
     def entry(session, event):
         use_cases.receive_entry(session, event.type, event.data, _now())
 

@@ -38,10 +38,11 @@ from approvals.domain import (
     verify,
 )
 from approvals.domain.states import DECIDED_STATES
+from runtime.access import require_read
 from runtime.auth import Principal
+from runtime.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
 
 PRODUCER = "approvals"
 MAX_CHAIN = 10  # approval lines are a few levels deep; this bounds a broken directory
@@ -49,7 +50,8 @@ MAX_CHAIN = 10  # approval lines are a few levels deep; this bounds a broken dir
 
 @dataclass(frozen=True)
 class Context:
-    """What every use case needs besides the session: policy, clock reading, and the sample seed."""
+    """What every use case needs besides the session: policy, the clock's reading for this request (one moment
+    for all it records), and the sample seed; built from the service's context (`approvals.app`)."""
 
     policy: ApprovalsPolicy
     now: datetime
@@ -279,17 +281,15 @@ def _worth(entry: dict, accepted: int | None = None) -> int:
     return max(0, min(minutes or 0, entry["duration_minutes"]))
 
 
-class Refused(Exception):
-    """A decision or verification that cannot apply: the HTTP status and the fields at fault."""
+class Refused(DomainError):
+    """A decision that cannot apply, with its status (403, 404, 409 or 422) and the fields at fault: a bulk
+    decision reports it per entry, a single one is answered with it."""
+
+    TITLES = {403: "Forbidden", 404: "Not found", 409: "Not allowed now", 422: "Validation failed"}
 
     def __init__(self, status: int, errors: list[dict]):
-        super().__init__("; ".join(e["message"] for e in errors))
-        self.status, self.errors = status, errors
-
-    def problem(self) -> Problem:
-        """This refusal as problem+json."""
-        titles = {403: "Forbidden", 404: "Not found", 409: "Not allowed now", 422: "Validation failed"}
-        return Problem(self.status, titles.get(self.status, "Refused"), str(self), self.errors)
+        super().__init__("; ".join(e["message"] for e in errors), errors, title=self.TITLES.get(status, "Refused"))
+        self.status = status
 
 
 def _classify(message: str) -> tuple[int, str | None]:
@@ -367,11 +367,8 @@ def _record_decision(session: Session, decider_id: str, entry: dict, body: dict,
 
 
 def decide_entry(session: Session, decider_id: str, entry_id: str, body: dict, ctx: Context) -> dict:
-    """One decision on one entry (approve, reject, strike, set_minutes); raise a Problem when refused."""
-    try:
-        return _decide_one(session, decider_id, entry_id, body, ctx, {})
-    except Refused as refused:
-        raise refused.problem() from None
+    """One decision on one entry (approve, reject, strike, set_minutes); Refused says why it cannot apply."""
+    return _decide_one(session, decider_id, entry_id, body, ctx, {})
 
 
 def decide_bulk(session: Session, decider_id: str, entry_ids: list[str], body: dict, ctx: Context) -> list[dict]:
@@ -391,8 +388,12 @@ def decide_bulk(session: Session, decider_id: str, entry_ids: list[str], body: d
     return results
 
 
-def timeliness_record(session: Session, supervisor_id: str, date_from: date | None, date_to: date | None) -> dict:
-    """How punctually a supervisor decided (state-changing decisions only): counts and days late."""
+def timeliness_record(session: Session, principal: Principal, supervisor_id: str, date_from: date | None,
+                      date_to: date | None) -> dict:
+    """How punctually a supervisor decided (state-changing decisions only): counts and days late. For the
+    supervisor, admin/ops, and the verifiers of the supervisor's unit."""
+    require_read(session, principal, supervisor_id, "you may see only your own timeliness record",
+                 supervisors=False)
     d = tables.decisions.c
     query = select(d.on_time, d.days_late, d.escalation_level).where(
         d.decider_id == supervisor_id, d.action != DecisionKind.SET_MINUTES)
@@ -447,7 +448,7 @@ def _publish_assignment(session: Session, verifier_id: str, unit_id: str, active
 
 def _require_assigned(session: Session, verifier_id: str, unit_id: str | None) -> None:
     if unit_id is None or unit_id not in assigned_units(session, verifier_id):
-        raise Problem(403, "Forbidden", f"you are not a verifier of unit {unit_id}")
+        raise Forbidden(f"you are not a verifier of unit {unit_id}")
 
 
 def verification_queue(session: Session, verifier_id: str, unit_id: str | None, month: str | None) -> list[dict]:
@@ -476,24 +477,23 @@ def verify_decision(session: Session, verifier_id: str, decision_id: str, body: 
     """Uphold or overturn a decision (reason needed to overturn) and publish approvals.verification.made."""
     decision = _row(session, tables.decisions, decision_id=decision_id)
     if decision is None:
-        raise Problem(404, "Not found", f"no decision {decision_id}")
+        raise NotFound(f"no decision {decision_id}")
     entry = _row(session, tables.entries, entry_id=decision["entry_id"])
     _require_assigned(session, verifier_id, entry["unit_id"])
     if verifier_id in (entry["employee_id"], decision["decider_id"]):
-        raise Problem(403, "Forbidden", "nobody verifies their own work or their own decision")
+        raise Forbidden("nobody verifies their own work or their own decision")
     if entry["last_decision_id"] != decision_id:
-        raise Problem(409, "Not allowed now", "a later decision or a revision replaced this decision")
+        raise Conflict("a later decision or a revision replaced this decision", title="Not allowed now")
     if entry["verified"] is not None:
-        raise Problem(409, "Not allowed now", "this decision was already verified")
+        raise Conflict("this decision was already verified", title="Not allowed now")
     if is_locked(entry["local_date"], _closed_months(session, entry["unit_id"])):
-        raise Problem(409, "Month closed", f"{month_key(entry['local_date'])} is closed for this unit")
+        raise Conflict(f"{month_key(entry['local_date'])} is closed for this unit", title="Month closed")
     try:
         result = verify(EntryState(entry["state"]), Verdict(body["verdict"]), body.get("reason") or "")
     except InvalidVerification as exc:
-        field = "reason" if "reason" in str(exc) else None
-        status = 422 if field else 409
-        raise Problem(status, "Validation failed" if field else "Not allowed now", str(exc),
-                      [{"field": field, "message": str(exc)}]) from None
+        if "reason" in str(exc):
+            raise Invalid(str(exc), field="reason") from None
+        raise Conflict(str(exc), [{"field": None, "message": str(exc)}], title="Not allowed now") from None
     creditable = counts_for_credit(result.state, result.verified, entry["sampled"], ctx.policy)
     credited = _worth(entry) if result.state == EntryState.APPROVED else 0
     record = {"verification_id": str(uuid.uuid4()), "decision_id": decision_id, "entry_id": entry["entry_id"],
@@ -518,8 +518,7 @@ def _month_range(month: str) -> tuple[date, date]:
     try:
         start = date.fromisoformat(f"{month}-01")
     except ValueError:
-        raise Problem(422, "Validation failed", f"{month!r} is not a month",
-                      [{"field": "month", "message": "use YYYY-MM"}]) from None
+        raise Invalid(f"{month!r} is not a month", field="month", message="use YYYY-MM") from None
     return start, (start + timedelta(days=32)).replace(day=1)
 
 
@@ -537,14 +536,14 @@ def close_month(session: Session, verifier_id: str, unit_id: str, month: str, ct
     start, end = _month_range(month)
     _require_assigned(session, verifier_id, unit_id)
     if _row(session, tables.closed_months, unit_id=unit_id, month=month):
-        raise Problem(409, "Already closed", f"{month} is already closed for unit {unit_id}")
+        raise Conflict(f"{month} is already closed for unit {unit_id}", title="Already closed")
     e = tables.entries.c
     rows = session.execute(select(e.entry_id, e.state, e.verified, e.sampled).where(
         e.unit_id == unit_id, e.local_date >= start, e.local_date < end)).all()
     reasons = can_close_month(MonthEntry(r.entry_id, EntryState(r.state), r.verified, r.sampled) for r in rows)
     if reasons:
-        raise Problem(409, "Month cannot be closed yet", "; ".join(reasons),
-                      [{"field": "month", "message": reason} for reason in reasons])
+        raise Conflict("; ".join(reasons), [{"field": "month", "message": reason} for reason in reasons],
+                       title="Month cannot be closed yet")
     record = {"unit_id": unit_id, "month": month, "closed_by": verifier_id, "closed_at": ctx.now,
               "entry_count": len(rows)}
     session.execute(tables.closed_months.insert().values(**record))
@@ -570,9 +569,9 @@ def get_entry(session: Session, principal: Principal, entry_id: str, ctx: Contex
     """One entry with its decisions, for its owner, anyone up its approval line, its unit's verifier, admin/ops."""
     entry = _row(session, tables.entries, entry_id=entry_id)
     if entry is None:
-        raise Problem(404, "Not found", f"no entry {entry_id}")
+        raise NotFound(f"no entry {entry_id}")
     if not _may_see_entry(session, principal, entry):
-        raise Problem(403, "Forbidden", "you may not see this entry")
+        raise Forbidden("you may not see this entry")
     view = entry_view(session, entry, _routing(session, entry, ctx, {}))
     d = tables.decisions.c
     view["decisions"] = [{k: _plain(v) for k, v in r._mapping.items()} for r in session.execute(
@@ -584,9 +583,9 @@ def audit_trail(session: Session, principal: Principal, entry_id: str) -> list[d
     """Every audit record of one entry, oldest first."""
     entry = _row(session, tables.entries, entry_id=entry_id)
     if entry is None:
-        raise Problem(404, "Not found", f"no entry {entry_id}")
+        raise NotFound(f"no entry {entry_id}")
     if not _may_see_entry(session, principal, entry):
-        raise Problem(403, "Forbidden", "you may not see this entry's audit trail")
+        raise Forbidden("you may not see this entry's audit trail")
     a = tables.audit.c
     return [{"at": _plain(r.at), "actor": r.actor, "action": r.action, "entity": r.entity, "before": r.before,
              "after": r.after, "changed": r.changed}

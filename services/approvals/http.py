@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from approvals import handlers
+from contracts.vocabulary import DECISION_ACTIONS, VERDICTS, is_nip
 from runtime.auth import authenticate, require
-from runtime.problems import Problem
-from runtime.web import date_arg, db, documented, load_json
+from runtime.errors import Forbidden, Invalid
+from runtime.uow import transactional
+from runtime.web import date_arg, db, documented, load_json, service_context
 
 blueprint = Blueprint("approvals", __name__)
-NIP = validate.Regexp(r"^\d{18}$", error="must be an 18-digit NIP")
 
 
 class DecisionRequestSchema(Schema):
     """A supervisor's decision; reject and strike need a reason, set_minutes needs minutes."""
 
-    action = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "strike", "set_minutes"]))
+    action = fields.String(required=True, validate=validate.OneOf(DECISION_ACTIONS))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     minutes = fields.Integer(load_default=None, allow_none=True, strict=True)
     entry_version = fields.Integer(load_default=None, allow_none=True, strict=True)
@@ -39,23 +40,18 @@ class BulkDecisionRequestSchema(DecisionRequestSchema):
 class VerificationRequestSchema(Schema):
     """The verifier's verdict; overturning needs a reason."""
 
-    verdict = fields.String(required=True, validate=validate.OneOf(["uphold", "overturn"]))
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 def _ctx() -> handlers.Context:
-    return handlers.Context(current_app.config["POLICY"], current_app.config["NOW"](),
-                            current_app.config["SAMPLE_SEED"])
-
-
-def _done(result, status: int = 200):
-    db().commit()
-    return result, status
+    service = service_context()
+    return handlers.Context(service.policy, service.now(), service.sample_seed)
 
 
 def _nip(value: str, field: str) -> str:
-    if not (len(value) == 18 and value.isdigit()):
-        raise Problem(422, "Validation failed", f"{field} is not a NIP", [{"field": field, "message": "18 digits"}])
+    if not is_nip(value):
+        raise Invalid(f"{field} is not a NIP", field=field, message="18 digits")
     return value
 
 
@@ -74,33 +70,32 @@ def get_entry(entry_id):
 
 
 @blueprint.post("/entries/<entry_id>/decisions")
+@transactional
 @require("supervisor")
 @documented(DecisionRequestSchema)
 def decide(entry_id):
     """Decide one entry: approve, reject (reason), strike/coret (reason), set_minutes (free description)."""
     body = load_json(DecisionRequestSchema())
-    return _done(handlers.decide_entry(db(), authenticate().subject, entry_id, body, _ctx()), 201)
+    return handlers.decide_entry(db(), authenticate().subject, entry_id, body, _ctx()), 201
 
 
 @blueprint.post("/decisions/bulk")
+@transactional
 @require("supervisor")
 @documented(BulkDecisionRequestSchema)
 def decide_bulk():
     """The same decision over a selection of entries; each item succeeds or fails on its own."""
     body = load_json(BulkDecisionRequestSchema())
     results = handlers.decide_bulk(db(), authenticate().subject, body["entry_ids"], body, _ctx())
-    return _done({"results": results, "succeeded": sum(r["ok"] for r in results),
-                  "failed": sum(not r["ok"] for r in results)})
+    return {"results": results, "succeeded": sum(r["ok"] for r in results),
+                  "failed": sum(not r["ok"] for r in results)}
 
 
 @blueprint.get("/supervisors/<supervisor_id>/timeliness")
 @require()
 def supervisor_timeliness(supervisor_id):
-    """A supervisor's punctuality record (the supervisor, admin, ops, verifier)."""
-    principal = authenticate()
-    if principal.subject != supervisor_id and not principal.has("admin", "ops", "verifier"):
-        raise Problem(403, "Forbidden", "you may see only your own timeliness record")
-    return handlers.timeliness_record(db(), supervisor_id, date_arg("from"), date_arg("to"))
+    """A supervisor's punctuality record (the supervisor, admin, ops, the verifiers of the supervisor's unit)."""
+    return handlers.timeliness_record(db(), authenticate(), supervisor_id, date_arg("from"), date_arg("to"))
 
 
 @blueprint.get("/verifiers/<verifier_id>/units")
@@ -109,25 +104,27 @@ def verifier_units(verifier_id):
     """The units a verifier is assigned to (the verifier, admin)."""
     principal = authenticate()
     if principal.subject != verifier_id and not principal.has("admin", "ops"):
-        raise Problem(403, "Forbidden", "you may see only your own assignments")
+        raise Forbidden("you may see only your own assignments")
     return {"verifier_id": verifier_id, "units": handlers.assigned_units(db(), verifier_id)}
 
 
 @blueprint.put("/verifiers/<verifier_id>/units/<unit_id>")
+@transactional
 @require("admin")
 def assign_verifier(verifier_id, unit_id):
     """Assign a verifier to a unit (admin)."""
     changed = handlers.assign_verifier(db(), authenticate().subject, _nip(verifier_id, "verifier_id"), unit_id,
                                        _ctx().now)
-    return _done({"changed": changed, "verifier_id": verifier_id, "unit_id": unit_id})
+    return {"changed": changed, "verifier_id": verifier_id, "unit_id": unit_id}
 
 
 @blueprint.delete("/verifiers/<verifier_id>/units/<unit_id>")
+@transactional
 @require("admin")
 def unassign_verifier(verifier_id, unit_id):
     """Remove a verifier from a unit (admin)."""
     changed = handlers.unassign_verifier(db(), authenticate().subject, verifier_id, unit_id, _ctx().now)
-    return _done({"changed": changed, "verifier_id": verifier_id, "unit_id": unit_id})
+    return {"changed": changed, "verifier_id": verifier_id, "unit_id": unit_id}
 
 
 @blueprint.get("/verifications/queue")
@@ -139,12 +136,13 @@ def verification_queue():
 
 
 @blueprint.post("/decisions/<decision_id>/verification")
+@transactional
 @require("verifier")
 @documented(VerificationRequestSchema)
 def verify(decision_id):
     """Uphold or overturn a decision (a verifier of the entry's unit; overturning needs a reason)."""
     body = load_json(VerificationRequestSchema())
-    return _done(handlers.verify_decision(db(), authenticate().subject, decision_id, body, _ctx()), 201)
+    return handlers.verify_decision(db(), authenticate().subject, decision_id, body, _ctx()), 201
 
 
 @blueprint.get("/units/<unit_id>/months")
@@ -155,10 +153,11 @@ def unit_months(unit_id):
 
 
 @blueprint.post("/units/<unit_id>/months/<month>/close")
+@transactional
 @require("verifier")
 def close_month(unit_id, month):
     """Close a unit's month (YYYY-MM; a verifier of that unit): refused with reasons while work is pending."""
-    return _done(handlers.close_month(db(), authenticate().subject, unit_id, month, _ctx()), 201)
+    return handlers.close_month(db(), authenticate().subject, unit_id, month, _ctx()), 201
 
 
 @blueprint.get("/audit")
@@ -167,5 +166,5 @@ def audit():
     """The append-only audit trail of one entry (`entry_id`): who, when, what, before and after."""
     entry_id = request.args.get("entry_id")
     if not entry_id:
-        raise Problem(422, "Validation failed", "entry_id is required", [{"field": "entry_id", "message": "required"}])
+        raise Invalid("entry_id is required", field="entry_id", message="required")
     return {"entry_id": entry_id, "records": handlers.audit_trail(db(), authenticate(), entry_id)}

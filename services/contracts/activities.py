@@ -2,8 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from contracts import topics
-
-NIP = validate.Regexp(r"^\d{18}$")
+from contracts.vocabulary import ENTRY_STATES, NIP
 
 
 class EvidenceRefSchema(Schema):
@@ -35,7 +34,7 @@ class EntrySchema(Schema):
     duration_minutes = fields.Integer(required=True)
     credited_minutes = fields.Integer(required=True)
     free_description = fields.Boolean(required=True)
-    state = fields.String(required=True, validate=validate.OneOf(["submitted", "approved", "rejected", "struck", "withdrawn"]))
+    state = fields.String(required=True, validate=validate.OneOf(ENTRY_STATES))
     evidence = fields.List(fields.Nested(EvidenceRefSchema), load_default=list)
 
 

@@ -2,9 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from contracts import topics
-
-NIP = validate.Regexp(r"^\d{18}$")
-STATES = ["submitted", "approved", "rejected", "struck", "withdrawn"]
+from contracts.vocabulary import DECISION_ACTIONS, ENTRY_STATES, NIP, VERDICTS
 
 
 class DecisionSchema(Schema):
@@ -17,9 +15,9 @@ class DecisionSchema(Schema):
     unit_id = fields.String(load_default=None, allow_none=True)
     local_date = fields.Date(required=True)
     decider_id = fields.String(required=True, validate=NIP)
-    action = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "strike", "set_minutes"]))
+    action = fields.String(required=True, validate=validate.OneOf(DECISION_ACTIONS))
     reason = fields.String(load_default=None, allow_none=True)
-    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    state = fields.String(required=True, validate=validate.OneOf(ENTRY_STATES))
     accepted_minutes = fields.Integer(load_default=None, allow_none=True)
     credited_minutes = fields.Integer(required=True)
     sampled = fields.Boolean(required=True)  # selected for independent verification
@@ -39,9 +37,9 @@ class VerificationSchema(Schema):
     unit_id = fields.String(load_default=None, allow_none=True)
     local_date = fields.Date(required=True)
     verifier_id = fields.String(required=True, validate=NIP)
-    verdict = fields.String(required=True, validate=validate.OneOf(["uphold", "overturn"]))
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
     reason = fields.String(load_default=None, allow_none=True)
-    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    state = fields.String(required=True, validate=validate.OneOf(ENTRY_STATES))
     verified = fields.Boolean(required=True)
     creditable = fields.Boolean(required=True)
     credited_minutes = fields.Integer(required=True)

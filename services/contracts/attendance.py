@@ -2,8 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 from contracts import topics
+from contracts.vocabulary import NIP
 
-NIP = validate.Regexp(r"^\d{18}$")
 DAY_STATUSES = ["present", "late", "absent", "leave", "sick", "duty", "permission", "holiday", "off"]
 ABSENCE_KINDS = ["leave", "sick", "duty", "permission"]
 

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from contracts import topics
+from contracts.vocabulary import NIP
 
 ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
@@ -30,7 +31,7 @@ class PositionSchema(Schema):
 class EmployeeSchema(Schema):
     """An employee (ASN) identified by NIP, with unit, position, supervisors, status, zone and schedule."""
 
-    employee_id = fields.String(required=True, validate=validate.Regexp(r"^\d{18}$"))
+    employee_id = fields.String(required=True, validate=NIP)
     name = fields.String(required=True)
     unit_id = fields.String(required=True)
     position_id = fields.String(load_default=None, allow_none=True)
@@ -84,7 +85,7 @@ class EnrolmentSchema(Schema):
 
     device_serial = fields.String(required=True, validate=validate.Length(min=1, max=64))
     pin = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    employee_id = fields.String(required=True, validate=validate.Regexp(r"^\d{18}$"))
+    employee_id = fields.String(required=True, validate=NIP)
     name = fields.String(load_default="")
     active = fields.Boolean(load_default=True)
 

@@ -4,8 +4,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts import topics
-
-NIP = validate.Regexp(r"^\d{18}$")
+from contracts.vocabulary import NIP
 
 
 class FlagEvidenceSchema(Schema):

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 from sqlalchemy import JSON, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from directory.domain import org, roster, schedules
 from directory.domain.nip import InvalidNip, validate_nip
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
+from runtime.errors import Invalid, NotFound
 
 PRODUCER = "directory"
 
@@ -109,15 +109,11 @@ def _store(session: Session, kind: str, record: dict) -> bool:
 
 
 def _load(kind: str, data: dict) -> dict:
-    try:
-        return ENTITIES[kind].schema().load(data)
-    except ValidationError as exc:
-        from runtime.problems import from_validation_error
-        raise from_validation_error(exc) from None
+    return ENTITIES[kind].schema().load(data)  # a ValidationError names each field at fault
 
 
 def _refuse(field: str, message: str):
-    raise Problem(422, "Validation failed", message, [{"field": field, "message": message}])
+    raise Invalid(message, field=field)
 
 
 def _exists(session: Session, kind: str, *key) -> bool:
@@ -179,7 +175,7 @@ def set_roles(session: Session, employee_id: str, roles: list[str]) -> bool:
     from directory.domain.roles import InvalidRole, parse_roles
     current = get(session, "employee", employee_id)
     if current is None:
-        raise Problem(404, "Not found", f"no employee {employee_id}")
+        raise NotFound(f"no employee {employee_id}")
     try:
         current["roles"] = sorted(parse_roles(roles))
     except InvalidRole as exc:
@@ -189,11 +185,7 @@ def set_roles(session: Session, employee_id: str, roles: list[str]) -> bool:
 
 def upsert_schedule(session: Session, data: dict) -> bool:
     """Create or change a work schedule (weekly pattern and dated variants such as Ramadan)."""
-    try:
-        schedules.validate_schedule({k: v for k, v in data.items() if k != "active"})
-    except ValidationError as exc:
-        from runtime.problems import from_validation_error
-        raise from_validation_error(exc) from None
+    schedules.validate_schedule({k: v for k, v in data.items() if k != "active"})  # ValidationError: 422
     return _store(session, "schedule", _load("schedule", data))
 
 
@@ -262,8 +254,7 @@ def import_roster(session: Session, text: str, imported_by: str, today: date) ->
                 "device_serial": enrolment.device_serial, "pin": enrolment.pin, "employee_id": row.nip, "name": row.name}))
     supervision = org.validate_supervision(_org_employees(session))
     if supervision:
-        session.rollback()
-        raise Problem(422, "Validation failed", "the roster would make supervision loop",
+        raise Invalid("the roster would make supervision loop",  # nothing of the import is committed
                       [{"field": e.field, "message": f"{e.subject_id}: {e.reason}"} for e in supervision])
     report = {"import_id": str(uuid.uuid4()), "rows_total": len(parsed.rows) + len({e.line for e in parsed.errors}),
               "rows_accepted": len(kept), "rows_rejected": len({e["line"] for e in errors}), "changes": changes,

@@ -8,7 +8,8 @@ from flask import Blueprint, request
 from contracts import directory as contract
 from directory import handlers
 from runtime.auth import authenticate, require
-from runtime.problems import Problem
+from runtime.errors import Forbidden, Invalid, Malformed, NotFound
+from runtime.uow import transactional
 from runtime.web import db, documented, uploaded_text
 
 blueprint = Blueprint("directory", __name__)
@@ -22,20 +23,18 @@ def _today() -> date:
 def _save(kind: str, key: dict, upsert, *extra):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Problem(400, "Malformed request", "the body must be a JSON object")
+        raise Malformed("the body must be a JSON object")
     for name, value in key.items():
         if name in body and str(body[name]) != value:
-            raise Problem(422, "Validation failed", f"{name} in the body differs from the URL",
-                          [{"field": name, "message": "differs from the URL"}])
+            raise Invalid(f"{name} in the body differs from the URL", field=name, message="differs from the URL")
     session = db()
     changed = upsert(session, {**body, **key}, *extra)
-    session.commit()
     return {"changed": changed, kind: handlers.get(session, kind, *key.values())}, 200
 
 
 def _found(record, what: str):
     if record is None:
-        raise Problem(404, "Not found", f"no {what}")
+        raise NotFound(f"no {what}")
     return record
 
 
@@ -63,6 +62,7 @@ def get_unit(unit_id):
 
 
 @blueprint.put("/units/<unit_id>")
+@transactional
 @require("admin")
 @documented(contract.UnitSchema)
 def put_unit(unit_id):
@@ -78,6 +78,7 @@ def list_positions():
 
 
 @blueprint.put("/positions/<position_id>")
+@transactional
 @require("admin")
 @documented(contract.PositionSchema)
 def put_position(position_id):
@@ -109,11 +110,12 @@ def get_employee(employee_id):
     allowed = (principal.subject == employee_id or principal.has(*READ_ALL)
                or principal.subject in (record["supervisor_id"], record["acting_supervisor_id"]))
     if not allowed:
-        raise Problem(403, "Forbidden", "you may see only yourself and your reports")
+        raise Forbidden("you may see only yourself and your reports")
     return record
 
 
 @blueprint.put("/employees/<employee_id>")
+@transactional
 @require("admin")
 @documented(contract.EmployeeSchema)
 def put_employee(employee_id):
@@ -122,15 +124,15 @@ def put_employee(employee_id):
 
 
 @blueprint.put("/employees/<employee_id>/roles")
+@transactional
 @require("admin")
 def put_roles(employee_id):
     """Set an employee's roles (users and roles)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("roles"), list):
-        raise Problem(422, "Validation failed", "roles must be a list", [{"field": "roles", "message": "a list"}])
+        raise Invalid("roles must be a list", field="roles", message="a list")
     session = db()
     changed = handlers.set_roles(session, employee_id, body["roles"])
-    session.commit()
     return {"changed": changed, "employee": handlers.get(session, "employee", employee_id)}
 
 
@@ -142,6 +144,7 @@ def list_schedules():
 
 
 @blueprint.put("/schedules/<schedule_id>")
+@transactional
 @require("admin")
 @documented(contract.ScheduleSchema)
 def put_schedule(schedule_id):
@@ -157,6 +160,7 @@ def list_holidays():
 
 
 @blueprint.put("/holidays/<day>")
+@transactional
 @require("admin")
 @documented(contract.HolidaySchema)
 def put_holiday(day):
@@ -172,6 +176,7 @@ def list_enrolments():
 
 
 @blueprint.put("/enrolments/<device_serial>/<pin>")
+@transactional
 @require("admin")
 @documented(contract.EnrolmentSchema)
 def put_enrolment(device_serial, pin):
@@ -180,10 +185,8 @@ def put_enrolment(device_serial, pin):
 
 
 @blueprint.post("/roster/imports")
+@transactional
 @require("admin")
 def import_roster():
     """Import a roster CSV (raw text/csv body or a multipart `file`): good rows kept, bad rows reported."""
-    session = db()
-    report = handlers.import_roster(session, uploaded_text(), authenticate().subject, _today())
-    session.commit()
-    return report, 200
+    return handlers.import_roster(db(), uploaded_text(), authenticate().subject, _today()), 200

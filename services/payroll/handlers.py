@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 from payroll import tables as t
 from payroll.domain.bank import BankAccount, bank_export, bank_rows, unit_summary
 from payroll.domain.budget import budget_report
-from payroll.domain.policy import SANCTION_LEVELS, PayrollPolicy
+from payroll.domain.policy import PayrollPolicy
 from payroll.domain.runs import (Correction, RunState, RunStateError, accepts_correction, adjustment_for, advance,
                                  can_recompute, content_hash, correction_deadline)
 from payroll.domain.tpp import (ActiveSanction, Adjustment, DayFact, EmployeeFacts, MonthFacts, Payslip, PayslipLine,
-                                compute_tpp, missing_figures)
+                                compute_tpp, missing_figures, sanction_month, sanction_percent)
 from runtime.db import upsert_rows
+from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
 
 PRODUCER = "payroll"
 DEFAULT_ZONE = "Asia/Jakarta"
@@ -36,11 +36,6 @@ STAFF_VISIBLE = (RunState.APPROVED.value, RunState.PAID.value)
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _refuse(field: str, message: str, status: int = 422):
-    raise Problem(status, "Validation failed" if status == 422 else "Conflict", message,
-                  [{"field": field, "message": message}])
 
 
 # --- projections (consumers) ----------------------------------------------------------------------------
@@ -63,11 +58,6 @@ def project_employee(session: Session, data: dict) -> None:
         "employee_id": data["employee_id"], "name": data["name"], "unit_id": data["unit_id"],
         "position_id": data["position_id"], "status": data["status"], "zone": data["zone"], "updated_at": _now(),
     }], ("employee_id",))
-
-
-def project_scored_month(session: Session, data: dict, received_at: datetime | None = None) -> None:
-    """Keep the latest version of an employee's scored month; an older or equal version changes nothing."""
-    project_scored_months(session, [(data, received_at or _now())])
 
 
 def _day_facts_json(days: list[dict]) -> list[dict]:
@@ -107,9 +97,8 @@ def project_scored_months(session: Session, scored: list[tuple[dict, datetime]])
 # --- payroll's own records ------------------------------------------------------------------------------
 
 def set_sanction(session: Session, employee_id: str, data: dict, by: str, policy: PayrollPolicy) -> dict:
-    """Record (or replace) an employee's disciplinary sanction: level, first month, number of months."""
-    if data["level"] not in policy.sanctions:
-        _refuse("level", f"unknown level; one of {', '.join(SANCTION_LEVELS)}")
+    """Record (or replace) an employee's disciplinary sanction: level, first month, number of months (validated by
+    the request's schema)."""
     row = {"employee_id": employee_id, "level": data["level"], "start_year": data["start_year"],
            "start_month": data["start_month"], "months": data["months"], "reason": data["reason"],
            "updated_by": by, "updated_at": _now()}
@@ -122,22 +111,16 @@ def get_sanction(session: Session, employee_id: str, policy: PayrollPolicy) -> d
     row = session.execute(select(t.sanctions).where(t.sanctions.c.employee_id == employee_id)).first()
     if row is None:
         return None
-    table = policy.sanctions[row.level]
-    percents = [str(table[min(i, len(table)) - 1]) for i in range(1, row.months + 1)]
+    percents = [str(sanction_percent(row.level, i, policy)) for i in range(1, row.months + 1)]
     return {"employee_id": row.employee_id, "level": row.level, "start_year": row.start_year,
             "start_month": row.start_month, "months": row.months, "reason": row.reason,
             "percent_by_month": percents, "updated_by": row.updated_by}
 
 
-def delete_sanction(session: Session, employee_id: str) -> bool:
-    """Lift an employee's sanction; whether there was one."""
-    return session.execute(delete(t.sanctions).where(t.sanctions.c.employee_id == employee_id)).rowcount > 0
-
-
-def sanction_month_index(start_year: int, start_month: int, months: int, year: int, month: int) -> int | None:
-    """Which month of its term a sanction is in during (year, month), 1-based; None when not in force."""
-    index = (year - start_year) * 12 + (month - start_month) + 1
-    return index if 1 <= index <= months else None
+def delete_sanction(session: Session, employee_id: str) -> None:
+    """Lift an employee's sanction; NotFound when there is none."""
+    if session.execute(delete(t.sanctions).where(t.sanctions.c.employee_id == employee_id)).rowcount == 0:
+        raise NotFound(f"no sanction for {employee_id}")
 
 
 def set_bank_account(session: Session, employee_id: str, data: dict, by: str) -> dict:
@@ -292,7 +275,7 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
         if row.job_class is None:
             skipped.append({"employee_id": row.employee_id, "reason": "no position with a job class"})
             continue
-        index = None if row.sanction_level is None else sanction_month_index(
+        index = None if row.sanction_level is None else sanction_month(
             row.start_year, row.start_month, row.sanction_months, year, month)
         employee = EmployeeFacts(row.employee_id, row.name, row.unit_id, row.job_class, row.position_id, row.status,
                                  ActiveSanction(row.sanction_level, index) if index else None, row.grade)
@@ -367,7 +350,7 @@ def _load_run(session: Session, run_id: str, lock: bool = False):
         query = query.with_for_update()
     row = session.execute(query).first()
     if row is None:
-        raise Problem(404, "Not found", f"no payroll run {run_id}")
+        raise NotFound(f"no payroll run {run_id}")
     return row
 
 
@@ -389,7 +372,7 @@ def draft_run(session: Session, policy: PayrollPolicy, organisation: str, year: 
     exists = session.execute(select(t.runs.c.run_id).where(
         t.runs.c.organisation == organisation, t.runs.c.year == year, t.runs.c.month == month)).scalar()
     if exists:
-        raise Problem(409, "Conflict", f"a run for {year}-{month:02d} already exists: {exists}", run_id=exists)
+        raise Conflict(f"a run for {year}-{month:02d} already exists: {exists}", run_id=exists)
     run_id = str(uuid.uuid4())
     summary, rows, adjustment_records = compute_run(session, policy, year, month, run_id)
     now = _now()
@@ -399,7 +382,7 @@ def draft_run(session: Session, policy: PayrollPolicy, organisation: str, year: 
                 run_id=run_id, organisation=organisation, year=year, month=month, state=RunState.DRAFT.value,
                 drafted_by=by, drafted_at=now, computed_by=by, computed_at=now, **summary))
     except IntegrityError:
-        raise Problem(409, "Conflict", f"a run for {year}-{month:02d} was drafted concurrently") from None
+        raise Conflict(f"a run for {year}-{month:02d} was drafted concurrently") from None
     _write_payslips(session, run_id, rows, adjustment_records)
     run = get_run(session, run_id)
     _publish_run(session, "payroll.run.drafted", run)
@@ -410,7 +393,7 @@ def recompute_run(session: Session, policy: PayrollPolicy, run_id: str, by: str)
     """Recompute a draft from current facts; the same facts change nothing (same hash). Returns (run, changed)."""
     row = _load_run(session, run_id, lock=True)
     if not can_recompute(row.state):
-        raise Problem(409, "Conflict", f"a {row.state} run never changes; corrections go to the next month's run")
+        raise Conflict(f"a {row.state} run never changes; corrections go to the next month's run")
     summary, rows, adjustment_records = compute_run(session, policy, row.year, row.month, run_id)
     if summary["content_hash"] == row.content_hash and summary["skipped"] == row.skipped \
             and summary["late_corrections"] == row.late_corrections:
@@ -428,7 +411,7 @@ def _transition(session: Session, run_id: str, target: RunState, values: dict) -
     try:
         advance(RunState(row.state), target)
     except RunStateError as exc:
-        raise Problem(409, "Conflict", str(exc)) from None
+        raise Conflict(str(exc)) from None
     session.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(state=target.value, **values))
     return get_run(session, run_id)
 
@@ -447,9 +430,10 @@ def approve_run(session: Session, run_id: str, by: str, expected_hash: str | Non
     """Approve a reviewed run: four eyes (not who drafted or last recomputed it), recording who and the hash."""
     row = _load_run(session, run_id, lock=True)
     if by in (row.drafted_by, row.computed_by):
-        raise Problem(403, "Forbidden", "who drafted or recomputed a run cannot approve it (separation of duties)")
+        raise Forbidden("who drafted or recomputed a run cannot approve it (separation of duties)")
     if expected_hash is not None and expected_hash != row.content_hash:
-        _refuse("content_hash", "the run's contents differ from the hash you reviewed", status=409)
+        message = "the run's contents differ from the hash you reviewed"
+        raise Conflict(message, [{"field": "content_hash", "message": message}])
     run = _transition(session, run_id, RunState.APPROVED,
                       {"approved_by": by, "approved_at": _now(), "approved_hash": row.content_hash})
     _publish_run(session, "payroll.run.approved", run)
@@ -475,7 +459,7 @@ def visible_run(session: Session, run_id: str, sees_all: bool):
     """The run, if the caller may see its payslips (staff only see approved and paid runs)."""
     run = _load_run(session, run_id)
     if not sees_all and run.state not in STAFF_VISIBLE:
-        raise Problem(404, "Not found", f"no payslips of run {run_id} for you yet")
+        raise NotFound(f"no payslips of run {run_id} for you yet")
     return run
 
 
@@ -493,7 +477,7 @@ def get_payslip(session: Session, run_id: str, employee_id: str) -> dict:
     """One employee's payslip in a run."""
     found = list_payslips(session, run_id, employee_id)
     if not found:
-        raise Problem(404, "Not found", f"no payslip of {employee_id} in run {run_id}")
+        raise NotFound(f"no payslip of {employee_id} in run {run_id}")
     return found[0]
 
 
@@ -537,7 +521,7 @@ def _reference(run) -> str:
 def _transfer_run(session: Session, run_id: str):
     run = _load_run(session, run_id)
     if run.state not in STAFF_VISIBLE:
-        raise Problem(409, "Conflict", f"a {run.state} run has no transfers yet: approve it first")
+        raise Conflict(f"a {run.state} run has no transfers yet: approve it first")
     return run
 
 
@@ -547,9 +531,8 @@ def bank_file(session: Session, run_id: str, policy: PayrollPolicy) -> tuple[str
     try:
         rows = bank_rows(_payslips(session, run_id), _accounts(session), _reference(run))
     except ValueError as exc:
-        raise Problem(409, "Conflict", str(exc)) from None
-    delimiter = "\t" if policy.bank_delimiter == "\\t" else policy.bank_delimiter
-    return bank_export(rows, policy.bank_columns, delimiter), f"tpp-{run.year}-{run.month:02d}.csv"
+        raise Conflict(str(exc)) from None
+    return bank_export(rows, policy.bank_columns, policy.bank_delimiter), f"tpp-{run.year}-{run.month:02d}.csv"
 
 
 def bank_summary(session: Session, run_id: str) -> dict:

@@ -6,22 +6,23 @@ and paid runs.
 """
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, current_app, render_template, request
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from flask import Blueprint, Response, render_template, request
+from marshmallow import Schema, fields, post_load, validate
 
 from payroll import handlers
 from payroll.domain.policy import SANCTION_LEVELS
 from payroll.domain.tpp import MONTH_NAMES, format_rupiah
+from contracts.vocabulary import is_nip
+from runtime.access import require_read
 from runtime.auth import authenticate, require
-from runtime.problems import Problem
-from runtime.web import db, documented, load_json, period_arg
+from runtime.errors import Invalid, NotFound
+from runtime.uow import transactional
+from runtime.web import db, documented, load_json, period_arg, service_context
 
 blueprint = Blueprint("payroll", __name__)
 SEE_ALL = ("finance", "admin")
-NIP = re.compile(r"^\d{18}$")
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Payslips and sanctions are read by their employee and by finance and admin: not by supervisors or verifiers.
+PAY_READERS = {"read_all": SEE_ALL, "supervisors": False, "verifiers": False}
 
 
 class RunRequest(Schema):
@@ -41,14 +42,14 @@ class SanctionRequest(Schema):
     """A disciplinary sanction: level, first month (YYYY-MM), number of months, reason."""
 
     level = fields.String(required=True, validate=validate.OneOf(SANCTION_LEVELS))
-    start = fields.String(required=True)
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM."))
     months = fields.Integer(required=True, strict=True, validate=validate.Range(1, 120))
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
-    @validates("start")
-    def _start(self, value, **kwargs):
-        if not PERIOD.match(value):
-            raise ValidationError("Use YYYY-MM.")
+    @post_load
+    def _start_month(self, data, **kwargs):
+        year, month = data.pop("start").split("-")
+        return dict(data, start_year=int(year), start_month=int(month))
 
 
 class BankAccountRequest(Schema):
@@ -71,94 +72,90 @@ class GradeRequest(Schema):
 
 
 def _policy():
-    return current_app.config["POLICY"]
+    return service_context().policy
 
 
 def _employee(employee_id: str) -> str:
-    if not NIP.match(employee_id):
-        raise Problem(422, "Validation failed", "employee_id must be an 18-digit NIP",
-                      [{"field": "employee_id", "message": "must be an 18-digit NIP"}])
+    if not is_nip(employee_id):
+        raise Invalid("employee_id must be an 18-digit NIP", field="employee_id", message="must be an 18-digit NIP")
     return employee_id
-
-
-def _committed(result):
-    db().commit()
-    return result
 
 
 # --- payroll's own records ------------------------------------------------------------------------------
 
 @blueprint.put("/sanctions/<employee_id>")
+@transactional
 @require("admin")
 @documented(SanctionRequest)
 def put_sanction(employee_id):
     """Record or replace an employee's disciplinary sanction (admin)."""
     data = load_json(SanctionRequest())
-    data["start_year"], data["start_month"] = period_arg(data.pop("start"))
-    return _committed(handlers.set_sanction(db(), _employee(employee_id), data, authenticate().subject, _policy()))
+    return handlers.set_sanction(db(), _employee(employee_id), data, authenticate().subject, _policy())
 
 
 @blueprint.get("/sanctions/<employee_id>")
 @require()
 def get_sanction(employee_id):
     """An employee's sanction with its percent per month (admin, finance, or the employee)."""
-    principal = authenticate()
-    if not principal.has(*SEE_ALL) and principal.subject != employee_id:
-        raise Problem(403, "Forbidden", "you may only see your own sanction")
+    require_read(db(), authenticate(), employee_id, "you may only see your own sanction", **PAY_READERS)
     found = handlers.get_sanction(db(), _employee(employee_id), _policy())
     if found is None:
-        raise Problem(404, "Not found", f"no sanction for {employee_id}")
+        raise NotFound(f"no sanction for {employee_id}")
     return found
 
 
 @blueprint.delete("/sanctions/<employee_id>")
+@transactional
 @require("admin")
 def delete_sanction(employee_id):
     """Lift an employee's sanction (admin)."""
-    if not _committed(handlers.delete_sanction(db(), _employee(employee_id))):
-        raise Problem(404, "Not found", f"no sanction for {employee_id}")
+    handlers.delete_sanction(db(), _employee(employee_id))
     return "", 204
 
 
 @blueprint.put("/bank-accounts/<employee_id>")
+@transactional
 @require("finance")
 @documented(BankAccountRequest)
 def put_bank_account(employee_id):
     """Record where an employee's TPP is transferred (finance)."""
     data = load_json(BankAccountRequest())
-    return _committed(handlers.set_bank_account(db(), _employee(employee_id), data, authenticate().subject))
+    return handlers.set_bank_account(db(), _employee(employee_id), data, authenticate().subject)
 
 
 @blueprint.put("/budgets/<unit_id>/<period>")
+@transactional
 @require("finance")
 @documented(BudgetRequest)
 def put_budget(unit_id, period):
     """Set a unit's TPP budget for a month YYYY-MM (finance)."""
     year, month = period_arg(period)
     data = load_json(BudgetRequest())
-    return _committed(handlers.set_budget(db(), unit_id, year, month, data["amount"], authenticate().subject))
+    return handlers.set_budget(db(), unit_id, year, month, data["amount"], authenticate().subject)
 
 
 @blueprint.put("/grades/<employee_id>")
+@transactional
 @require("finance", "admin")
 @documented(GradeRequest)
 def put_grade(employee_id):
     """Record an employee's golongan for the tax line (finance, admin); the directory does not carry it."""
     data = load_json(GradeRequest())
-    return _committed(handlers.set_grade(db(), _employee(employee_id), data["grade"], authenticate().subject))
+    return handlers.set_grade(db(), _employee(employee_id), data["grade"], authenticate().subject)
 
 
 # --- runs -----------------------------------------------------------------------------------------------
 
 @blueprint.post("/runs")
+@transactional
 @require("finance")
 @documented(RunRequest)
 def post_run():
     """Draft the organisation's payroll run for a month (finance)."""
     data = load_json(RunRequest())
-    run = handlers.draft_run(db(), _policy(), current_app.config["ORGANISATION"], data["year"], data["month"],
+    run = handlers.draft_run(db(), _policy(), service_context().organisation, data["year"], data["month"],
                              authenticate().subject)
-    return _committed(run), 201
+    return run, 201
 
 
 @blueprint.get("/runs")
@@ -177,54 +174,54 @@ def get_run(run_id):
 
 
 @blueprint.post("/runs/<run_id>/recompute")
+@transactional
 @require("finance")
 def recompute(run_id):
     """Recompute a draft from current facts; unchanged facts change nothing (finance)."""
     run, changed = handlers.recompute_run(db(), _policy(), run_id, authenticate().subject)
-    return _committed(dict(run, changed=changed))
+    return dict(run, changed=changed)
 
 
 @blueprint.post("/runs/<run_id>/review")
+@transactional
 @require("finance")
 def review(run_id):
     """Mark a draft reviewed (finance)."""
-    return _committed(handlers.review_run(db(), run_id, authenticate().subject))
+    return handlers.review_run(db(), run_id, authenticate().subject)
 
 
 @blueprint.post("/runs/<run_id>/return")
+@transactional
 @require("finance")
 def send_back(run_id):
     """Send a reviewed run back to draft (finance)."""
-    return _committed(handlers.return_run(db(), run_id, authenticate().subject))
+    return handlers.return_run(db(), run_id, authenticate().subject)
 
 
 @blueprint.post("/runs/<run_id>/approve")
+@transactional
 @require("finance")
 @documented(ApproveRequest)
 def approve(run_id):
     """Approve a reviewed run; not by who drafted or recomputed it (finance)."""
-    body = request.get_json(silent=True) or {}
-    try:
-        data = ApproveRequest().load(body)
-    except ValidationError as exc:
-        from runtime.problems import from_validation_error
-        raise from_validation_error(exc) from None
-    return _committed(handlers.approve_run(db(), run_id, authenticate().subject, data["content_hash"]))
+    data = ApproveRequest().load(request.get_json(silent=True) or {})  # the body is optional
+    return handlers.approve_run(db(), run_id, authenticate().subject, data["content_hash"])
 
 
 @blueprint.post("/runs/<run_id>/paid")
+@transactional
 @require("finance")
 def paid(run_id):
     """Mark an approved run paid (finance)."""
-    return _committed(handlers.mark_paid(db(), run_id, authenticate().subject))
+    return handlers.mark_paid(db(), run_id, authenticate().subject)
 
 
 # --- payslips -------------------------------------------------------------------------------------------
 
 def _may_read(employee_id: str) -> bool:
+    """Whether the caller sees every payslip; Forbidden unless they may read `employee_id`'s."""
     principal = authenticate()
-    if not principal.has(*SEE_ALL) and principal.subject != employee_id:
-        raise Problem(403, "Forbidden", "you may only read your own payslip")
+    require_read(db(), principal, employee_id, "you may only read your own payslip", **PAY_READERS)
     return principal.has(*SEE_ALL)
 
 
@@ -254,7 +251,7 @@ def payslip_html(run_id, employee_id):
     slip = handlers.get_payslip(db(), run_id, employee_id)
     html = render_template("payslip.html", slip=slip, rupiah=format_rupiah,
                            period=f"{MONTH_NAMES[slip['month']]} {slip['year']}",
-                           organisation=current_app.config["ORGANISATION"])
+                           organisation=service_context().organisation)
     return Response(html, mimetype="text/html")
 
 

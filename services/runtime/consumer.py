@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.topics import dead_letter
 from runtime.events import Event, InvalidEvent, parse_event
 from runtime.messaging import claim
+from runtime.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
@@ -80,22 +81,13 @@ class EventConsumer:
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         log.error("event dead-lettered", extra={"topic": record.topic, "offset": record.offset, "error": error})
 
-    def handle_record(self, record) -> None:
-        """Process one Kafka record to completion: applied, skipped as a duplicate, or dead-lettered."""
-        try:
-            event = parse_event(record.value)
-        except InvalidEvent as exc:
-            self._dead_letter(record, f"invalid event: {exc}")
-            return
-        self._handle_event(record, event)
-
     def apply_batch(self, events: list[Event]) -> int:
         """Apply `events` in order in one transaction with their inbox rows; duplicates (already in the inbox,
         or repeated within the batch) are skipped, and a `ManyHandler` gets each run of its type at once.
         Returns how many were applied; raises if any handler fails, and then nothing of the batch is kept."""
         if not events:
             return 0
-        with self.sessions() as session, session.begin():
+        with unit_of_work(self.sessions) as session:
             applied = claim(session, self.name, events)
             for run in _runs(applied):
                 handler = self.handlers.get(run[0].type)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import MetaData, Table, and_, create_engine, event, insert, text, update
+from sqlalchemy import MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,13 +42,6 @@ def make_session_factory(engine: Engine, metadata: MetaData) -> sessionmaker[Ses
     return sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})
 
 
-def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
-    """Set one row's `values` by its `key`, inserting it when there is none (how projections keep a record)."""
-    condition = and_(*(table.c[k] == v for k, v in key.items()))
-    if session.execute(update(table).where(condition).values(**values)).rowcount == 0:
-        session.execute(insert(table).values(**key, **values))
-
-
 def insert_for(session: Session, table: Table):
     """An INSERT of `table` in the session's dialect (PostgreSQL or SQLite), which has `on_conflict_*`."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
@@ -58,21 +51,29 @@ def insert_for(session: Session, table: Table):
 def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[str, ...], only_if=None,
                 overrides: dict | None = None, returning: tuple = ()) -> list:
     """Insert `rows`, or update them on a conflict of `keys` (PostgreSQL or SQLite), in one statement: every other
-    column takes the new row's value, or `overrides[name](table, excluded)`, and only where
-    `only_if(table, excluded)` holds. Returns the rows written (inserted or updated) with the `returning` columns.
+    column the rows carry (all rows carry the same) takes the new row's value, or `overrides[name](table, excluded)`,
+    and only where `only_if(table, excluded)` holds; columns the rows leave out keep their value. Returns the rows
+    written (inserted or updated) with the `returning` columns. The one upsert: a projection keeping one record
+    passes a list of one.
     """
     if not rows:
         return []
     statement = insert_for(session, table)
     excluded = statement.excluded
+    given = set(rows[0]) | set(overrides or ())
     changes = {c.name: (overrides or {}).get(c.name, lambda _t, e, n=c.name: e[n])(table, excluded)
-               for c in table.columns if c.name not in keys}
+               for c in table.columns if c.name not in keys and c.name in given}
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes,
                                                 where=only_if(table, excluded) if only_if else None)
     if returning:
         return session.execute(statement.returning(*(table.c[name] for name in returning)), rows).all()
     session.execute(statement, rows)
     return []
+
+
+def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
+    """Set one row's `values` by its `key`, inserting it when there is none: `upsert_rows` with one row."""
+    upsert_rows(session, table, [{**key, **values}], tuple(key))
 
 
 def ping(engine: Engine) -> None:

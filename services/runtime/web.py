@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -22,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory, ping
 from runtime.kafka import broker_answers
+from runtime.errors import DomainError, Invalid, Malformed
 from runtime.problems import Problem, from_validation_error
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,13 @@ LATENCY = Histogram("kinerja_http_request_seconds", "HTTP request latency", ["se
 
 @dataclass
 class ServiceContext:
-    """What a running service holds: settings, engine, session factory, and the readiness cache."""
+    """What a running service holds: settings, engine, session factory, the service's own dependencies (built by
+    its `app.py`: policy, clock, stores...) and the readiness cache."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    service: Any = None
     kafka_checked_at: float = 0.0
     kafka_ok: bool = False
 
@@ -70,6 +74,11 @@ def context() -> ServiceContext:
     return current_app.extensions["kinerja"]
 
 
+def service_context():
+    """The running service's own context, as its `app.py` built it."""
+    return context().service
+
+
 def db() -> Session:
     """The request's database session (closed when the request ends)."""
     if "db" not in g:
@@ -81,11 +90,13 @@ def load_json(schema: Schema, *, many: bool = False, partial=False):
     """Parse the request's JSON body with `schema`; 400 if not JSON, 422 naming each invalid field."""
     body = request.get_json(silent=True)
     if body is None:
-        raise Problem(400, "Malformed request", "the body must be JSON (Content-Type: application/json)")
-    try:
-        return schema.load(body, many=many, partial=partial)
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        raise Malformed("the body must be JSON (Content-Type: application/json)")
+    return schema.load(body, many=many, partial=partial)  # a ValidationError is answered 422, naming each field
+
+
+def load_args(schema: Schema) -> dict:
+    """Parse the query string with `schema`; 422 naming each invalid argument."""
+    return schema.load(request.args.to_dict())
 
 
 def date_arg(name: str):
@@ -97,16 +108,14 @@ def date_arg(name: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Problem(422, "Validation failed", f"{name} is not a date",
-                      [{"field": name, "message": "use YYYY-MM-DD"}]) from None
+        raise Invalid(f"{name} is not a date", field=name, message="use YYYY-MM-DD") from None
 
 
 def period_arg(value: str, field: str = "period") -> tuple[int, int]:
     """A `YYYY-MM` path or query value as (year, month); 422 naming `field` otherwise."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise Problem(422, "Validation failed", f"{field} must be YYYY-MM",
-                      [{"field": field, "message": "YYYY-MM with a month from 01 to 12"}])
+        raise Invalid(f"{field} must be YYYY-MM", field=field, message="YYYY-MM with a month from 01 to 12")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -115,7 +124,7 @@ def uploaded_text(field: str = "file") -> str:
     upload = request.files.get(field)
     raw = upload.read() if upload else request.get_data()
     if not raw:
-        raise Problem(400, "Malformed request", f"send the CSV as the body or as a multipart field `{field}`")
+        raise Malformed(f"send the CSV as the body or as a multipart field `{field}`")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -180,14 +189,15 @@ def _metrics_response() -> Response:
 
 
 def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint], title: str,
-                       engine: Engine | None = None) -> Flask:
-    """Build a service's Flask app with the platform's common endpoints and behaviour."""
+                       engine: Engine | None = None, service: Any = None) -> Flask:
+    """Build a service's Flask app with the platform's common endpoints and behaviour; `service` is the service's
+    own context (see `service_context()`)."""
     configure_logging(settings.service)
     app = Flask(settings.service)
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False
     engine = engine or make_engine(settings.database_url)
-    app.extensions["kinerja"] = ServiceContext(settings, engine, make_session_factory(engine, metadata))
+    app.extensions["kinerja"] = ServiceContext(settings, engine, make_session_factory(engine, metadata), service)
     service = settings.service
 
     @app.before_request
@@ -214,6 +224,10 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return problem_response(exc)
+
+    @app.errorhandler(DomainError)
+    def _refused(exc: DomainError):
+        return problem_response(Problem(exc.status, exc.title, exc.detail, exc.errors, **exc.extra))
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):

@@ -1,15 +1,15 @@
 """What scoring consumes: attendance days, activity entries, decisions, month closings and directory data."""
 from __future__ import annotations
 
+from runtime.access import apply_verifier_assignment
 from runtime.config import Settings
-from runtime.policy import load_section
 from scoring import handlers as h
-from scoring.domain.policy import load_policy
+from scoring.app import build_context
 
 
 def handlers(settings: Settings) -> dict:
     """Event type -> handler(session, event); the scoring policy is validated once, here."""
-    policy = load_section(settings.policy_file, "scoring", load_policy)
+    policy = build_context(settings).policy
     return {
         "attendance.day.built": lambda session, event: h.apply_day(session, event.data, policy),
         "activities.entry.submitted": lambda session, event: h.apply_entry(session, event.data, policy),
@@ -18,7 +18,7 @@ def handlers(settings: Settings) -> dict:
         "approvals.decision.made": lambda session, event: h.apply_decision(session, event.data, policy),
         "approvals.verification.made": lambda session, event: h.apply_verification(session, event.data, policy),
         "approvals.month.closed": lambda session, event: h.close_month(session, event.data, policy),
-        "approvals.verifier.assigned": lambda session, event: h.apply_verifier_assignment(session, event.data),
+        "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
         "directory.employee.upserted": lambda session, event: h.apply_employee(session, event.data),
         "directory.unit.upserted": lambda session, event: h.apply_unit(session, event.data),
         "directory.position.upserted": lambda session, event: h.apply_position(session, event.data),

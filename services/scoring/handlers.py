@@ -11,38 +11,33 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
 from sqlalchemy import and_, case, extract, false, func, null, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
 from runtime.db import upsert_row, upsert_rows
+from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
 from scoring import tables
 from scoring import targets as skp_targets
 from scoring.domain.crosschecks import Day, Entry, Evidence, Flag, assign_entries_to_days, check_day, diff_flags
+from scoring.domain.month import RatingOnFile, StandingFlags, activity_line_json, score_month
 from scoring.domain.policy import ScoringPolicy
 from scoring.domain.posture import WorkloadItem, staffing_posture
 from scoring.domain.public import StaffResult, public_aggregates
-from scoring.domain.scores import (NON_WORKING_STATUSES, BehaviourRating, BehaviourRatingRefused, EntryLine,
-                                   EntryTally, TallyLine, WorkedDays, activity_score, behaviour_rating,
-                                   discipline_score, distribution_violations, effective_minutes, predicate)
-from scoring.domain.vocabulary import ALL_PREDICATES, EARLY_BANDS, LATE_BANDS, TK, FlagKind
+from scoring.domain.scores import (NON_WORKING_STATUSES, BehaviourRatingRefused, EntryTally, WorkedDays,
+                                   activity_score, behaviour_rating, distribution_violations)
+from scoring.domain.vocabulary import ALL_PREDICATES, FlagKind
 
 log = logging.getLogger(__name__)
 PRODUCER = "scoring"
 OPEN, CLEARED, RESOLVED = "open", "cleared", "resolved"
 PLAIN_STATUSES = ("present", "late", "off")  # with nothing else on the day, see `_plain_day`
-NOT_RATED = "Belum Dinilai"  # no BerAKHLAK rating for the period yet: no predicate can be given
-CENT = Decimal("0.01")
-READ_ALL = ("admin", "ops")
-LEADERSHIP = ("admin", "ops", "verifier")
 
 
 def _now() -> datetime:
@@ -125,7 +120,10 @@ def apply_verification(session: Session, data: dict, policy: ScoringPolicy) -> N
                             action="pending", state=data["state"], credited_minutes=data["credited_minutes"],
                             creditable=data["creditable"], sampled=True, decider_id=data["verifier_id"],
                             decided_at=data["verified_at"])
-    upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification)
+        upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification)
+    else:
+        session.execute(update(tables.entry_decisions).where(tables.entry_decisions.c.entry_id == data["entry_id"])
+                        .values(**verification))
     _restand(session, data["entry_id"])
     _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
                    because=f"verification {data['verdict']} of entry {data['entry_id']}")
@@ -331,11 +329,11 @@ def clear_flag(session: Session, principal: Principal, flag_key: str, reason: st
     f = tables.flags
     row = session.execute(select(f).where(f.c.flag_key == flag_key).with_for_update()).first()
     if row is None:
-        raise Problem(404, "Not found", f"no flag {flag_key}")
+        raise NotFound(f"no flag {flag_key}")
     if approver_of(session, row.employee_id) != principal.subject:
-        raise Problem(403, "Forbidden", "only the employee's approver (supervisor or acting supervisor) may clear it")
+        raise Forbidden("only the employee's approver (supervisor or acting supervisor) may clear it")
     if row.state != OPEN:
-        raise Problem(409, "Conflict", f"the flag is already {row.state}: {row.resolution}")
+        raise Conflict(f"the flag is already {row.state}: {row.resolution}")
     resolution = f"cleared by {principal.subject}: {reason}"
     session.execute(update(f).where(f.c.flag_key == flag_key)
                     .values(state=CLEARED, resolved_at=_now(), resolution=resolution, cleared_by=principal.subject))
@@ -357,43 +355,8 @@ def _flag_json(row) -> dict:
 
 def approver_of(session: Session, employee_id: str) -> str | None:
     """The employee's approver: the acting supervisor (Plt) when there is one, else the supervisor."""
-    row = _get(session, tables.employees, employee_id=employee_id)
-    if row is None:
-        return None
-    return row.acting_supervisor_id or row.supervisor_id
-
-
-def _reports_query(supervisor_id: str):
-    emp = tables.employees.c
-    return select(emp.employee_id).where(or_(
-        emp.acting_supervisor_id == supervisor_id,
-        and_(emp.supervisor_id == supervisor_id, emp.acting_supervisor_id.is_(None))))
-
-
-def authorise_employee(session: Session, principal: Principal, employee_id: str) -> None:
-    """Staff see themselves, supervisors their reports, verifiers their units' people, admin/ops everyone."""
-    if principal.subject == employee_id or principal.has(*READ_ALL):
-        return
-    if principal.has("supervisor") and approver_of(session, employee_id) == principal.subject:
-        return
-    if principal.has("verifier"):
-        person = _get(session, tables.employees, employee_id=employee_id)
-        if person is not None and person.unit_id in _verified_units(session, principal.subject):
-            return
-    raise Problem(403, "Forbidden", "you may see only yourself, your reports, or your units as a verifier")
-
-
-def _verified_units(session: Session, verifier_id: str) -> set[str]:
-    v = tables.verifier_units.c
-    return {r.unit_id for r in session.execute(select(v.unit_id).where(v.verifier_id == verifier_id))}
-
-
-def apply_verifier_assignment(session: Session, data: dict) -> None:
-    """Keep the verifier-unit projection in step with approvals."""
-    v = tables.verifier_units
-    session.execute(v.delete().where(v.c.verifier_id == data["verifier_id"], v.c.unit_id == data["unit_id"]))
-    if data["active"]:
-        session.execute(v.insert().values(verifier_id=data["verifier_id"], unit_id=data["unit_id"]))
+    who = person(session, employee_id)
+    return who.approver_id if who is not None else None
 
 
 # --- reads --------------------------------------------------------------------------------------------------
@@ -404,17 +367,12 @@ def list_flags(session: Session, principal: Principal, employee_id: str | None, 
     f = tables.flags
     query = select(f).order_by(f.c.local_date, f.c.flag_key).limit(limit)
     if employee_id:
-        authorise_employee(session, principal, employee_id)
+        require_read(session, principal, employee_id)
         query = query.where(f.c.employee_id == employee_id)
-    elif not principal.has(*READ_ALL):
-        visible = [f.c.employee_id == principal.subject]
-        if principal.has("supervisor"):
-            visible.append(f.c.employee_id.in_(_reports_query(principal.subject)))
-        if principal.has("verifier"):
-            emp, v = tables.employees.c, tables.verifier_units.c
-            visible.append(f.c.employee_id.in_(select(emp.employee_id).where(emp.unit_id.in_(
-                select(v.unit_id).where(v.verifier_id == principal.subject)))))
-        query = query.where(or_(*visible))
+    else:
+        visible = readable_employees(session, principal, f.c.employee_id)
+        if visible is not None:
+            query = query.where(visible)
     if start:
         query = query.where(f.c.local_date >= start)
     if end:
@@ -427,10 +385,10 @@ def list_flags(session: Session, principal: Principal, employee_id: str | None, 
 def get_month(session: Session, principal: Principal, employee_id: str, year: int, month: int,
               policy: ScoringPolicy) -> dict:
     """One employee's scored month with its breakdown, and how each of the month's entries was treated."""
-    authorise_employee(session, principal, employee_id)
+    require_read(session, principal, employee_id)
     row = _get(session, tables.month_scores, employee_id=employee_id, year=year, month=month)
     if row is None:
-        raise Problem(404, "Not found", f"{employee_id} has no scored month {year}-{month:02d} (not closed yet?)")
+        raise NotFound(f"{employee_id} has no scored month {year}-{month:02d} (not closed yet?)")
     return dict(_month_json(row), entries=_entry_lines(session, employee_id, year, month, policy))
 
 
@@ -445,7 +403,7 @@ def _entry_lines(session: Session, employee_id: str, year: int, month: int, poli
     flag_rows = session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.between(first, last),
                                                 f.c.state.in_((OPEN, CLEARED)))).all()
     standing, cleared = _flag_inputs(flag_rows)
-    return [_activity_line_json(line) for line in activity_score(entries, [], standing, cleared, policy).lines]
+    return [activity_line_json(line) for line in activity_score(entries, [], standing, cleared, policy).lines]
 
 
 def _month_json(row) -> dict:
@@ -466,11 +424,11 @@ def rate_behaviour(session: Session, principal: Principal, employee_id: str, yea
                    has_innovation: bool, policy: ScoringPolicy) -> dict:
     """The approver rates an employee's month on the seven BerAKHLAK values (re-scoring a closed month)."""
     if approver_of(session, employee_id) != principal.subject:
-        raise Problem(403, "Forbidden", "only the employee's approver (supervisor or acting supervisor) rates them")
+        raise Forbidden("only the employee's approver (supervisor or acting supervisor) rates them")
     try:
         rating = behaviour_rating(values, policy)
     except BehaviourRatingRefused as exc:
-        raise Problem(422, "Validation failed", "the behaviour rating has invalid values",
+        raise Invalid("the behaviour rating has invalid values",
                       [{"field": name, "message": problem} for name, problem in sorted(exc.errors.items())]) from None
     key = {"employee_id": employee_id, "year": year, "month": month}
     record = {"ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
@@ -484,8 +442,7 @@ def rate_behaviour(session: Session, principal: Principal, employee_id: str, yea
 def set_unit_rating(session: Session, principal: Principal, unit_id: str, year: int, rating: str) -> dict:
     """Record a unit's own predicate for a year (it bounds its staff's predicate distribution)."""
     if rating not in ALL_PREDICATES:
-        raise Problem(422, "Validation failed", "unknown predicate",
-                      [{"field": "rating", "message": f"one of {', '.join(ALL_PREDICATES)}"}])
+        raise Invalid("unknown predicate", field="rating", message=f"one of {', '.join(ALL_PREDICATES)}")
     key = {"unit_id": unit_id, "year": year}
     upsert_row(session, tables.unit_ratings, key, {"rating": rating, "set_by": principal.subject, "set_at": _now()})
     return {**key, "rating": rating, "set_by": principal.subject}
@@ -494,7 +451,8 @@ def set_unit_rating(session: Session, principal: Principal, unit_id: str, year: 
 def unit_distribution(session: Session, principal: Principal, unit_id: str, year: int, month: int,
                       policy: ScoringPolicy) -> dict:
     """The unit's predicate distribution for a month checked against its own rating, with any violations."""
-    _authorise_unit(session, principal, unit_id)
+    if not may_read_unit(session, principal, unit_id):
+        raise Forbidden("admin/ops, a verifier for their assigned units, or a supervisor for their own unit")
     m = tables.month_scores
     rows = session.execute(select(m.c.predicate, m.c.rated).where(m.c.unit_id == unit_id, m.c.year == year,
                                                                  m.c.month == month)).all()
@@ -511,15 +469,6 @@ def _distribution(unit_id: str, year: int, month: int, predicates: list[str], st
             "rated": len(predicates), "not_rated": staff - len(predicates), "predicates": counts,
             "violations": [{"predicates": list(v.predicates), "message": v.message} for v in violations],
             "checked": unit_rating is not None}
-
-
-def _authorise_unit(session: Session, principal: Principal, unit_id: str) -> None:
-    if principal.has(*LEADERSHIP):
-        return
-    own = _get(session, tables.employees, employee_id=principal.subject)
-    if principal.has("supervisor") and own is not None and own.unit_id == unit_id:
-        return
-    raise Problem(403, "Forbidden", "leadership roles, or a supervisor for their own unit")
 
 
 # --- monthly scores ----------------------------------------------------------------------------------------
@@ -581,7 +530,7 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     tallied by PostgreSQL (grouped by what the rules read), only the other days and the flagged entries come one
     by one; then bulk writes."""
     first, last = _month_bounds(year, month)
-    emp, d, e, f = tables.employees, tables.days, tables.entries, tables.flags
+    emp, d, f = tables.employees, tables.days, tables.flags
     b, m, h = tables.behaviour_ratings, tables.month_scores, tables.holidays
     employees = {r.employee_id: r.unit_id for r in session.execute(
         select(emp.c.employee_id, emp.c.unit_id).where(emp.c.employee_id.in_(members)))}
@@ -611,9 +560,10 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     columns = {c.name for c in m.columns}
     records = {}
     for employee_id in sorted(employees):
-        result = _score_employee(employee_id, employees[employee_id], year, month, days[employee_id],
-                                 worked.get(employee_id), entries[employee_id], tallies[employee_id],
-                                 flags[employee_id], ratings.get(employee_id), holidays, policy)
+        result = score_month(employee_id, employees[employee_id], year, month, days[employee_id],
+                             worked.get(employee_id), entries[employee_id], tallies[employee_id],
+                             _standing_flags(flags[employee_id]), _rating_on_file(ratings.get(employee_id)),
+                             holidays, policy)
         result = skp_targets.with_target(result, achievements[employee_id])
         records[employee_id] = dict(result, version=1, content_hash=_hash(result), scored_at=now)
     # One statement writes the scores that changed (a new version where the content hash differs) and says which:
@@ -656,99 +606,24 @@ def _entry_tallies(session: Session, members: list[str], first: date, last: date
     return tallies, entries
 
 
+def _standing_flags(flag_rows) -> StandingFlags:
+    """The month's stored flags as the scoring rules read them."""
+    standing, cleared = _flag_inputs(flag_rows)
+    return StandingFlags(standing, cleared, {row.local_date for row in flag_rows if row.state == OPEN and
+                                             row.kind == FlagKind.OVERTIME_WITHOUT_ACTIVITY.value})
+
+
+def _rating_on_file(row) -> RatingOnFile | None:
+    if row is None:
+        return None
+    return RatingOnFile(row.level, row.average, row.has_innovation, row.ratings, row.rated_by)
+
+
 def _flag_inputs(flag_rows) -> tuple[list[Flag], set[str]]:
     """Standing flags as the rules' Flags, and the ids of entries whose flags were all cleared by a decision."""
     standing = [_flag_of(row) for row in flag_rows]
     open_entry_ids = _flagged_entry_ids(row for row in flag_rows if row.state == OPEN)
     return standing, _flagged_entry_ids(row for row in flag_rows if row.state == CLEARED) - open_entry_ids
-
-
-def _score_employee(employee_id: str, unit_id: str, year: int, month: int, days: list[Day],
-                    worked: WorkedDays | None, entries: list[Entry], tallies: list[EntryTally], flag_rows: list,
-                    rating, holidays: dict[date, str], policy: ScoringPolicy) -> dict:
-    """One employee's month: activity, discipline, behaviour, predicate, overtime and the breakdown of each.
-    `days` are the days that are not plain (see `_plain_day`), `worked` the plain ones tallied."""
-    days = [replace(day, status="holiday", scheduled_minutes=0)
-            if day.local_date in holidays and day.status == "absent" else day for day in days]
-    standing, cleared_entry_ids = _flag_inputs(flag_rows)
-    activity = activity_score(entries, days, standing, cleared_entry_ids, policy, tallies, worked)
-    discipline = discipline_score(days, policy)
-    credited = sum(line.credited_minutes for line in activity.lines if line.counted)
-    effective = effective_minutes(days, worked)
-    behaviour = None
-    if rating is not None:
-        behaviour = BehaviourRating(rating.level, Decimal(rating.average).quantize(CENT))
-        chosen = predicate(activity.score, behaviour, policy, has_innovation=rating.has_innovation)
-        predicate_name, predicate_detail = chosen.name, {"name": chosen.name, "method": chosen.method,
-                                                          "explanation": chosen.explanation}
-    else:
-        predicate_name = NOT_RATED
-        predicate_detail = {"name": NOT_RATED, "method": policy.predicate.method,
-                            "explanation": "No BerAKHLAK behaviour rating for the period yet: the supervisor rates it "
-                                           "with PUT /behaviour/<employee_id>/<yyyy-mm>."}
-    behaviour_score = _behaviour_percent(behaviour, policy) if behaviour else None
-    unexplained = {row.local_date for row in flag_rows
-                   if row.kind == FlagKind.OVERTIME_WITHOUT_ACTIVITY.value and row.state == OPEN}
-    overtime_minutes = sum(day.overtime_minutes for day in days if day.local_date not in unexplained)
-    overtime_hours = (Decimal(overtime_minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
-    day_facts = _day_facts(days, discipline.lines)
-    breakdown = {
-        "activity": {"score": str(activity.score), "summary": activity.summary,
-                     "lines": [_activity_line_json(line) for line in activity.lines]},
-        "discipline": {"score": str(discipline.score), "summary": discipline.summary, "lines": [
-            {"local_date": l.local_date.isoformat(), "code": l.code, "rate": str(l.rate)} for l in discipline.lines]},
-        "behaviour": None if rating is None else {
-            "level": rating.level, "average": str(behaviour.average), "score": str(behaviour_score),
-            "values": rating.ratings, "rated_by": rating.rated_by, "has_innovation": rating.has_innovation},
-        "predicate": predicate_detail,
-        "overtime": {"hours": str(overtime_hours), "summary": (
-            f"{overtime_minutes} min of overtime on days without an open "
-            f"{FlagKind.OVERTIME_WITHOUT_ACTIVITY.value} flag"
-            + (f" ({len(unexplained)} day(s) left out)" if unexplained else ""))},
-        "effective_minutes": effective,
-        "credited_minutes": credited,
-        "holidays_applied": sorted(on.isoformat() for on in holidays
-                                   if any(d.local_date == on and d.status == "holiday" for d in days)),
-    }
-    return {"employee_id": employee_id, "unit_id": unit_id, "year": year, "month": month,
-            "activity_score": activity.score, "discipline_score": discipline.score,
-            "behaviour_level": rating.level if rating else None, "behaviour_score": behaviour_score,
-            "overtime_hours": overtime_hours, "predicate": predicate_name, "rated": rating is not None,
-            "effective_minutes": effective, "credited_minutes": credited, "days": day_facts, "breakdown": breakdown}
-
-
-def _activity_line_json(line: EntryLine | TallyLine) -> dict:
-    if isinstance(line, TallyLine):
-        return {"entries": line.entries, "credited_minutes": line.credited_minutes, "counted": line.counted,
-                "reason": line.reason}
-    return {"entry_id": line.entry_id, "local_date": line.local_date.isoformat(),
-            "credited_minutes": line.credited_minutes, "counted": line.counted, "reason": line.reason}
-
-
-def _behaviour_percent(behaviour: BehaviourRating, policy: ScoringPolicy) -> Decimal:
-    """Behaviour as a 0-100 score for payroll: the average over the scale's maximum, unless already on 0-120."""
-    scale_max = policy.behaviour.scale_max
-    if scale_max >= 100:
-        return behaviour.average
-    return (behaviour.average * 100 / scale_max).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _day_facts(days: list[Day], deductions) -> list[dict]:
-    """The days as payroll needs them, with the bands the discipline score actually applied."""
-    codes = defaultdict(set)
-    for line in deductions:
-        codes[line.local_date].add(line.code)
-    facts = []
-    for day in sorted(days, key=lambda d: d.local_date):
-        applied = codes.get(day.local_date, set())
-        facts.append({
-            "local_date": day.local_date.isoformat(),
-            "status": "absent" if TK in applied else day.status,
-            "late_band": next((c for c in applied if c in LATE_BANDS), None),
-            "early_band": next((c for c in applied if c in EARLY_BANDS), None),
-            "absence_kind": day.absence_kind,
-        })
-    return facts
 
 
 def _hash(result: dict) -> str:
@@ -771,12 +646,9 @@ def _event_data(record: dict) -> dict:
 
 def posture(session: Session, principal: Principal, year: int, months: list[int], policy: ScoringPolicy) -> dict:
     """Workload (norm × volume of approved activities) against staff present, per unit and position (ABK)."""
-    unit_filter = None
-    if not principal.has(*LEADERSHIP):
-        own = _get(session, tables.employees, employee_id=principal.subject)
-        if not principal.has("supervisor") or own is None:
-            raise Problem(403, "Forbidden", "leadership roles, or a supervisor for their own unit")
-        unit_filter = own.unit_id
+    unit_filter = readable_units(session, principal)  # None: every unit
+    if unit_filter is not None and not unit_filter:
+        raise Forbidden("admin/ops, a verifier for their assigned units, or a supervisor for their own unit")
     e, emp = tables.entries, tables.employees
     workload = case((e.c.norm_minutes.is_not(None), e.c.norm_minutes * e.c.quantity),
                     else_=e.c.standing_credited_minutes)
@@ -787,14 +659,14 @@ def posture(session: Session, principal: Principal, year: int, months: list[int]
              .where(e.c.standing_state == "approved", extract("year", e.c.local_date) == year,
                     extract("month", e.c.local_date).in_(months))
              .group_by(e.c.unit_id, emp.c.unit_id, e.c.position_id, emp.c.position_id))
-    if unit_filter:
-        query = query.where(unit_col == unit_filter)
+    if unit_filter is not None:
+        query = query.where(unit_col.in_(sorted(unit_filter)))
     items = [WorkloadItem(r.unit_id, r.position_id or "", int(r.minutes or 0), 1) for r in session.execute(query)
              if r.unit_id]
     staff_query = (select(emp.c.unit_id, emp.c.position_id, func.count().label("n"))
                    .where(emp.c.active.is_(True)).group_by(emp.c.unit_id, emp.c.position_id))
-    if unit_filter:
-        staff_query = staff_query.where(emp.c.unit_id == unit_filter)
+    if unit_filter is not None:
+        staff_query = staff_query.where(emp.c.unit_id.in_(sorted(unit_filter)))
     staff = defaultdict(int)
     for r in session.execute(staff_query):
         staff[(r.unit_id, r.position_id or "")] += r.n

@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from runtime.auth import authenticate, require
-from runtime.problems import Problem, from_validation_error
-from runtime.web import db, documented, load_json
+from contracts.vocabulary import NIP
+from runtime.errors import Invalid, Malformed
+from runtime.uow import transactional
+from runtime.web import db, documented, load_args, load_json, period_arg, service_context
 from scoring import handlers, targets
 from scoring.domain.vocabulary import ALL_PREDICATES, BERAKHLAK_VALUES
 
 blueprint = Blueprint("scoring", __name__)
-NIP = validate.Regexp(r"^\d{18}$", error="an 18-digit NIP")
-PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 POSTURE_COLUMNS = ("unit_id", "unit_name", "position_id", "position_name", "workload_minutes",
                    "effective_minutes_per_person", "staff_present", "staff_needed", "efficiency", "band")
 
@@ -114,97 +113,72 @@ def _parse_months(value: str) -> list[int] | None:
     return months if months and all(1 <= m <= 12 for m in months) else None
 
 
-def _query(schema: Schema) -> dict:
-    try:
-        return schema.load(request.args.to_dict())
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
-
-
-def _period(value: str) -> tuple[int, int]:
-    match = PERIOD.match(value)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise Problem(422, "Validation failed", "the period is YYYY-MM",
-                      [{"field": "period", "message": "YYYY-MM with a month from 01 to 12"}])
-    return int(match.group(1)), int(match.group(2))
-
-
 def _policy():
-    return current_app.config["POLICY"]
+    return service_context().policy
 
 
 @blueprint.get("/flags")
 @require()
 def list_flags():
-    """Cross-check flags: staff their own, supervisors their reports', verifier/admin/ops everyone's."""
-    args = _query(FlagQuerySchema())
+    """Cross-check flags: staff their own, supervisors their reports', verifiers their units', admin/ops everyone's."""
+    args = load_args(FlagQuerySchema())
     return {"flags": handlers.list_flags(db(), authenticate(), args.get("employee_id"), args.get("start"),
                                          args.get("end"), args.get("state"), args["limit"])}
 
 
 @blueprint.post("/flags/<path:flag_key>/clear")
+@transactional
 @require("supervisor")
 @documented(ClearSchema)
 def clear_flag(flag_key):
     """Resolve an open flag by the employee's approver's decision, with a reason (it then holds nothing back)."""
     body = load_json(ClearSchema())
-    session = db()
-    flag = handlers.clear_flag(session, authenticate(), flag_key, body["reason"], _policy())
-    session.commit()
-    return flag
+    return handlers.clear_flag(db(), authenticate(), flag_key, body["reason"], _policy())
 
 
 @blueprint.put("/behaviour/<employee_id>/<period>")
+@transactional
 @require("supervisor")
 @documented(BehaviourSchema)
 def put_behaviour(employee_id, period):
     """Rate a report's month on the seven BerAKHLAK values (the approver only)."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise Problem(400, "Malformed request", "the body must be a JSON object of the seven BerAKHLAK values")
+        raise Malformed("the body must be a JSON object of the seven BerAKHLAK values")
     has_innovation = body.pop("has_innovation", False)
     if not isinstance(has_innovation, bool):
-        raise Problem(422, "Validation failed", "has_innovation must be true or false",
-                      [{"field": "has_innovation", "message": "true or false"}])
-    session = db()
-    rating = handlers.rate_behaviour(session, authenticate(), employee_id, year, month, body, has_innovation,
-                                     _policy())
-    session.commit()
-    return rating
+        raise Invalid("has_innovation must be true or false", field="has_innovation", message="true or false")
+    return handlers.rate_behaviour(db(), authenticate(), employee_id, year, month, body, has_innovation, _policy())
 
 
 @blueprint.put("/targets/<employee_id>/<period>")
+@transactional
 @require("supervisor")
 @documented(TargetsSchema)
 def put_targets(employee_id, period):
     """Set a report's SKP targets for a month (the approver only); a closed month is re-scored."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     body = load_json(TargetsSchema())
-    session = db()
-    result = targets.set_targets(session, authenticate(), employee_id, year, month, body["targets"], _policy())
-    session.commit()
-    return result
+    return targets.set_targets(db(), authenticate(), employee_id, year, month, body["targets"], _policy())
 
 
 @blueprint.put("/targets/<employee_id>/<period>/assessment")
+@transactional
 @require("supervisor")
 @documented(AssessmentsSchema)
 def put_assessment(employee_id, period):
     """Record what a report realised against the month's targets (the approver only)."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     body = load_json(AssessmentsSchema())
-    session = db()
-    result = targets.assess_targets(session, authenticate(), employee_id, year, month, body["targets"], _policy())
-    session.commit()
-    return result
+    return targets.assess_targets(db(), authenticate(), employee_id, year, month, body["targets"], _policy())
 
 
 @blueprint.get("/targets/<employee_id>/<period>")
 @require()
 def get_targets(employee_id, period):
     """A month's targets with their achievement as it stands (staff their own, supervisors their reports)."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     return targets.get_targets(db(), authenticate(), employee_id, year, month, _policy())
 
 
@@ -212,39 +186,37 @@ def get_targets(employee_id, period):
 @require()
 def get_month(employee_id, period):
     """One employee's scored month with the breakdown that produced it, and each entry's treatment (`entries`)."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     return handlers.get_month(db(), authenticate(), employee_id, year, month, _policy())
 
 
 @blueprint.put("/units/<unit_id>/rating/<int:year>")
+@transactional
 @require("admin")
 @documented(UnitRatingSchema)
 def put_unit_rating(unit_id, year):
     """Set a unit's own predicate for a year (it limits its staff's predicate distribution)."""
     body = load_json(UnitRatingSchema())
-    session = db()
-    rating = handlers.set_unit_rating(session, authenticate(), unit_id, year, body["rating"])
-    session.commit()
-    return rating
+    return handlers.set_unit_rating(db(), authenticate(), unit_id, year, body["rating"])
 
 
 @blueprint.get("/units/<unit_id>/distribution/<period>")
 @require()
 def get_distribution(unit_id, period):
     """The unit's predicate distribution for a month against its own rating, with violations."""
-    year, month = _period(period)
+    year, month = period_arg(period)
     return handlers.unit_distribution(db(), authenticate(), unit_id, year, month, _policy())
 
 
 def _posture() -> dict:
-    args = _query(PostureQuerySchema())
+    args = load_args(PostureQuerySchema())
     return handlers.posture(db(), authenticate(), args["year"], _parse_months(args["months"]), _policy())
 
 
 @blueprint.get("/posture")
 @require()
 def get_posture():
-    """Staffing posture per unit and position (admin/ops/verifier; a supervisor sees their own unit)."""
+    """Staffing posture per unit and position (admin/ops; a verifier their assigned units; a supervisor their own)."""
     return _posture()
 
 
@@ -266,5 +238,5 @@ def get_posture_csv():
 @blueprint.get("/public/units")
 def public_units():
     """Public aggregates per unit for a month: no names, no NIPs, small groups suppressed (no authentication)."""
-    args = _query(PublicQuerySchema())
+    args = load_args(PublicQuerySchema())
     return handlers.public_units(db(), args["year"], args["month"], _policy())

@@ -2,6 +2,7 @@
 from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table,
                         Text)
 
+from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
 
 metadata = MetaData()
@@ -235,11 +236,6 @@ month_scores = Table(
     Index("ix_month_scores_unit_period", "unit_id", "year", "month"),
 )
 
-verifier_units = Table(
-    # Projection of approvals.verifier.assigned: the units whose people a verifier may read.
-    "verifier_units", metadata,
-    Column("verifier_id", String(18), primary_key=True),
-    Column("unit_id", String(64), primary_key=True),
-)
-
+# Projection of approvals.verifier.assigned: the units whose people a verifier may read.
+verifier_units = add_verifier_units_table(metadata)
 outbox, inbox = add_messaging_tables(metadata)

@@ -16,8 +16,9 @@ from typing import Sequence
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from runtime.access import require_read
 from runtime.auth import Principal
-from runtime.problems import Problem
+from runtime.errors import Forbidden, Invalid
 from scoring import handlers, tables
 from scoring.domain.policy import ScoringPolicy
 from scoring.domain.targets import Target, TargetAchievement, target_achievement
@@ -27,8 +28,8 @@ TARGET_FIELDS = ("output", "quantity", "output_unit", "weight", "quality", "time
 
 def _require_approver(session: Session, principal: Principal, employee_id: str) -> None:
     if handlers.approver_of(session, employee_id) != principal.subject:
-        raise Problem(403, "Forbidden", "only the employee's approver (supervisor or acting supervisor) sets and "
-                                        "assesses their targets")
+        raise Forbidden("only the employee's approver (supervisor or acting supervisor) sets and assesses their "
+                        "targets")
 
 
 def _period_rows(session: Session, employee_id: str, year: int, month: int):
@@ -67,7 +68,7 @@ def assess_targets(session: Session, principal: Principal, employee_id: str, yea
     known = {row.target_id for row in _period_rows(session, employee_id, year, month)}
     unknown = [(i, a["target_id"]) for i, a in enumerate(assessments) if a["target_id"] not in known]
     if unknown:
-        raise Problem(422, "Validation failed", "unknown targets for this employee and month",
+        raise Invalid("unknown targets for this employee and month",
                       [{"field": f"targets.{i}.target_id", "message": f"no target {target_id} in {year}-{month:02d}"}
                        for i, target_id in unknown])
     now = datetime.now(timezone.utc)
@@ -83,7 +84,7 @@ def assess_targets(session: Session, principal: Principal, employee_id: str, yea
 def get_targets(session: Session, principal: Principal, employee_id: str, year: int, month: int,
                 policy: ScoringPolicy) -> dict:
     """An employee's targets for a month with their achievement as it stands (staff: their own)."""
-    handlers.authorise_employee(session, principal, employee_id)
+    require_read(session, principal, employee_id)
     rows = _period_rows(session, employee_id, year, month)
     achievement = month_achievements(session, [employee_id], year, month, policy)[employee_id]
     lines = {line.target_id: line for line in achievement.lines}

@@ -2,15 +2,7 @@
 
 from enum import StrEnum
 
-
-class EntryState(StrEnum):
-    """Where an entry stands; `struck` is *dicoret*: the supervisor ruled it out for good."""
-
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    STRUCK = "struck"
-    WITHDRAWN = "withdrawn"
+from contracts.vocabulary import EntryState  # the states every service shares; the moves between them are here
 
 
 class EntryAction(StrEnum):

@@ -1,16 +1,5 @@
-"""The states of an activity entry, as the activities service publishes them."""
+"""The states of an activity entry, as the activities service publishes them (the shared vocabulary)."""
 
-from enum import StrEnum
+from contracts.vocabulary import DECIDED_STATES, EntryState
 
-
-class EntryState(StrEnum):
-    """Where an entry stands; `struck` is *dicoret*: ruled out by the supervisor, final."""
-
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    STRUCK = "struck"
-    WITHDRAWN = "withdrawn"
-
-
-DECIDED_STATES = frozenset({EntryState.APPROVED, EntryState.REJECTED, EntryState.STRUCK})
+__all__ = ["DECIDED_STATES", "EntryState"]

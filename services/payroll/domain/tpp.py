@@ -80,6 +80,20 @@ class ActiveSanction:
     month_index: int
 
 
+def sanction_month(start_year: int, start_month: int, months: int, year: int, month: int) -> int | None:
+    """Which month of its term a sanction of `months` months from (start_year, start_month) is in during
+    (year, month), 1-based; None when it is not in force then."""
+    index = (year - start_year) * 12 + (month - start_month) + 1
+    return index if 1 <= index <= months else None
+
+
+def sanction_percent(level: str, month_index: int, policy: PayrollPolicy) -> Decimal:
+    """The percent a sanction of `level` cuts in its `month_index`-th month; a sanction running longer than its
+    table keeps the last month's percent."""
+    percents = policy.sanctions[level]
+    return percents[min(month_index, len(percents)) - 1]
+
+
 @dataclass(frozen=True)
 class EmployeeFacts:
     """Who is paid: identity, kelas jabatan (job class), status, sanction and grade (golongan, e.g. "III/a") for tax.
@@ -370,9 +384,7 @@ def _cap(deductions: list[_Draft], base: Decimal, earned: Decimal, policy: Payro
 
 
 def _sanction(sanction: ActiveSanction, remaining: Decimal, policy: PayrollPolicy) -> _Draft:
-    # A sanction running longer than its table keeps the last month's percent.
-    percents = policy.sanctions[sanction.level]
-    percent = percents[min(sanction.month_index, len(percents)) - 1]
+    percent = sanction_percent(sanction.level, sanction.month_index, policy)
     formula = (
         f"{sanction.level} sanction, month {sanction.month_index}: "
         f"{format_percent(percent)} of {format_rupiah(remaining)}"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from activities import handlers
 from activities.tables import metadata
+from runtime.access import apply_verifier_assignment
 from runtime.events import make_event
 
 pytestmark = pytest.mark.postgres
@@ -76,7 +77,7 @@ def _decide(svc, entry, action, state, reason=None, minutes=None, version=None):
             "creditable": state == "approved", "on_time": True, "decided_at": datetime.now(timezone.utc).isoformat()}
     event = make_event("approvals.decision.made", entry["employee_id"], data, "approvals")
     with svc.sessions() as session, session.begin():
-        handlers.apply_decision(session, event.data, svc.app.config["POLICY"], datetime.now(timezone.utc))
+        handlers.apply_decision(session, event.data, svc.app.extensions["kinerja"].service.policy, datetime.now(timezone.utc))
 
 
 def test_catalogue_import_keeps_good_rows_and_reports_bad_ones(svc):
@@ -223,10 +224,10 @@ def test_only_the_owner_their_approver_and_verifiers_see_entries(svc):
     # a verifier reads the entries of the units approvals assigned them to, and only those
     assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 403
     with svc.sessions() as session, session.begin():
-        handlers.apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": True})
+        apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": True})
     assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 200
     with svc.sessions() as session, session.begin():
-        handlers.apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": False})
+        apply_verifier_assignment(session, {"verifier_id": svc.people["other"], "unit_id": "DINKES", "active": False})
     assert svc.client.get(url, headers=svc.as_("other", "verifier")).status_code == 403
     listed = svc.client.get(f"/entries?employee_id={svc.people['staff']}", headers=svc.as_("plt", "supervisor"))
     assert [e["entry_id"] for e in listed.json["entries"]] == [entry["entry_id"]]

@@ -37,7 +37,7 @@ def svc(new_database, make_app, new_nip, token, tmp_path):
     s = Svc()
     s.app, s.client = app, app.test_client()
     s.now = datetime(2025, 3, 4, 3, 0, tzinfo=timezone.utc)
-    app.config["NOW"] = lambda: s.now
+    app.extensions["kinerja"].service.clock = lambda: s.now
     s.people = {name: new_nip() for name in ("staff", "staff2", "supervisor", "plt", "head", "kepala", "verifier",
                                              "admin")}
     lines = {"staff": ("supervisor", "plt"), "staff2": ("plt", None), "supervisor": ("head", None),
@@ -192,6 +192,13 @@ def test_overdue_entries_escalate_and_lateness_is_recorded(svc):
     assert (record["decisions"], record["late"], record["escalated"]) == (1, 1, 1)
     assert svc.client.get(f"/supervisors/{svc.people['head']}/timeliness",
                           headers=svc.as_("staff", "staff")).status_code == 403
+    # a verifier reads the timeliness of the supervisors of their units only: none before an assignment
+    timeliness = f"/supervisors/{svc.people['head']}/timeliness"
+    assert svc.client.get(timeliness, headers=svc.as_("verifier", "verifier")).status_code == 403
+    svc.client.put(f"/verifiers/{svc.people['verifier']}/units/ELSEWHERE", headers=svc.as_("admin", "admin"))
+    assert svc.client.get(timeliness, headers=svc.as_("verifier", "verifier")).status_code == 403
+    _assign_verifier(svc)
+    assert svc.client.get(timeliness, headers=svc.as_("verifier", "verifier")).json["decisions"] == 1
 
 
 def test_verifier_overturns_an_approval(svc):

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
 from runtime.events import make_event
 
@@ -34,15 +35,14 @@ def client(make_app, payroll_db):
 
 @pytest.fixture
 def deliver(sessions):
-    """Apply events through payroll's consumer handlers, as the consumer loop would (one transaction each)."""
+    """Apply events through payroll's consumer (its handlers and its inbox), one transaction each."""
     from payroll.consumers import handlers
     from runtime.config import Settings
-    table = handlers(Settings.from_env("payroll", {}))
+    consumer = EventConsumer("payroll", None, None, sessions, handlers(Settings.from_env("payroll", {})))
 
     def apply(event_type: str, key: str, data: dict, occurred_at: datetime | None = None):
         event = make_event(event_type, key, data, "test", occurred_at=occurred_at)
-        with sessions() as session, session.begin():
-            table[event.type](session, event)
+        consumer.apply(event)
         return event
     return apply
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from runtime.db import make_engine, make_session_factory, upsert_rows
+from runtime.db import make_engine, make_session_factory, upsert_row, upsert_rows
 from runtime.events import make_event
 from runtime.messaging import add_messaging_tables, claim
 
@@ -66,3 +66,14 @@ def test_claim_returns_each_new_event_once(sessions):
     with sessions() as session, session.begin():
         assert claim(session, "payroll", events[::-1]) == []
         assert claim(session, "scoring", events[1:]) == events[1:]
+
+
+def test_a_one_row_upsert_sets_only_the_columns_it_names(sessions):
+    with sessions() as session, session.begin():
+        upsert_row(session, SCORES, {"who": "a"}, {"version": 1, "digest": "x", "note": "first"})
+    with sessions() as session, session.begin():
+        upsert_row(session, SCORES, {"who": "a"}, {"note": "second"})
+        upsert_row(session, SCORES, {"who": "b"}, {"version": 7})
+    with sessions() as session:
+        stored = {r.who: (r.version, r.digest, r.note) for r in session.execute(select(SCORES))}
+    assert stored == {"a": (1, "x", "second"), "b": (7, None, None)}

@@ -134,6 +134,20 @@ def test_distribution_against_the_units_own_rating(scoring, unit_b, token, new_n
                               headers=token(late, "staff")).status_code == 403
 
 
+def test_a_verifier_reads_the_distribution_of_their_units_only(scoring, unit_b, token, new_nip):
+    verifier = new_nip()
+    scoring.feed(ev.month_closed("dinas-b", 2024, 3, new_nip()))
+    url = "/units/dinas-b/distribution/2024-03"
+    assert scoring.client.get(url, headers=token(verifier, "verifier")).status_code == 403  # assigned to no unit
+    scoring.feed(make_event("approvals.verifier.assigned", f"{verifier}:dinas-x",
+                            {"verifier_id": verifier, "unit_id": "dinas-x", "active": True}, "approvals"))
+    assert scoring.client.get(url, headers=token(verifier, "verifier")).status_code == 403  # another unit
+    scoring.feed(make_event("approvals.verifier.assigned", f"{verifier}:dinas-b",
+                            {"verifier_id": verifier, "unit_id": "dinas-b", "active": True}, "approvals"))
+    report = scoring.client.get(url, headers=token(verifier, "verifier"))
+    assert report.status_code == 200 and report.get_json()["staff_scored"] == 2
+
+
 def test_behaviour_and_month_reads_are_authorised_and_validated(scoring, unit_b, token, new_nip):
     boss, diligent, late = unit_b
     put = scoring.client.put

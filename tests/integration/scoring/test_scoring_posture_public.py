@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 import scoring_events as ev
 
+from runtime.events import make_event
+
 pytestmark = pytest.mark.postgres
 ON = date(2024, 3, 4)
 GOOD = {name: 4 for name in ("berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
@@ -53,6 +55,12 @@ def test_posture_per_unit_and_position(scoring, new_nip, token):
     assert {l["unit_id"] for l in own["lines"]} == {"dinas-c"}
     assert own["lines"][0]["effective_minutes_per_person"] == "75000.00"
     assert scoring.client.get("/posture?year=2024", headers=token(clerks[0], "staff")).status_code == 403
+    verifier = new_nip()  # a verifier sees the units assigned to them, and none before any is
+    assert scoring.client.get("/posture?year=2024&months=3", headers=token(verifier, "verifier")).status_code == 403
+    scoring.feed(make_event("approvals.verifier.assigned", f"{verifier}:dinas-other",
+                            {"verifier_id": verifier, "unit_id": "dinas-other", "active": True}, "approvals"))
+    scoped = scoring.client.get("/posture?year=2024&months=3", headers=token(verifier, "verifier")).get_json()
+    assert {l["unit_id"] for l in scoped["lines"]} == {"dinas-other"}
     invalid = scoring.client.get("/posture?year=20x4&months=0-13", headers=token(boss, "admin"))
     assert invalid.status_code == 422
     assert {e["field"] for e in invalid.get_json()["errors"]} == {"year", "months"}
