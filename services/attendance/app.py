@@ -15,6 +15,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env("attendance")
     config = load_config(settings)
     app = create_service_app(settings, metadata, [adms_blueprint, api_blueprint], "Kinerja attendance")
-    app.config["POLICY"] = config.policy
-    app.config["ATTENDANCE"] = config
+    app.config["ATTENDANCE"] = config  # the service's one context, read by `http._config()`
     return app

@@ -1,11 +1,23 @@
-"""The attendance service's configuration: its policy section and its own settings, read once at start-up."""
+"""The attendance service's context: its policy section and its own settings, read once where a process
+starts (the app in `app.py`, the consumer in `consumers.py`, the job in `jobs.py`) and handed to the use cases."""
 from __future__ import annotations
 
-from attendance.domain.policy import load_policy
-from attendance.handlers import AttendanceConfig
+from dataclasses import dataclass
+
+from attendance.domain.policy import AttendancePolicy, load_policy
 from contracts.directory import ZONES
 from runtime.config import Settings
 from runtime.policy import PolicyError, load_section
+
+
+@dataclass(frozen=True)
+class AttendanceConfig:
+    """What the use cases need besides the database: the regional policy and the service's settings."""
+
+    policy: AttendancePolicy
+    default_zone: str = "Asia/Jakarta"  # a device's zone until an admin sets it
+    silent_minutes: int = 30  # an approved device not heard from this long during working hours is silent
+    close_day_after_hours: int = 12  # a local date is built for everyone this long after it ends (night shifts)
 
 
 def load_config(settings: Settings) -> AttendanceConfig:

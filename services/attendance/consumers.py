@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from attendance import handlers as use_cases
+from attendance.handlers import days, projections
 from attendance.config import load_config
 from runtime.config import Settings
 
@@ -17,11 +17,11 @@ def handlers(settings: Settings) -> dict:
     """Event type -> handler(session, event)."""
     config = load_config(settings)
     return {
-        "directory.employee.upserted": lambda session, event: use_cases.project_employee(session, event.data),
-        "directory.schedule.upserted": lambda session, event: use_cases.project_schedule(session, event.data),
-        "directory.holiday.upserted": lambda session, event: use_cases.project_holiday(session, event.data, config),
-        "directory.enrolment.upserted": lambda session, event: use_cases.project_enrolment(
+        "directory.employee.upserted": lambda session, event: projections.project_employee(session, event.data),
+        "directory.schedule.upserted": lambda session, event: projections.project_schedule(session, event.data),
+        "directory.holiday.upserted": lambda session, event: projections.project_holiday(session, event.data, config),
+        "directory.enrolment.upserted": lambda session, event: projections.project_enrolment(
             session, event.data, datetime.now(UTC)),
-        "approvals.month.closed": lambda session, event: use_cases.close_month(session, event.data),
-        "attendance.punch.recorded": lambda session, event: use_cases.on_punch_recorded(session, event.data, config),
+        "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
+        "attendance.punch.recorded": lambda session, event: days.on_punch_recorded(session, event.data, config),
     }

@@ -11,7 +11,8 @@ from email.utils import format_datetime
 from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from attendance import handlers
+from attendance.config import AttendanceConfig
+from attendance.handlers import days, devices, punches
 from contracts.attendance import ABSENCE_KINDS
 from contracts.directory import ZONES
 from runtime.auth import authenticate, require
@@ -29,7 +30,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _config() -> handlers.AttendanceConfig:
+def _config() -> AttendanceConfig:
     return current_app.config["ATTENDANCE"]
 
 
@@ -52,7 +53,7 @@ def _device_call(work):
     try:
         text = work(session)
         session.commit()
-    except handlers.DeviceRefused as refusal:
+    except devices.DeviceRefused as refusal:
         session.rollback()
         return _plain(f"ERROR: {refusal}", 403 if "disabled" in str(refusal) else 400)
     return _plain(text)
@@ -60,7 +61,7 @@ def _device_call(work):
 
 def cdata_get():
     """ADMS handshake (`options=all`): the option block with this device's stamps and time zone."""
-    return _device_call(lambda session: handlers.handshake(session, _serial(), request.remote_addr, _now(), _config()))
+    return _device_call(lambda session: devices.handshake(session, _serial(), request.remote_addr, _now(), _config()))
 
 
 def cdata_post():
@@ -68,13 +69,13 @@ def cdata_post():
     body = request.get_data(cache=False, parse_form_data=False)
     table = request.args.get("table", "")
     stamp = request.args.get("Stamp") or request.args.get("stamp") or request.args.get("OpStamp")
-    return _device_call(lambda session: handlers.receive_upload(
+    return _device_call(lambda session: devices.receive_upload(
         session, _serial(), table, stamp, body, request.remote_addr, _now(), _config()).text)
 
 
 def getrequest():
     """ADMS command poll (and heartbeat): `C:<id>:<command>` lines, or `OK`."""
-    return _device_call(lambda session: handlers.next_commands(session, _serial(), request.remote_addr, _now(),
+    return _device_call(lambda session: devices.next_commands(session, _serial(), request.remote_addr, _now(),
                                                                _config()))
 
 
@@ -83,7 +84,7 @@ def devicecmd():
     body = request.get_data(cache=False, parse_form_data=False)
 
     def work(session):
-        handlers.record_command_results(session, _serial(), body, request.remote_addr, _now(), _config())
+        devices.record_command_results(session, _serial(), body, request.remote_addr, _now(), _config())
         return "OK"
     return _device_call(work)
 
@@ -91,22 +92,22 @@ def devicecmd():
 def registry():
     """Push 3.x registration: `RegistryCode=<code>`."""
     body = request.get_data(cache=False, parse_form_data=False)
-    return _device_call(lambda session: "RegistryCode=" + handlers.register(
+    return _device_call(lambda session: "RegistryCode=" + devices.register(
         session, _serial(), body, request.remote_addr, _now(), _config()))
 
 
 def push():
     """Push 3.x configuration for the device."""
     def work(session):
-        handlers.touch_device(session, _serial(), request.remote_addr, _now(), _config())
-        return handlers.push_config(_serial())
+        devices.touch_device(session, _serial(), request.remote_addr, _now(), _config())
+        return devices.push_config(_serial())
     return _device_call(work)
 
 
 def ping():
     """Push 3.x keep-alive: `OK`."""
     def work(session):
-        handlers.touch_device(session, _serial(), request.remote_addr, _now(), _config())
+        devices.touch_device(session, _serial(), request.remote_addr, _now(), _config())
         return "OK"
     return _device_call(work)
 
@@ -175,7 +176,7 @@ def post_punches():
         except ValidationError as exc:
             refused.append({"index": index, "errors": field_errors(exc.messages)})
     session = db()
-    result = handlers.record_api_punches(session, [item for _, item in items], _now())
+    result = punches.record_api_punches(session, [item for _, item in items], _now())
     session.commit()
     positions = [index for index, _ in items]
     accepted = [dict(entry, index=positions[entry["index"]]) for entry in result["accepted"]]
@@ -204,7 +205,7 @@ def _check_may_see(employee_id: str) -> None:
     principal = authenticate()
     if principal.subject == employee_id or principal.has("admin", "ops"):
         return
-    if principal.has("supervisor") and handlers.supervises(db(), principal.subject, employee_id):
+    if principal.has("supervisor") and days.supervises(db(), principal.subject, employee_id):
         return
     raise Problem(403, "Forbidden", "you may see only yourself and your reports")
 
@@ -215,7 +216,7 @@ def get_punches():
     """An employee's punches (`employee_id`, `from`, `to`): own, a report's, or anyone's for admin/ops."""
     employee_id = _readable_employee()
     start, end = _range()
-    return {"employee_id": employee_id, "punches": handlers.list_punches(db(), employee_id, start, end)}
+    return {"employee_id": employee_id, "punches": punches.list_punches(db(), employee_id, start, end)}
 
 
 @api_blueprint.get("/days")
@@ -224,7 +225,7 @@ def get_days():
     """An employee's attendance days (`employee_id`, `from`, `to`), each with its version."""
     employee_id = _readable_employee()
     start, end = _range()
-    return {"employee_id": employee_id, "days": handlers.list_days(db(), employee_id, start, end)}
+    return {"employee_id": employee_id, "days": days.list_days(db(), employee_id, start, end)}
 
 
 @api_blueprint.post("/days/build")
@@ -237,7 +238,7 @@ def post_build_days():
         raise Problem(422, "Validation failed", "a day cannot be built before it happens",
                       [{"field": "date", "message": "must not be in the future"}])
     session = db()
-    report = handlers.build_days_for_date(session, data["date"], _config(), data["employee_ids"])
+    report = days.build_days_for_date(session, data["date"], _config(), data["employee_ids"])
     session.commit()
     return report, 200
 
@@ -250,9 +251,9 @@ def post_absence():
     data = load_json(AbsenceSchema())
     principal = authenticate()
     session = db()
-    if not (principal.has("admin") or handlers.supervises(session, principal.subject, data["employee_id"])):
+    if not (principal.has("admin") or days.supervises(session, principal.subject, data["employee_id"])):
         raise Problem(403, "Forbidden", "only an admin or the employee's supervisor records absences")
-    absence = handlers.record_absence(session, data, principal.subject, _now(), _config())
+    absence = days.record_absence(session, data, principal.subject, _now(), _config())
     session.commit()
     return absence, 201
 
@@ -263,14 +264,14 @@ def get_absences():
     """An employee's absences (`employee_id`, `from`, `to`)."""
     employee_id = _readable_employee()
     start, end = _range()
-    return {"employee_id": employee_id, "absences": handlers.list_absences(db(), employee_id, start, end)}
+    return {"employee_id": employee_id, "absences": days.list_absences(db(), employee_id, start, end)}
 
 
 @api_blueprint.get("/devices")
 @require("admin", "ops")
 def get_devices():
     """Devices with their state, zone, last contact and `silent` (not heard from during working hours)."""
-    return {"devices": handlers.list_devices(db(), _now(), _config(), request.args.get("state"))}
+    return {"devices": devices.list_devices(db(), _now(), _config(), request.args.get("state"))}
 
 
 @api_blueprint.post("/devices/<serial>/approve")
@@ -281,8 +282,8 @@ def approve_device(serial):
     data = ApproveDeviceSchema().load(request.get_json(silent=True) or {})
     session = db()
     try:
-        device = handlers.approve_device(session, serial, data["zone"], authenticate().subject, _now(), _config())
-    except handlers.DeviceRefused as refusal:
+        device = devices.approve_device(session, serial, data["zone"], authenticate().subject, _now(), _config())
+    except devices.DeviceRefused as refusal:
         raise Problem(422, "Validation failed", str(refusal), [{"field": "serial", "message": str(refusal)}]) from None
     session.commit()
     return device, 200
@@ -293,7 +294,7 @@ def approve_device(serial):
 def disable_device(serial):
     """Disable a device: its later contacts are refused."""
     session = db()
-    device = handlers.disable_device(session, serial, _now(), _config())
+    device = devices.disable_device(session, serial, _now(), _config())
     session.commit()
     return device, 200
 
@@ -302,18 +303,18 @@ def disable_device(serial):
 @require("admin", "ops")
 def get_rejected(serial):
     """Lines this device sent that were kept aside, with the reason."""
-    return {"device_serial": serial, "rejected": handlers.rejected_lines_of(db(), serial)}
+    return {"device_serial": serial, "rejected": devices.rejected_lines_of(db(), serial)}
 
 
 @api_blueprint.get("/devices/<serial>/commands")
 @require("admin", "ops")
 def get_commands(serial):
     """This device's command queue (queued, sent, done, failed)."""
-    return {"device_serial": serial, "commands": handlers.commands_of(db(), serial)}
+    return {"device_serial": serial, "commands": devices.commands_of(db(), serial)}
 
 
 @api_blueprint.get("/devices/<serial>/users")
 @require("admin", "ops")
 def get_device_users(serial):
     """The users this device reported (OPERLOG `USER` lines)."""
-    return {"device_serial": serial, "users": handlers.device_users_of(db(), serial)}
+    return {"device_serial": serial, "users": devices.device_users_of(db(), serial)}

@@ -1,10 +1,10 @@
 """The attendance service's background jobs (`kinerja work attendance`): pending device uploads to punches,
-and, once a minute, building every finished local date for all employees (`handlers.close_finished_dates`).
+and, once a minute, building every finished local date for all employees (`days.close_finished_dates`).
 
 The upload request only stores the raw body durably and acknowledges it; this loop claims pending
 uploads in batches (`ATTENDANCE_INGEST_BATCH` uploads per transaction, default 50; the process runs at
 nice level `ATTENDANCE_INGEST_NICE`, default 0) and processes them
-with `handlers.process_pending`, one transaction per batch, so a crash re-processes that batch and adds
+with `ingest.process_pending`, one transaction per batch, so a crash re-processes that batch and adds
 nothing. Several job processes may run side by side: a claimed upload is skipped by the others.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
-from attendance import handlers, tables
-from attendance.config import load_config
+from attendance import tables
+from attendance.config import AttendanceConfig, load_config
+from attendance.handlers import days, ingest
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory
 
@@ -40,18 +41,16 @@ def _setting(settings: Settings, name: str, default: int, low: int, high: int) -
     return value
 
 
-def drain(sessions, config: handlers.AttendanceConfig, batch: int = 50,
-          stop: threading.Event | None = None) -> handlers.IngestReport:
+def drain(sessions, config: AttendanceConfig, batch: int = 50,
+          stop: threading.Event | None = None) -> ingest.IngestReport:
     """Process pending uploads batch by batch until none is left (or `stop` is set); return the totals."""
-    totals = handlers.IngestReport()
+    totals = ingest.IngestReport()
     while stop is None or not stop.is_set():
         with sessions() as session, session.begin():
-            report = handlers.process_pending(session, config, datetime.now(UTC), limit=batch)
+            report = ingest.process_pending(session, config, datetime.now(UTC), limit=batch)
         PROCESSED.inc(report.uploads)
         PUNCHES.inc(report.punches)
-        totals = handlers.IngestReport(*(a + b for a, b in zip(
-            (totals.uploads, totals.punches, totals.published, totals.rejected),
-            (report.uploads, report.punches, report.published, report.rejected))))
+        totals += report
         if report.uploads < batch:
             break
     return totals
@@ -76,7 +75,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 drain(sessions, config, batch, stop)
                 if time.monotonic() >= next_close:
                     with sessions() as session, session.begin():
-                        closed = handlers.close_finished_dates(session, config, datetime.now(UTC))
+                        closed = days.close_finished_dates(session, config, datetime.now(UTC))
                     if closed:
                         log.info("local dates built for every employee", extra={"dates": [str(d) for d in closed]})
                     next_close = time.monotonic() + CLOSE_DATES_EVERY_S

@@ -92,12 +92,12 @@ def test_devices_show_last_contact_and_are_marked_silent_during_working_hours(at
     with att.sessions() as session, session.begin():
         session.execute(update(tables.devices).where(tables.devices.c.device_serial == quiet)
                         .values(last_seen_at=long_ago))
-    from attendance import handlers
+    from attendance.handlers import devices
     config = att.client.application.config["ATTENDANCE"]
     with att.sessions() as session:
         rows = {r.device_serial: r for r in session.execute(tables.devices.select())}
-        at_work = handlers.device_view(rows[quiet], wednesday_ten, config, session)
-        at_night = handlers.device_view(rows[quiet], wednesday_ten + timedelta(hours=12), config, session)
+        at_work = devices.device_view(rows[quiet], wednesday_ten, config, session)
+        at_night = devices.device_view(rows[quiet], wednesday_ten + timedelta(hours=12), config, session)
     assert at_work["silent"] is True and at_night["silent"] is False
     listed = {d["device_serial"]: d for d in att.client.get("/devices", headers=token(new_nip(), "ops")).json["devices"]}
     assert listed[chatty]["silent"] is False and listed[quiet]["last_seen_at"] == long_ago.isoformat()

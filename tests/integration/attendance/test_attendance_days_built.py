@@ -125,7 +125,7 @@ def test_the_daily_build_gives_everyone_a_day_absent_leave_holiday_or_off(att, n
 def test_finished_dates_are_built_for_everyone_once_and_missed_dates_are_caught_up(att, new_nip):
     from datetime import UTC, datetime
 
-    from attendance.handlers import close_finished_dates
+    from attendance.handlers.days import close_finished_dates
     config = att.client.application.config["ATTENDANCE"]
     nobody_punched = new_nip()
     att.employee(nobody_punched)

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from attendance import handlers, jobs, tables
+from attendance import jobs, tables
+from attendance.handlers import ingest
 
 pytestmark = pytest.mark.postgres
 
@@ -32,7 +33,7 @@ def test_an_acknowledged_upload_is_already_stored_and_a_crashed_job_loses_nothin
     assert att.post_attlog(serial, BODY, stamp=10882).data == b"OK: 2"
     assert _pending(att) == 1  # durable before the reply, waiting for the job
     with att.sessions() as session:  # the job dies after doing all its work, before its commit
-        report = handlers.process_pending(session, _config(att), datetime.now(UTC))
+        report = ingest.process_pending(session, _config(att), datetime.now(UTC))
         assert (report.uploads, report.punches, report.published, report.rejected) == (1, 2, 2, 1)
         session.rollback()
     assert _pending(att) == 1 and att.punches(nip, date(2025, 1, 29)) == []
@@ -73,7 +74,7 @@ def test_an_enrolment_arriving_while_a_batch_is_stored_still_matches_its_punches
     nip = att.employee(new_nip())
     assert att.post_attlog(serial, BODY).data == b"OK: 2"
     with att.sessions() as job:
-        handlers.process_pending(job, _config(att), datetime.now(UTC))  # PIN 46 not enrolled yet: unmatched
+        ingest.process_pending(job, _config(att), datetime.now(UTC))  # PIN 46 not enrolled yet: unmatched
         enrolling = threading.Thread(target=att.enrol, args=(serial, "46", nip))
         enrolling.start()
         enrolling.join(timeout=1)

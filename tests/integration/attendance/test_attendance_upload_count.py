@@ -2,7 +2,7 @@
 import random
 
 from attendance.domain import adms
-from attendance.handlers import count_attlog
+from attendance.handlers.devices import count_attlog
 
 GOOD = "46\t2025-01-29 06:58:48\t0\t15\t0\t0\t0\t0\t0\t0\t10881"
 LINES = [

@@ -69,3 +69,17 @@ def test_inbox_claims_each_event_once_per_consumer(sessions):
     with sessions() as session, session.begin():
         assert claim(session, "activities", [natal]) == [natal]
 
+
+
+def test_many_events_are_written_in_order_exactly_as_published_one_by_one(sessions):
+    from runtime.events import make_events
+    holidays = make_events("directory.holiday.upserted",
+                           [(f"2026-01-{d:02d}", {"date": f"2026-01-{d:02d}", "name": f"H{d}"}) for d in range(1, 29)],
+                           "test")
+    with sessions() as session, session.begin():
+        publish(session, *holidays)
+    with sessions() as session:
+        outbox = session.info["metadata"].tables["outbox"]
+        rows = session.execute(select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.type,
+                                      outbox.c.payload).order_by(outbox.c.id)).all()
+    assert [tuple(r) for r in rows] == [(e.event_id, e.topic, e.key, e.type, e.to_json()) for e in holidays]

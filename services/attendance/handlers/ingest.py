@@ -1,0 +1,106 @@
+"""The ingest job's use case: stored device uploads of approved devices become punches.
+
+`process_pending` (run by the `kinerja work attendance` job, see `jobs.py`) claims pending uploads in
+batches and, in one transaction per batch, stores their punches (one `INSERT ... ON CONFLICT DO NOTHING`,
+so re-sent records add nothing), their rejected lines, the users they list, and one
+`attendance.punch.recorded` outbox row per new matched punch. Building days is not on this path: the
+service's own consumer does it from those events (`days.on_punch_recorded`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from attendance import store, tables
+from attendance.config import AttendanceConfig
+from attendance.domain import adms
+from attendance.domain.days import local_time_to_utc
+from attendance.handlers.punches import enrolled_pairs, store_punches
+from attendance.handlers.shared import zone_of
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one `process_pending` call did."""
+
+    uploads: int = 0
+    punches: int = 0  # new punches stored
+    published: int = 0  # `attendance.punch.recorded` events written (new matched punches)
+    rejected: int = 0  # lines kept aside
+
+    def __add__(self, other: IngestReport) -> IngestReport:
+        return IngestReport(self.uploads + other.uploads, self.punches + other.punches,
+                            self.published + other.published, self.rejected + other.rejected)
+
+
+def process_pending(session: Session, config: AttendanceConfig, now: datetime, limit: int | None = 50,
+                    device_serial: str | None = None) -> IngestReport:
+    """Turn stored, unprocessed uploads of approved devices into punches, in the caller's transaction.
+
+    Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
+    inserts their punches in one statement (a re-sent record adds nothing), keeps rejected lines with their
+    reason, keeps OPERLOG user lists, writes one `attendance.punch.recorded` outbox row per new matched
+    punch, and marks the uploads processed. A crash before the commit leaves them pending: processing
+    them again gives the same result. Uploads of devices awaiting approval are left alone.
+    """
+    uploads = store.claim_pending(session, limit, device_serial)
+    if not uploads:
+        return IngestReport()
+    store.lock_matching(session, {u.device_serial for u in uploads})
+    punches: dict[tuple, dict] = {}
+    sequences: set[tuple] = set()
+    rejected: list[dict] = []
+    for upload in uploads:
+        if upload.table_name == "ATTLOG":
+            batch = adms.parse_attlog(upload.body)
+            rejected += _rejected_rows(upload.id, batch.rejected, now)
+            zone = zone_of(upload, config)
+            for record in batch.records:
+                key = (upload.device_serial, record.pin, record.local_time)
+                sequence = (upload.device_serial, record.sequence)
+                if key in punches or (record.sequence is not None and sequence in sequences):
+                    continue  # the first wins, as the unique constraints would decide
+                if record.sequence is not None:
+                    sequences.add(sequence)
+                punches[key] = {
+                    "device_serial": upload.device_serial, "pin": record.pin, "sequence": record.sequence,
+                    "employee_id": None, "source": "adms", "origin": None,
+                    "at": local_time_to_utc(record.local_time, zone), "local_time": record.local_time, "zone": zone,
+                    "local_date": record.local_time.date(), "device_status": record.status, "verify": record.verify,
+                    "upload_id": upload.id, "recorded_at": now,
+                }
+        else:
+            operlog = adms.parse_operlog(upload.body)
+            rejected += _rejected_rows(upload.id, operlog.rejected, now)
+            _store_device_users(session, upload.device_serial, operlog.users, now)
+    enrolled = enrolled_pairs(session, {(s, pin) for s, pin, _ in punches})
+    for (serial, pin, _), row in punches.items():
+        row["employee_id"] = enrolled.get((serial, pin))
+    # One order for every writer, so concurrent workers inserting the same keys wait rather than deadlock.
+    new = store_punches(session, [punches[key] for key in sorted(punches)], now)
+    if rejected:
+        session.execute(insert(tables.rejected_lines), rejected)
+    r = tables.raw_uploads.c
+    session.execute(update(tables.raw_uploads).where(r.id.in_([u.id for u in uploads])).values(processed_at=now))
+    return IngestReport(len(uploads), len(new), sum(1 for row in new if row.employee_id), len(rejected))
+
+
+def _rejected_rows(upload_id: int | None, rejected: Iterable[adms.RejectedLine], now: datetime) -> list[dict]:
+    # PostgreSQL text cannot hold NUL, which garbage lines do contain: keep it visible, escaped.
+    return [{"upload_id": upload_id, "line_no": r.line_no, "raw": r.raw.replace("\x00", "\\x00"),
+             "reason": r.reason.replace("\x00", "\\x00"), "rejected_at": now} for r in rejected]
+
+
+def _store_device_users(session: Session, serial: str, users: Iterable[adms.UserInfo], now: datetime) -> None:
+    latest = {user.pin: user for user in users}
+    if not latest:
+        return
+    u = tables.device_users.c
+    session.execute(tables.device_users.delete().where(u.device_serial == serial, u.pin.in_(sorted(latest))))
+    session.execute(insert(tables.device_users), [{
+        "device_serial": serial, "pin": user.pin, "name": user.name[:300], "privilege": user.privilege,
+        "card": user.card[:64], "updated_at": now} for user in latest.values()])

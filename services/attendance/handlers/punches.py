@@ -1,0 +1,148 @@
+"""Punches: stored once whatever their source (device uploads, the JSON API), published when matched.
+
+A punch is `attendance.punch.recorded` once it is matched to an employee: at once when its (device, PIN)
+is enrolled, else when the enrolment arrives (`projections.project_enrolment`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from attendance import store, tables
+from attendance.domain.days import local_time_to_utc
+from attendance.handlers.shared import PRODUCER, aware, employee_row
+from contracts.attendance import PunchRecordedSchema
+from runtime.events import make_events
+from runtime.messaging import publish
+
+PUNCH_RECORDED = "attendance.punch.recorded"
+
+
+def enrolled_pairs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(device serial, PIN) -> employee id for the active enrolments among `pairs`."""
+    if not pairs:
+        return {}
+    e = tables.enrolments.c
+    rows = session.execute(select(e.device_serial, e.pin, e.employee_id).where(
+        e.active.is_(True), e.device_serial.in_(sorted({s for s, _ in pairs})), e.pin.in_(sorted({p for _, p in pairs}))))
+    return {(r.device_serial, r.pin): r.employee_id for r in rows if (r.device_serial, r.pin) in pairs}
+
+
+def store_punches(session: Session, rows: list[dict], now: datetime) -> list:
+    """Insert punches ignoring those already stored; publish the new matched ones; return the new rows."""
+    new = store.insert_punches(session, rows)
+    publish_punches(session, [r for r in new if r.employee_id], now)
+    return new
+
+
+def punch_data(row) -> dict:
+    """A stored punch as `attendance.punch.recorded` data."""
+    return {
+        "punch_id": str(row.id), "employee_id": row.employee_id, "device_serial": row.device_serial, "pin": row.pin,
+        "source": row.source, "at": aware(row.at), "local_time": row.local_time, "zone": row.zone,
+        "local_date": row.local_date, "device_status": row.device_status, "verify": row.verify,
+    }
+
+
+def publish_punches(session: Session, rows, now: datetime) -> None:
+    """One `attendance.punch.recorded` per matched punch, validated together, written in one statement."""
+    if rows:
+        publish(session, *make_events(PUNCH_RECORDED, ((r.employee_id, punch_data(r)) for r in rows), PRODUCER, now))
+
+
+# --- JSON punches -----------------------------------------------------------------------------------------
+
+def record_api_punches(session: Session, items: list[dict], now: datetime) -> dict:
+    """Store punches from clock sources that are not ADMS machines: good items kept, bad ones reported.
+
+    Each valid item has either `employee_id` or (`device_serial`, `pin`), and `local_time` or `at`.
+    Returns `{"accepted": [{index, punch_id, duplicate}], "rejected": [{index, errors}]}`.
+    """
+    accepted, rejected, rows, keys = [], [], [], []
+    store.lock_matching(session, {item["device_serial"] for item in items if item.get("device_serial")})
+    for index, item in enumerate(items):
+        try:
+            row = _api_row(session, item, now)
+        except _ItemRefused as refusal:
+            rejected.append({"index": index, "errors": refusal.errors})
+            continue
+        rows.append(row)
+        keys.append((index, _punch_key(row)))
+    new = {_punch_key(r._asdict()): r for r in store_punches(session, _distinct(rows), now)}
+    for index, key in keys:
+        row = new.pop(key, None)
+        accepted.append({"index": index, "punch_id": str(row.id) if row else None, "duplicate": row is None,
+                         "employee_id": row.employee_id if row else None})
+    return {"accepted": accepted, "rejected": rejected}
+
+
+class _ItemRefused(Exception):
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.errors = [{"field": field, "message": message}]
+
+
+def _punch_key(row: dict) -> tuple:
+    if row["device_serial"] is None:
+        return ("employee", row["employee_id"], aware(row["at"]))
+    return ("device", row["device_serial"], row["pin"], row["local_time"])
+
+
+def _distinct(rows: list[dict]) -> list[dict]:
+    """The first of each repeated punch (the later repeats are reported as duplicates)."""
+    first: dict[tuple, dict] = {}
+    for row in rows:
+        first.setdefault(_punch_key(row), row)
+    return list(first.values())
+
+
+def _enrolled(session: Session, serial: str, pins: Iterable[str]) -> dict[str, str]:
+    return {pin: employee_id for (_, pin), employee_id in enrolled_pairs(session, {(serial, p) for p in pins}).items()}
+
+
+def _api_row(session: Session, item: dict, now: datetime) -> dict:
+    by_employee = item.get("employee_id") is not None
+    by_device = item.get("device_serial") is not None or item.get("pin") is not None
+    if by_employee == by_device:
+        raise _ItemRefused("employee_id", "give employee_id, or device_serial and pin (not both)")
+    if (item.get("local_time") is None) == (item.get("at") is None):
+        raise _ItemRefused("local_time", "give local_time (the clock's wall time) or at (an instant with offset)")
+    if by_employee:
+        person = employee_row(session, item["employee_id"])
+        if person is None:
+            raise _ItemRefused("employee_id", f"unknown employee {item['employee_id']}")
+        serial, pin, employee_id, zone = None, None, person.employee_id, person.zone
+    else:
+        if not item.get("device_serial") or not item.get("pin"):
+            raise _ItemRefused("pin" if item.get("device_serial") else "device_serial", "both are needed")
+        device = store.device(session, item["device_serial"])
+        if device is None or device.state != "approved":
+            raise _ItemRefused("device_serial", f"device {item['device_serial']} is not an approved device")
+        serial, pin, zone = device.device_serial, item["pin"], device.zone
+        employee_id = _enrolled(session, serial, [pin]).get(pin)
+    if item.get("at") is not None:
+        at = item["at"].astimezone(UTC)
+        local_time = at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    else:
+        local_time = item["local_time"]
+        at = local_time_to_utc(local_time, zone)
+    if at > now + timedelta(minutes=5):
+        raise _ItemRefused("at" if item.get("at") else "local_time", "a punch cannot be in the future")
+    return {"device_serial": serial, "pin": pin, "sequence": None, "employee_id": employee_id, "source": "api",
+            "origin": item.get("source"), "at": at, "local_time": local_time.replace(microsecond=0), "zone": zone,
+            "local_date": local_time.date(), "device_status": None, "verify": None, "upload_id": None,
+            "recorded_at": now}
+
+
+def list_punches(session: Session, employee_id: str, start: date, end: date) -> list[dict]:
+    """An employee's punches whose local date is within start..end, as published (plus their origin)."""
+    p = tables.punches.c
+    rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin)
+                           .where(p.employee_id == employee_id, p.local_date >= start, p.local_date <= end)
+                           .order_by(p.at)).all()
+    schema = PunchRecordedSchema()
+    return [dict(schema.dump(punch_data(r)), origin=r.origin) for r in rows]

@@ -1,0 +1,74 @@
+"""Many events of one type made and dumped together are exactly the events made and dumped one by one."""
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from runtime.events import InvalidEvent, make_event, make_events, parse_event, wire_forms
+
+AT = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
+
+
+def _punch(n, employee="198001012005011001", **changes):
+    at = AT + timedelta(minutes=n)
+    data = {"punch_id": str(n), "employee_id": employee, "device_serial": "DEV1", "pin": str(n % 3),
+            "source": "adms", "at": at, "local_time": (at + timedelta(hours=7)).replace(tzinfo=None),
+            "zone": "Asia/Jakarta", "local_date": date(2026, 3, 2), "device_status": n % 2, "verify": 1}
+    return dict(data, **changes)
+
+
+def test_a_batch_is_what_one_by_one_gives_with_python_or_wire_values():
+    rows = [_punch(n, employee=f"19800101200501100{n % 4}") for n in range(40)]
+    rows[5] = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in rows[5].items()}  # wire form
+    events = make_events("attendance.punch.recorded", [(r["employee_id"], r) for r in rows], "test", AT)
+    one_by_one = [make_event("attendance.punch.recorded", r["employee_id"], r, "test", AT, event_id=e.event_id)
+                  for r, e in zip(rows, events)]
+    assert [e.data for e in events] == [e.data for e in one_by_one]
+    assert wire_forms(events) == [e.to_json() for e in one_by_one]
+    assert [parse_event(w).data for w in wire_forms(events)] == [e.data for e in one_by_one]
+    assert len({e.event_id for e in events}) == 40
+
+
+def test_a_bad_row_refuses_the_batch_naming_the_row_and_field():
+    rows = [_punch(n) for n in range(10)]
+    rows[7]["employee_id"] = "not a NIP"
+    rows[8]["source"] = "fax"
+    with pytest.raises(InvalidEvent) as refused:
+        make_events("attendance.punch.recorded", [("k", r) for r in rows], "test")
+    assert refused.value.errors == {"data": {7: {"employee_id": ["String does not match expected pattern."]},
+                                             8: {"source": ["Must be one of: adms, api."]}}}
+
+
+def test_rows_missing_a_field_are_refused_as_the_schema_would():
+    rows = [_punch(1), {k: v for k, v in _punch(2).items() if k != "zone"}]
+    with pytest.raises(InvalidEvent) as refused:
+        make_events("attendance.punch.recorded", [("k", r) for r in rows], "test")
+    assert refused.value.errors == {"data": {1: {"zone": ["Missing data for required field."]}}}
+
+
+def test_schemas_with_list_values_or_schema_rules_are_decided_row_by_row(monkeypatch):
+    class Window(Schema):
+        start = fields.Integer(required=True)
+        end = fields.Integer(required=True)
+        tags = fields.List(fields.String(), load_default=list)
+
+        @validates_schema
+        def ordered(self, data, **_):
+            if data["start"] > data["end"]:
+                raise ValidationError("start after end", "end")
+
+    from contracts.registry import EVENTS
+    monkeypatch.setitem(EVENTS, "test.window.set", ("test.windows", Window))
+    good = [("a", {"start": 1, "end": 2, "tags": ["x"]}), ("b", {"start": 1, "end": 3, "tags": []})]
+    events = make_events("test.window.set", good, "test")
+    assert wire_forms(events) == [e.to_json() for e in events]
+    with pytest.raises(InvalidEvent) as refused:  # each field fine on its own, the pair is not
+        make_events("test.window.set", good + [("c", {"start": 3, "end": 1, "tags": []})], "test")
+    assert refused.value.errors == {"data": {2: {"end": ["start after end"]}}}
+
+
+def test_events_of_several_types_keep_their_order():
+    holiday = make_event("directory.holiday.upserted", "2026-12-25", {"date": "2026-12-25", "name": "Natal"}, "t")
+    punches = make_events("attendance.punch.recorded", [("k", _punch(1)), ("k", _punch(2))], "t")
+    mixed = [punches[0], holiday, punches[1]]
+    assert wire_forms(mixed) == [e.to_json() for e in mixed]
