@@ -4,8 +4,8 @@ A handler writes its state change and its outgoing events in one transaction (`p
 sends them later. A consumer records each processed `event_id` in the inbox in the same transaction as
 the effect, so a redelivered event changes nothing.
 
-`publish` is the one way to write events, one or thousands: their wire forms are made together
-(`runtime.events.wire_forms`) and written in one statement (`insert_rows`).
+`publish` is the one way to write events, one or thousands (`runtime.events.make_events` makes many of
+one type together): they are written in one statement (`insert_rows`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from sqlalchemy.orm import Session
 
 from runtime.db import insert_for
-from runtime.events import Event, wire_forms
+from runtime.events import Event
 
 
 def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -58,8 +58,8 @@ def publish(session: Session, *events: Event) -> None:
         return
     now = datetime.now(timezone.utc)
     insert_rows(session, _table(session, "outbox"), [
-        {"event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": payload, "created_at": now}
-        for e, payload in zip(events, wire_forms(events))])
+        {"event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": e.to_json(),
+         "created_at": now} for e in events])
 
 
 def _json_value(value):

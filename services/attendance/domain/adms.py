@@ -13,6 +13,7 @@ from datetime import datetime
 
 MIN_ATTLOG_FIELDS = 5
 MAX_ATTLOG_FIELDS = 11
+SEQUENCE_FIELDS = 11  # the length of the lines that end with the device's record sequence
 ERROR_DELAY_SECONDS = 30
 DELAY_SECONDS = 10
 TRANS_TIMES = "00:00;14:05"
@@ -131,7 +132,32 @@ def parse_attlog(body: bytes) -> AttlogBatch:
     return AttlogBatch(tuple(records.values()), tuple(rejected), duplicates)
 
 
+# The plain form of an ATTLOG line (ASCII, no padding): PIN, time, status, verify, workcode, then plain
+# fields. A line of this form is read here in one match; any other goes through the field-by-field reading
+# below, which gives the same record for a plain line and the reason for a bad one.
+_PLAIN_ATTLOG = re.compile(rb"([0-9A-Za-z]{1,24})\t(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})"
+                           rb"\t(-?\d{1,9})\t(-?\d{1,9})\t([0-9A-Za-z]*)((?:\t[0-9A-Za-z]*)*)")
+
+
 def _attlog_record(raw: bytes) -> AttlogRecord:
+    plain = _PLAIN_ATTLOG.fullmatch(raw)
+    if plain is not None:
+        pin, year, month, day, hour, minute, second, status, verify, workcode, rest = plain.groups()
+        more = rest.split(b"\t")[1:]
+        count = MIN_ATTLOG_FIELDS + len(more)
+        sequence = more[SEQUENCE_FIELDS - MIN_ATTLOG_FIELDS - 1] if count == SEQUENCE_FIELDS else b""
+        if count <= MAX_ATTLOG_FIELDS and (not sequence or sequence.isdigit() and len(sequence) <= 18):
+            try:
+                local_time = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+            except ValueError:
+                pass  # not a real date: the reading below says so
+            else:
+                return AttlogRecord(pin.decode(), local_time, int(status), int(verify), workcode.decode(),
+                                    int(sequence) if sequence else None, raw.decode())
+    return _attlog_fields(raw)
+
+
+def _attlog_fields(raw: bytes) -> AttlogRecord:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -142,7 +168,7 @@ def _attlog_record(raw: bytes) -> AttlogRecord:
     if len(fields) > MAX_ATTLOG_FIELDS:
         raise _Refused(f"{len(fields)} fields, at most {MAX_ATTLOG_FIELDS} expected")
     pin, when, status, verify, workcode = fields[:MIN_ATTLOG_FIELDS]
-    sequence = fields[MAX_ATTLOG_FIELDS - 1] if len(fields) == MAX_ATTLOG_FIELDS else ""
+    sequence = fields[SEQUENCE_FIELDS - 1] if len(fields) == SEQUENCE_FIELDS else ""
     if sequence and not _UNSIGNED.fullmatch(sequence):
         raise _Refused(f"sequence {sequence!r} is not a number")
     return AttlogRecord(
