@@ -155,7 +155,8 @@ def _cmd_up(args) -> int:
     try:
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
         from runtime.service import has_jobs, service
-        chosen = args.services or sorted(SERVICES)
+        with_portal = not args.services or "portal" in args.services
+        chosen = [name for name in args.services if name != "portal"] or sorted(SERVICES)
         for name in chosen:
             service(name)  # refuses an unknown name
             upgrade(name, Settings.from_env(name, env).database_url)
@@ -175,12 +176,27 @@ def _cmd_up(args) -> int:
             if has_jobs(name):
                 manager.add_process(f"{name}.work", f"{sys.executable} -m runtime.cli work {name}", env=service_env)
             print(f"{name:<11} http://{host}:{port}  (/readyz /metrics /openapi.json)  db={Settings.from_env(name, env).database_url}")
+        if with_portal:
+            _add_portal(manager, env, args)
         sys.stdout.flush()
         manager.loop()
         return manager.returncode or 0
     finally:
         if broker:
             broker.stop()
+
+
+def _add_portal(manager, env: dict, args) -> None:
+    """The web app for people, in front of the services (pages only: no database, no consumer)."""
+    from portal.config import PORT
+    metrics = repo_root() / ".cache" / "prometheus" / "portal"
+    metrics.mkdir(parents=True, exist_ok=True)
+    for stale in metrics.glob("*.db"):
+        stale.unlink()
+    manager.add_process("portal.web", f"{sys.executable} -m gunicorn -c {repo_root() / 'deploy' / 'gunicorn.conf.py'}"
+                        f" -b {args.host}:{PORT} -w {args.workers} 'portal.app:create_app()'",
+                        env=dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics)))
+    print(f"{'portal':<11} http://{args.host}:{PORT}  (the web app; /healthz /readyz /metrics)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("up", help="run the whole platform locally: broker, services, relays, consumers")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("services", nargs="*", metavar="service", help="default: every service")
+    p.add_argument("services", nargs="*", metavar="service", help="default: every service and the portal")
     p.set_defaults(func=_cmd_up)
     p = sub.add_parser("kafka", help="the local Kafka broker")
     p.add_argument("action", choices=["start", "stop", "run"])

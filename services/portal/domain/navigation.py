@@ -1,0 +1,42 @@
+"""Which pages a person sees in the navigation, by role."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def N_(text: str) -> str:
+    """Mark `text` for translation; it is translated where it is shown."""
+    return text
+
+
+@dataclass(frozen=True)
+class Page:
+    """One navigation entry: its endpoint, label (an English message id) and the roles that see it."""
+
+    endpoint: str
+    label: str
+    roles: frozenset[str]
+
+
+PAGES = (
+    Page("portal.home", N_("Home"), frozenset()),
+    Page("portal.work", N_("Today's work"), frozenset({"staff"})),
+    Page("portal.my_days", N_("My days"), frozenset({"staff"})),
+    Page("portal.payslips", N_("My payslips"), frozenset({"staff"})),
+    Page("portal.queue", N_("Approvals"), frozenset({"supervisor"})),
+    Page("portal.verification", N_("Verification"), frozenset({"verifier"})),
+    Page("portal.runs", N_("Payroll"), frozenset({"finance"})),
+    Page("portal.transparency", N_("Transparency"), frozenset()),
+)
+
+
+def pages_for(roles) -> list[Page]:
+    """The pages a person with `roles` may open, in menu order (pages without roles are everyone's)."""
+    held = set(roles)
+    return [page for page in PAGES if not page.roles or page.roles & held]
+
+
+def may_open(endpoint: str, roles) -> bool:
+    """Whether a person with `roles` may open the page `endpoint` (pages outside the menu are not limited here)."""
+    listed = [page for page in PAGES if page.endpoint == endpoint]
+    return not listed or bool(set(pages_for(roles)) & set(listed))

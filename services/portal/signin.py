@@ -1,0 +1,90 @@
+"""Signing people in and keeping their tokens fresh, in the server-side session.
+
+People sign in with their NIP and password through the identity service (`POST /auth/login`); the
+portal keeps the access and refresh tokens on the server and refreshes the access token shortly before
+it expires. A development sign-in (NIP and roles typed in, a token minted here) exists only when the
+portal is started with PORTAL_DEV_SIGNIN=1.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import jwt
+import requests
+
+from portal.backend import ServiceError
+from portal.config import PortalSettings
+from runtime.auth import ROLES, mint_token
+
+REFRESH_MARGIN_S = 60
+
+
+class SignInRefused(Exception):
+    """Wrong NIP or password, a locked account, or the identity service unreachable (`reason` says which)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _claims(access_token: str) -> dict:
+    # The services verify every token; the portal reads the claims only to lay out the person's pages.
+    return jwt.decode(access_token, options={"verify_signature": False})
+
+
+def _account(tokens: dict) -> dict:
+    claims = _claims(tokens["access_token"])
+    return {"nip": str(claims["sub"]), "roles": sorted(set(claims.get("roles") or []) & ROLES),
+            "access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token"),
+            "expires_at": float(claims.get("exp") or time.time() + float(tokens.get("expires_in", 900)))}
+
+
+def _identity(settings: PortalSettings, path: str, body: dict) -> requests.Response:
+    try:
+        return requests.post(settings.identity_url + path, json=body, timeout=15)
+    except requests.RequestException:
+        raise SignInRefused("unavailable") from None
+
+
+def sign_in(settings: PortalSettings, nip: str, password: str) -> dict:
+    """The signed-in account for `nip` and `password`, or SignInRefused."""
+    response = _identity(settings, "/auth/login", {"nip": nip, "password": password})
+    if response.status_code == 200:
+        return _account(response.json())
+    if response.status_code in (423, 429):
+        raise SignInRefused("locked")
+    if response.status_code in (400, 401, 403, 404, 422):
+        raise SignInRefused("wrong")
+    raise SignInRefused("unavailable")
+
+
+def dev_sign_in(settings: PortalSettings, nip: str, roles: list[str]) -> dict:
+    """Development only: an account with a token minted here for `nip` and `roles`."""
+    if not settings.dev_signin:
+        raise SignInRefused("wrong")
+    token = mint_token(settings.dev_jwt_secret, settings.dev_jwt_issuer, nip, roles, timedelta(hours=8))
+    return _account({"access_token": token, "refresh_token": None})
+
+
+def fresh_access_token(settings: PortalSettings, account: dict) -> str:
+    """The account's access token, refreshed first when it is about to expire (the account is updated)."""
+    if account["expires_at"] - time.time() > REFRESH_MARGIN_S:
+        return account["access_token"]
+    if not account.get("refresh_token"):
+        raise ServiceError(401, "Session expired", "sign in again")
+    response = _identity(settings, "/auth/refresh", {"refresh_token": account["refresh_token"]})
+    if response.status_code != 200:
+        raise ServiceError(401, "Session expired", "sign in again")
+    account.update(_account(response.json()))
+    return account["access_token"]
+
+
+def sign_out(settings: PortalSettings, account: dict) -> None:
+    """Revoke the account's refresh token at the identity service (best effort: the session goes anyway)."""
+    if account.get("refresh_token"):
+        try:
+            requests.post(settings.identity_url + "/auth/logout", json={"refresh_token": account["refresh_token"]},
+                          timeout=5)
+        except requests.RequestException:
+            pass

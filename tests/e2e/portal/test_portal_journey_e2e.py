@@ -1,0 +1,233 @@
+"""One month's journey through the portal in Chromium, each role at a phone's and a desktop's width: a staff
+member logs a day's work with a photo, the supervisor approves it, the verifier closes the month, finance
+drafts, reviews, approves and pays the run, and the employee opens the payslip and finds that day's minutes."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from runtime.auth import mint_token
+from runtime.config import DEV_JWT_SECRET
+from scenarios.clients import wait_until
+from scenarios.month import (ENTRY_END, ENTRY_QUANTITY, ENTRY_START, NORM_MINUTES, Cast, Plan, _attlog, _photo,
+                             _roster_csv)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 780}
+DESKTOP = {"width": 1280, "height": 900}
+TIMEOUT_S = 180
+
+
+def _sign(nip: str, *roles: str) -> str:
+    return mint_token(DEV_JWT_SECRET, "kinerja", nip, roles)
+
+
+def _previous_month(today: date) -> tuple[int, int]:
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+
+
+def _prepare(api, cast: Cast, plan: Plan, logged_in_browser: tuple[str, date]) -> None:
+    """Everything of the month but the day the staff member logs in the browser, through the APIs."""
+    admin = _sign(cast.admin, "admin")
+    report = api["directory"].ok("POST", "/roster/imports", admin, data=_roster_csv(cast).encode(),
+                                 content_type="text/csv")
+    assert not report["rows_rejected"], report
+    api["activities"].ok("POST", "/catalogue/imports", admin, content_type="text/csv", data=(
+        "item_id,description,norm_minutes,output_unit\n"
+        f"RAPAT-{cast.suffix},Menyusun bahan rapat koordinasi,{NORM_MINUTES},dokumen\n").encode())
+    api["attendance"].call("GET", "/iclock/cdata", params={"SN": cast.device_serial, "options": "all"})
+    api["attendance"].ok("POST", f"/devices/{cast.device_serial}/approve", admin, json={"zone": "Asia/Jakarta"})
+    for body in _attlog(cast, plan):
+        reply = api["attendance"].call("POST", "/iclock/cdata", data=body, content_type="text/plain",
+                                       params={"SN": cast.device_serial, "table": "ATTLOG", "Stamp": "1"})
+        assert reply.status == 200 and str(reply.body).startswith("OK:"), reply
+    first, last = plan.working_days[0], plan.working_days[-1]
+    for who in (cast.head, cast.staff_a, cast.staff_b):
+        wait_until(f"attendance days of {who}", lambda who=who: len([
+            d for d in api["attendance"].ok("GET", "/days", admin, params={
+                "employee_id": who, "from": str(first), "to": str(last)})["days"] if d["clock_in"]])
+            == len(plan.present(who, cast)), TIMEOUT_S)
+    for day in plan.working_days:
+        api["attendance"].ok("POST", "/days/build", admin, json={"date": str(day)})
+    wait_until("the roster in activities", lambda: api["activities"].call(
+        "GET", "/entries", _sign(cast.staff_a, "staff")).status == 200, TIMEOUT_S)
+    for who in (cast.head, cast.staff_a, cast.staff_b):
+        token = _sign(who, "staff", "supervisor") if who == cast.head else _sign(who, "staff")
+        for day in plan.present(who, cast):
+            if (who, day) == logged_in_browser:
+                continue
+            body = {"start_at": f"{day}T{ENTRY_START}", "end_at": f"{day}T{ENTRY_END}",
+                    "catalogue_item_id": f"RAPAT-{cast.suffix}", "quantity": ENTRY_QUANTITY,
+                    "output": f"{ENTRY_QUANTITY} dokumen"}
+            wait_until(f"entry of {who} on {day}", lambda body=body, token=token: api["activities"].call(
+                "POST", "/entries", token, json=body).status == 201, TIMEOUT_S)
+    values = {v: 4 for v in ("berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
+                             "kolaboratif")}
+    head, sekda = _sign(cast.head, "staff", "supervisor"), _sign(cast.sekda, "staff", "supervisor")
+    for rater, who in ((head, cast.staff_a), (head, cast.staff_b), (sekda, cast.head)):
+        wait_until(f"behaviour rating of {who}", lambda rater=rater, who=who: api["scoring"].call(
+            "PUT", f"/behaviour/{who}/{plan.period}", rater, json=values).status == 200, TIMEOUT_S)
+    items = wait_until("the head's entries in the Sekda's queue", lambda: (lambda q: q if len(q) >= len(
+        plan.present(cast.head, cast)) else None)(api["approvals"].ok("GET", "/queue", sekda)["items"]), TIMEOUT_S)
+    api["approvals"].ok("POST", "/decisions/bulk", sekda, json={"entry_ids": [i["entry_id"] for i in items],
+                                                                "action": "approve"})
+    api["approvals"].ok("PUT", f"/verifiers/{cast.verifier}/units/{cast.unit_id}", admin)
+    finance = _sign(cast.admin, "admin", "finance")
+    for n, who in enumerate((cast.head, cast.staff_a, cast.staff_b)):
+        wait_until(f"the bank account of {who}", lambda n=n, who=who: api["payroll"].call(
+            "PUT", f"/bank-accounts/{who}", finance, json={"bank_code": "BPD", "bank_account": f"00123450{n}"}
+        ).status in (200, 201), TIMEOUT_S)
+    api["payroll"].ok("PUT", f"/budgets/{cast.unit_id}/{plan.period}", finance, json={"amount": 20_000_000})
+
+
+def _sign_in(page, base: str, nip: str, *roles: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#dev-nip", nip)
+    for box in page.locator("input[name=roles]").all():
+        value = box.get_attribute("value")
+        box.set_checked(value in roles)
+    page.click("form[action^='/login/dev'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _fits(page) -> None:
+    """No horizontal scrolling at this width."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
+
+
+def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tmp_path):
+    year, month = _previous_month(date.today())
+    apis, base = portal_stack("demo")
+    cast, plan = Cast.fresh(), Plan.for_month(year, month)
+    day = plan.working_days[0]
+    _prepare(apis, cast, plan, (cast.staff_a, day))
+    photo = tmp_path / "rapat.png"
+    photo.write_bytes(_photo())
+
+    # Staff, on a phone: the day's work from the catalogue, with a photo.
+    phone = browser.new_context(viewport=PHONE, locale="id-ID")
+    page = phone.new_page()
+    _sign_in(page, base, cast.staff_a, "staff")
+    page.click("nav >> text=Pekerjaan hari ini")
+    page.select_option("#catalogue_item_id", f"RAPAT-{cast.suffix}")
+    page.fill("#quantity", str(ENTRY_QUANTITY))
+    page.fill("#date", str(day))
+    page.fill("#start", f"{ENTRY_START:%H:%M}")
+    page.fill("#end", f"{ENTRY_END:%H:%M}")
+    page.fill("#output", "7 dokumen")
+    page.set_input_files("#photo", str(photo))
+    _fits(page)
+    _shot(page, "staff-work-phone")
+    page.click("text=Kirim ke atasan")
+    page.wait_for_selector(".notice.success")
+    assert f"{ENTRY_QUANTITY * NORM_MINUTES} menit" in page.inner_text(".notice.success")
+    _fits(page)
+    phone.close()
+
+    # The supervisor, at a desk: the queue with flags, the photo and the attendance day; bulk approval.
+    desk = browser.new_context(viewport=DESKTOP, locale="id-ID")
+    page = desk.new_page()
+    _sign_in(page, base, cast.head, "staff", "supervisor")
+    expected = len(plan.present(cast.staff_a, cast)) + len(plan.present(cast.staff_b, cast))
+
+    def full_queue():
+        page.goto(base + "/queue")
+        return page.locator("li.item").count() >= expected
+    wait_until("the full queue in the portal", full_queue, TIMEOUT_S, interval_s=2)
+    item = page.locator("li.item").filter(has=page.locator("img.evidence"))
+    assert item.count() == 1 and day.strftime("%Y") in item.inner_text()
+    assert item.locator("img.evidence").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "Masuk 07:25" in item.inner_text()  # the attendance day beside the entry
+    item.scroll_into_view_if_needed()
+    _shot(page, "supervisor-queue-desktop")
+    page.set_viewport_size(PHONE)
+    _fits(page)
+    item.scroll_into_view_if_needed()
+    _shot(page, "supervisor-queue-phone")
+    page.set_viewport_size(DESKTOP)
+    page.check("input[data-select-all]")
+    page.click("text=Putuskan entri yang dicentang")
+    page.wait_for_selector("#results")
+    assert f"{expected} berhasil, 0 gagal" in page.inner_text("#results")
+    desk.close()
+
+    # The verifier: every sampled decision upheld, then the month closed.
+    desk = browser.new_context(viewport=DESKTOP, locale="id-ID")
+    page = desk.new_page()
+    _sign_in(page, base, cast.verifier, "staff", "verifier")
+    page.goto(f"{base}/verification?unit_id={cast.unit_id}&period={plan.period}")
+    while page.locator("text=Simpan putusan").count():
+        page.locator("text=Simpan putusan").first.click()
+        page.wait_for_load_state()
+    page.click("button:has-text('Tutup')")
+    page.wait_for_selector(".notice.success")
+    _shot(page, "verifier-month-closed-desktop")
+    desk.close()
+
+    # Scoring completes the month's scores (events, asynchronously) before finance prices them.
+    admin = _sign(cast.admin, "admin")
+    for who in (cast.head, cast.staff_a, cast.staff_b):
+        minutes = ENTRY_QUANTITY * NORM_MINUTES * len(plan.present(who, cast))
+        wait_until(f"the scored month of {who}", lambda who=who, minutes=minutes: (lambda r: r.status == 200 and (
+            r.body.get("credited_minutes") == minutes and len(r.body.get("days", [])) == len(plan.working_days)))(
+            apis["scoring"].call("GET", f"/months/{who}/{plan.period}", admin)), TIMEOUT_S)
+
+    # Finance: one officer drafts and reviews, another approves and marks it paid; the bank file.
+    desk = browser.new_context(viewport=DESKTOP, locale="id-ID")
+    page = desk.new_page()
+    _sign_in(page, base, cast.finance_drafter, "finance")
+    page.click("nav >> text=Penggajian")
+    page.fill("#year", str(year))
+    page.select_option("#month", str(month))
+    page.click("text=Buat draf")
+    page.wait_for_selector("[data-state=draft]")
+    drafter = _sign(cast.finance_drafter, "finance")
+    run_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    def priced():
+        page.click("button:has-text('Hitung ulang')")
+        page.wait_for_selector(".notice.success")
+        slips = apis["payroll"].ok("GET", f"/runs/{run_id}/payslips", drafter)["payslips"]
+        return {cast.head, cast.staff_a, cast.staff_b} <= {p["employee_id"] for p in slips}
+    wait_until("the run priced", priced, TIMEOUT_S, interval_s=2)
+    page.click("button:has-text('Tandai sudah ditinjau')")
+    page.wait_for_selector("[data-state=reviewed]")
+    desk.close()
+    desk = browser.new_context(viewport=DESKTOP, locale="id-ID")
+    page = desk.new_page()
+    _sign_in(page, base, cast.finance_approver, "finance")
+    page.goto(f"{base}/runs/{run_id}")
+    page.click("button:has-text('Setujui')")
+    page.wait_for_selector("[data-state=approved]")
+    page.click("button:has-text('Tandai sudah dibayar')")
+    page.wait_for_selector("[data-state=paid]")
+    _shot(page, "finance-run-paid-desktop")
+    bank = page.request.get(base + page.get_attribute("a:has-text('Berkas bank')", "href"))
+    assert bank.ok and "text/csv" in bank.headers["content-type"] and cast.staff_a in bank.text()
+    desk.close()
+
+    # The employee, on a phone: the payslip, and on it the day logged in the browser with its minutes.
+    phone = browser.new_context(viewport=PHONE, locale="id-ID")
+    page = phone.new_page()
+    _sign_in(page, base, cast.staff_a, "staff")
+    page.click("nav >> text=Slip gaji saya")
+    page.locator("ul.cards a").first.click()
+    row = page.locator(f"table.credited tr[data-date='{day}']")
+    assert row.locator("td.num").inner_text().strip() == str(ENTRY_QUANTITY * NORM_MINUTES)
+    assert "Rp " in page.inner_text("table")
+    _fits(page)
+    row.scroll_into_view_if_needed()
+    _shot(page, "staff-payslip-phone")
+    page.set_viewport_size(DESKTOP)
+    page.reload()
+    _shot(page, "staff-payslip-desktop")
+    phone.close()

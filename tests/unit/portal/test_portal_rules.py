@@ -1,0 +1,50 @@
+"""The portal's pure rules: the menu by role, the forms' checks, periods."""
+from datetime import date
+
+from portal.domain import forms
+from portal.domain.navigation import may_open, pages_for
+from portal.domain.periods import month_bounds, parse_period, previous_month
+
+
+def _endpoints(roles):
+    return [page.endpoint.split(".")[1] for page in pages_for(roles)]
+
+
+def test_each_role_sees_its_own_pages_and_everyone_the_public_ones():
+    assert _endpoints(["staff"]) == ["home", "work", "my_days", "payslips", "transparency"]
+    assert _endpoints(["supervisor"]) == ["home", "queue", "transparency"]
+    assert "runs" in _endpoints(["finance"]) and "queue" not in _endpoints(["finance"])
+    assert _endpoints([]) == ["home", "transparency"]
+
+
+def test_a_page_in_the_menu_opens_only_for_its_roles():
+    assert may_open("portal.runs", ["finance"]) and not may_open("portal.runs", ["staff", "supervisor"])
+    assert may_open("portal.evidence", ["staff"])  # not a menu page: its service decides
+
+
+def test_the_work_form_names_every_missing_or_wrong_field():
+    errors = forms.check_entry({"date": "2026-10-01", "start": "10:00", "end": "09:00", "quantity": "0"})
+    assert set(errors) == {"catalogue_item_id", "end", "quantity"}
+    assert forms.check_entry({"catalogue_item_id": "RAPAT", "date": "2026-10-01", "start": "08:00",
+                              "end": "15:00", "quantity": "7"}) == {}
+    assert set(forms.check_entry({"description": "rapat", "quantity": "x"})) == {"date", "start", "end", "quantity"}
+
+
+def test_decisions_that_need_a_reason_or_minutes_say_so():
+    assert set(forms.check_decision({"action": "reject"})) == {"reason"}
+    assert set(forms.check_decision({"action": "strike", "reason": "  "})) == {"reason"}
+    assert set(forms.check_decision({"action": "set_minutes"})) == {"minutes"}
+    assert forms.check_decision({"action": "approve"}) == {}
+    assert set(forms.check_decision({"action": "delete"})) == {"action"}
+    assert set(forms.check_verification({"verdict": "overturn"})) == {"reason"}
+
+
+def test_sign_in_needs_an_18_digit_nip_and_a_password():
+    assert set(forms.check_sign_in({"nip": "1234", "password": ""})) == {"nip", "password"}
+    assert forms.check_sign_in({"nip": "198001012005011004", "password": "x"}) == {}
+
+
+def test_periods():
+    assert previous_month(date(2026, 1, 15)) == (2025, 12)
+    assert parse_period("2026-13", (2026, 1)) == (2026, 1) and parse_period("2026-02", (1, 1)) == (2026, 2)
+    assert month_bounds(2028, 2) == (date(2028, 2, 1), date(2028, 2, 29))
