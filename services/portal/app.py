@@ -18,6 +18,7 @@ from portal.config import PortalSettings
 from portal.domain.navigation import pages_for
 from portal.formats import FILTERS, month_label
 from portal.sessions import FileSessions
+from portal.signin import platform_minter
 from runtime.web import LATENCY, REQUESTS, _metrics_response, configure_logging
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,17 @@ def _locale() -> str:
     return session.get("language") or request.accept_languages.best_match(["id"], "id")
 
 
-def create_app(settings: PortalSettings | None = None, today=date.today) -> Flask:
-    """Build the portal's Flask app."""
+def create_app(settings: PortalSettings | None = None, today=date.today, dev_minter=None) -> Flask:
+    """Build the portal's Flask app (`dev_minter`: how the development sign-in signs, when it is on)."""
     from portal.http import blueprint
     from portal.pwa import blueprint as pwa
     settings = settings or PortalSettings.from_env()
     configure_logging(SERVICE)
     app = Flask(SERVICE)
-    app.config.update(PORTAL=settings, LANGUAGES=LANGUAGES, TODAY=today, BABEL_DEFAULT_LOCALE="id",
+    if settings.dev_signin and dev_minter is None:
+        dev_minter = platform_minter()
+    app.config.update(PORTAL=settings, LANGUAGES=LANGUAGES, TODAY=today,
+                      DEV_MINTER=dev_minter if settings.dev_signin else None, BABEL_DEFAULT_LOCALE="id",
                       BABEL_DEFAULT_TIMEZONE="Asia/Jakarta", MAX_CONTENT_LENGTH=12 * 1024 * 1024)
     app.session_interface = FileSessions(settings.session_dir, settings.session_hours * 3600, settings.cookie_secure)
     Babel(app, locale_selector=_locale)

@@ -6,10 +6,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.config import DEV_JWT_SECRET, repo_root
+from runtime.config import repo_root
 from runtime.service import SERVICES
 
-IDENTITY_PORT = 8007
 PORT = 8000
 
 
@@ -21,11 +20,9 @@ class PortalSettings:
     identity_url: str
     data_dir: str
     session_hours: float = 12.0
-    # Development only: sign in by typing a NIP and roles, the portal minting an HS256 token with this
-    # secret. Off unless PORTAL_DEV_SIGNIN=1; a platform that refuses dev tokens refuses these too.
+    # Development only: sign in by typing a NIP and ticking roles, the portal signing the token as
+    # `kinerja token` does (the platform key in the data directory). Off unless PORTAL_DEV_SIGNIN=1.
     dev_signin: bool = False
-    dev_jwt_secret: str = ""
-    dev_jwt_issuer: str = "kinerja"
     cookie_secure: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -34,15 +31,12 @@ class PortalSettings:
         """Read the settings (`<SERVICE>_URL`, `IDENTITY_URL`, `PORTAL_*`) from the environment or `env`."""
         env = dict(os.environ if env is None else env)
         urls = {name: env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{port}") for name, port in SERVICES.items()}
-        dev = env.get("PORTAL_DEV_SIGNIN", "") == "1"
         return cls(
             service_urls=urls,
-            identity_url=env.get("IDENTITY_URL", f"http://127.0.0.1:{IDENTITY_PORT}").rstrip("/"),
+            identity_url=env.get("IDENTITY_URL", urls["identity"]).rstrip("/"),
             data_dir=env.get("KINERJA_DATA_DIR", str(repo_root() / ".cache" / "data")),
             session_hours=float(env.get("PORTAL_SESSION_HOURS", "12")),
-            dev_signin=dev,
-            dev_jwt_secret=(env.get("JWT_SECRET", DEV_JWT_SECRET) if dev else ""),
-            dev_jwt_issuer=env.get("JWT_ISSUER", "kinerja"),
+            dev_signin=env.get("PORTAL_DEV_SIGNIN", "") == "1",
             cookie_secure=env.get("PORTAL_COOKIE_SECURE", "") == "1",
         )
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Callable
 
 import jwt
 import requests
 
 from portal.backend import ServiceError
 from portal.config import PortalSettings
-from runtime.auth import ROLES, mint_token
+from runtime.auth import ROLES
+
+DEV_TOKEN_HOURS = 8
+Minter = Callable[[str, list], str]
 
 REFRESH_MARGIN_S = 60
 
@@ -59,12 +63,16 @@ def sign_in(settings: PortalSettings, nip: str, password: str) -> dict:
     raise SignInRefused("unavailable")
 
 
-def dev_sign_in(settings: PortalSettings, nip: str, roles: list[str]) -> dict:
-    """Development only: an account with a token minted here for `nip` and `roles`."""
-    if not settings.dev_signin:
-        raise SignInRefused("wrong")
-    token = mint_token(settings.dev_jwt_secret, settings.dev_jwt_issuer, nip, roles, timedelta(hours=8))
-    return _account({"access_token": token, "refresh_token": None})
+def platform_minter() -> Minter:
+    """Development only: (nip, roles) -> a token signed as `kinerja token` signs it (the platform key pair
+    in the data directory), so the local platform accepts it."""
+    from runtime.cli import _platform_minter
+    return _platform_minter(timedelta(hours=DEV_TOKEN_HOURS))
+
+
+def dev_sign_in(minter: Minter, nip: str, roles: list[str]) -> dict:
+    """Development only: an account with a token minted by `minter` for `nip` and `roles`."""
+    return _account({"access_token": minter(nip, sorted(set(roles) & ROLES) or ["staff"]), "refresh_token": None})
 
 
 def fresh_access_token(settings: PortalSettings, account: dict) -> str:

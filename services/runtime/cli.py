@@ -156,7 +156,7 @@ def _cmd_up(args) -> int:
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
         from runtime.service import has_jobs, service
         with_portal = not args.services or "portal" in args.services
-        chosen = [name for name in args.services if name != "portal"] or sorted(SERVICES)
+        chosen = [name for name in args.services if name != "portal"] if args.services else sorted(SERVICES)
         for name in chosen:
             service(name)  # refuses an unknown name
             upgrade(name, Settings.from_env(name, env).database_url)

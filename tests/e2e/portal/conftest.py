@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from portal.app import create_app as create_portal
 from portal.config import PortalSettings
-from runtime.config import DEV_JWT_SECRET
+from tests.tokens import LocalIssuer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,8 +45,8 @@ def portal_stack(platform, tmp_path):
             served.append(Served(api.client.application))
             urls[name] = served[-1].url
         settings = PortalSettings(service_urls=urls, identity_url="http://127.0.0.1:1", data_dir=str(tmp_path),
-                                  dev_signin=True, dev_jwt_secret=DEV_JWT_SECRET)
-        portal = create_portal(settings, **({"today": today} if today else {}))
+                                  dev_signin=True)
+        portal = create_portal(settings, dev_minter=LocalIssuer.default().mint, **({"today": today} if today else {}))
         served.append(Served(portal))
         return apis, served[-1].url
 

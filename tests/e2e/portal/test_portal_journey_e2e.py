@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime.auth import mint_token
-from runtime.config import DEV_JWT_SECRET
 from scenarios.clients import wait_until
 from scenarios.month import (ENTRY_END, ENTRY_QUANTITY, ENTRY_START, NORM_MINUTES, Cast, Plan, _attlog, _photo,
                              _roster_csv)
+from tests.tokens import bearer_token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -23,7 +22,7 @@ TIMEOUT_S = 180
 
 
 def _sign(nip: str, *roles: str) -> str:
-    return mint_token(DEV_JWT_SECRET, "kinerja", nip, roles)
+    return bearer_token(nip, roles)
 
 
 def _previous_month(today: date) -> tuple[int, int]:

@@ -5,7 +5,7 @@ import pytest
 
 from portal.app import create_app
 from portal.config import PortalSettings
-from runtime.config import DEV_JWT_SECRET
+from tests.tokens import LocalIssuer
 
 UNREACHABLE = "http://127.0.0.1:1"
 NIP = "198001012005011004"
@@ -14,9 +14,8 @@ NIP = "198001012005011004"
 def _portal(tmp_path, dev=False):
     settings = PortalSettings(service_urls={name: UNREACHABLE for name in ("attendance", "activities", "approvals",
                                                                             "scoring", "payroll", "directory")},
-                              identity_url=UNREACHABLE, data_dir=str(tmp_path), dev_signin=dev,
-                              dev_jwt_secret=DEV_JWT_SECRET if dev else "")
-    return create_app(settings).test_client()
+                              identity_url=UNREACHABLE, data_dir=str(tmp_path), dev_signin=dev)
+    return create_app(settings, dev_minter=LocalIssuer.default().mint if dev else None).test_client()
 
 
 def _token(html: str) -> str:
