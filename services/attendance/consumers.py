@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from attendance.handlers import days, projections
-from attendance.config import load_config
+from attendance.app import build_context
+from runtime.access import apply_verifier_assignment
 from runtime.config import Settings
 
 
 def handlers(settings: Settings) -> dict:
     """Event type -> handler(session, event)."""
-    config = load_config(settings)
+    config = build_context(settings)
     return {
         "directory.employee.upserted": lambda session, event: projections.project_employee(session, event.data),
         "directory.schedule.upserted": lambda session, event: projections.project_schedule(session, event.data),
@@ -23,5 +24,6 @@ def handlers(settings: Settings) -> dict:
         "directory.enrolment.upserted": lambda session, event: projections.project_enrolment(
             session, event.data, datetime.now(UTC)),
         "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
+        "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
         "attendance.punch.recorded": lambda session, event: days.on_punch_recorded(session, event.data, config),
     }

@@ -8,20 +8,24 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
+from attendance.domain import adms
 from attendance.handlers import days, devices, punches
 from contracts.attendance import ABSENCE_KINDS
 from contracts.directory import ZONES
+from contracts.vocabulary import NIP
 from runtime.auth import authenticate, require
-from runtime.problems import Problem, field_errors
-from runtime.web import date_arg, db, documented, load_json
+from runtime.access import person, require_read
+from runtime.errors import Forbidden, Invalid, NotFound
+from runtime.problems import field_errors
+from runtime.uow import transactional
+from runtime.web import date_arg, db, documented, load_json, service_context
 
 adms_blueprint = Blueprint("adms", __name__)
 api_blueprint = Blueprint("attendance", __name__)
-NIP = validate.Regexp(r"^\d{18}$", error="must be an 18-digit NIP")
 MAX_API_PUNCHES = 1000
 MAX_RANGE_DAYS = 366
 
@@ -31,7 +35,7 @@ def _now() -> datetime:
 
 
 def _config() -> AttendanceConfig:
-    return current_app.config["ATTENDANCE"]
+    return service_context()
 
 
 # --- ADMS ------------------------------------------------------------------------------------------------
@@ -48,40 +52,78 @@ def _serial() -> str | None:
 
 
 def _device_call(work):
-    """Run `work(session)` in one transaction and reply its text only after the commit."""
+    """`work(session)`'s text as the device's reply: committed (the view is `@transactional`) before it is
+    sent; a refused device gets `ERROR: <why>` and nothing it sent is kept."""
     session = db()
     try:
-        text = work(session)
-        session.commit()
+        return _plain(work(session))
     except devices.DeviceRefused as refusal:
         session.rollback()
         return _plain(f"ERROR: {refusal}", 403 if "disabled" in str(refusal) else 400)
-    return _plain(text)
 
 
+def _body() -> bytes:
+    return request.get_data(cache=False, parse_form_data=False)
+
+
+@transactional
 def cdata_get():
-    """ADMS handshake (`options=all`): the option block with this device's stamps and time zone."""
+    """ADMS handshake (`options=all`): the option block with this device's stamps and time zone;
+    `type=time`: the server's time (`Time=<ISO 8601 in the device's zone>`)."""
+    if request.args.get("type") == "time":
+        return _device_call(lambda session: devices.server_time(session, _serial(), request.remote_addr, _now(),
+                                                                _config()))
     return _device_call(lambda session: devices.handshake(session, _serial(), request.remote_addr, _now(), _config()))
 
 
+@transactional
 def cdata_post():
-    """ADMS upload (`table=ATTLOG|OPERLOG|options|ATTPHOTO`): stored durably, then `OK: <n>`."""
-    body = request.get_data(cache=False, parse_form_data=False)
-    table = request.args.get("table", "")
+    """ADMS upload (`table=ATTLOG|OPERLOG|rtlog|tabledata&tablename=..|ATTPHOTO|options|...`): stored as it
+    came, whatever the table, then the reply the protocol expects (`OK: <n>`, `user=<n>`, `OK`)."""
+    body = _body()
     stamp = request.args.get("Stamp") or request.args.get("stamp") or request.args.get("OpStamp")
     return _device_call(lambda session: devices.receive_upload(
-        session, _serial(), table, stamp, body, request.remote_addr, _now(), _config()).text)
+        session, _serial(), request.args.get("table", ""), stamp, body, request.remote_addr, _now(), _config(),
+        tablename=request.args.get("tablename")).text)
 
 
+@transactional
+def querydata():
+    """Push 3.x answers to DATA QUERY / GET OPTION (`type=tabledata&cmdid=..&tablename=..&count=..`):
+    stored as they came, the command marked answered, then `<tablename>=<n>`."""
+    body = _body()
+    args = request.args
+    table = "options" if args.get("type") == "options" else args.get("tablename") or args.get("type") or ""
+
+    def work(session):
+        reply = devices.receive_upload(session, _serial(), args.get("type", ""), None, body, request.remote_addr,
+                                       _now(), _config(), tablename=table, via="QUERYDATA")
+        devices.record_query_result(session, _serial(), args.get("cmdid"), table, reply.accepted, _now())
+        return reply.text
+    return _device_call(work)
+
+
+@transactional
+def rtdata():
+    """Push 3.x time request (`type=time`): `DateTime=<encoded>,ServerTZ=<+hhmm>`; anything else `OK`."""
+    if request.args.get("type") != "time":
+        return ping()
+    return _device_call(lambda session: devices.server_time(session, _serial(), request.remote_addr, _now(),
+                                                            _config(), encoded=True))
+
+
+@transactional
 def getrequest():
     """ADMS command poll (and heartbeat): `C:<id>:<command>` lines, or `OK`."""
     return _device_call(lambda session: devices.next_commands(session, _serial(), request.remote_addr, _now(),
                                                                _config()))
 
 
+@transactional
 def devicecmd():
-    """ADMS command results (`ID=..&Return=..&CMD=..` a line): `OK`."""
-    body = request.get_data(cache=False, parse_form_data=False)
+    """ADMS command results (`ID=..&Return=..&CMD=..` a line, or `ID=`, `Return=`, `CMD=` and the output on
+    lines of their own): stored, each command's answer recorded, then `OK`."""
+    body = _body()
 
     def work(session):
         devices.record_command_results(session, _serial(), body, request.remote_addr, _now(), _config())
@@ -89,21 +131,27 @@ def devicecmd():
     return _device_call(work)
 
 
+@transactional
 def registry():
     """Push 3.x registration: `RegistryCode=<code>`."""
-    body = request.get_data(cache=False, parse_form_data=False)
+    body = _body()
     return _device_call(lambda session: "RegistryCode=" + devices.register(
         session, _serial(), body, request.remote_addr, _now(), _config()))
 
 
+@transactional
 def push():
-    """Push 3.x configuration for the device."""
+    """Push 3.x configuration for the device (a body it posts is stored as it came)."""
+    body = _body()
+
     def work(session):
-        devices.touch_device(session, _serial(), request.remote_addr, _now(), _config())
+        devices.touch_device(session, _serial(), request.remote_addr, _now(), _config(),
+                             upload=devices.kept("PUSH", body) if body else None)
         return devices.push_config(_serial())
     return _device_call(work)
 
 
+@transactional
 def ping():
     """Push 3.x keep-alive: `OK`."""
     def work(session):
@@ -115,7 +163,7 @@ def ping():
 for _path, _view, _methods in (
         ("cdata", cdata_get, ["GET"]), ("cdata", cdata_post, ["POST"]), ("getrequest", getrequest, ["GET"]),
         ("devicecmd", devicecmd, ["POST"]), ("registry", registry, ["POST"]), ("push", push, ["GET", "POST"]),
-        ("ping", ping, ["GET"])):
+        ("ping", ping, ["GET"]), ("querydata", querydata, ["POST"]), ("rtdata", rtdata, ["GET"])):
     for _suffix in ("", ".aspx"):
         adms_blueprint.add_url_rule(f"/iclock/{_path}{_suffix}", f"{_view.__name__}{_suffix.replace('.', '_')}",
                                     _view, methods=_methods)
@@ -166,6 +214,7 @@ class ApproveDeviceSchema(Schema):
 @api_blueprint.post("/punches")
 @require("admin", "ops")
 @documented(PunchBatchSchema)
+@transactional
 def post_punches():
     """Upload punches (batch): 200 with `accepted` (new or duplicate) and `rejected` (per-item field errors)."""
     batch = load_json(PunchBatchSchema())
@@ -175,9 +224,7 @@ def post_punches():
             items.append((index, PunchItemSchema().load(raw)))
         except ValidationError as exc:
             refused.append({"index": index, "errors": field_errors(exc.messages)})
-    session = db()
-    result = punches.record_api_punches(session, [item for _, item in items], _now())
-    session.commit()
+    result = punches.record_api_punches(db(), [item for _, item in items], _now())
     positions = [index for index, _ in items]
     accepted = [dict(entry, index=positions[entry["index"]]) for entry in result["accepted"]]
     rejected = refused + [dict(entry, index=positions[entry["index"]]) for entry in result["rejected"]]
@@ -188,26 +235,16 @@ def _range() -> tuple[date, date]:
     end = date_arg("to") or date.today()
     start = date_arg("from") or end - timedelta(days=30)
     if start > end or (end - start).days > MAX_RANGE_DAYS:
-        raise Problem(400, "Malformed request", f"from must be on or before to, at most {MAX_RANGE_DAYS} days apart",
-                      [{"field": "from", "message": "invalid range"}])
+        raise Invalid(f"from must be on or before to, at most {MAX_RANGE_DAYS} days apart", field="from",
+                      message="invalid range")
     return start, end
 
 
 def _readable_employee() -> str:
     """The `employee_id` asked for (default: the caller), if the caller may see that employee."""
-    principal = authenticate()
-    employee_id = request.args.get("employee_id") or principal.subject
-    _check_may_see(employee_id)
+    employee_id = request.args.get("employee_id") or authenticate().subject
+    require_read(db(), authenticate(), employee_id)
     return employee_id
-
-
-def _check_may_see(employee_id: str) -> None:
-    principal = authenticate()
-    if principal.subject == employee_id or principal.has("admin", "ops"):
-        return
-    if principal.has("supervisor") and days.supervises(db(), principal.subject, employee_id):
-        return
-    raise Problem(403, "Forbidden", "you may see only yourself and your reports")
 
 
 @api_blueprint.get("/punches")
@@ -231,30 +268,29 @@ def get_days():
 @api_blueprint.post("/days/build")
 @require("admin", "ops")
 @documented(BuildDaysSchema)
+@transactional
 def post_build_days():
     """Build a local date for every active employee (absent, leave, holiday or off when nobody punched)."""
     data = load_json(BuildDaysSchema())
     if data["date"] > date.today() + timedelta(days=1):
-        raise Problem(422, "Validation failed", "a day cannot be built before it happens",
-                      [{"field": "date", "message": "must not be in the future"}])
-    session = db()
-    report = days.build_days_for_date(session, data["date"], _config(), data["employee_ids"])
-    session.commit()
+        raise Invalid("a day cannot be built before it happens", field="date", message="must not be in the future")
+    report = days.build_days_for_date(db(), data["date"], _config(), data["employee_ids"])
     return report, 200
 
 
 @api_blueprint.post("/absences")
 @require()
 @documented(AbsenceSchema)
+@transactional
 def post_absence():
     """Record leave, sick leave, duty (with the assignment letter) or permission: admin or the supervisor."""
     data = load_json(AbsenceSchema())
     principal = authenticate()
     session = db()
-    if not (principal.has("admin") or days.supervises(session, principal.subject, data["employee_id"])):
-        raise Problem(403, "Forbidden", "only an admin or the employee's supervisor records absences")
+    employee = person(session, data["employee_id"])
+    if not (principal.has("admin") or employee is not None and employee.approver_id == principal.subject):
+        raise Forbidden("only an admin or the employee's supervisor records absences")
     absence = days.record_absence(session, data, principal.subject, _now(), _config())
-    session.commit()
     return absence, 201
 
 
@@ -277,6 +313,7 @@ def get_devices():
 @api_blueprint.post("/devices/<serial>/approve")
 @require("admin")
 @documented(ApproveDeviceSchema)
+@transactional
 def approve_device(serial):
     """Approve a device (optionally setting its zone); the uploads it sent while pending are processed."""
     data = ApproveDeviceSchema().load(request.get_json(silent=True) or {})
@@ -284,19 +321,16 @@ def approve_device(serial):
     try:
         device = devices.approve_device(session, serial, data["zone"], authenticate().subject, _now(), _config())
     except devices.DeviceRefused as refusal:
-        raise Problem(422, "Validation failed", str(refusal), [{"field": "serial", "message": str(refusal)}]) from None
-    session.commit()
+        raise Invalid(str(refusal), field="serial") from None
     return device, 200
 
 
 @api_blueprint.post("/devices/<serial>/disable")
 @require("admin")
+@transactional
 def disable_device(serial):
     """Disable a device: its later contacts are refused."""
-    session = db()
-    device = devices.disable_device(session, serial, _now(), _config())
-    session.commit()
-    return device, 200
+    return devices.disable_device(db(), serial, _now(), _config()), 200
 
 
 @api_blueprint.get("/devices/<serial>/rejected")
@@ -318,3 +352,63 @@ def get_commands(serial):
 def get_device_users(serial):
     """The users this device reported (OPERLOG `USER` lines)."""
     return {"device_serial": serial, "users": devices.device_users_of(db(), serial)}
+
+
+class CommandSchema(Schema):
+    """An operator's command for a device, with the parameters its kind takes."""
+
+    command = fields.String(required=True, validate=validate.OneOf(adms.COMMAND_KINDS))
+    since = fields.NaiveDateTime(load_default=None)
+    until = fields.NaiveDateTime(load_default=None)
+    name = fields.String(load_default=None)
+    value = fields.String(load_default=None)
+    names = fields.List(fields.String(), load_default=None)
+    table = fields.String(load_default=None)
+    pin = fields.String(load_default=None)
+    finger = fields.Integer(load_default=0)
+
+
+class ReconcileSchema(Schema):
+    """The one action of a reconciliation, on every listed user or only on `pins`."""
+
+    action = fields.String(required=True, validate=validate.OneOf(["push", "remove"]))
+    pins = fields.List(fields.String(), load_default=None)
+
+
+@api_blueprint.post("/devices/<serial>/commands")
+@require("admin")
+@documented(CommandSchema)
+@transactional
+def post_command(serial):
+    """Queue a command (INFO, CHECK, LOG from a date, CLEAR_LOG, REBOOT, SET_OPTION, GET_OPTION, DATA_QUERY,
+    ENROLL) for the device's next poll: 201 with the command; its answer appears in its `result`."""
+    data = load_json(CommandSchema())
+    return devices.request_command(db(), serial, data.pop("command"), data, authenticate().subject, _now()), 201
+
+
+@api_blueprint.get("/devices/<serial>/reconciliation")
+@require("admin", "ops")
+def get_reconciliation(serial):
+    """Users on the machine not enrolled here, and enrolled employees missing from the machine."""
+    return devices.reconciliation(db(), serial)
+
+
+@api_blueprint.post("/devices/<serial>/reconcile")
+@require("admin")
+@documented(ReconcileSchema)
+@transactional
+def post_reconcile(serial):
+    """`push` the enrolled employees missing from the machine, or `remove` its users nobody enrolled."""
+    data = load_json(ReconcileSchema())
+    return devices.reconcile(db(), serial, data["action"], data["pins"], authenticate().subject, _now()), 201
+
+
+@api_blueprint.get("/punches/<int:punch_id>/photo")
+@require()
+def get_punch_photo(punch_id):
+    """The photo the device took at a punch (its evidence): for the employee, their supervisor, admin/ops."""
+    found = punches.punch_photo(db(), punch_id)
+    if found is None:
+        raise NotFound(f"no photo for punch {punch_id}")
+    require_read(db(), authenticate(), found.employee_id)
+    return Response(found.photo, mimetype="image/jpeg")

@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 from prometheus_client import Counter
 
 from attendance import tables
-from attendance.config import AttendanceConfig, load_config
+from attendance.app import build_context
+from attendance.config import AttendanceConfig
 from attendance.handlers import days, ingest
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory
+from runtime.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 PROCESSED = Counter("kinerja_attendance_uploads_processed_total", "Device uploads turned into punches")
@@ -46,7 +48,7 @@ def drain(sessions, config: AttendanceConfig, batch: int = 50,
     """Process pending uploads batch by batch until none is left (or `stop` is set); return the totals."""
     totals = ingest.IngestReport()
     while stop is None or not stop.is_set():
-        with sessions() as session, session.begin():
+        with unit_of_work(sessions) as session:
             report = ingest.process_pending(session, config, datetime.now(UTC), limit=batch)
         PROCESSED.inc(report.uploads)
         PUNCHES.inc(report.punches)
@@ -58,7 +60,7 @@ def drain(sessions, config: AttendanceConfig, batch: int = 50,
 
 def run(settings: Settings, stop: threading.Event) -> None:
     """Process pending uploads until `stop` is set; wait briefly when there is nothing to do or on errors."""
-    config = load_config(settings)
+    config = build_context(settings)
     batch = _setting(settings, "ATTENDANCE_INGEST_BATCH", 50, 1, 1000)
     # Devices wait for their acknowledgement, nobody waits for this job: where both share a machine the
     # job may be told to yield the CPU to the request path (it made no measurable difference on 2 cores).
@@ -74,7 +76,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
             try:
                 drain(sessions, config, batch, stop)
                 if time.monotonic() >= next_close:
-                    with sessions() as session, session.begin():
+                    with unit_of_work(sessions) as session:
                         closed = days.close_finished_dates(session, config, datetime.now(UTC))
                     if closed:
                         log.info("local dates built for every employee", extra={"dates": [str(d) for d in closed]})

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from attendance import tables
@@ -44,14 +44,17 @@ _TOUCH_SQL = """
 WITH before AS (SELECT last_seen_at FROM devices WHERE device_serial = :serial),
 device AS (
     INSERT INTO devices AS d (device_serial, state, zone, options, first_seen_at, last_seen_at, remote_addr,
-                              attlog_stamp, operlog_stamp)
-    VALUES (:serial, 'pending', NULL, '{}', :now, :now, :addr, :attlog_stamp, :operlog_stamp)
+                              attlog_stamp, operlog_stamp, attlog_stamp_text, operlog_stamp_text)
+    VALUES (:serial, 'pending', NULL, '{}', :now, :now, :addr, :attlog_stamp, :operlog_stamp,
+            CAST(:attlog_stamp_text AS varchar), CAST(:operlog_stamp_text AS varchar))
     ON CONFLICT (device_serial) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at, remote_addr = EXCLUDED.remote_addr,
         attlog_stamp = GREATEST(d.attlog_stamp, EXCLUDED.attlog_stamp),
-        operlog_stamp = GREATEST(d.operlog_stamp, EXCLUDED.operlog_stamp)
+        operlog_stamp = GREATEST(d.operlog_stamp, EXCLUDED.operlog_stamp),
+        attlog_stamp_text = GREATEST(d.attlog_stamp_text, EXCLUDED.attlog_stamp_text),
+        operlog_stamp_text = GREATEST(d.operlog_stamp_text, EXCLUDED.operlog_stamp_text)
     RETURNING d.device_serial, d.state, d.zone, d.last_seen_at, d.remote_addr, d.attlog_stamp, d.operlog_stamp,
-              d.options, d.first_seen_at, d.approved_at, d.approved_by
+              d.attlog_stamp_text, d.operlog_stamp_text, d.options, d.first_seen_at, d.approved_at, d.approved_by
 ),
 upload AS (
     INSERT INTO raw_uploads (device_serial, table_name, stamp, received_at, body)
@@ -69,21 +72,26 @@ def _touch_sql():
     return text(_TOUCH_SQL)
 
 
-def touch(session: Session, serial: str, addr: str | None, now: datetime, stamps: dict[str, int],
+STAMP_COLUMNS = ("attlog_stamp", "operlog_stamp", "attlog_stamp_text", "operlog_stamp_text")
+
+
+def touch(session: Session, serial: str, addr: str | None, now: datetime, stamps: dict,
           upload: dict | None):
-    """Upsert a device's contact (stamps only move forward) and store `upload` (`table_name`, `stamp`,
-    `body`) unless the device is disabled; return (the device's row, its previous last contact)."""
+    """Upsert a device's contact (stamps, numbers or ISO date-times by STAMP_COLUMNS, only move forward) and
+    store `upload` (`table_name`, `stamp`, `body`) unless the device is disabled; return (the device's row,
+    its previous last contact)."""
     if _postgresql(session):
         row = session.execute(_touch_sql(), {
             "serial": serial, "now": now, "addr": addr, "attlog_stamp": stamps.get("attlog_stamp", 0),
-            "operlog_stamp": stamps.get("operlog_stamp", 0), "store": upload is not None,
+            "operlog_stamp": stamps.get("operlog_stamp", 0), "attlog_stamp_text": stamps.get("attlog_stamp_text"),
+            "operlog_stamp_text": stamps.get("operlog_stamp_text"), "store": upload is not None,
             **(upload or {"table_name": None, "stamp": None, "body": None})}).one()
         return row, row.previous_seen_at
     add_pending_device(session, serial, now)
     current = device(session, serial)
     values = {"last_seen_at": now, "remote_addr": addr}
     for column, stamp in stamps.items():
-        values[column] = func.max(tables.devices.c[column], stamp)
+        values[column] = max(stamp, getattr(current, column) or type(stamp)())
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(values))
     row = device(session, serial)
     if upload is not None and row.state != "disabled":

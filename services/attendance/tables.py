@@ -2,6 +2,7 @@
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData,
                         String, Table, Text, UniqueConstraint, text)
 
+from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
 
 metadata = MetaData()
@@ -16,6 +17,9 @@ devices = Table(
     Column("remote_addr", String(64), nullable=True),
     Column("attlog_stamp", BigInteger, nullable=False, server_default="0"),
     Column("operlog_stamp", BigInteger, nullable=False, server_default="0"),
+    # the stamps of firmware that counts in dates (`Stamp=2008-02-25T12:08:21`), sent back as they came
+    Column("attlog_stamp_text", String(20), nullable=True),
+    Column("operlog_stamp_text", String(20), nullable=True),
     Column("options", JSON, nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("approved_at", DateTime(timezone=True), nullable=True),
@@ -26,13 +30,15 @@ raw_uploads = Table(
     "raw_uploads", metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column("device_serial", String(64), nullable=False),
-    Column("table_name", String(20), nullable=False),
+    # ATTLOG, OPERLOG, RTLOG, ATTPHOTO, TABLEDATA.USER, QUERYDATA.BIODATA, ... or a table we do not know
+    Column("table_name", String(40), nullable=False),
     Column("stamp", String(20), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", LargeBinary, nullable=False),
     # null while pending: until the ingest job has turned it into punches (and while its device awaits approval)
     Column("processed_at", DateTime(timezone=True), nullable=True),
     Index("ix_raw_uploads_unprocessed", "device_serial", "processed_at", "id"),
+    Index("ix_raw_uploads_device_table", "device_serial", "table_name", "id"),  # per-table views of a device
     Index("ix_raw_uploads_pending", "id", postgresql_where=text("processed_at IS NULL"),
           sqlite_where=text("processed_at IS NULL")),
 )
@@ -84,6 +90,31 @@ device_users = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+device_templates = Table(
+    # Biometric data the device holds (fingerprint, face, unified 3.x templates, user photos): opaque blobs,
+    # never shown by the API (only which kinds each PIN has), kept to re-enrol a replaced machine.
+    "device_templates", metadata,
+    Column("device_serial", String(64), primary_key=True),
+    Column("pin", String(32), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+punch_photos = Table(
+    # ATTPHOTO: the photo a device took at a punch, the punch's evidence (joined on device, PIN, local time).
+    "punch_photos", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("device_serial", String(64), nullable=False),
+    Column("pin", String(32), nullable=False),
+    Column("local_time", DateTime(timezone=False), nullable=False),
+    Column("photo", LargeBinary, nullable=False),
+    Column("upload_id", BigInteger, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("device_serial", "pin", "local_time", name="uq_punch_photos_serial_pin_time"),
+)
+
 device_commands = Table(
     "device_commands", metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
@@ -91,6 +122,8 @@ device_commands = Table(
     Column("command", Text, nullable=False),
     Column("state", String(10), nullable=False),  # queued, sent, done, failed
     Column("return_code", Integer, nullable=True),
+    Column("result", Text, nullable=True),  # what the device sent with its answer (INFO's options, ...)
+    Column("requested_by", String(18), nullable=True),  # null for commands the service queued itself
     Column("queued_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("answered_at", DateTime(timezone=True), nullable=True),
@@ -170,4 +203,5 @@ enrolments = Table(
     Column("active", Boolean, nullable=False),
 )
 
+verifier_units = add_verifier_units_table(metadata)  # approvals' assignments: whose punches a verifier reads
 outbox, inbox = add_messaging_tables(metadata)

@@ -23,7 +23,7 @@ from attendance.handlers.shared import PRODUCER, aware, employee_row, iso
 from contracts.attendance import DayBuiltSchema
 from runtime.events import make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
+from runtime.errors import Invalid
 
 
 def record_absence(session: Session, data: dict, recorded_by: str, now: datetime, config: AttendanceConfig) -> dict:
@@ -32,11 +32,10 @@ def record_absence(session: Session, data: dict, recorded_by: str, now: datetime
     Days already built in the range are rebuilt (a new version when the absence changes them).
     """
     if data["end_date"] < data["start_date"]:
-        raise Problem(422, "Validation failed", "the absence ends before it starts",
-                      [{"field": "end_date", "message": "must not be before start_date"}])
+        raise Invalid("the absence ends before it starts", field="end_date", message="must not be before start_date")
     if data["kind"] == "duty" and not (data.get("reference") or "").strip():
-        raise Problem(422, "Validation failed", "official duty needs its assignment letter",
-                      [{"field": "reference", "message": "the assignment letter (surat tugas) number is required"}])
+        raise Invalid("official duty needs its assignment letter", field="reference",
+                      message="the assignment letter (surat tugas) number is required")
     absence_id = session.execute(insert(tables.absences).values(
         employee_id=data["employee_id"], kind=data["kind"], start_date=data["start_date"], end_date=data["end_date"],
         reference=data.get("reference"), recorded_by=recorded_by, recorded_at=now)
@@ -199,18 +198,6 @@ def list_days(session: Session, employee_id: str, start: date, end: date) -> lis
     rows = session.execute(select(tables.days).where(d.employee_id == employee_id, d.local_date >= start,
                                                      d.local_date <= end).order_by(d.local_date))
     return [dict(r.content, version=r.version, correction=r.correction) for r in rows]
-
-
-# --- who may see whom ----------------------------------------------------------------------------------
-
-def supervises(session: Session, supervisor_id: str, employee_id: str) -> bool:
-    """Whether `supervisor_id` approves `employee_id`'s work: acting supervisor, else supervisor."""
-    employee = employee_row(session, employee_id)
-    if employee is None:
-        return False
-    if employee.acting_supervisor_id:
-        return employee.acting_supervisor_id == supervisor_id
-    return employee.supervisor_id == supervisor_id
 
 
 def on_punch_recorded(session: Session, data: dict, config: AttendanceConfig) -> list[dict]:

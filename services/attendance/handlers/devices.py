@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from prometheus_client import Counter
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from attendance import store, tables
@@ -20,12 +21,12 @@ from attendance.config import AttendanceConfig
 from attendance.domain import adms
 from attendance.domain.schedule import default_schedule, planned_shift
 from attendance.handlers.days import holiday_dates
-from attendance.handlers.ingest import process_pending
+from attendance.handlers import ingest
 from attendance.handlers.shared import PRODUCER, aware, iso, zone_of
 from contracts.directory import ZONES
 from runtime.events import Event, make_event
 from runtime.messaging import publish
-from runtime.problems import Problem
+from runtime.errors import Conflict, Invalid, NotFound
 
 SERVER_VERSION = "kinerja-attendance/1.0"
 SERIAL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -82,43 +83,116 @@ def handshake(session: Session, serial: str, remote_addr: str | None, now: datet
               config: AttendanceConfig) -> str:
     """The option block answering `GET /iclock/cdata?options=all`, with this device's stamps and time zone."""
     row = touch_device(session, serial, remote_addr, now, config)
-    offset = ZoneInfo(zone_of(row, config)).utcoffset(now.replace(tzinfo=None)) // timedelta(minutes=1)
-    return adms.render_handshake(row.device_serial, {"ATTLOG": row.attlog_stamp, "OPERLOG": row.operlog_stamp},
-                                 offset, SERVER_VERSION)
+    return adms.render_handshake(row.device_serial, {
+        "ATTLOG": row.attlog_stamp or row.attlog_stamp_text or 0,
+        "OPERLOG": row.operlog_stamp or row.operlog_stamp_text or 0,
+        "ATTPHOTO": _photo_stamp(session, row.device_serial)}, _offset_minutes(row, now, config), SERVER_VERSION)
+
+
+def _photo_stamp(session: Session, serial: str) -> str:
+    """The stamp of the last attendance photo kept from this device (photos are asked for from there on)."""
+    r = tables.raw_uploads.c
+    stamp = session.execute(select(r.stamp).where(r.device_serial == serial, r.table_name == "ATTPHOTO",
+                                                  r.stamp.is_not(None)).order_by(r.id.desc()).limit(1)).scalar()
+    return stamp if stamp and (_plain_number(stamp) or _DATE_STAMP.fullmatch(stamp)) else "0"
+
+
+def _offset_minutes(row, now: datetime, config: AttendanceConfig) -> int:
+    return ZoneInfo(zone_of(row, config)).utcoffset(now.replace(tzinfo=None)) // timedelta(minutes=1)
+
+
+def server_time(session: Session, serial: str, remote_addr: str | None, now: datetime, config: AttendanceConfig,
+                encoded: bool = False) -> str:
+    """The answer to a time request: `GET cdata?type=time` gets `Time=<ISO 8601 with the device zone's
+    offset>`; push 3.x `GET rtdata?type=time` gets `DateTime=<seconds, the SDK's encoding>,ServerTZ=+0700`."""
+    row = touch_device(session, serial, remote_addr, now, config)
+    local = now.astimezone(ZoneInfo(zone_of(row, config)))
+    if not encoded:
+        return f"Time={local.replace(microsecond=0).isoformat()}"
+    offset = _offset_minutes(row, now, config)
+    return f"DateTime={adms.zk_seconds_of(now.astimezone(UTC).replace(tzinfo=None))}," \
+           f"ServerTZ={'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
 
 
 _STAMP_COLUMNS = {"ATTLOG": "attlog_stamp", "OPERLOG": "operlog_stamp"}
+_DATE_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", re.ASCII)
+UNRECOGNISED = Counter("kinerja_attendance_unrecognised_uploads_total",
+                       "Device uploads of a table the service does not read, kept raw (see each device's view)")
+
+
+def _stamps(table: str, stamp: str | None) -> dict | None:
+    """The stamp to keep for `table`: a number, or a date-time some firmware counts in (kept as text)."""
+    column = _STAMP_COLUMNS.get(table)
+    if column is None or not stamp:
+        return None
+    if _plain_number(stamp):
+        return {column: int(stamp)}
+    if _DATE_STAMP.fullmatch(stamp):
+        return {f"{column}_text": stamp}
+    return None
+
+
+def upload_table(table: str | None, tablename: str | None = None, via: str = "CDATA") -> str:
+    """The name an upload is kept under: `ATTLOG`, `RTLOG`, ..., or `TABLEDATA.USER` / `QUERYDATA.BIODATA`
+    for push 3.x table data (what a `tablename` parameter names), at most 40 characters."""
+    table = (table or "").strip().upper()
+    if via == "QUERYDATA":
+        return f"QUERYDATA.{(tablename or table or 'UNKNOWN').strip().upper()}"[:40]
+    if table == "TABLEDATA":
+        return f"TABLEDATA.{(tablename or 'UNKNOWN').strip().upper()}"[:40]
+    return (table or "UNKNOWN")[:40]
+
+
+def _count(table: str, body: bytes) -> int:
+    """How many valid records the body holds (for the reply); 0 for bodies that are not records."""
+    if table == "ATTLOG" or table == "QUERYDATA.ATTLOG":
+        return count_attlog(body)
+    if table == "OPERLOG":
+        operlog = adms.parse_operlog(body)
+        return len(operlog.operations) + len(operlog.users) + len(operlog.fingerprints) + \
+            len([t for t in operlog.templates if t.kind != "fp"])
+    if table in ingest.PUNCH_TABLES:
+        batch = ingest.PUNCH_TABLES[table](body)
+        return len(batch.records) + batch.duplicates
+    if table in ingest.USER_TABLES:
+        return len(adms.parse_users(body)[0])
+    if table in ingest.TEMPLATE_TABLES:
+        return len(adms.parse_templates(body, ingest.TEMPLATE_TABLES[table])[0])
+    return 0
 
 
 def receive_upload(session: Session, serial: str, table: str, stamp: str | None, body: bytes,
-                   remote_addr: str | None, now: datetime, config: AttendanceConfig) -> UploadReply:
-    """Store one `POST /iclock/cdata?table=...` body as a pending upload; return the reply for after the commit.
+                   remote_addr: str | None, now: datetime, config: AttendanceConfig,
+                   tablename: str | None = None, via: str = "CDATA") -> UploadReply:
+    """Store one device upload (`POST cdata?table=...`, `querydata`) as it came; return the reply for after
+    the commit.
 
-    The request path only touches the device (stamp included) and keeps the raw ATTLOG or OPERLOG body
-    with `processed_at` null; `process_pending` (the `kinerja work attendance` job) turns it into punches
-    later, and only once the device is approved. The body is parsed here only to count its valid records
-    (new or already stored) for `OK: <n>`; rejected lines are never counted.
+    Whatever the table, the body is kept in `raw_uploads` with `processed_at` null before anything is
+    answered; `ingest.process_pending` (the `kinerja work attendance` job) reads it later, once the device
+    is approved. A table the service does not read is kept the same way, counted
+    (`kinerja_attendance_unrecognised_uploads_total`) and shown on the device. The body is parsed here
+    only to count its valid records for the reply the protocol expects: `OK: <n>` for ATTLOG and OPERLOG,
+    `<tablename>=<n>` for push 3.x table data, `OK` for the rest.
     """
-    table = (table or "").upper()
-    column = _STAMP_COLUMNS.get(table)
-    if table == "ATTLOG":
-        accepted = count_attlog(body)
-    elif table == "OPERLOG":
-        operlog = adms.parse_operlog(body)
-        accepted = len(operlog.operations) + len(operlog.users) + len(operlog.fingerprints)
-    else:
-        accepted = 0
-    stamps = {column: int(stamp)} if column and _plain_number(stamp) else None
-    upload = {"table_name": table, "stamp": (stamp or "")[:20] or None, "body": body} if column else None
-    row = touch_device(session, serial, remote_addr, now, config, stamps, upload)
-    if table == "OPTIONS":
-        options = dict(row.options or {}, **adms.parse_options(body))
+    name = upload_table(table, tablename, via)
+    accepted = _count(name, body)
+    upload = {"table_name": name, "stamp": (stamp or "")[:20] or None, "body": body}
+    row = touch_device(session, serial, remote_addr, now, config, _stamps(name, stamp), upload)
+    if name in ingest.OPTIONS_TABLES:
+        _merge_options(session, row, adms.parse_options(body))
+    elif name not in ingest.KNOWN_TABLES:
+        UNRECOGNISED.inc()
+    if name in ("ATTLOG", "OPERLOG"):
+        return UploadReply(f"OK: {accepted}", accepted)
+    if name.startswith(("TABLEDATA.", "QUERYDATA.")) and name not in ingest.OPTIONS_TABLES:
+        return UploadReply(f"{name.split('.', 1)[1].lower()}={accepted}", accepted)
+    return UploadReply("OK", accepted)
+
+
+def _merge_options(session: Session, row, options: dict[str, str]) -> None:
+    if options:
         session.execute(update(tables.devices).where(tables.devices.c.device_serial == row.device_serial)
-                        .values(options=options))
-        return UploadReply("OK", 0)
-    if column is None:
-        return UploadReply("OK", 0)  # ATTPHOTO and others: we never asked for them and keep nothing
-    return UploadReply(f"OK: {accepted}", accepted)
+                        .values(options=dict(row.options or {}, **options)))
 
 
 # The plain form of an ATTLOG line (ASCII; PIN, time, status, verify, then up to six plain fields, the
@@ -164,7 +238,7 @@ def approve_device(session: Session, serial: str, zone: str | None, approved_by:
     """Approve a device (known or pre-registered) in `zone` and process every upload it sent while pending."""
     serial = valid_serial(serial)
     if zone is not None and zone not in ZONES:
-        raise Problem(422, "Validation failed", "unknown zone", [{"field": "zone", "message": f"one of {list(ZONES)}"}])
+        raise Invalid("unknown zone", field="zone", message=f"one of {list(ZONES)}")
     store.add_pending_device(session, serial, now)
     current = store.device(session, serial, lock=True)
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(
@@ -172,7 +246,7 @@ def approve_device(session: Session, serial: str, zone: str | None, approved_by:
     row = store.device(session, serial)
     processed = 0
     while True:  # what it sent while pending, in bounded transactions' worth of work
-        report = process_pending(session, config, now, limit=APPROVAL_CHUNK, device_serial=serial)
+        report = ingest.process_pending(session, config, now, limit=APPROVAL_CHUNK, device_serial=serial)
         processed += report.uploads
         if report.uploads < APPROVAL_CHUNK:
             break
@@ -184,7 +258,7 @@ def disable_device(session: Session, serial: str, now: datetime, config: Attenda
     """Disable a device: its later contacts are refused (its stored punches stay)."""
     row = store.device(session, valid_serial(serial), lock=True)
     if row is None:
-        raise Problem(404, "Not found", f"no device {serial}")
+        raise NotFound(f"no device {serial}")
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(state="disabled"))
     return device_view(store.device(session, serial), now, config, session)
 
@@ -207,7 +281,17 @@ def device_view(row, now: datetime, config: AttendanceConfig, session: Session) 
         "first_seen_at": iso(row.first_seen_at), "approved_at": iso(row.approved_at),
         "options": row.options or {},
         "silent": row.state == "approved" and quiet and _working_now(session, zone, now),
+        "unrecognised_uploads": unrecognised_uploads(session, row.device_serial),
     }
+
+
+def unrecognised_uploads(session: Session, serial: str) -> list[dict]:
+    """The tables this device sent that the service does not read: kept raw, counted, with the last one's time."""
+    r = tables.raw_uploads.c
+    rows = session.execute(select(r.table_name, func.count(), func.max(r.received_at)).where(
+        r.device_serial == serial, r.table_name.not_in(sorted(ingest.KNOWN_TABLES))).group_by(r.table_name)
+        .order_by(r.table_name))
+    return [{"table": t, "uploads": n, "last_received_at": iso(last)} for t, n, last in rows]
 
 
 def list_devices(session: Session, now: datetime, config: AttendanceConfig, state: str | None = None) -> list[dict]:
@@ -226,6 +310,55 @@ def device_users_of(session: Session, serial: str) -> list[dict]:
              "updated_at": iso(r.updated_at)} for r in rows]
 
 
+def reconciliation(session: Session, serial: str) -> dict:
+    """Who is on the machine against who is enrolled for it: users the device reported that no active
+    enrolment names, and enrolled employees the device did not report (with the biometric kinds it holds
+    for each PIN, never the templates)."""
+    u, e, t = tables.device_users.c, tables.enrolments.c, tables.device_templates.c
+    on_device = {r.pin: r for r in session.execute(select(tables.device_users).where(u.device_serial == serial))}
+    enrolled = {r.pin: r for r in session.execute(select(tables.enrolments).where(
+        e.device_serial == serial, e.active.is_(True)))}
+    kinds: dict[str, list[str]] = {}
+    for r in session.execute(select(t.pin, t.kind).where(t.device_serial == serial).distinct().order_by(t.pin, t.kind)):
+        kinds.setdefault(r.pin, []).append(r.kind)
+    reported = [r.updated_at for r in on_device.values()]
+    return {
+        "device_serial": serial,
+        "users_reported_at": iso(max(reported)) if reported else None,
+        "on_device_not_enrolled": [{"pin": pin, "name": r.name, "templates": kinds.get(pin, [])}
+                                   for pin, r in sorted(on_device.items()) if pin not in enrolled],
+        "enrolled_missing_from_device": [{"pin": pin, "employee_id": r.employee_id, "name": r.name}
+                                         for pin, r in sorted(enrolled.items()) if pin not in on_device],
+        "matched": sum(1 for pin in on_device if pin in enrolled),
+    }
+
+
+def reconcile(session: Session, serial: str, action: str, pins: list[str] | None, requested_by: str,
+              now: datetime) -> dict:
+    """The one action on a reconciliation: `push` the enrolled employees missing from the machine, or
+    `remove` the machine's users nobody enrolled (all of them, or only `pins`); one command per user."""
+    view = reconciliation(session, serial)
+    if action == "push":
+        chosen = view["enrolled_missing_from_device"]
+    elif action == "remove":
+        chosen = view["on_device_not_enrolled"]
+    else:
+        raise Invalid("unknown action", field="action", message="push or remove")
+    if pins is not None:
+        unknown = sorted(set(pins) - {item["pin"] for item in chosen})
+        if unknown:
+            raise Invalid(f"not in the reconciliation's {action} list: {', '.join(unknown)}", field="pins",
+                          message=f"unknown or already reconciled: {', '.join(unknown)}")
+        chosen = [item for item in chosen if item["pin"] in set(pins)]
+    queued = []
+    for item in chosen:
+        command = adms.enrolment_command(item["pin"], item["name"]) if action == "push" \
+            else adms.user_delete_command(item["pin"])
+        queued.append(queue_command(session, serial, command, now, requested_by))
+    return {"device_serial": serial, "action": action, "pins": [item["pin"] for item in chosen],
+            "command_ids": queued}
+
+
 def rejected_lines_of(session: Session, serial: str, limit: int = 500) -> list[dict]:
     """The latest lines a device sent that were kept aside, with their reasons."""
     rl, ru = tables.rejected_lines.c, tables.raw_uploads.c
@@ -238,10 +371,11 @@ def rejected_lines_of(session: Session, serial: str, limit: int = 500) -> list[d
 
 # --- commands -------------------------------------------------------------------------------------------
 
-def queue_command(session: Session, serial: str, command: str, now: datetime) -> None:
-    """Queue a command for a device's next `getrequest` poll."""
-    session.execute(insert(tables.device_commands).values(device_serial=serial, command=command, state="queued",
-                                                          queued_at=now))
+def queue_command(session: Session, serial: str, command: str, now: datetime, requested_by: str | None = None) -> int:
+    """Queue a command for a device's next `getrequest` poll; return its id."""
+    return session.execute(insert(tables.device_commands).values(
+        device_serial=serial, command=command, state="queued", queued_at=now, requested_by=requested_by)
+        .returning(tables.device_commands.c.id)).scalar_one()
 
 
 def next_commands(session: Session, serial: str, remote_addr: str | None, now: datetime,
@@ -259,36 +393,121 @@ def next_commands(session: Session, serial: str, remote_addr: str | None, now: d
     return adms.render_commands((q.id, q.command) for q in queued)
 
 
+MAX_RESULT_CHARS = 65536
+
+
 def record_command_results(session: Session, serial: str, body: bytes, remote_addr: str | None, now: datetime,
                            config: AttendanceConfig) -> int:
-    """Apply `devicecmd` results (0 done, anything else failed); return how many matched a command."""
-    row = touch_device(session, serial, remote_addr, now, config)
+    """Store a `devicecmd` body, then apply its results (0 done, anything else failed) with the output each
+    carries (INFO's and GET OPTION's values also update the device's options); return how many matched a
+    command of this device."""
+    row = touch_device(session, serial, remote_addr, now, config, upload=kept(ingest.DEVICECMD, body))
     c = tables.device_commands.c
     matched = 0
+    options: dict[str, str] = {}
     for result in adms.parse_devicecmd(body):
-        matched += session.execute(update(tables.device_commands).where(
+        answered = session.execute(update(tables.device_commands).where(
             c.id == result.id, c.device_serial == row.device_serial).values(
             state="done" if result.return_code == 0 else "failed", return_code=result.return_code,
-            answered_at=now)).rowcount
+            result=result.output[:MAX_RESULT_CHARS] or None, answered_at=now)).rowcount
+        matched += answered
+        if answered and result.return_code == 0:
+            options.update(adms.result_options(result.output))
+    _merge_options(session, row, options)
     return matched
 
 
+def kept(table: str, body: bytes) -> dict:
+    """A body stored as it came (`raw_uploads`), for a request whose effect is applied at once."""
+    return {"table_name": table, "stamp": None, "body": body}
+
+
+def record_query_result(session: Session, serial: str, command_id: str | None, table: str, count: int,
+                        now: datetime) -> None:
+    """A push 3.x `querydata` upload answering a DATA QUERY: the command is done, its result says what came."""
+    if command_id and command_id.isdigit():
+        c = tables.device_commands.c
+        session.execute(update(tables.device_commands).where(c.id == int(command_id), c.device_serial == serial)
+                        .values(state="done", return_code=0, answered_at=now,
+                                result=f"{count} record(s) of {table} received"))
+
+
 def commands_of(session: Session, serial: str) -> list[dict]:
-    """A device's command queue, newest first."""
+    """A device's commands, newest first, each with its state and what the device answered."""
     c = tables.device_commands.c
     rows = session.execute(select(tables.device_commands).where(c.device_serial == serial).order_by(c.id.desc())
                            .limit(200))
-    return [{"id": r.id, "command": r.command, "state": r.state, "return_code": r.return_code,
-             "queued_at": iso(r.queued_at), "sent_at": iso(r.sent_at)} for r in rows]
+    return [_command_view(r) for r in rows]
+
+
+def _command_view(r) -> dict:
+    return {"id": r.id, "command": r.command, "state": r.state, "return_code": r.return_code, "result": r.result,
+            "requested_by": r.requested_by, "queued_at": iso(r.queued_at), "sent_at": iso(r.sent_at),
+            "answered_at": iso(r.answered_at)}
+
+
+def _push3(row) -> bool:
+    """Whether the device speaks push 3.x (it registered, or said so)."""
+    options = row.options or {}
+    return "DeviceType" in options or str(options.get("PushVersion", options.get("PushProtVer", ""))).startswith("3")
+
+
+def request_command(session: Session, serial: str, kind: str, params: dict, requested_by: str,
+                    now: datetime) -> dict:
+    """Queue an operator's command (INFO, CHECK, LOG from a date, CLEAR LOG, REBOOT, SET/GET OPTION,
+    DATA QUERY, ENROLL) for an approved device; its answer is recorded when the device sends it.
+
+    CLEAR LOG is refused unless the device's log is verifiably all stored here: an INFO answered after the
+    last attendance upload reports no more records (`TransactionCount`) than this service holds from the
+    device, and nothing it sent is still waiting to be processed.
+    """
+    row = store.device(session, serial)
+    if row is None:
+        raise NotFound(f"no device {serial}")
+    if row.state != "approved":
+        raise Conflict(f"device {serial} is {row.state}: only approved devices take commands")
+    try:
+        command = adms.render_device_command(kind, params, _push3(row))
+    except adms.CommandRefused as refusal:
+        raise Invalid(str(refusal), field=refusal.field) from None
+    if kind == "CLEAR_LOG":
+        _check_log_fully_stored(session, serial)
+    command_id = queue_command(session, serial, command, now, requested_by)
+    c = tables.device_commands.c
+    return _command_view(session.execute(select(tables.device_commands).where(c.id == command_id)).one())
+
+
+def _check_log_fully_stored(session: Session, serial: str) -> None:
+    r, c = tables.raw_uploads.c, tables.device_commands.c
+    attendance = sorted(ingest.PUNCH_TABLES)
+    pending = session.execute(select(func.count()).where(
+        r.device_serial == serial, r.processed_at.is_(None), r.table_name.in_(attendance))).scalar()
+    last_upload = session.execute(select(func.max(r.received_at)).where(
+        r.device_serial == serial, r.table_name.in_(attendance))).scalar()
+    info = session.execute(select(c.result, c.answered_at).where(
+        c.device_serial == serial, c.command == "INFO", c.state == "done").order_by(c.id.desc()).limit(1)).first()
+    if pending:
+        raise Conflict(f"{pending} upload(s) of this device are not processed yet")
+    if info is None or (last_upload is not None and aware(info.answered_at) < aware(last_upload)):
+        raise Conflict("send INFO first: its answer must come after the device's last upload")
+    reported = adms.result_options(info.result or "").get("TransactionCount")
+    if reported is None or not reported.strip().isdigit():
+        raise Conflict("the device's INFO answer did not report its TransactionCount")
+    p, rl = tables.punches.c, tables.rejected_lines.c
+    stored = session.execute(select(func.count()).where(p.device_serial == serial)).scalar() + \
+        session.execute(select(func.count()).select_from(tables.rejected_lines).join(
+            tables.raw_uploads, r.id == rl.upload_id).where(
+            r.device_serial == serial, r.table_name.in_(attendance))).scalar()
+    if int(reported) > stored:
+        raise Conflict(f"the device holds {int(reported)} records and {stored} are stored here: "
+                                       "send LOG from the first missing date before clearing it")
 
 
 def register(session: Session, serial: str, body: bytes, remote_addr: str | None, now: datetime,
              config: AttendanceConfig) -> str:
-    """Push 3.x `registry`: record the device and its self-description; return its RegistryCode."""
-    row = touch_device(session, serial, remote_addr, now, config)
-    options = dict(row.options or {}, **adms.parse_registry(body))
-    session.execute(update(tables.devices).where(tables.devices.c.device_serial == row.device_serial)
-                    .values(options=options))
+    """Push 3.x `registry`: store the body, record the device and its self-description; return its RegistryCode."""
+    row = touch_device(session, serial, remote_addr, now, config, upload=kept(ingest.REGISTRY, body))
+    _merge_options(session, row, adms.parse_registry(body))
     return hashlib.sha256(f"kinerja:{row.device_serial}".encode()).hexdigest()[:10]
 
 

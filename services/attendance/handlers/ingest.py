@@ -21,6 +21,7 @@ from attendance.domain import adms
 from attendance.domain.days import local_time_to_utc
 from attendance.handlers.punches import enrolled_pairs, store_punches
 from attendance.handlers.shared import zone_of
+from runtime.db import insert_for
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,32 @@ class IngestReport:
                             self.published + other.published, self.rejected + other.rejected)
 
 
+# How the job reads each kind of stored upload (`raw_uploads.table_name`). A table not listed here is kept
+# raw as it came, counted and shown on the device (`devices.unrecognised_uploads`), never read as empty.
+PUNCH_TABLES = {"ATTLOG": adms.parse_attlog, "QUERYDATA.ATTLOG": adms.parse_attlog,
+                "RTLOG": adms.parse_keyed_punches, "TABLEDATA.TRANSACTION": adms.parse_keyed_punches,
+                "QUERYDATA.TRANSACTION": adms.parse_keyed_punches}
+USER_TABLES = {"TABLEDATA.USER", "QUERYDATA.USER", "USERINFO"}
+TEMPLATE_TABLES = {"TABLEDATA.BIODATA": "BIODATA", "QUERYDATA.BIODATA": "BIODATA", "BIODATA": "BIODATA",
+                   "TABLEDATA.BIOPHOTO": "BIOPHOTO", "QUERYDATA.BIOPHOTO": "BIOPHOTO", "USERPIC": "USERPIC",
+                   "TABLEDATA.USERPIC": "USERPIC", "QUERYDATA.USERPIC": "USERPIC", "BIOPHOTO": "BIOPHOTO"}
+DEVICECMD, REGISTRY = "DEVICECMD", "REGISTRY"  # command results and push 3.x registrations, kept as they came
+OPTIONS_TABLES = {"OPTIONS", "QUERYDATA.OPTIONS"}
+APPLIED_AT_RECEPTION = {*OPTIONS_TABLES, DEVICECMD, REGISTRY, "PUSH"}  # the request applies them
+KNOWN_TABLES = frozenset({*PUNCH_TABLES, *USER_TABLES, *TEMPLATE_TABLES, *APPLIED_AT_RECEPTION, "OPERLOG",
+                          "ATTPHOTO"})
+
+
 def process_pending(session: Session, config: AttendanceConfig, now: datetime, limit: int | None = 50,
                     device_serial: str | None = None) -> IngestReport:
     """Turn stored, unprocessed uploads of approved devices into punches, in the caller's transaction.
 
     Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
     inserts their punches in one statement (a re-sent record adds nothing), keeps rejected lines with their
-    reason, keeps OPERLOG user lists, writes one `attendance.punch.recorded` outbox row per new matched
-    punch, and marks the uploads processed. A crash before the commit leaves them pending: processing
-    them again gives the same result. Uploads of devices awaiting approval are left alone.
+    reason, keeps the users, templates and photos they carry, writes one `attendance.punch.recorded`
+    outbox row per new matched punch, and marks the uploads processed. A crash before the commit leaves
+    them pending: processing them again gives the same result. Uploads of devices awaiting approval are
+    left alone; uploads of tables the service does not read are marked processed and stay as they came.
     """
     uploads = store.claim_pending(session, limit, device_serial)
     if not uploads:
@@ -55,8 +73,9 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     sequences: set[tuple] = set()
     rejected: list[dict] = []
     for upload in uploads:
-        if upload.table_name == "ATTLOG":
-            batch = adms.parse_attlog(upload.body)
+        table = upload.table_name
+        if table in PUNCH_TABLES:
+            batch = PUNCH_TABLES[table](upload.body)
             rejected += _rejected_rows(upload.id, batch.rejected, now)
             zone = zone_of(upload, config)
             for record in batch.records:
@@ -73,10 +92,21 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
                     "local_date": record.local_time.date(), "device_status": record.status, "verify": record.verify,
                     "upload_id": upload.id, "recorded_at": now,
                 }
-        else:
+        elif table == "OPERLOG":
             operlog = adms.parse_operlog(upload.body)
             rejected += _rejected_rows(upload.id, operlog.rejected, now)
             _store_device_users(session, upload.device_serial, operlog.users, now)
+            _store_templates(session, upload.device_serial, operlog.templates, now)
+        elif table in USER_TABLES:
+            users, refused = adms.parse_users(upload.body)
+            rejected += _rejected_rows(upload.id, refused, now)
+            _store_device_users(session, upload.device_serial, users, now)
+        elif table in TEMPLATE_TABLES:
+            templates, refused = adms.parse_templates(upload.body, TEMPLATE_TABLES[table])
+            rejected += _rejected_rows(upload.id, refused, now)
+            _store_templates(session, upload.device_serial, templates, now)
+        elif table == "ATTPHOTO":
+            rejected += _store_photo(session, upload, now)
     enrolled = enrolled_pairs(session, {(s, pin) for s, pin, _ in punches})
     for (serial, pin, _), row in punches.items():
         row["employee_id"] = enrolled.get((serial, pin))
@@ -87,6 +117,33 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     r = tables.raw_uploads.c
     session.execute(update(tables.raw_uploads).where(r.id.in_([u.id for u in uploads])).values(processed_at=now))
     return IngestReport(len(uploads), len(new), sum(1 for row in new if row.employee_id), len(rejected))
+
+
+def _store_templates(session: Session, serial: str, templates: Iterable[adms.Template], now: datetime) -> None:
+    """Keep each (PIN, kind, index)'s latest template, as the opaque bytes the device sent."""
+    latest = {(t.pin, t.kind, t.index): t for t in templates}
+    if not latest:
+        return
+    t = tables.device_templates.c
+    for pin, kind, index in latest:
+        session.execute(tables.device_templates.delete().where(
+            t.device_serial == serial, t.pin == pin, t.kind == kind, t.index == index))
+    session.execute(insert(tables.device_templates), [{
+        "device_serial": serial, "pin": x.pin, "kind": x.kind, "index": x.index, "data": x.data, "updated_at": now}
+        for x in latest.values()])
+
+
+def _store_photo(session: Session, upload, now: datetime) -> list[dict]:
+    """Keep an ATTPHOTO as the evidence of the punch taken at its time (a repeat of it changes nothing)."""
+    try:
+        photo = adms.parse_attphoto(upload.body)
+    except ValueError as refusal:
+        return _rejected_rows(upload.id, [adms.RejectedLine(1, upload.body[:80].decode("utf-8", "backslashreplace"),
+                                                            str(refusal))], now)
+    session.execute(insert_for(session, tables.punch_photos).on_conflict_do_nothing().values(
+        device_serial=upload.device_serial, pin=photo.pin, local_time=photo.local_time, photo=photo.photo,
+        upload_id=upload.id, received_at=now))
+    return []
 
 
 def _rejected_rows(upload_id: int | None, rejected: Iterable[adms.RejectedLine], now: datetime) -> list[dict]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -15,9 +14,6 @@ from attendance.handlers.days import rebuild_days
 from attendance.handlers.devices import queue_command
 from attendance.handlers.punches import publish_punches
 from runtime.db import insert_for, upsert_row
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 def project_employee(session: Session, data: dict) -> None:
     """Keep the employee's zone, schedule, unit and supervisors."""
@@ -57,8 +53,7 @@ def project_enrolment(session: Session, data: dict, now: datetime) -> int:
         return 0
     upsert_row(session, tables.enrolments, {"device_serial": serial, "pin": pin}, values)
     if values["active"]:
-        name = _CONTROL.sub(" ", values["name"])[:24]
-        queue_command(session, serial, adms.user_update_command(pin, name), now)
+        queue_command(session, serial, adms.enrolment_command(pin, values["name"]), now)
     elif current is not None and current.active:
         queue_command(session, serial, adms.user_delete_command(pin), now)
     if not values["active"]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from attendance import store, tables
@@ -138,11 +138,27 @@ def _api_row(session: Session, item: dict, now: datetime) -> dict:
             "recorded_at": now}
 
 
+def _photo_join():
+    p, f = tables.punches.c, tables.punch_photos.c
+    return tables.punches.outerjoin(tables.punch_photos, and_(
+        f.device_serial == p.device_serial, f.pin == p.pin, f.local_time == p.local_time))
+
+
 def list_punches(session: Session, employee_id: str, start: date, end: date) -> list[dict]:
-    """An employee's punches whose local date is within start..end, as published (plus their origin)."""
-    p = tables.punches.c
-    rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin)
+    """An employee's punches whose local date is within start..end, as published, with their origin and,
+    when the device took one, the path of the photo taken at the punch (its evidence)."""
+    p, f = tables.punches.c, tables.punch_photos.c
+    rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin, f.id.label("photo_id"))
+                           .select_from(_photo_join())
                            .where(p.employee_id == employee_id, p.local_date >= start, p.local_date <= end)
                            .order_by(p.at)).all()
     schema = PunchRecordedSchema()
-    return [dict(schema.dump(punch_data(r)), origin=r.origin) for r in rows]
+    return [dict(schema.dump(punch_data(r)), origin=r.origin,
+                 photo=f"/punches/{r.id}/photo" if r.photo_id is not None else None) for r in rows]
+
+
+def punch_photo(session: Session, punch_id: int):
+    """(the punch's employee id, the photo's bytes) of a punch that has a photo, else None."""
+    p, f = tables.punches.c, tables.punch_photos.c
+    return session.execute(select(p.employee_id, f.photo).select_from(_photo_join())
+                           .where(p.id == punch_id, f.id.is_not(None))).first()

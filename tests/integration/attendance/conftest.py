@@ -66,7 +66,7 @@ class Attendance:
     def work(self):
         """Run the ingest job (`kinerja work attendance`) until no upload is pending; return its totals."""
         from attendance.jobs import drain
-        return drain(self.sessions, self.client.application.config["ATTENDANCE"])
+        return drain(self.sessions, self.client.application.extensions["kinerja"].service)
 
     def build_days_from_punches(self) -> None:
         """The pipeline after an upload: the ingest job, then the consumer over every punch event (once each)."""

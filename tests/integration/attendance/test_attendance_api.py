@@ -93,7 +93,7 @@ def test_devices_show_last_contact_and_are_marked_silent_during_working_hours(at
         session.execute(update(tables.devices).where(tables.devices.c.device_serial == quiet)
                         .values(last_seen_at=long_ago))
     from attendance.handlers import devices
-    config = att.client.application.config["ATTENDANCE"]
+    config = att.client.application.extensions["kinerja"].service
     with att.sessions() as session:
         rows = {r.device_serial: r for r in session.execute(tables.devices.select())}
         at_work = devices.device_view(rows[quiet], wednesday_ten, config, session)

@@ -126,7 +126,7 @@ def test_finished_dates_are_built_for_everyone_once_and_missed_dates_are_caught_
     from datetime import UTC, datetime
 
     from attendance.handlers.days import close_finished_dates
-    config = att.client.application.config["ATTENDANCE"]
+    config = att.client.application.extensions["kinerja"].service
     nobody_punched = new_nip()
     att.employee(nobody_punched)
 

@@ -23,7 +23,7 @@ def _pending(att) -> int:
 
 
 def _config(att):
-    return att.client.application.config["ATTENDANCE"]
+    return att.client.application.extensions["kinerja"].service
 
 
 def test_an_acknowledged_upload_is_already_stored_and_a_crashed_job_loses_nothing(att, new_nip):

@@ -56,12 +56,16 @@ def test_line_endings_and_blank_lines_do_not_matter(body):
     (5, True),
     (7, True),
     (11, True),
-    (12, False),
+    (12, True),
+    (16, True),  # TFT firmware: work code and tip codes (PUSH SDK 3.2, section 2.4.2)
+    (17, False),
 ])
-def test_field_count_between_five_and_eleven(fields, accepted):
-    values = ["46", "2025-01-29 06:58:48", "0", "1", "0", "0", "0", "0", "0", "0", "10881", "7"][:fields]
+def test_field_count_between_five_and_sixteen(fields, accepted):
+    values = (["46", "2025-01-29 06:58:48", "0", "1", "0", "0", "0", "0", "0", "0", "10881"] + ["7"] * 6)[:fields]
     batch = parse_attlog("\t".join(values).encode())
     assert (len(batch.records), len(batch.rejected)) == ((1, 0) if accepted else (0, 1))
+    if accepted:  # only a line of exactly 11 fields ends with the device's record sequence
+        assert batch.records[0].sequence == (10881 if fields == 11 else None)
 
 
 def test_a_full_batch_of_128_records_is_kept():
@@ -116,7 +120,9 @@ def test_operlog_users_fingerprints_and_operations():
     [operation] = batch.operations
     assert (operation.operation, operation.admin, operation.local_time) == (4, "0", datetime(2025, 1, 29, 6, 58, 48))
     assert batch.rejected == ()
-    assert "9731" not in repr(batch) and "TMP" not in repr(batch)
+    assert "9731" not in repr(batch)  # the password is never kept; templates are, as opaque bytes
+    assert [(t.pin, t.kind, t.index, t.data[-1:]) for t in batch.templates] == [("46", "fp", 6, b"g"),
+                                                                              ("46", "fp", 7, b"h")]
 
 
 @pytest.mark.parametrize("encoded_name", [
@@ -129,7 +135,7 @@ def test_operlog_names_in_utf8_or_gbk(encoded_name):
 
 
 @pytest.mark.parametrize("line, reason_word", [
-    (b"USERPIC PIN=46\tFileName=46.jpg\tSize=1024\tContent=/9j/4AAQSkZJRgABAQ", "unknown"),
+    (b"WORKPIC PIN=46\tFileName=46.jpg\tSize=1024\tContent=/9j/4AAQSkZJRgABAQ", "unknown"),
     (b"USER PIN=\tName=Anon\tPri=0\tPasswd=9876", "PIN"),
     (b"USER PIN=5\tName=Budi\tPri=admin\tPasswd=9876", "Pri"),
     (b"FP PIN=5\tFID=x\tSize=10\tValid=1\tTMP=SECRETTEMPLATE", "FID"),
@@ -171,7 +177,7 @@ def test_devicecmd_results():
     body = (b"ID=17&Return=0&CMD=DATA\r\nID=18&Return=-1002&CMD=DATA\n"
             b"ID=19&Return=0&CMD=INFO\n~DeviceName=K40\nID=oops&Return=0\n")
     assert parse_devicecmd(body) == [
-        CommandResult(17, 0, "DATA"), CommandResult(18, -1002, "DATA"), CommandResult(19, 0, "INFO"),
+        CommandResult(17, 0, "DATA"), CommandResult(18, -1002, "DATA"), CommandResult(19, 0, "INFO", "~DeviceName=K40"),
     ]
 
 
@@ -187,10 +193,10 @@ def test_handshake_for_each_zone(zone, offset_minutes, time_zone_line):
     assert lines[0] == "GET OPTION FROM: CQUJ123456789"
     for expected in ("ATTLOGStamp=10902", "Stamp=10902", "OPERLOGStamp=55", "OpStamp=55", "ErrorDelay=30",
                      "Delay=10", "TransTimes=00:00;14:05", "TransInterval=1",
-                     "TransFlag=TransData AttLog\tOpLog\tEnrollUser\tChgUser", time_zone_line, "Realtime=1",
-                     "Encrypt=None", "ServerVer=kinerja-0.1"):
+                     "TransFlag=TransData AttLog\tOpLog\tAttPhoto\tEnrollUser\tChgUser\tEnrollFP\tChgFP\tUserPic",
+                     time_zone_line, "Realtime=1", "Encrypt=0", "ServerVer=kinerja-0.1",
+                     "ATTPHOTOStamp=0", "PhotoStamp=0"):  # photos are asked for: a punch's evidence
         assert expected in lines
-    assert "Photo" not in text
 
 
 def test_handshake_of_a_new_device_starts_from_zero():
