@@ -18,11 +18,14 @@ class AttendanceConfig:
     default_zone: str = "Asia/Jakarta"  # a device's zone until an admin sets it
     silent_minutes: int = 30  # an approved device not heard from this long during working hours is silent
     close_day_after_hours: int = 12  # a local date is built for everyone this long after it ends (night shifts)
+    # the largest body a device may post: a 128-record ATTLOG batch is about 10 KB, photo and template
+    # tables reach a few hundred KB (push 3.x firmware posts at most its MaxPostSize, 1 MB by default)
+    max_device_body_bytes: int = 4 * 1024 * 1024
 
 
 def load_config(settings: Settings) -> AttendanceConfig:
-    """Validate the `[attendance]` policy and the ATTENDANCE_DEFAULT_ZONE, _SILENT_MINUTES and
-    _CLOSE_DAY_AFTER_HOURS settings."""
+    """Validate the `[attendance]` policy and the ATTENDANCE_DEFAULT_ZONE, _SILENT_MINUTES,
+    _CLOSE_DAY_AFTER_HOURS and _MAX_DEVICE_BODY_BYTES settings."""
     policy = load_section(settings.policy_file, "attendance", load_policy)
     zone = settings.extra.get("ATTENDANCE_DEFAULT_ZONE", "Asia/Jakarta")
     if zone not in ZONES:
@@ -37,4 +40,11 @@ def load_config(settings: Settings) -> AttendanceConfig:
         raise PolicyError("ATTENDANCE_CLOSE_DAY_AFTER_HOURS must be a whole number of hours") from None
     if not 0 <= close_after <= 72:
         raise PolicyError("ATTENDANCE_CLOSE_DAY_AFTER_HOURS must be between 0 and 72")
-    return AttendanceConfig(policy=policy, default_zone=zone, silent_minutes=silent, close_day_after_hours=close_after)
+    try:
+        max_body = int(settings.extra.get("ATTENDANCE_MAX_DEVICE_BODY_BYTES", str(4 * 1024 * 1024)))
+    except ValueError:
+        raise PolicyError("ATTENDANCE_MAX_DEVICE_BODY_BYTES must be a whole number of bytes") from None
+    if max_body < 64 * 1024:
+        raise PolicyError("ATTENDANCE_MAX_DEVICE_BODY_BYTES must be at least 65536 (a full ATTLOG batch)")
+    return AttendanceConfig(policy=policy, default_zone=zone, silent_minutes=silent, close_day_after_hours=close_after,
+                            max_device_body_bytes=max_body)

@@ -62,8 +62,25 @@ def _device_call(work):
         return _plain(f"ERROR: {refusal}", 403 if "disabled" in str(refusal) else 400)
 
 
+class _TooLarge(Exception):
+    """A device body over `max_device_body_bytes`: answered 413 before (or instead of) reading it."""
+
+
 def _body() -> bytes:
-    return request.get_data(cache=False, parse_form_data=False)
+    """The raw body, at most `max_device_body_bytes`: a larger declared length is refused before anything
+    is read, an undeclared (chunked) one as soon as it passes the limit."""
+    limit = _config().max_device_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge(limit)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise _TooLarge(limit)
+    return body
+
+
+@adms_blueprint.errorhandler(_TooLarge)
+def _too_large(error: _TooLarge):
+    return _plain(f"ERROR: the body is larger than {error.args[0]} bytes", 413)
 
 
 @transactional
@@ -211,6 +228,14 @@ class ApproveDeviceSchema(Schema):
     zone = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ZONES))
 
 
+class PreRegisterSchema(Schema):
+    """A device an admin knows of before it ever calls: its serial, the zone its clock runs in, where it hangs."""
+
+    device_serial = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    zone = fields.String(required=True, validate=validate.OneOf(ZONES))
+    location = fields.String(required=True, validate=validate.Length(3, 200))
+
+
 @api_blueprint.post("/punches")
 @require("admin", "ops")
 @documented(PunchBatchSchema)
@@ -310,19 +335,26 @@ def get_devices():
     return {"devices": devices.list_devices(db(), _now(), _config(), request.args.get("state"))}
 
 
+@api_blueprint.post("/devices")
+@require("admin")
+@documented(PreRegisterSchema)
+@transactional
+def pre_register_device():
+    """Pre-register a device that has not called yet (serial, zone, location): 201, approved from its first call."""
+    data = load_json(PreRegisterSchema())
+    return devices.pre_register(db(), data["device_serial"], data["zone"], data["location"],
+                                authenticate().subject, _now(), _config()), 201
+
+
 @api_blueprint.post("/devices/<serial>/approve")
 @require("admin")
 @documented(ApproveDeviceSchema)
 @transactional
 def approve_device(serial):
-    """Approve a device (optionally setting its zone); the uploads it sent while pending are processed."""
+    """Approve a device that has called (optionally setting its zone); the uploads it sent while pending are
+    processed. A serial never seen is 404: pre-register it with `POST /devices`."""
     data = ApproveDeviceSchema().load(request.get_json(silent=True) or {})
-    session = db()
-    try:
-        device = devices.approve_device(session, serial, data["zone"], authenticate().subject, _now(), _config())
-    except devices.DeviceRefused as refusal:
-        raise Invalid(str(refusal), field="serial") from None
-    return device, 200
+    return devices.approve_device(db(), serial, data["zone"], authenticate().subject, _now(), _config()), 200
 
 
 @api_blueprint.post("/devices/<serial>/disable")

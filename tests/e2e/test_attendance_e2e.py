@@ -30,7 +30,8 @@ def test_a_device_post_produces_the_day_event_on_kafka(new_database, make_app, k
         "employee_id": nip, "name": "Siti", "unit_id": "dinkes", "status": "PNS", "zone": "Asia/Makassar"}, "test"))
     directory.apply(make_event("directory.enrolment.upserted", f"{serial}:46", {
         "device_serial": serial, "pin": "46", "employee_id": nip}, "test"))
-    assert client.post(f"/devices/{serial}/approve", json={"zone": "Asia/Makassar"}, headers=admin).status_code == 200
+    assert client.post("/devices", json={"device_serial": serial, "zone": "Asia/Makassar", "location": "Lobi"},
+                       headers=admin).status_code == 201  # pre-registered: it has not called yet
 
     body = b"46\t2025-01-29 07:41:02\t0\t15\t0\t0\t0\t0\t0\t0\t501\r\n46\t2025-01-29 16:02:10\t1\t15\t0\t0\t0\t0\t0\t0\t502\r\n"
     reply = client.post(f"/iclock/cdata?SN={serial}&table=ATTLOG&Stamp=502", data=body,

@@ -233,14 +233,28 @@ def _plain_number(value: str | None) -> bool:
     return bool(value) and value.isascii() and value.isdigit() and len(value) <= 18
 
 
+def pre_register(session: Session, serial: str, zone: str, location: str, approved_by: str, now: datetime,
+                 config: AttendanceConfig) -> dict:
+    """Record a device that has not called yet, approved in `zone` at `location` (kept in its options); a
+    serial the server already knows is a conflict (approve it instead)."""
+    serial = valid_serial(serial)
+    if store.device(session, serial) is not None:
+        raise Conflict(f"device {serial} is known already: approve it instead")
+    store.add_pending_device(session, serial, now)
+    session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(
+        options={"Location": location, "PreRegistered": "1"}))
+    return approve_device(session, serial, zone, approved_by, now, config)
+
+
 def approve_device(session: Session, serial: str, zone: str | None, approved_by: str, now: datetime,
                    config: AttendanceConfig) -> dict:
-    """Approve a device (known or pre-registered) in `zone` and process every upload it sent while pending."""
-    serial = valid_serial(serial)
+    """Approve a device that called (or was pre-registered) in `zone` and process every upload it sent while
+    pending. A serial never seen is not found: approving it takes an explicit pre-registration."""
     if zone is not None and zone not in ZONES:
         raise Invalid("unknown zone", field="zone", message=f"one of {list(ZONES)}")
-    store.add_pending_device(session, serial, now)
     current = store.device(session, serial, lock=True)
+    if current is None:
+        raise NotFound(f"no device {serial} has called: pre-register it (POST /devices) with its zone and location")
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(
         state="approved", zone=zone or current.zone or config.default_zone, approved_at=now, approved_by=approved_by))
     row = store.device(session, serial)

@@ -318,3 +318,31 @@ def test_every_acknowledged_record_of_every_form_is_one_punch(att, new_nip):
     assert sorted(p["local_time"] for p in punches) == [
         "2025-06-02T07:00:00", "2025-06-02T12:00:00", "2025-06-02T16:00:00", "2026-09-28T11:40:45"]
     assert len(att.outbox("attendance.punch.recorded")) == 4
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(att):
+    """Issue 11: a device body larger than ATTENDANCE_MAX_DEVICE_BODY_BYTES (4 MiB) is answered 413, unread."""
+    serial = att.device()
+    limit = att.client.application.extensions["kinerja"].service.max_device_body_bytes
+    huge = b"46\t2025-01-29 06:58:48\t0\t15\t0\n" * (limit // 30 + 1)
+    assert len(huge) > limit
+    refused = _post(att, serial, "cdata?table=ATTLOG", huge)
+    assert (refused.status_code, refused.data.decode()) == (413, f"ERROR: the body is larger than {limit} bytes")
+    assert _raw_tables(att, serial) == []
+    assert _post(att, serial, "cdata?table=ATTLOG", huge[:limit // 2]).status_code == 200
+
+
+def test_a_serial_that_never_called_is_approved_only_by_an_explicit_pre_registration(att):
+    """Issue 11: `POST /devices/0/approve` with a stray body approved a device nobody had seen."""
+    assert att.client.post("/devices/0/approve", json={"zone": "Asia/Jakarta"}, headers=att.admin).status_code == 404
+    assert att.client.post("/devices/0/approve", json={"zone": "Asia/Jakarta", "x": 1}, headers=att.admin) \
+        .status_code == 422  # a stray field is not a detail
+    assert att.client.post("/devices", json={"device_serial": "CQUJ0001", "zone": "Asia/Jakarta"},
+                           headers=att.admin).status_code == 422  # where it hangs is part of the details
+    made = att.client.post("/devices", json={"device_serial": "CQUJ0001", "zone": "Asia/Jakarta",
+                                             "location": "Lobi Dinas Kesehatan"}, headers=att.admin)
+    assert made.status_code == 201 and made.json["state"] == "approved"
+    assert made.json["options"]["Location"] == "Lobi Dinas Kesehatan"
+    again = att.client.post("/devices", json={"device_serial": "CQUJ0001", "zone": "Asia/Jakarta",
+                                              "location": "Lobi"}, headers=att.admin)
+    assert again.status_code == 409
