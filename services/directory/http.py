@@ -7,13 +7,14 @@ from flask import Blueprint, request
 
 from contracts import directory as contract
 from directory import handlers
+from runtime.access import verified_units
 from runtime.auth import authenticate, require
 from runtime.errors import Forbidden, Invalid, Malformed, NotFound
 from runtime.uow import transactional
 from runtime.web import db, documented, uploaded_text
 
 blueprint = Blueprint("directory", __name__)
-READ_ALL = ("admin", "ops", "verifier", "finance")
+READ_ALL = ("admin", "ops", "finance")  # a verifier reads the people of their assigned units
 
 
 def _today() -> date:
@@ -89,11 +90,17 @@ def put_position(position_id):
 @blueprint.get("/employees")
 @require()
 def list_employees():
-    """Employees the caller may see: everyone for admin/ops/verifier/finance, reports for a supervisor, else self."""
+    """Employees the caller may see: everyone for admin/ops/finance, their units' people for a verifier (`unit_id`
+    narrows both), reports for a supervisor, else self."""
     principal = authenticate()
     session = db()
     if principal.has(*READ_ALL):
         return {"employees": handlers.list_records(session, "employee", unit_id=request.args.get("unit_id"))}
+    if principal.has("verifier"):
+        units = verified_units(session, principal.subject)
+        wanted = request.args.get("unit_id")
+        return {"employees": [e for e in handlers.list_records(session, "employee", unit_id=wanted)
+                              if e["unit_id"] in units or e["employee_id"] == principal.subject]}
     if principal.has("supervisor"):
         return {"employees": handlers.reports_of(session, principal.subject)}
     own = handlers.get(session, "employee", principal.subject)
@@ -103,12 +110,13 @@ def list_employees():
 @blueprint.get("/employees/<employee_id>")
 @require()
 def get_employee(employee_id):
-    """One employee: self, their approver, or admin/ops/verifier/finance."""
+    """One employee: self, their supervisors, a verifier of their unit, or admin/ops/finance."""
     principal = authenticate()
     session = db()
     record = _found(handlers.get(session, "employee", employee_id), f"employee {employee_id}")
     allowed = (principal.subject == employee_id or principal.has(*READ_ALL)
-               or principal.subject in (record["supervisor_id"], record["acting_supervisor_id"]))
+               or principal.subject in (record["supervisor_id"], record["acting_supervisor_id"])
+               or (principal.has("verifier") and record["unit_id"] in verified_units(session, principal.subject)))
     if not allowed:
         raise Forbidden("you may see only yourself and your reports")
     return record

@@ -1,6 +1,7 @@
 """The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments."""
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table
 
+from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
 
 metadata = MetaData()
@@ -82,4 +83,6 @@ roster_imports = Table(
     Column("errors", JSON, nullable=False),
 )
 
+# Projection of approvals.verifier.assigned: the units whose people a verifier may read.
+verifier_units = add_verifier_units_table(metadata)
 outbox, inbox = add_messaging_tables(metadata)

@@ -150,3 +150,27 @@ def test_common_endpoints(directory):
     response = client.get("/nope", headers={"X-Request-ID": "abc123"})
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert response.headers["X-Request-ID"] == "abc123"
+
+
+def test_a_verifier_reads_the_people_of_their_assigned_units_only(directory, token):
+    from directory.consumers import handlers
+    from directory.tables import metadata
+    from runtime.config import Settings
+    from runtime.consumer import EventConsumer
+    from runtime.db import make_engine, make_session_factory
+    from runtime.events import make_event
+    client, url = directory
+    client.post("/roster/imports", data=ROSTER.encode(), headers={**token(ADMIN, "admin"), "Content-Type": "text/csv"})
+    verifier = token(ADMIN, "verifier")
+    assert [e["employee_id"] for e in client.get("/employees", headers=verifier).json["employees"]] == []
+    assert client.get(f"/employees/{STAFF}", headers=verifier).status_code == 403
+    engine = make_engine(url)
+    consumer = EventConsumer("directory", None, None, make_session_factory(engine, metadata),
+                             handlers(Settings.from_env("directory", {})))
+    for unit in ("DISKOMINFO", "DINKES"):
+        consumer.apply(make_event("approvals.verifier.assigned", f"{ADMIN}:{unit}",
+                                  {"verifier_id": ADMIN, "unit_id": unit, "active": True}, "approvals"))
+    engine.dispose()
+    listed = client.get("/employees?unit_id=DISKOMINFO", headers=verifier).json["employees"]
+    assert sorted(e["employee_id"] for e in listed) == sorted([HEAD, STAFF, OTHER])
+    assert client.get(f"/employees/{STAFF}", headers=verifier).status_code == 200
