@@ -52,9 +52,10 @@ def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[st
                 overrides: dict | None = None, returning: tuple = ()) -> list:
     """Insert `rows`, or update them on a conflict of `keys` (PostgreSQL or SQLite), in one statement: every other
     column the rows carry (all rows carry the same) takes the new row's value, or `overrides[name](table, excluded)`,
-    and only where `only_if(table, excluded)` holds; columns the rows leave out keep their value. Returns the rows
-    written (inserted or updated) with the `returning` columns. The one upsert: a projection keeping one record
-    passes a list of one.
+    and only where `only_if(table, excluded)` holds; columns the rows leave out keep their value (the rows still
+    carry every NOT NULL column: the database checks the row it would insert before it finds the conflict).
+    Returns the rows written (inserted or updated) with the `returning` columns. The one upsert: a projection
+    keeping one record passes a list of one (`upsert_row`).
     """
     if not rows:
         return []
