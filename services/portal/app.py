@@ -33,6 +33,7 @@ def _locale() -> str:
 def create_app(settings: PortalSettings | None = None, today=date.today, dev_minter=None) -> Flask:
     """Build the portal's Flask app (`dev_minter`: how the development sign-in signs, when it is on)."""
     from portal.http import blueprint
+    from portal.leaders import blueprint as leaders
     from portal.pwa import blueprint as pwa
     settings = settings or PortalSettings.from_env()
     configure_logging(SERVICE)
@@ -119,6 +120,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
         return _metrics_response()
 
     app.register_blueprint(blueprint)
+    app.register_blueprint(leaders)
     app.register_blueprint(pwa)
     return app
 

@@ -54,7 +54,8 @@ def signed_in(view):
     return inner
 
 
-def _role_required(*roles):
+def role_required(*roles):
+    """Decorator: the page needs a signed-in person holding one of `roles`."""
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
@@ -251,7 +252,7 @@ def payslips():
 
 
 @blueprint.get("/payslips/<run_id>")
-@_role_required("staff", "finance", "admin")
+@role_required("staff", "finance", "admin")
 def payslip(run_id):
     """One payslip with every line's rule and evidence, and the month's credited work day by day; printable."""
     employee_id = request.args.get("employee_id") or account()["nip"]
@@ -275,7 +276,7 @@ def queue():
 
 
 @blueprint.post("/queue/<entry_id>")
-@_role_required("supervisor")
+@role_required("supervisor")
 def decide(entry_id):
     """Decide one entry: approve, reject with a reason, strike (coret) with a reason, or set the minutes."""
     form = request.form
@@ -297,7 +298,7 @@ def decide(entry_id):
 
 
 @blueprint.post("/queue/bulk")
-@_role_required("supervisor")
+@role_required("supervisor")
 def decide_bulk():
     """One decision over the ticked entries; each succeeds or fails on its own and is reported."""
     entry_ids = request.form.getlist("entry_ids")
@@ -343,7 +344,7 @@ def _back_to_verification():
 
 
 @blueprint.post("/verification/<decision_id>")
-@_role_required("verifier")
+@role_required("verifier")
 def verify(decision_id):
     """Uphold or overturn a sampled decision (overturning needs a reason)."""
     form = request.form
@@ -361,8 +362,25 @@ def verify(decision_id):
     return _back_to_verification()
 
 
+@blueprint.post("/verification/uphold")
+@role_required("verifier")
+def uphold_all():
+    """Uphold every decision shown (ticked), each on its own: the ones refused are listed with the reason."""
+    refused = []
+    for decision_id in request.form.getlist("decision_ids"):
+        try:
+            api().post("approvals", f"/decisions/{decision_id}/verification", json={"verdict": "uphold"})
+        except ServiceError as exc:
+            refused.append(f"{decision_id[:8]}: {exc.detail or exc.title}")
+    if refused:
+        session["close_refusals"] = refused
+    else:
+        flash(_("Every decision shown is upheld."), "success")
+    return _back_to_verification()
+
+
 @blueprint.post("/verification/close")
-@_role_required("verifier")
+@role_required("verifier")
 def close_month():
     """Close a unit's month; when it is refused, every reason is shown."""
     unit_id, chosen = request.form.get("unit_id", ""), request.form.get("period", "")
@@ -398,7 +416,7 @@ def runs():
 
 
 @blueprint.get("/runs/<run_id>")
-@_role_required("finance", "admin")
+@role_required("finance", "admin")
 def run(run_id):
     """One run: state, totals, payslips, budget against paid, and the actions its state allows."""
     found = api().get("payroll", f"/runs/{run_id}")
@@ -411,7 +429,7 @@ def run(run_id):
 
 
 @blueprint.post("/runs/<run_id>/<step>")
-@_role_required("finance")
+@role_required("finance")
 def advance_run(run_id, step):
     """Move a run on: recompute, review, return, approve (with the content hash reviewed), paid."""
     if step not in ("recompute", "review", "return", "approve", "paid"):
@@ -428,7 +446,7 @@ def advance_run(run_id, step):
 
 
 @blueprint.get("/runs/<run_id>/bank.csv")
-@_role_required("finance")
+@role_required("finance")
 def bank_file(run_id):
     """The run's bank transfer file."""
     reply = api().call("payroll", "GET", f"/runs/{run_id}/bank.csv")

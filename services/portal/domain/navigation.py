@@ -26,6 +26,9 @@ PAGES = (
     Page("portal.queue", N_("Approvals"), frozenset({"supervisor"})),
     Page("portal.verification", N_("Verification"), frozenset({"verifier"})),
     Page("portal.runs", N_("Payroll"), frozenset({"finance"})),
+    Page("leaders.dashboard_page", N_("Dashboard"), frozenset({"supervisor", "verifier", "finance", "admin", "ops"})),
+    Page("leaders.devices", N_("Devices"), frozenset({"admin", "ops"})),
+    Page("leaders.roster", N_("Roster import"), frozenset({"admin"})),
     Page("portal.transparency", N_("Transparency"), frozenset()),
 )
 

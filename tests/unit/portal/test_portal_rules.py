@@ -12,7 +12,8 @@ def _endpoints(roles):
 
 def test_each_role_sees_its_own_pages_and_everyone_the_public_ones():
     assert _endpoints(["staff"]) == ["home", "work", "my_days", "payslips", "transparency"]
-    assert _endpoints(["supervisor"]) == ["home", "queue", "transparency"]
+    assert _endpoints(["supervisor"]) == ["home", "queue", "dashboard_page", "transparency"]
+    assert "roster" in _endpoints(["admin"]) and "roster" not in _endpoints(["ops"])
     assert "runs" in _endpoints(["finance"]) and "queue" not in _endpoints(["finance"])
     assert _endpoints([]) == ["home", "transparency"]
 
