@@ -23,9 +23,9 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
-    """Payroll's context; the `[payroll]` policy is validated here, at start-up."""
+    """Payroll's context; the `[payroll]` policy (with the shared `[discipline]` rates) is validated here, at start-up."""
     from payroll.domain.policy import load_policy
-    return Context(load_section(settings.policy_file, "payroll", load_policy),
+    return Context(load_section(settings.policy_file, "payroll", load_policy, discipline=True),
                    load_section(settings.policy_file, "organisation", _organisation))
 
 

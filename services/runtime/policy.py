@@ -7,6 +7,8 @@ from typing import Callable, TypeVar
 
 from marshmallow import ValidationError
 
+from runtime.discipline import load_discipline
+
 T = TypeVar("T")
 
 
@@ -25,10 +27,18 @@ def read_policy(path: str | Path) -> dict:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from None
 
 
-def load_section(path: str | Path, section: str, loader: Callable[[dict], T]) -> T:
-    """Validate one section of the policy file with the service's own loader; raise PolicyError naming the fields."""
+def load_section(path: str | Path, section: str, loader: Callable[..., T], *, discipline: bool = False) -> T:
+    """Validate one section of the policy file with the service's own loader; raise PolicyError naming the fields.
+
+    With `discipline`, the loader also receives the shared `[discipline]` section (validated first)."""
     document = read_policy(path)
+    shared = ()
+    if discipline:
+        try:
+            shared = (load_discipline(document.get("discipline", {})),)
+        except ValidationError as exc:
+            raise PolicyError(f"{path} [discipline]: {exc.messages}") from None
     try:
-        return loader(document.get(section, {}))
+        return loader(document.get(section, {}), *shared)
     except ValidationError as exc:
         raise PolicyError(f"{path} [{section}]: {exc.messages}") from None

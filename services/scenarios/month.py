@@ -122,9 +122,18 @@ def _attlog(cast: Cast, plan: Plan) -> list[bytes]:
     return ["\n".join(lines[i:i + 128]).encode() + b"\n" for i in range(0, len(lines), 128)]
 
 
+TARGET_PER_DAY = 10  # staff A's monthly SKP target: 10 documents a working day (she delivers 7: 70%)
+
+
 def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str], year: int, month: int,
-               cast: Cast | None = None, log: Callable[[str], None] = lambda _: None, timeout_s: float = 180) -> dict:
-    """Play the month through the APIs and return the approved run with every payslip's totals."""
+               cast: Cast | None = None, log: Callable[[str], None] = lambda _: None, timeout_s: float = 180,
+               photo_every_entry: bool = False) -> dict:
+    """Play the month through the APIs and return the approved run with every payslip's totals.
+
+    Staff A gets a monthly SKP target linked to the catalogue item she logs; B and the head get none, so a
+    policy that prices targets pays their share by its rule for a missing figure. `photo_every_entry` proves
+    every entry with its own photo (a policy may require it); otherwise only A's first entry has one.
+    """
     cast = cast or Cast.fresh()
     plan = Plan.for_month(year, month)
     admin = sign(cast.admin, ("admin",))
@@ -165,10 +174,14 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
         api["activities"].call("POST", "/evidence", staff[cast.staff_a], files={"file": ("rapat.png", _photo())})), timeout_s)
     for who in unit_staff:
         for day in plan.present(who, cast):
+            if photo_every_entry and (who, day) != (cast.staff_a, plan.working_days[0]):
+                evidence = [api["activities"].ok("POST", "/evidence", staff[who],
+                                                 files={"file": ("kerja.png", _photo())})["evidence_id"]]
+            else:
+                evidence = [photo["evidence_id"]] if (who, day) == (cast.staff_a, plan.working_days[0]) else []
             body = {"start_at": f"{day}T{ENTRY_START}", "end_at": f"{day}T{ENTRY_END}",
                     "catalogue_item_id": f"RAPAT-{cast.suffix}", "quantity": ENTRY_QUANTITY,
-                    "output": f"{ENTRY_QUANTITY} dokumen",
-                    "evidence_ids": [photo["evidence_id"]] if (who, day) == (cast.staff_a, plan.working_days[0]) else []}
+                    "output": f"{ENTRY_QUANTITY} dokumen", "evidence_ids": evidence}
             wait_until(f"entry of {who} on {day} accepted", lambda body=body, who=who: api["activities"].call(
                 "POST", "/entries", staff[who], json=body).status == 201, timeout_s)
 
@@ -177,6 +190,9 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
     for rater, who in ((head, cast.staff_a), (head, cast.staff_b), (sekda, cast.head)):
         wait_until(f"behaviour rating of {who}", lambda rater=rater, who=who: api["scoring"].call(
             "PUT", f"/behaviour/{who}/{plan.period}", rater, json=values).status == 200, timeout_s)
+    target = {"output": "Bahan rapat koordinasi", "quantity": TARGET_PER_DAY * len(plan.working_days),
+              "output_unit": "dokumen", "catalogue_item_id": f"RAPAT-{cast.suffix}"}
+    api["scoring"].ok("PUT", f"/targets/{cast.staff_a}/{plan.period}", head, json={"targets": [target]})
     for token, reports in ((head, (cast.staff_a, cast.staff_b)), (sekda, (cast.head,))):
         expected = sum(len(plan.present(w, cast)) for w in reports)
         items = wait_until("a full queue", lambda token=token, expected=expected: (

@@ -18,9 +18,9 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
-    """Scoring's context; the `[scoring]` policy is validated here, at start-up."""
+    """Scoring's context; the `[scoring]` policy (with the shared `[discipline]` rates) is validated here, at start-up."""
     from scoring.domain.policy import load_policy
-    return Context(load_section(settings.policy_file, "scoring", load_policy))
+    return Context(load_section(settings.policy_file, "scoring", load_policy, discipline=True))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -17,15 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def platform(new_database, make_app, kafka_bootstrap, tmp_path):
-    """Factory: start every service with `policy` (a file in deploy/policies); returns {name: FlaskApi}."""
+    """Factory: start every service with `policy` (a preset's name in deploy/policies, or a policy file's path);
+    returns {name: FlaskApi}."""
     stop = threading.Event()
     threads: list[threading.Thread] = []
 
-    def start(policy: str = "national") -> dict:
+    def start(policy: str | Path = "national") -> dict:
         apis = {}
+        policy_file = policy if isinstance(policy, Path) else ROOT / "deploy" / "policies" / f"{policy}.toml"
         for name in SERVICES:
             url = new_database(name)
-            settings_extra = dict(policy_file=str(ROOT / "deploy" / "policies" / f"{policy}.toml"),
+            settings_extra = dict(policy_file=str(policy_file),
                                   data_dir=str(tmp_path / name))
             app = make_app(name, url, kafka_bootstrap, **settings_extra)
             apis[name] = FlaskApi(name, app)

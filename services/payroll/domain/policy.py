@@ -4,17 +4,17 @@ Every number that differs between regions lives here; `load_policy({})` gives th
 REQUIREMENTS.md (base amounts per job class are illustrative: each region sets its own in its Perkada).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Mapping
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from runtime.discipline import ABSENCE_KINDS, Discipline, load_discipline, moved_to_discipline
 
 JOB_CLASSES = range(1, 18)
 COMPONENT_SOURCES = ("activity_score", "discipline", "target", "behaviour", "overtime")
-BANDS = ("TL1", "TL2", "TL3", "TL4", "PSW1", "PSW2", "PSW3", "PSW4")
-ABSENCE_KINDS = ("leave", "sick", "duty", "permission")
 SANCTION_LEVELS = ("light", "medium", "heavy", "dismissal")
 ROUNDING_MODES = ("half_up", "down")
 DEDUCT_FROM = ("discipline_component", "total")
@@ -26,11 +26,6 @@ DEFAULT_BASE_AMOUNTS = {
     1: 1_500_000, 2: 1_700_000, 3: 1_900_000, 4: 2_200_000, 5: 2_500_000, 6: 2_900_000,
     7: 3_500_000, 8: 4_200_000, 9: 5_000_000, 10: 6_000_000, 11: 7_200_000, 12: 8_600_000,
     13: 10_300_000, 14: 12_400_000, 15: 15_000_000, 16: 18_000_000, 17: 22_000_000,
-}
-# TL = terlambat (late arrival), PSW = pulang sebelum waktunya (early leave); Permentan 68/2012.
-DEFAULT_BAND_RATES = {
-    "TL1": "0.5", "TL2": "1", "TL3": "1.5", "TL4": "2",
-    "PSW1": "0.5", "PSW2": "1", "PSW3": "1.5", "PSW4": "2",
 }
 DEFAULT_SANCTIONS = {
     "light": ["20", "30", "40"], "medium": ["40", "50", "60"], "heavy": ["60", "70", "80"], "dismissal": ["100"],
@@ -83,10 +78,12 @@ class DisciplinePolicy:
 
 @dataclass(frozen=True)
 class MinimumPolicy:
-    """A floor on the allowance (0 = none) for employees with no active sanction and a high enough activity score."""
+    """A floor on the gross allowance (before tax and contributions; 0 = none) for employees of job class
+    `max_job_class` or below (e.g. staff level) with no active sanction and a high enough activity score."""
 
     amount: int
     min_activity_score: Decimal
+    max_job_class: int = max(JOB_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -174,29 +171,22 @@ class _OvertimeSchema(Schema):
         return OvertimeScoring(**data)
 
 
-class _DisciplineSchema(Schema):
-    band_rates = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(BANDS)), values=_percent(), load_default=DEFAULT_BAND_RATES
-    )
-    absent_per_day = _percent(load_default=Decimal(3))
-    monthly_cap = _percent(100, load_default=Decimal(100))
+class _DeductFromSchema(Schema):
+    """`[payroll.discipline]`: only what the deductions are a percent of; the rates are `[discipline]`'s."""
+
     deduct_from = fields.String(load_default="total", validate=validate.OneOf(DEDUCT_FROM))
-    absence_rates = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(ABSENCE_KINDS)), values=_percent(), load_default=dict
-    )
 
-    @validates_schema
-    def every_band(self, data, **kwargs):
-        missing = [band for band in BANDS if band not in data.get("band_rates", {})]
-        if missing:
-            raise ValidationError({band: ["Missing rate for this band."] for band in missing}, "band_rates")
+    @pre_load
+    def refuse_rates(self, data, **kwargs):
+        if isinstance(data, dict):
+            moved_to_discipline(data, ("band_rates", "absent_per_day", "monthly_cap", "absence_rates"))
+        return data
 
-    @post_load
-    def make(self, data, **kwargs):
-        rates = data["band_rates"]
-        data["band_rates"] = MappingProxyType({band: Decimal(rates[band]) for band in BANDS})
-        data["absence_rates"] = MappingProxyType(dict(data["absence_rates"]))
-        return DisciplinePolicy(**data)
+
+def _discipline(shared: Discipline, deduct_from: str) -> DisciplinePolicy:
+    return DisciplinePolicy(band_rates=shared.band_rates, absent_per_day=shared.absent_per_day,
+                            monthly_cap=shared.monthly_cap, deduct_from=deduct_from,
+                            absence_rates=shared.absence_rates)
 
 
 class _SanctionsSchema(Schema):
@@ -215,6 +205,8 @@ class _SanctionsSchema(Schema):
 class _MinimumSchema(Schema):
     amount = _money(load_default=0)
     min_activity_score = _percent(load_default=Decimal(0))
+    max_job_class = fields.Integer(strict=True, load_default=max(JOB_CLASSES),
+                                   validate=validate.Range(min=min(JOB_CLASSES), max=max(JOB_CLASSES)))
 
     @post_load
     def make(self, data, **kwargs):
@@ -259,7 +251,7 @@ class _PayrollSchema(Schema):
                               Component("disiplin", Decimal(40), "discipline")],
     )
     overtime = fields.Nested(_OvertimeSchema, load_default=lambda: _OvertimeSchema().load({}))
-    discipline = fields.Nested(_DisciplineSchema, load_default=lambda: _DisciplineSchema().load({}))
+    discipline = fields.Nested(_DeductFromSchema, load_default=lambda: {"deduct_from": "total"})
     sanctions = fields.Nested(_SanctionsSchema, load_default=lambda: _SanctionsSchema().load({}))
     cpns_percent = _percent(100, load_default=Decimal(80))
     minimum = fields.Nested(_MinimumSchema, load_default=lambda: MinimumPolicy(0, Decimal(0)))
@@ -292,7 +284,7 @@ class _PayrollSchema(Schema):
     @validates_schema
     def discipline_base_exists(self, data, **kwargs):
         discipline = data.get("discipline")
-        if discipline and discipline.deduct_from == "discipline_component" and not any(
+        if discipline and discipline["deduct_from"] == "discipline_component" and not any(
             c.source == "discipline" for c in data.get("components", [])
         ):
             raise ValidationError(
@@ -307,7 +299,7 @@ class _PayrollSchema(Schema):
             position_overrides=MappingProxyType(dict(data["position_overrides"])),
             components=tuple(data["components"]),
             overtime=data["overtime"],
-            discipline=data["discipline"],
+            discipline=_discipline(load_discipline({}), data["discipline"]["deduct_from"]),
             sanctions=data["sanctions"],
             cpns_percent=Decimal(data["cpns_percent"]),
             minimum=data["minimum"],
@@ -319,6 +311,10 @@ class _PayrollSchema(Schema):
         )
 
 
-def load_policy(section: dict) -> PayrollPolicy:
-    """Validate the `[payroll]` table of a policy file; raises `marshmallow.ValidationError` naming the field."""
-    return _PayrollSchema().load(section)
+def load_policy(section: dict, discipline: Discipline | None = None) -> PayrollPolicy:
+    """Validate the `[payroll]` table of a policy file with the shared `[discipline]` rates (national defaults when
+    None); raises `marshmallow.ValidationError` naming the field."""
+    policy = _PayrollSchema().load(section)
+    if discipline is None:
+        return policy
+    return replace(policy, discipline=_discipline(discipline, policy.discipline.deduct_from))

@@ -17,8 +17,8 @@ Order of operations, all in `Decimal` until the last step:
    `monthly_cap` percent of that base and never exceed what was earned: the excess comes back as a line.
 6. **Sanction**: an active disciplinary sanction cuts its percent (by level and month of the sanction)
    of what remains.
-7. **Minimum**: an employee with no active sanction and an activity score of at least
-   `minimum.min_activity_score` is topped up to `minimum.amount`. Lines 3–7 add up to the **gross**.
+7. **Minimum**: an employee of job class `minimum.max_job_class` or below with no active sanction and an
+   activity score of at least `minimum.min_activity_score` is topped up to a gross of `minimum.amount`. Lines 3–7 add up to the **gross**.
 8. **Tax and contributions**: withheld from the gross, each rounded by the policy's mode to whole rupiah.
 9. **Adjustments**: corrections of earlier, already approved months, as they come.
 10. **Rounding**: lines 3–7 are rounded to whole rupiah by the largest-remainder method so that they add
@@ -396,13 +396,14 @@ def _sanction(sanction: ActiveSanction, remaining: Decimal, policy: PayrollPolic
 
 def _minimum(employee: EmployeeFacts, month: MonthFacts, earned: Decimal, policy: PayrollPolicy) -> list[_Draft]:
     minimum = policy.minimum
-    qualifies = employee.active_sanction is None and month.activity_score >= minimum.min_activity_score
+    qualifies = (employee.active_sanction is None and month.activity_score >= minimum.min_activity_score
+                 and employee.job_class <= minimum.max_job_class)
     if not qualifies or earned >= minimum.amount:
         return []
-    formula = f"minimum TPP {format_rupiah(minimum.amount)} − earned {format_rupiah(earned)}"
+    formula = f"minimum TPP {format_rupiah(minimum.amount)} (gross) − earned {format_rupiah(earned)}"
     evidence = (
         f"no active sanction; activity score {format_percent(month.activity_score)} "
-        f"≥ {format_percent(minimum.min_activity_score)}"
+        f"≥ {format_percent(minimum.min_activity_score)}; job class {employee.job_class} ≤ {minimum.max_job_class}"
     )
     return [_Draft("minimum", "top-up to the minimum TPP", formula, evidence, minimum.amount - earned)]
 

@@ -1,11 +1,13 @@
 """The regional `[scoring]` policy: cross-check thresholds, score rules, predicates, posture, publication."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from runtime.discipline import Discipline, load_discipline, moved_to_discipline
 
 from .vocabulary import (
     ALL_PREDICATES,
@@ -33,6 +35,7 @@ class DisciplinePolicy:
     monthly_cap: Decimal
     missing_clock_in_band: str
     missing_clock_out_band: str
+    absence_rates: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -118,30 +121,15 @@ _NON_NEGATIVE = validate.Range(min=0)
 _SHARE = validate.Range(min=0, max=1)
 
 
-class _DisciplineSchema(Schema):
-    TL1 = fields.Decimal(load_default=_dec("0.5"), validate=_NON_NEGATIVE)
-    TL2 = fields.Decimal(load_default=_dec("1"), validate=_NON_NEGATIVE)
-    TL3 = fields.Decimal(load_default=_dec("1.5"), validate=_NON_NEGATIVE)
-    TL4 = fields.Decimal(load_default=_dec("2"), validate=_NON_NEGATIVE)
-    PSW1 = fields.Decimal(load_default=_dec("0.5"), validate=_NON_NEGATIVE)
-    PSW2 = fields.Decimal(load_default=_dec("1"), validate=_NON_NEGATIVE)
-    PSW3 = fields.Decimal(load_default=_dec("1.5"), validate=_NON_NEGATIVE)
-    PSW4 = fields.Decimal(load_default=_dec("2"), validate=_NON_NEGATIVE)
-    TK = fields.Decimal(load_default=_dec("3"), validate=_NON_NEGATIVE)
-    monthly_cap = fields.Decimal(load_default=_dec("100"), validate=validate.Range(min=0, max=100))
-    missing_clock_in_band = fields.Str(load_default="TL4", validate=validate.OneOf(LATE_BANDS))
-    missing_clock_out_band = fields.Str(load_default="PSW4", validate=validate.OneOf(EARLY_BANDS))
-
-    @post_load
-    def build(self, data, **_):
-        rates = {band: data[band] for band in LATE_BANDS + EARLY_BANDS}
-        return DisciplinePolicy(
-            band_rates=MappingProxyType(rates),
-            absent_rate=data["TK"],
-            monthly_cap=data["monthly_cap"],
-            missing_clock_in_band=data["missing_clock_in_band"],
-            missing_clock_out_band=data["missing_clock_out_band"],
-        )
+def _discipline(shared: Discipline) -> DisciplinePolicy:
+    return DisciplinePolicy(
+        band_rates=MappingProxyType({band: shared.band_rates[band] for band in LATE_BANDS + EARLY_BANDS}),
+        absent_rate=shared.absent_per_day,
+        monthly_cap=shared.monthly_cap,
+        missing_clock_in_band=shared.missing_clock_in_band,
+        missing_clock_out_band=shared.missing_clock_out_band,
+        absence_rates=shared.absence_rates,
+    )
 
 
 class _BehaviourSchema(Schema):
@@ -281,7 +269,6 @@ class ScoringPolicySchema(Schema):
         fields.Str(validate=validate.OneOf([kind.value for kind in FlagKind])),
         load_default=lambda: [kind.value for kind in _DEFAULT_EXCLUDING_KINDS],
     )
-    discipline = fields.Nested(_DisciplineSchema, load_default=lambda: _DisciplineSchema().load({}))
     behaviour = fields.Nested(_BehaviourSchema, load_default=lambda: _BehaviourSchema().load({}))
     predicate = fields.Nested(_PredicateSchema, load_default=lambda: _PredicateSchema().load({}))
     distribution = fields.List(fields.Nested(_DistributionRuleSchema), load_default=lambda: list(_DEFAULT_DISTRIBUTION))
@@ -293,6 +280,8 @@ class ScoringPolicySchema(Schema):
     @pre_load
     def refuse_moved_keys(self, data, **_):
         # One rule, one knob: approvals publishes `creditable`, computed with its own verification policy.
+        if isinstance(data, Mapping):
+            moved_to_discipline(data, ("discipline",))
         if isinstance(data, Mapping) and "verification_required" in data:
             raise ValidationError("no longer a scoring key: whether sampled decisions wait for verification is "
                                   "[approvals.verification] required_before_credit", "verification_required")
@@ -321,6 +310,7 @@ class ScoringPolicySchema(Schema):
         return ScoringPolicy(
             **{
                 **data,
+                "discipline": _discipline(load_discipline({})),
                 "excluding_flag_kinds": frozenset(FlagKind(kind) for kind in data["excluding_flag_kinds"]),
                 "distribution": tuple(data["distribution"]),
                 "posture_bands": tuple(data["posture_bands"]),
@@ -328,6 +318,8 @@ class ScoringPolicySchema(Schema):
         )
 
 
-def load_policy(section: dict) -> ScoringPolicy:
-    """Build the scoring policy from the `[scoring]` table; raises `marshmallow.ValidationError` naming the field."""
-    return ScoringPolicySchema().load(section)
+def load_policy(section: dict, discipline: Discipline | None = None) -> ScoringPolicy:
+    """Build the scoring policy from the `[scoring]` table and the shared `[discipline]` rates (national defaults
+    when None); raises `marshmallow.ValidationError` naming the field."""
+    policy = ScoringPolicySchema().load(section)
+    return policy if discipline is None else replace(policy, discipline=_discipline(discipline))

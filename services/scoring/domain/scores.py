@@ -171,12 +171,12 @@ def activity_score(
 
 
 def discipline_score(days: Sequence[Day], policy: ScoringPolicy) -> ScoreWithBreakdown:
-    """100 minus the month's TL/PSW band and TK deductions, the deductions capped by policy."""
+    """100 minus the month's TL/PSW band, TK and deducting absence-kind deductions, capped by policy."""
     rules = policy.discipline
     lines = []
     for day in sorted(days, key=lambda d: d.local_date):
         for code in _deduction_codes(day, policy):
-            rate = rules.absent_rate if code == TK else rules.band_rates[code]
+            rate = rules.absent_rate if code == TK else rules.band_rates.get(code) or rules.absence_rates[code]
             lines.append(DeductionLine(day.local_date, code, rate))
     total = sum((line.rate for line in lines), Decimal(0))
     deducted = min(total, rules.monthly_cap)
@@ -286,6 +286,10 @@ def _treatment(state: str, verified: bool | None, creditable: bool, flag_kinds: 
 
 
 def _deduction_codes(day: Day, policy: ScoringPolicy) -> list[str]:
+    # A justified absence (leave, sick, duty, permission) deducts only its kind's rate, as payroll deducts it.
+    kind = day.absence_kind or (day.status if day.status in policy.discipline.absence_rates else None)
+    if kind:
+        return [kind] if policy.discipline.absence_rates.get(kind) else []
     if day.status in NON_DEDUCTING_STATUSES:
         return []
     if day.status == "absent":

@@ -1,4 +1,5 @@
 """The files users deploy with: the Compose file is valid and complete; every policy preset loads."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from runtime.service import SERVICES, has_jobs
 ROOT = Path(__file__).resolve().parents[3]
 PRESETS = sorted((ROOT / "deploy" / "policies").glob("*.toml"))
 SECTIONS = ["attendance", "activities", "approvals", "scoring", "payroll"]
+SHARED_DISCIPLINE = ("scoring", "payroll")  # read the shared [discipline] section too
+SOURCE = re.compile(r"seed 00\d|illustrative|Perpres \d+/\d{4}|PP \d+/\d{4}|Permen\w* \d+/\d{4}|PMK \d+/\d{4}|REQUIREMENTS")
 
 
 def test_compose_file_matches_the_compose_specification():
@@ -43,7 +46,34 @@ def test_compose_runs_every_service_with_its_own_database_relay_and_consumer():
 def test_every_preset_section_is_valid(preset, section):
     import importlib
     loader = importlib.import_module(f"{section}.domain.policy").load_policy
-    assert load_section(preset, section, loader) is not None
+    assert load_section(preset, section, loader, discipline=section in SHARED_DISCIPLINE) is not None
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
+def test_scoring_and_payroll_read_one_set_of_discipline_rates(preset):
+    from payroll.domain.policy import load_policy as payroll_policy
+    from scoring.domain.policy import load_policy as scoring_policy
+    scoring = load_section(preset, "scoring", scoring_policy, discipline=True).discipline
+    payroll = load_section(preset, "payroll", payroll_policy, discipline=True).discipline
+    assert dict(scoring.band_rates) == dict(payroll.band_rates)
+    assert (scoring.absent_rate, scoring.monthly_cap) == (payroll.absent_per_day, payroll.monthly_cap)
+    assert dict(scoring.absence_rates) == dict(payroll.absence_rates)
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)
+def test_every_preset_value_cites_its_source_or_is_marked_illustrative(preset):
+    """A value's own line or its table's header carries a comment naming a seed article, a regulation,
+    the requirements digest, or the word illustrative."""
+    unsourced, header_sourced, table = [], False, None
+    for number, line in enumerate(preset.read_text().splitlines(), 1):
+        code, _, comment = line.partition("#")
+        header = re.match(r"^\[\[?([\w.]+)\]\]?", code.strip())
+        if header:
+            table, header_sourced = header.group(1), bool(SOURCE.search(comment))
+        elif re.match(r"^\s*[\w\"]+\s*=", code) and table != "organisation":
+            if not (header_sourced or SOURCE.search(comment)):
+                unsourced.append(f"line {number}: {line.strip()}")
+    assert unsourced == []
 
 
 def test_a_bad_policy_is_refused_naming_file_section_and_field(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from marshmallow import ValidationError
 
 from payroll.domain.policy import load_policy
+from runtime.discipline import load_discipline
 
 PRESETS_DIR = Path(__file__).resolve().parents[3] / "deploy" / "policies"
 
@@ -24,7 +25,7 @@ def kinerja_disiplin(kinerja, disiplin):
 def test_every_preset_loads(path):
     document = tomllib.loads(path.read_text())
 
-    policy = load_policy(document["payroll"])
+    policy = load_policy(document["payroll"], load_discipline(document.get("discipline", {})))
 
     assert "payroll" in document
     assert sorted(policy.base_amounts) == list(range(1, 18))
@@ -32,9 +33,9 @@ def test_every_preset_loads(path):
 
 
 def test_the_national_preset_is_the_default():
-    national = tomllib.loads((PRESETS_DIR / "national.toml").read_text())["payroll"]
+    national = tomllib.loads((PRESETS_DIR / "national.toml").read_text())
 
-    assert load_policy(national) == load_policy({})
+    assert load_policy(national["payroll"], load_discipline(national["discipline"])) == load_policy({})
 
 
 @pytest.mark.parametrize("section, path, message", [
@@ -45,9 +46,8 @@ def test_the_national_preset_is_the_default():
      ("base_amounts",), {"7": ["Missing amount for this job class."]}),
     ({"base_amounts": {**ALL_CLASSES, "18": 1}}, ("base_amounts", "18", "key"), None),
     ({"components": [{"name": "hadir", "weight": 100, "source": "attendance"}]}, ("components", 0, "source"), None),
-    ({"discipline": {"band_rates": BANDS}}, ("discipline", "band_rates"), {"PSW4": ["Missing rate for this band."]}),
-    ({"discipline": {"monthly_cap": 120}}, ("discipline", "monthly_cap"), None),
-    ({"discipline": {"absence_rates": {"holiday": 1}}}, ("discipline", "absence_rates", "holiday", "key"), None),
+    ({"discipline": {"band_rates": BANDS}}, ("discipline", "band_rates"),
+     ["set once in the [discipline] section, read by scoring and payroll"]),
     ({"discipline": {"deduct_from": "discipline_component"}, "components": [
         {"name": "kinerja", "weight": 100, "source": "activity_score"}]},
      ("discipline", "deduct_from"), ["No component has source 'discipline' to deduct from."]),
@@ -80,3 +80,20 @@ def test_toml_floats_are_read_as_written():
 
     assert [c.weight for c in policy.components] == [Decimal("33.3"), Decimal("33.3"), Decimal("33.4")]
     assert policy.cpns_percent == Decimal("80.5")
+
+
+@pytest.mark.parametrize("section, path, message", [
+    ({"band_rates": BANDS}, ("band_rates",), {"PSW4": ["Missing rate for this band."]}),
+    ({"monthly_cap": 120}, ("monthly_cap",), None),
+    ({"absence_rates": {"holiday": 1}}, ("absence_rates", "holiday", "key"), None),
+    ({"missing_clock_in_band": "PSW1"}, ("missing_clock_in_band",), None),
+])
+def test_mistakes_in_the_shared_discipline_section_are_refused_with_the_field_named(section, path, message):
+    with pytest.raises(ValidationError) as refused:
+        load_discipline(section)
+
+    found = refused.value.messages
+    for key in path:
+        found = found[key]
+    if message is not None:
+        assert found == message

@@ -201,3 +201,31 @@ def test_rounding_tax_and_contributions(preset, region, employee, month, lines, 
     assert payslip.net == net
     assert sum(line.amount for line in payslip.lines) == net
     assert sum(line.amount for line in payslip.lines if line.code in EARNING_CODES) == payslip.gross
+
+
+# Banda Aceh's minimum (seed 002: "the lowest bonus for staff is Rp1,2 juta"): a floor on the GROSS for job
+# classes 1-7 with no sanction and an activity score of at least 50. Class 1 = Rp 1.200.000: kinerja 70% =
+# 840.000, disiplin 30% = 360.000; class 7 = Rp 2.700.000; class 8 = Rp 3.000.000. BPJS 1% of the gross is
+# withheld after the floor, so the net of a floored gross is below Rp 1.200.000.
+@pytest.mark.parametrize("case, employee, month, top_up, gross", [
+    # earned exactly 1.200.000: nothing to top up
+    ("at the floor", staff(job_class=1), november(activity="100"), None, 1_200_000),
+    # TL1 0,5% x 1.200.000 = 6.000 below the floor: topped up by 6.000
+    ("one rupiah band below", staff(job_class=1), november([late(3, "TL1")], activity="100"), 6_000, 1_200_000),
+    # activity exactly 50: 420.000 + 360.000 = 780.000, topped up by 420.000
+    ("at the activity threshold", staff(job_class=1), november(activity="50"), 420_000, 1_200_000),
+    # activity 49,99: 840.000 x 49,99% = 419.916 + 360.000 = 779.916, not topped up
+    ("just under the activity threshold", staff(job_class=1), november(activity="49.99"), None, 779_916),
+    # class 7, activity 50, ten TK days: 945.000 + 810.000 - 810.000 (capped at 30% of 2.700.000) = 945.000 -> +255.000
+    ("highest staff class", staff(job_class=7), november(tk_days(10), activity="50"), 255_000, 1_200_000),
+    # class 8 the same month: 1.050.000 + 900.000 - 900.000 = 1.050.000, not staff level: not topped up
+    ("above staff level", staff(job_class=8), november(tk_days(10), activity="50"), None, 1_050_000),
+])
+def test_banda_aceh_minimum_is_a_gross_floor_for_staff_level(preset, case, employee, month, top_up, gross):
+    payslip = compute_tpp(employee, month, preset("banda_aceh"))
+
+    minimum = [line.amount for line in payslip.lines if line.code == "minimum"]
+    assert minimum == ([] if top_up is None else [top_up]) and payslip.gross == gross
+    if top_up is not None:
+        # BPJS 1% = 12.000 withheld after the floor; rounded down to Rp 1.000: the net is 1.188.000
+        assert payslip.net == 1_188_000

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
+from runtime.discipline import load_discipline
 from scoring.domain.policy import load_policy
 from scoring.domain.vocabulary import FlagKind
 
@@ -16,20 +17,6 @@ activity_score_cap = 100
 excluding_flag_kinds = ["activity_outside_attendance", "activity_without_attendance", "overlapping_activities"]
 effective_minutes_per_year = 75000
 public_min_group = 5
-
-[scoring.discipline]
-TL1 = 0.5
-TL2 = 1
-TL3 = 1.5
-TL4 = 2
-PSW1 = 0.5
-PSW2 = 1
-PSW3 = 1.5
-PSW4 = 2
-TK = 3
-monthly_cap = 100
-missing_clock_in_band = "TL4"
-missing_clock_out_band = "PSW4"
 
 [scoring.behaviour]
 scale_min = 1
@@ -169,8 +156,7 @@ def test_defaults_are_the_national_rules():
         ({"overtime_coverage_ratio": 1.5},
          {"overtime_coverage_ratio": ["Must be greater than or equal to 0 and less than or equal to 1."]}),
         ({"overtime_treshold": 60}, {"overtime_treshold": ["Unknown field."]}),
-        ({"discipline": {"TL5": 3}}, {"discipline": {"TL5": ["Unknown field."]}}),
-        ({"discipline": {"TK": -1}}, {"discipline": {"TK": ["Must be greater than or equal to 0."]}}),
+        ({"discipline": {"TK": 4}}, {"discipline": ["set once in the [discipline] section, read by scoring and payroll"]}),
         ({"behaviour": {"meets_from": 6}}, {"behaviour": {"meets_from": ["must lie on the scale 1..5"]}}),
         ({"behaviour": {"above_from": 2}},
          {"behaviour": {"above_from": ["must lie between meets_from and scale_max (5)"]}}),
@@ -201,3 +187,12 @@ def test_verification_before_credit_is_approvals_knob_not_scorings():
     with pytest.raises(ValidationError) as refused:
         load_policy(section("[scoring]\nverification_required = true\n"))
     assert "[approvals.verification] required_before_credit" in refused.value.messages["verification_required"][0]
+
+
+def test_discipline_rates_come_from_the_shared_section():
+    shared = load_discipline({"absent_per_day": 4, "missing_clock_in_band": "TL3",
+                              "band_rates": {"TL1": 1, "TL2": 1.25, "TL3": 2.5, "TL4": 2.5,
+                                             "PSW1": 1, "PSW2": 1.25, "PSW3": 2.5, "PSW4": 2.5}})
+    policy = load_policy({}, shared)
+    assert policy.discipline.absent_rate == Decimal("4") and policy.discipline.band_rates["TL2"] == Decimal("1.25")
+    assert policy.discipline.missing_clock_in_band == "TL3"

@@ -3,6 +3,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
+from runtime.discipline import load_discipline
 from scoring_builders import MONDAY, day, entry
 
 from scoring.domain.crosschecks import check_day
@@ -110,22 +112,26 @@ def test_activity_score_summary_explains_the_cap():
         ([day(status="late", late_band="TL1", early_band="PSW1")], {}, "99.00", ["TL1", "PSW1"]),
         ([day(status="late", late_band="TL4", early_band="PSW3")], {}, "96.50", ["TL4", "PSW3"]),
         ([day(status="absent", clock_in=None, clock_out=None)], {}, "97.00", ["TK"]),
-        ([day(status="absent", clock_in=None, clock_out=None)], {"discipline": {"TK": 4}}, "96.00", ["TK"]),
+        ([day(status="absent", clock_in=None, clock_out=None)], {"absent_per_day": 4}, "96.00", ["TK"]),
         ([day(clock_in=None, missing_clock_in=True)], {}, "98.00", ["TL4"]),
         ([day(clock_out=None, missing_clock_out=True, early_band="PSW4")], {}, "98.00", ["PSW4"]),
         ([day(status="leave", late_band="TL2")], {}, "100.00", []),
         ([day(status="sick")], {}, "100.00", []),
         ([day(status="duty")], {}, "100.00", []),
         ([day(status="permission")], {}, "100.00", []),
+        ([day(status="permission")], {"absence_rates": {"permission": 1}}, "99.00", ["permission"]),
+        ([day(status="late", late_band="TL3", absence_kind="duty")], {"absence_rates": {"permission": 1}},
+         "100.00", []),
         ([day(**HOLIDAY)], {}, "100.00", []),
         ([day(status="off", scheduled_minutes=0)], {}, "100.00", []),
         ([day(on=date(2024, 3, d), status="absent") for d in range(1, 31)], {}, "10.00", ["TK"] * 30),
-        ([day(on=date(2024, 3, d), status="absent") for d in range(1, 31)], {"discipline": {"monthly_cap": 40}},
+        ([day(on=date(2024, 3, d), status="absent") for d in range(1, 31)], {"monthly_cap": 40},
          "60.00", ["TK"] * 30),
     ],
 )
 def test_discipline_score(days, section, score, codes):
-    result = discipline_score(days, load_policy(section))
+    # `section`: the shared [discipline] rates (payroll deducts by the same ones)
+    result = discipline_score(days, load_policy({}, load_discipline(section)))
     assert result.score == Decimal(score)
     assert [line.code for line in result.lines] == codes
 
