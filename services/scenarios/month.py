@@ -19,8 +19,9 @@ from typing import Callable
 from scenarios.clients import Api, wait_until
 
 ENTRY_START, ENTRY_END, ENTRY_QUANTITY, NORM_MINUTES = time(8, 0), time(15, 0), 7, 60
-# Perpres 21/2023: Mon-Thu 07:30-16:00, Fri 07:30-16:30.
+# Perpres 21/2023: Mon-Thu 07:30-16:00 less a 60-minute break, Fri 07:30-16:30 less 90: 450 net minutes a day.
 SCHEDULED_END = {0: time(16, 0), 1: time(16, 0), 2: time(16, 0), 3: time(16, 0), 4: time(16, 30)}
+NET_MINUTES_A_DAY = 450
 
 
 def _nip(rng: random.Random, gender: str = "1") -> str:
@@ -212,13 +213,15 @@ def play_month(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str],
 
     log("scoring: waiting for the month's scores")
     # Events cross topics in no guaranteed order, so a first score may miss a late day or decision and be
-    # re-scored as a new version: wait for the complete one (every entry credited, every working day).
+    # re-scored as a new version: wait for the complete one (every entry credited, every working day's
+    # scheduled minutes effective, whether or not the day is one payroll must see).
     expected_minutes = {who: ENTRY_QUANTITY * NORM_MINUTES * len(plan.present(who, cast)) for who in unit_staff}
+    effective = NET_MINUTES_A_DAY * len(plan.working_days)
     score_versions = {}
     for who in unit_staff:
         scored = wait_until(f"the complete scored month of {who}", lambda who=who: (
             lambda r: r.body if r.status == 200 and r.body.get("credited_minutes") == expected_minutes[who]
-            and len(r.body.get("days", [])) == len(plan.working_days) else None)(
+            and r.body.get("effective_minutes") == effective else None)(
             api["scoring"].call("GET", f"/months/{who}/{plan.period}", admin)), timeout_s)
         score_versions[who] = scored["version"]
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.auth import mint_token
-from runtime.config import DEV_JWT_SECRET
 from scenarios.month import TARGET_PER_DAY, play_month
+from tests.tokens import bearer_token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 POLICIES = Path(__file__).resolve().parents[2] / "deploy" / "policies"
@@ -83,8 +82,7 @@ def test_a_month_under_the_preset_pays_everyone_with_data(preset, platform, tmp_
     api = platform(policy)
     year, month = _previous_month(date.today())
     photo_required = re.search(r"(?m)^required\s*=\s*true", text) is not None
-    result = play_month(api, lambda nip, roles: mint_token(DEV_JWT_SECRET, "kinerja", nip, roles), year, month,
-                        photo_every_entry=photo_required)
+    result = play_month(api, bearer_token, year, month, photo_every_entry=photo_required)
     cast, plan, run, payslips = result["cast"], result["plan"], result["run"], result["payslips"]
     assert TARGET_PER_DAY == 10 and len(plan.working_days) > 0
 
