@@ -108,6 +108,9 @@ class MonthScoredSchema(Schema):
     credited_minutes = fields.Integer(required=True)
     days = DayFacts(required=True)
     breakdown = fields.Dict(required=True)
+    # Why this version was scored when it re-scores a closed month (a correction): the rebuilt day and its
+    # absence letter, the decision, verification or flag clearance, the rating; None for a month's first score.
+    cause = fields.String(load_default=None, allow_none=True)
 
 
 EVENTS = {

@@ -20,11 +20,11 @@ from payroll import tables as t
 from payroll.domain.bank import BankAccount, bank_export, bank_rows, unit_summary
 from payroll.domain.budget import budget_report
 from payroll.domain.policy import PayrollPolicy
-from payroll.domain.runs import (Correction, RunState, RunStateError, accepts_correction, adjustment_for, advance,
-                                 can_recompute, content_hash, correction_deadline)
+from payroll.domain.runs import (Correction, RunState, RunStateError, adjustment_for, advance, can_recompute,
+                                 content_hash, correction_deadline, landing_month)
 from payroll.domain.tpp import (ActiveSanction, Adjustment, DayFact, EmployeeFacts, MonthFacts, Payslip, PayslipLine,
                                 compute_tpp, missing_figures, sanction_month, sanction_percent)
-from runtime.db import upsert_rows
+from runtime.db import insert_for, upsert_rows
 from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.events import make_event
 from runtime.messaging import publish
@@ -68,7 +68,12 @@ def _day_facts_json(days: list[dict]) -> list[dict]:
 
 def project_scored_months(session: Session, scored: list[tuple[dict, datetime]]) -> None:
     """Keep the latest version of each employee's scored month from (data, received_at) pairs, in order: one
-    query for the employees' zones and one upsert whose version guard leaves older or equal versions alone."""
+    query for the employees' zones and one upsert whose version guard leaves older or equal versions alone.
+    The cause of every re-scored version is kept aside: a correction's payslip line names it."""
+    causes = [{"employee_id": data["employee_id"], "year": data["year"], "month": data["month"],
+               "version": data["version"], "cause": data["cause"][:500]} for data, _ in scored if data.get("cause")]
+    if causes:
+        session.execute(insert_for(session, t.score_causes).on_conflict_do_nothing(), causes)
     latest: dict[tuple, tuple[dict, datetime]] = {}
     for data, received_at in scored:
         key = (data["employee_id"], data["year"], data["month"])
@@ -235,17 +240,38 @@ def _last_carried_net(session: Session, employee_id: str, year: int, month: int,
     return None if row is None else row.to_net
 
 
+def _causes(session: Session, rows) -> dict[tuple, list[tuple[int, str]]]:
+    """The recorded causes of the corrected months' versions, by (employee, year, month)."""
+    if not rows:
+        return {}
+    c = t.score_causes
+    found: dict[tuple, list[tuple[int, str]]] = {}
+    for row in session.execute(select(c).where(c.c.employee_id.in_(sorted({r.employee_id for r in rows})))
+                               .order_by(c.c.version)):
+        found.setdefault((row.employee_id, row.year, row.month), []).append((row.version, row.cause))
+    return found
+
+
+def _reason(causes: list[tuple[int, str]], from_version: int, to_version: int) -> str:
+    named = [cause for version, cause in causes if from_version < version <= to_version]
+    versions = f"scores version {from_version} → {to_version}"
+    return f"{'; '.join(named)}; {versions}" if named else versions
+
+
 def _corrections(session: Session, policy: PayrollPolicy, year: int, month: int, run_id: str | None):
-    """Adjustments to carry into (year, month) by employee, their rows, and the corrections refused as late."""
+    """Adjustments to carry into (year, month) by employee, their rows, and the corrections that land in a later
+    run (received after their cut-off: the policy says which run pays them)."""
     carried: dict[str, list[Adjustment]] = {}
-    records, late = [], []
-    for row in _correction_rows(session, year, month, run_id):
+    records, waiting = [], []
+    rows = _correction_rows(session, year, month, run_id)
+    causes = _causes(session, rows)
+    for row in rows:
         source = (row.year, row.month)
         from_version = row.carried_version or row.score_version
-        if not accepts_correction(date(row.year, row.month, 1), source, row.received_local_date, policy):
-            late.append({"employee_id": row.employee_id, "year": row.year, "month": row.month,
-                         "version": row.version, "received_on": row.received_local_date.isoformat(),
-                         "deadline": correction_deadline(source, policy).isoformat()})
+        reason = _reason(causes.get((row.employee_id, row.year, row.month), []), from_version, row.version)
+        lands = landing_month(source, row.received_local_date, policy)
+        if lands > (year, month):
+            waiting.append(_waiting(row, reason, lands, policy))
             continue
         approved = _payslip_from_row(row)
         previous_net = _last_carried_net(session, row.employee_id, row.year, row.month, run_id) \
@@ -253,7 +279,6 @@ def _corrections(session: Session, policy: PayrollPolicy, year: int, month: int,
         baseline = approved if previous_net is None else replace(approved, net=previous_net)
         employee = _employee_from_snapshot(row.employee_id, row.name, row.unit_id, row.facts)
         recomputed = compute_tpp(employee, _month_facts(row, row.year, row.month), policy)
-        reason = f"scores revised from version {from_version} to {row.version}"
         adjustment = adjustment_for(Correction(row.employee_id, row.year, row.month, reason), baseline, recomputed)
         records.append({"employee_id": row.employee_id, "year": row.year, "month": row.month,
                         "from_version": from_version, "to_version": row.version, "from_net": baseline.net,
@@ -261,12 +286,40 @@ def _corrections(session: Session, policy: PayrollPolicy, year: int, month: int,
                         "description": adjustment.description[:500]})
         if adjustment.amount:
             carried.setdefault(row.employee_id, []).append(adjustment)
-    return carried, records, late
+    return carried, records, waiting
+
+
+def _waiting(row, reason: str, lands: tuple[int, int], policy: PayrollPolicy) -> dict:
+    return {"employee_id": row.employee_id, "year": row.year, "month": row.month, "version": row.version,
+            "cause": reason, "received_on": row.received_local_date.isoformat(),
+            "deadline": correction_deadline((row.year, row.month), policy).isoformat(),
+            "lands_in": f"{lands[0]:04d}-{lands[1]:02d}"}
+
+
+def list_corrections(session: Session, policy: PayrollPolicy) -> dict:
+    """Every correction of an approved month not yet paid by an approved run: where it will land (the run month,
+    and the draft run already carrying it, if any) and its cause."""
+    rows = _correction_rows(session, 9999, 12, None)
+    causes = _causes(session, rows)
+    waiting = [_waiting(row, _reason(causes.get((row.employee_id, row.year, row.month), []),
+                                     row.carried_version or row.score_version, row.version),
+                        landing_month((row.year, row.month), row.received_local_date, policy), policy) | {"run_id": None}
+               for row in rows]
+    adj, r = t.adjustments, t.runs
+    drafted = [{"employee_id": a.employee_id, "year": a.year, "month": a.month, "version": a.to_version,
+                "cause": a.description, "lands_in": f"{a.run_year:04d}-{a.run_month:02d}", "run_id": a.run_id,
+                "amount": a.amount}
+               for a in session.execute(
+                   select(adj, r.c.year.label("run_year"), r.c.month.label("run_month"))
+                   .join(r, r.c.run_id == adj.c.run_id)
+                   .where(r.c.state.in_((RunState.DRAFT.value, RunState.REVIEWED.value)))
+                   .order_by(adj.c.employee_id, adj.c.year, adj.c.month))]
+    return {"corrections": drafted + waiting}
 
 
 def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, run_id: str | None = None):
-    """Price every employee scored in (year, month): payslip rows, adjustment rows, skipped and late corrections."""
-    carried, adjustment_records, late = _corrections(session, policy, year, month, run_id)
+    """Price every employee scored in (year, month): payslip rows, adjustment rows, skipped, and corrections waiting for a later run."""
+    carried, adjustment_records, waiting = _corrections(session, policy, year, month, run_id)
     payslips, rows, skipped, incomplete = [], [], [], []
     for row in _month_rows(session, year, month):
         if row.known is None:
@@ -301,7 +354,7 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
     adjustment_records = [r for r in adjustment_records if r["employee_id"] in paid]
     summary = {"employees": len(payslips), "gross_total": sum(p.gross for p in payslips),
                "net_total": sum(p.net for p in payslips), "content_hash": content_hash(payslips),
-               "skipped": skipped, "late_corrections": late, "incomplete": incomplete}
+               "skipped": skipped, "late_corrections": waiting, "incomplete": incomplete}
     return summary, rows, adjustment_records
 
 
@@ -320,7 +373,7 @@ def _run_view(row) -> dict:
     return {"run_id": row.run_id, "organisation": row.organisation, "year": row.year, "month": row.month,
             "state": row.state, "employees": row.employees, "gross_total": row.gross_total,
             "net_total": row.net_total, "content_hash": row.content_hash, "skipped": row.skipped,
-            "late_corrections": row.late_corrections, "incomplete": _incomplete_view(row.incomplete),
+            "corrections_waiting": row.late_corrections, "incomplete": _incomplete_view(row.incomplete),
             "drafted_by": row.drafted_by,
             "drafted_at": row.drafted_at.isoformat(), "computed_by": row.computed_by,
             "computed_at": row.computed_at.isoformat(), "reviewed_by": row.reviewed_by,

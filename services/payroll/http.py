@@ -166,6 +166,14 @@ def get_runs():
     return {"runs": handlers.list_runs(db(), year)}
 
 
+@blueprint.get("/corrections")
+@require(*SEE_ALL)
+def get_corrections():
+    """Corrections of approved months not yet paid by an approved run, each with its cause and the run month it
+    lands in (and the draft run already carrying it) (finance, admin)."""
+    return handlers.list_corrections(db(), _policy())
+
+
 @blueprint.get("/runs/<run_id>")
 @require(*SEE_ALL)
 def get_run(run_id):

@@ -55,6 +55,17 @@ scored_months = Table(
     Index("ix_scored_months_period", "year", "month"),
 )
 
+# Why a scored month was re-scored (`cause` of `scoring.month.scored`), by version: a correction's payslip line
+# names the causes between the version paid and the one it pays.
+score_causes = Table(
+    "score_causes", metadata,
+    Column("employee_id", String(18), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("cause", String(500), nullable=False),
+)
+
 # --- payroll's own records -----------------------------------------------------------------------------
 
 # The golongan (grade) for tax: the directory does not carry it, so finance records it here.
@@ -111,7 +122,7 @@ runs = Table(
     Column("net_total", BigInteger, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("skipped", JSON, nullable=False),
-    Column("late_corrections", JSON, nullable=False),
+    Column("late_corrections", JSON, nullable=False),  # corrections received after their cut-off: a later run pays them
     # Payslips priced without a component's figure (no targets assessed, behaviour not rated): who must act.
     Column("incomplete", JSON, nullable=False, server_default=text("'[]'")),
     Column("drafted_by", String(18), nullable=False),

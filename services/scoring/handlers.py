@@ -63,7 +63,16 @@ def apply_day(session: Session, data: dict, policy: ScoringPolicy) -> None:
     upsert_row(session, tables.days, key, dict(values, updated_at=_now()))
     day = data["local_date"]
     recheck(session, data["employee_id"], [day - timedelta(days=1), day, day + timedelta(days=1)], policy,
-            because=f"attendance day {day} version {data['version']}")
+            because=_day_cause(data))
+
+
+def _day_cause(data: dict) -> str:
+    """Why a day changed, as a correction of a paid month names it: the rebuilt day and any absence's letter."""
+    cause = f"attendance day {data['local_date']} rebuilt (version {data['version']}): {data['status']}"
+    if data.get("absence_kind"):
+        cause += f", {data['absence_kind']}" + (f" letter {data['absence_reference']}"
+                                                if data.get("absence_reference") else "")
+    return cause
 
 
 def apply_entry(session: Session, data: dict, policy: ScoringPolicy) -> None:
@@ -290,7 +299,7 @@ def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: S
             if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
                 session.execute(update(f).where(f.c.flag_key == flag.key)
                                 .values(message=flag.message, evidence=_evidence_json(flag.evidence)))
-    _rescore_if_closed(session, employee_id, {(on.year, on.month) for on in dates}, policy)
+    _rescore_if_closed(session, employee_id, {(on.year, on.month) for on in dates}, policy, because)
 
 
 def _flag_event(event_type: str, flag_key: str, kind: str, employee_id: str, local_date: date, message: str,
@@ -339,7 +348,8 @@ def clear_flag(session: Session, principal: Principal, flag_key: str, reason: st
                     .values(state=CLEARED, resolved_at=_now(), resolution=resolution, cleared_by=principal.subject))
     publish(session, _flag_event("scoring.flag.resolved", row.flag_key, row.kind, row.employee_id, row.local_date,
                                  row.message, row.evidence, resolution))
-    _rescore_if_closed(session, row.employee_id, {(row.local_date.year, row.local_date.month)}, policy)
+    _rescore_if_closed(session, row.employee_id, {(row.local_date.year, row.local_date.month)}, policy,
+                       f"{row.kind} flag of {row.local_date} {resolution}")
     return _flag_json(session.execute(select(f).where(f.c.flag_key == flag_key)).first())
 
 
@@ -434,7 +444,7 @@ def rate_behaviour(session: Session, principal: Principal, employee_id: str, yea
     record = {"ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
               "average": rating.average, "rated_by": principal.subject, "rated_at": _now()}
     upsert_row(session, tables.behaviour_ratings, key, record)
-    _rescore_if_closed(session, employee_id, {(year, month)}, policy)
+    _rescore_if_closed(session, employee_id, {(year, month)}, policy, f"behaviour rated by {principal.subject}")
     return {**key, "ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
             "average": str(rating.average), "rated_by": principal.subject}
 
@@ -495,8 +505,9 @@ def close_month(session: Session, data: dict, policy: ScoringPolicy) -> int:
 
 
 def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[int, int]],
-                       policy: ScoringPolicy) -> None:
-    """A change to an already closed month (a correction) re-scores that employee's month."""
+                       policy: ScoringPolicy, because: str | None = None) -> None:
+    """A change to an already closed month (a correction) re-scores that employee's month; `because` says why,
+    and travels with the new version so that a paid month's correction names its cause."""
     employee = _get(session, tables.employees, employee_id=employee_id)
     if employee is None or not periods:
         return
@@ -506,7 +517,7 @@ def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[in
         or_(*(and_(c.c.year == y, c.c.month == m) for y, m in periods)))).all()
     members = select(tables.employees.c.employee_id).where(tables.employees.c.employee_id == employee_id)
     for row in closed:
-        _score(session, members, row.year, row.month, policy)
+        _score(session, members, row.year, row.month, policy, because)
 
 
 def _month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -525,7 +536,8 @@ def _flagged_entry_ids(flag_rows) -> set[str]:
     return {i for row in flag_rows for i in (row.evidence or {}).get("entry_ids", [])}
 
 
-def _score(session: Session, members, year: int, month: int, policy: ScoringPolicy) -> tuple[list[str], int]:
+def _score(session: Session, members, year: int, month: int, policy: ScoringPolicy,
+           because: str | None = None) -> tuple[list[str], int]:
     """Score the month of every employee selected by `members`, set-based: plain days and unflagged entries are
     tallied by PostgreSQL (grouped by what the rules read), only the other days and the flagged entries come one
     by one; then bulk writes."""
@@ -574,7 +586,8 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
                                only_if=lambda table, new: table.c.content_hash != new.content_hash,
                                overrides={"version": lambda table, _new: table.c.version + 1},
                                returning=("employee_id", "version")))
-    events = [make_event("scoring.month.scored", employee_id, _event_data(dict(records[employee_id], version=version)),
+    events = [make_event("scoring.month.scored", employee_id,
+                         dict(_event_data(dict(records[employee_id], version=version)), cause=because),
                          PRODUCER) for employee_id, version in sorted(written.items())]
     publish(session, *events)
     return sorted(employees), len(events)

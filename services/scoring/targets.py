@@ -57,7 +57,8 @@ def set_targets(session: Session, principal: Principal, employee_id: str, year: 
             "target_id": str(uuid.uuid4()), "employee_id": employee_id, "year": year, "month": month,
             "position": i, **{k: target.get(k) for k in TARGET_FIELDS}, "set_by": principal.subject, "set_at": now,
         } for i, target in enumerate(targets)])
-    handlers._rescore_if_closed(session, employee_id, {(year, month)}, policy)
+    handlers._rescore_if_closed(session, employee_id, {(year, month)}, policy,
+                                f"SKP targets set by {principal.subject}")
     return get_targets(session, principal, employee_id, year, month, policy)
 
 
@@ -77,7 +78,8 @@ def assess_targets(session: Session, principal: Principal, employee_id: str, yea
         session.execute(update(t).where(t.c.target_id == assessment["target_id"]).values(
             realised_quantity=assessment.get("quantity"), realised_quality=assessment.get("quality"),
             realised_days=assessment.get("time_days"), assessed_by=principal.subject, assessed_at=now))
-    handlers._rescore_if_closed(session, employee_id, {(year, month)}, policy)
+    handlers._rescore_if_closed(session, employee_id, {(year, month)}, policy,
+                                f"SKP targets assessed by {principal.subject}")
     return get_targets(session, principal, employee_id, year, month, policy)
 
 

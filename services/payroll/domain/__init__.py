@@ -20,5 +20,5 @@ runs    — RunState (draft → reviewed → approved → paid; reviewed may go 
           `advance(state, target)` (raises RunStateError), `can_recompute(state)`,
           `content_hash(payslips) -> str` (sha256 of canonical JSON), Correction,
           `adjustment_for(correction, approved_payslip, recomputed_payslip) -> Adjustment`,
-          `correction_deadline(run_month, policy)`, `accepts_correction(correction_date, run_month, today, policy)`.
+          `correction_deadline(source_month, policy)`, `landing_month(source_month, received_on, policy)`.
 """

@@ -18,6 +18,8 @@ COMPONENT_SOURCES = ("activity_score", "discipline", "target", "behaviour", "ove
 SANCTION_LEVELS = ("light", "medium", "heavy", "dismissal")
 ROUNDING_MODES = ("half_up", "down")
 DEDUCT_FROM = ("discipline_component", "total")
+# Where a correction received after the cut-off day is paid: the first run whose cut-off it makes, or the one after.
+AFTER_CUTOFF = ("next_run", "run_after_next")
 # The fields of bank.BankRow a transfer file may carry (kept equal to bank.BANK_COLUMNS by a unit test).
 BANK_FILE_COLUMNS = ("employee_id", "name", "unit_id", "bank_code", "bank_account", "amount", "reference")
 
@@ -119,6 +121,7 @@ class PayrollPolicy:
     tax: TaxPolicy
     contributions: tuple[Contribution, ...]
     correction_cutoff_day: int
+    after_cutoff: str = "next_run"
     bank_columns: tuple[str, ...] = BANK_FILE_COLUMNS
     bank_delimiter: str = ","
 
@@ -259,6 +262,7 @@ class _PayrollSchema(Schema):
     contributions = fields.List(fields.Nested(_ContributionSchema), load_default=lambda: [
         _ContributionSchema().load(c) for c in DEFAULT_CONTRIBUTIONS])
     correction_cutoff_day = fields.Integer(strict=True, load_default=10, validate=validate.Range(min=1, max=31))
+    after_cutoff = fields.String(load_default="next_run", validate=validate.OneOf(AFTER_CUTOFF))
     bank_columns = fields.List(
         fields.String(validate=validate.OneOf(BANK_FILE_COLUMNS)), load_default=lambda: list(BANK_FILE_COLUMNS),
         validate=validate.Length(min=1),
@@ -306,6 +310,7 @@ class _PayrollSchema(Schema):
             tax=data["tax"],
             contributions=tuple(data["contributions"]),
             correction_cutoff_day=data["correction_cutoff_day"],
+            after_cutoff=data["after_cutoff"],
             bank_columns=tuple(data["bank_columns"]),
             bank_delimiter=data["bank_delimiter"],
         )

@@ -1,8 +1,8 @@
 """The payroll run lifecycle: draft → reviewed → approved → paid, and corrections after approval.
 
 A draft may be recomputed as often as needed (the same facts give the same content hash); a reviewer
-may send it back to draft. Approved and paid runs never change: a late correction is recomputed aside
-and its difference becomes an `Adjustment` in the next month's run, if it arrives by the cut-off day.
+may send it back to draft. Approved and paid runs never change: a correction is recomputed aside and its
+difference becomes an `Adjustment` on exactly one later payslip, in the run `landing_month` names.
 """
 
 import calendar
@@ -91,16 +91,31 @@ def adjustment_for(correction: Correction, approved_payslip: Payslip, recomputed
     return Adjustment(description, recomputed_payslip.net - approved_payslip.net)
 
 
-def correction_deadline(run_month: tuple[int, int], policy: PayrollPolicy) -> date:
-    """The last day corrections to `run_month` (year, month) are accepted: the cut-off day of the next month."""
+def _next_month(year_month: tuple[int, int]) -> tuple[int, int]:
+    year, month = year_month
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _cutoff(run_month: tuple[int, int], policy: PayrollPolicy) -> date:
     year, month = run_month
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return date(year, month, min(policy.correction_cutoff_day, calendar.monthrange(year, month)[1]))
 
 
-def accepts_correction(
-    correction_date: date, run_month: tuple[int, int], today: date, policy: PayrollPolicy
-) -> bool:
-    """Whether a correction of the day `correction_date` counts for `run_month`: it falls in it, by the cut-off."""
-    in_month = (correction_date.year, correction_date.month) == tuple(run_month)
-    return in_month and today <= correction_deadline(run_month, policy)
+def correction_deadline(source_month: tuple[int, int], policy: PayrollPolicy) -> date:
+    """The cut-off for carrying a correction of `source_month` into the next month's run: that month's cut-off day."""
+    return _cutoff(_next_month(source_month), policy)
+
+
+def landing_month(source_month: tuple[int, int], received_on: date, policy: PayrollPolicy) -> tuple[int, int]:
+    """The month whose run pays a correction of `source_month` received on `received_on` (local date).
+
+    By the cut-off day of the next month it goes into that month's run. After it, the policy decides:
+    `next_run` carries it into the first run whose cut-off it makes (this month's, or next month's when this
+    month's cut-off has passed); `run_after_next` into the run after that one. It never goes unpaid.
+    """
+    first = _next_month(source_month)
+    if received_on <= _cutoff(first, policy):
+        return first
+    received = (received_on.year, received_on.month)
+    landing = received if received_on <= _cutoff(received, policy) else _next_month(received)
+    return _next_month(landing) if policy.after_cutoff == "run_after_next" else landing

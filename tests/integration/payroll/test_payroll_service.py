@@ -106,16 +106,42 @@ def test_a_correction_after_approval_is_an_adjustment_in_the_next_run(client, to
     assert again.json["content_hash"] == december["content_hash"]
 
 
-def test_a_correction_after_the_cut_off_day_is_not_carried(client, token, deliver, org):
+def test_a_correction_after_the_cut_off_day_lands_on_exactly_one_later_payslip_naming_its_cause(
+        client, token, deliver, org):
+    finance = token("199001012015031001", "finance")
     _november(deliver, org)
     _approve(client, token, _run(client, token))
-    _november(deliver, org, siti_activity="100", version=2, occurred_at=at(2026, 12, 11))  # cut-off: 10 December
-    deliver("scoring.month.scored", org["siti"], scored(org["siti"], 2026, 12, activity="90"))
+    cause = "attendance day 2026-11-03 rebuilt (version 2): leave, leave letter 800/123/BKPSDM/2026"
+    deliver("scoring.month.scored", org["siti"], dict(scored(org["siti"], 2026, 11, 2, "100", [
+        day(date(2026, 11, 3), late="TL2")]), cause=cause), occurred_at=at(2026, 12, 11))  # cut-off: 10 December
+    for year, month in ((2026, 12), (2027, 1), (2027, 2)):
+        deliver("scoring.month.scored", org["siti"], scored(org["siti"], year, month, activity="90"),
+                occurred_at=at(year + (month == 12), month % 12 + 1, 1))
+
     december = _run(client, token, 2026, 12)
     slip = _payslip(client, token, december["run_id"], org["siti"])
     assert [line for line in slip["lines"] if line["code"] == "adjustment"] == []
-    assert december["late_corrections"] == [{"employee_id": org["siti"], "year": 2026, "month": 11, "version": 2,
-                                             "received_on": "2026-12-11", "deadline": "2026-12-10"}]
+    waiting = {"employee_id": org["siti"], "year": 2026, "month": 11, "version": 2, "received_on": "2026-12-11",
+               "deadline": "2026-12-10", "lands_in": "2027-01", "cause": cause + "; scores version 1 → 2"}
+    assert december["corrections_waiting"] == [waiting]
+    assert client.get("/corrections", headers=finance).json["corrections"] == [dict(waiting, run_id=None)]
+    assert client.get("/corrections", headers=token(org["siti"], "staff")).status_code == 403
+    _approve(client, token, december)
+
+    january = _run(client, token, 2027, 1)
+    [line] = [line for line in _payslip(client, token, january["run_id"], org["siti"])["lines"]
+              if line["code"] == "adjustment"]
+    assert line["amount"] == SITI_NOV_V2_NET - SITI_NOV_NET and "leave letter 800/123/BKPSDM/2026" in line["rule"]
+    assert january["corrections_waiting"] == []
+    [drafted] = client.get("/corrections", headers=finance).json["corrections"]
+    assert (drafted["lands_in"], drafted["run_id"]) == ("2027-01", january["run_id"])
+    _approve(client, token, january)
+
+    # Handled: never listed or paid again.
+    assert client.get("/corrections", headers=finance).json["corrections"] == []
+    february = _run(client, token, 2027, 2)
+    assert [line for line in _payslip(client, token, february["run_id"], org["siti"])["lines"]
+            if line["code"] == "adjustment"] == [] and february["corrections_waiting"] == []
 
 
 def test_payslip_lines_show_rule_and_evidence_as_json_and_printable_html(client, token, deliver, org):

@@ -180,3 +180,20 @@ def test_a_late_declared_holiday_is_no_absence(scoring, unit_b, new_nip):
     l = _scored(scoring.published())[late]
     assert l["discipline_score"] == "99.00" and l["effective_minutes"] == 4 * 450
     assert l["breakdown"]["holidays_applied"] == ["2024-03-08"]
+
+
+def test_a_re_scored_closed_month_says_why(scoring, unit_b, token, new_nip):
+    boss, diligent, late = unit_b
+    scoring.feed(ev.month_closed("dinas-b", 2024, 3, new_nip()))
+    assert {e["data"]["cause"] for e in scoring.published() if e["type"] == "scoring.month.scored"} == {None}
+
+    # The absent Friday turns out to be annual leave, with its letter: the new version names both.
+    scoring.feed(ev.day(late, WEEK[-1], version=2, clock_in=None, clock_out=None, status="leave",
+                        absence_kind="leave", absence_reference="800/17/BKPSDM/2024"))
+    [leave] = [e["data"] for e in scoring.published() if e["type"] == "scoring.month.scored"]
+    assert leave["version"] == 2 and leave["cause"] == (
+        f"attendance day {WEEK[-1]} rebuilt (version 2): leave, leave letter 800/17/BKPSDM/2024")
+
+    scoring.client.put(f"/behaviour/{late}/2024-03", json=GOOD, headers=token(boss, "supervisor"))
+    [rated] = [e["data"] for e in scoring.published() if e["type"] == "scoring.month.scored"]
+    assert rated["version"] == 3 and rated["cause"] == f"behaviour rated by {boss}"

@@ -11,11 +11,11 @@ from payroll.domain.runs import (
     Correction,
     RunState,
     RunStateError,
-    accepts_correction,
     adjustment_for,
     advance,
     can_recompute,
     content_hash,
+    landing_month,
 )
 from payroll.domain.tpp import DayFact, EmployeeFacts, MonthFacts, compute_tpp
 
@@ -105,17 +105,19 @@ def test_an_adjustment_needs_the_payslips_of_the_corrected_month():
         adjustment_for(Correction(SITI.employee_id, 2026, 10, "late leave"), november, november)
 
 
-@pytest.mark.parametrize("cutoff_day, correction_date, run_month, today, accepted", [
-    (10, date(2026, 11, 3), (2026, 11), date(2026, 11, 20), True),   # before the run closes
-    (10, date(2026, 11, 3), (2026, 11), date(2026, 12, 10), True),   # on the cut-off day
-    (10, date(2026, 11, 3), (2026, 11), date(2026, 12, 11), False),  # the day after
-    (10, date(2026, 10, 31), (2026, 11), date(2026, 12, 1), False),  # not a day of that month
-    (5, date(2026, 11, 3), (2026, 11), date(2026, 12, 6), False),    # a region with the 5th as cut-off
-    (10, date(2026, 12, 24), (2026, 12), date(2027, 1, 10), True),   # December closes in January
-    (31, date(2027, 1, 15), (2027, 1), date(2027, 2, 28), True),     # the 31st means February's last day
-    (31, date(2027, 1, 15), (2027, 1), date(2027, 3, 1), False),
+@pytest.mark.parametrize("cutoff_day, after_cutoff, source, received_on, lands", [
+    (10, "next_run", (2026, 11), date(2026, 11, 20), (2026, 12)),    # before November's run: December's run
+    (10, "next_run", (2026, 11), date(2026, 12, 10), (2026, 12)),    # on the cut-off day
+    (10, "next_run", (2026, 11), date(2026, 12, 11), (2027, 1)),     # the day after: January's run
+    (10, "run_after_next", (2026, 11), date(2026, 12, 11), (2027, 2)),  # ... or the one after, by policy
+    (10, "run_after_next", (2026, 11), date(2026, 12, 9), (2026, 12)),  # on time whatever the policy
+    (10, "next_run", (2026, 11), date(2027, 3, 4), (2027, 3)),       # months late: the next cut-off it makes
+    (5, "next_run", (2026, 11), date(2026, 12, 6), (2027, 1)),       # a region with the 5th as cut-off
+    (10, "next_run", (2026, 12), date(2027, 1, 10), (2027, 1)),      # December's run closes in January
+    (31, "next_run", (2027, 1), date(2027, 2, 28), (2027, 2)),       # the 31st means February's last day
+    (31, "next_run", (2027, 1), date(2027, 3, 1), (2027, 3)),
 ])
-def test_cut_off_day(cutoff_day, correction_date, run_month, today, accepted):
-    policy = load_policy({"correction_cutoff_day": cutoff_day})
+def test_where_a_correction_lands(cutoff_day, after_cutoff, source, received_on, lands):
+    policy = load_policy({"correction_cutoff_day": cutoff_day, "after_cutoff": after_cutoff})
 
-    assert accepts_correction(correction_date, run_month, today, policy) is accepted
+    assert landing_month(source, received_on, policy) == lands
