@@ -1,19 +1,47 @@
 """The identity service (port 8007): sign-in, tokens, and the platform's signing keys (JWKS)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask
 
 from runtime.config import Settings
 from runtime.web import create_service_app
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the identity service's Flask app; generates the platform key pair on first start."""
-    from identity.http import blueprint
-    from identity.tables import metadata
+@dataclass(frozen=True)
+class Context:
+    """What identity's entrypoints hand its handlers: the signing keys, the sign-in policy, the settings."""
+
+    keys: object
+    policy: object
+    settings: Settings
+
+
+def build_context(settings: Settings) -> Context:
+    """Identity's context; the platform key pair is generated here on first start."""
+    from identity.domain.accounts import SignInPolicy
     from runtime.keys import KeyStore
+    keys = KeyStore(settings.signing_keys_dir)
+    keys.ensure()
+    return Context(keys, SignInPolicy.from_settings(settings.extra), settings)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the identity service's Flask app around its context.
+
+    Failed and successful calls of the public endpoints alike count towards the per-address rate limit
+    (IDENTITY_RATE_LIMIT, default 30 per minute; per process); repeated wrong passwords also lock the
+    account itself (IDENTITY_MAX_FAILURES, IDENTITY_LOCK_MINUTES), whichever process serves them.
+    """
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from identity.http import blueprint, public
+    from identity.tables import metadata
     settings = settings or Settings.from_env("identity")
-    app = create_service_app(settings, metadata, [blueprint], "Kinerja identity")
-    app.extensions["kinerja.keys"] = KeyStore(settings.signing_keys_dir)
-    app.extensions["kinerja.keys"].ensure()
+    app = create_service_app(settings, metadata, [public, blueprint], "Kinerja identity",
+                             service=build_context(settings))
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=True)
+    limiter.limit(settings.extra.get("IDENTITY_RATE_LIMIT", "30 per minute"))(public)
     return app

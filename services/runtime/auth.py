@@ -17,11 +17,11 @@ import jwt
 import requests
 from flask import current_app, g, request
 
+from runtime.config import MIN_DEV_SECRET_LENGTH
 from runtime.problems import Problem
 
 ROLES = frozenset({"staff", "supervisor", "verifier", "finance", "admin", "ops"})
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
-MIN_DEV_SECRET_LENGTH = 32
 CLOCK_SKEW_SECONDS = 10
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 DEFAULT_IDENTITY_URL = "http://127.0.0.1:8007"
+MIN_DEV_SECRET_LENGTH = 32
 
 
 def repo_root() -> Path:
@@ -50,6 +51,15 @@ def _oidc_issuers(text: str) -> tuple:
     return tuple(entries)
 
 
+def _dev_secret(text: str) -> str | None:
+    """JWT_DEV_SECRET: unset in production (HS256 refused); for development, a secret long enough to matter."""
+    if not text:
+        return None
+    if len(text) < MIN_DEV_SECRET_LENGTH:
+        raise ValueError(f"JWT_DEV_SECRET must be at least {MIN_DEV_SECRET_LENGTH} characters")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service process needs to know about its environment."""
@@ -84,7 +94,7 @@ class Settings:
             jwks_url=env.get("JWKS_URL", f"{identity_url}/.well-known/jwks.json"),
             jwks_cache_seconds=float(env.get("JWKS_CACHE_SECONDS", "300")),
             oidc_issuers=_oidc_issuers(env.get("OIDC_ISSUERS", "")),
-            jwt_dev_secret=env.get("JWT_DEV_SECRET") or None,
+            jwt_dev_secret=_dev_secret(env.get("JWT_DEV_SECRET", "")),
             signing_keys_dir=env.get("SIGNING_KEYS_DIR", str(Path(data_dir) / "signing-keys")),
             policy_file=env.get("POLICY_FILE") or str(repo_root() / "deploy" / "policies" / "national.toml"),
             data_dir=data_dir,

@@ -82,6 +82,8 @@ def test_settings_without_configuration_refuse_hs256():
     from runtime.config import Settings
     settings = Settings.from_env("directory", {})
     assert settings.jwt_dev_secret is None
+    with pytest.raises(ValueError, match="JWT_DEV_SECRET must be at least 32"):
+        Settings.from_env("directory", {"JWT_DEV_SECRET": "secret"})
     verifier = Verifier.from_settings(settings)
     _refused(verifier, mint_dev_token(DEV_SECRET, settings.jwt_issuer, NIP, ["admin"]), "not accepted")
 
