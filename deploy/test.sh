@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
+bash deploy/keycloak/fetch.sh  # Keycloak and a Java 21+ for the external sign-in tests
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   eval "$(bash deploy/postgres.sh start)"
   # the cluster is this run's own: stop it however the run ends (KINERJA_PG_KEEP=1 keeps it for reruns)

@@ -71,6 +71,22 @@ def kafka_bootstrap():
     broker.wipe()
 
 
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory):
+    """A real Keycloak with the realm of deploy/keycloak/ imported, started once per session (1-2 minutes)."""
+    from tests.keycloak import Keycloak, installed
+    found = installed()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("Keycloak or a Java 21+ is missing: deploy/keycloak/fetch.sh provides them")
+        pytest.skip("no Keycloak or no Java 21+: run deploy/keycloak/fetch.sh")
+    server = Keycloak(*found, _free_port(), _free_port(), tmp_path_factory.mktemp("keycloak"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
 def make_settings(service: str, database_url: str, kafka: str = "127.0.0.1:1", **extra) -> Settings:
     """Settings for a service under test (trusting the tests' issuer)."""
     base = Settings.from_env(service, {})
