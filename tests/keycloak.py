@@ -1,6 +1,7 @@
 """A real Keycloak for the tests of external sign-in: started once per session from the distribution that
-deploy/keycloak/fetch.sh unpacks, with the realm of deploy/keycloak/ imported through the admin API, and a
-browser-less sign-in by the authorisation-code flow with PKCE (Keycloak's own login form, over HTTP)."""
+deploy/keycloak/fetch.sh unpacks and builds (production mode, optimised, plain HTTP on loopback), with the
+realm of deploy/keycloak/ imported through the admin API, and a browser-less sign-in by the
+authorisation-code flow with PKCE (Keycloak's own login form, over HTTP)."""
 from __future__ import annotations
 
 import base64
@@ -28,6 +29,8 @@ def installed() -> tuple[Path, str] | None:
     """(Keycloak home, JAVA_HOME) as fetch.sh left them, or None."""
     cache = ROOT / ".cache" / "keycloak"
     homes = sorted(cache.glob("keycloak-*/bin/kc.sh"))
+    if not list(cache.glob(".built-*")):
+        return None
     java_home = (cache / "java-home").read_text().strip() if (cache / "java-home").exists() else ""
     if not homes or not java_home:
         return None
@@ -45,14 +48,14 @@ class Keycloak:
         self.admin_password = secrets.token_urlsafe(18)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 400) -> "Keycloak":
+    def start(self, timeout_s: float = 600) -> "Keycloak":
         """Start the server, wait until it answers, import the realm."""
         env = dict(os.environ, JAVA_HOME=self.java_home, KC_BOOTSTRAP_ADMIN_USERNAME="admin",
                    KC_BOOTSTRAP_ADMIN_PASSWORD=self.admin_password)
         log = open(self.workdir / "keycloak.log", "wb")
         self.process = subprocess.Popen(
-            [str(self.home / "bin" / "kc.sh"), "start-dev", f"--http-port={self.port}", "--http-host=127.0.0.1",
-             f"--http-management-port={self.management_port}", "--db=dev-mem", "--cache=local"],
+            [str(self.home / "bin" / "kc.sh"), "start", "--optimized", "--http-enabled=true", "--hostname-strict=false",
+             "--http-host=127.0.0.1", f"--http-port={self.port}", f"--http-management-port={self.management_port}"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while True:

@@ -9,7 +9,8 @@ import pytest
 
 from runtime.auth import CLOCK_SKEW_SECONDS
 
-pytestmark = [pytest.mark.keycloak, pytest.mark.postgres]
+# Keycloak's start (once per session) counts towards the first test's time: 1-2 minutes on a quiet machine.
+pytestmark = [pytest.mark.keycloak, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 
 def test_a_keycloak_sign_in_reaches_the_apis_until_the_token_expires(keycloak, new_database, make_app, new_nip):
