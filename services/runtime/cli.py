@@ -12,7 +12,7 @@ from runtime.config import Settings, repo_root
 from runtime.service import SERVICES
 
 
-def _platform_minter(ttl: timedelta):
+def platform_minter(ttl: timedelta):
     """(nip, roles) -> a token the local platform accepts: signed with its key pair from the data directory."""
     from runtime.auth import mint_token
     from runtime.keys import KeyStore
@@ -32,7 +32,7 @@ def _cmd_token(args) -> int:
         print(mint_dev_token(settings.jwt_dev_secret, settings.jwt_issuer, args.sub, args.roles.split(","), ttl,
                              settings.jwt_audience))
         return 0
-    print(_platform_minter(ttl)(args.sub, args.roles.split(",")))
+    print(platform_minter(ttl)(args.sub, args.roles.split(",")))
     return 0
 
 
@@ -93,42 +93,9 @@ def _cmd_work(args) -> int:
 
 
 def _cmd_play_month(args) -> int:
-    from datetime import date
-
-    from scenarios.clients import HttpApi
-    from scenarios.month import play_month
-
-    mint = _platform_minter(timedelta(hours=1))
-    today = date.today()
-    year, month = args.year or (today.year if today.month > 1 else today.year - 1), args.month or (today.month - 1 or 12)
-    api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
-    finance = mint("198001012005011004", ["finance"])
-    runs = api["payroll"].ok("GET", "/runs", finance)["runs"]
-    taken = [r for r in runs if (r["year"], r["month"]) == (year, month)]
-    if taken:
-        print(f"A payroll run for {year}-{month:02d} already exists on this stack ({taken[0]['state']}): one run per"
-              f" month, so play another month (--year/--month, within the demo policy's entry window) or a fresh"
-              f" stack (KINERJA_DATA_DIR).", file=sys.stderr)
-        return 1
-    result = play_month(api, mint, year, month, log=lambda line: print(f"- {line}", flush=True))
-    run = result["run"]
-    print(f"\nPayroll run {run['run_id']} for {year}-{month:02d}: {run['state']}, approved by {run['approved_by']}")
-    print(f"{'NIP':<20}{'name':<22}{'gross':>14}{'net':>14}")
-    for payslip in sorted(result["payslips"].values(), key=lambda p: p["name"]):
-        print(f"{payslip['employee_id']:<20}{payslip['name']:<22}{payslip['gross']:>14,}{payslip['net']:>14,}".replace(",", "."))
-    total_gross = sum(p["gross"] for p in result["payslips"].values())
-    total_net = sum(p["net"] for p in result["payslips"].values())
-    print(f"{'total':<42}{total_gross:>14,}{total_net:>14,}".replace(",", "."))
-    print("\nOpen cross-check flags of the late CPNS:")
-    for flag in result["flags_b"]:
-        print(f"  {flag['local_date']}  {flag['kind']:<28} {flag['message']}")
-    print("Staffing posture (this unit):")
-    for line in result["posture"]:
-        print(f"  {line['position_name'] or 'whole unit':<22} workload {line['workload_minutes']:>6} min, "
-              f"staff {line['staff_present']}, needed {line['staff_needed']}, efficiency {line['efficiency']}, band {line['band']}")
-    for unit in result["public"]:
-        print(f"Public aggregate: {unit['unit_name']}: staff {unit['staff']['text']} (groups under the threshold are hidden)")
-    return 0
+    # A thin alias of `kinerja-play`: the demo lives in its own package, found only when asked for.
+    from importlib import import_module
+    return import_module("scenarios.cli").main(args.rest)
 
 
 def _cmd_rebuild(args) -> int:
@@ -225,10 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rebuild", help="re-apply the compacted directory topics to a service's projections")
     p.add_argument("service", choices=sorted(SERVICES))
     p.set_defaults(func=_cmd_rebuild)
-    p = sub.add_parser("play-month", help="play a small unit's month on the running stack, punches to payroll")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--year", type=int)
-    p.add_argument("--month", type=int, help="default: last month")
+    p = sub.add_parser("play-month", help="alias of `kinerja-play`: play a month on the running stack", add_help=False)
     p.set_defaults(func=_cmd_play_month)
     p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
@@ -236,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=8)
     p.add_argument("--dev", action="store_true", help="an HS256 development token signed with JWT_DEV_SECRET")
     p.set_defaults(func=_cmd_token)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.func is not _cmd_play_month:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     return args.func(args)
 
 
