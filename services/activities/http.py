@@ -51,6 +51,7 @@ def _store():
 
 @blueprint.get("/catalogue")
 @require()
+@documented(query={"unit_id": "items open to this unit", "position_id": "items open to this position"})
 def list_catalogue():
     """Catalogue items (uraian tugas with time norms), optionally those open to a unit and position."""
     return {"items": handlers.list_catalogue(db(), request.args.get("unit_id"), request.args.get("position_id"))}
@@ -59,6 +60,7 @@ def list_catalogue():
 @blueprint.post("/catalogue/imports")
 @transactional
 @require("admin")
+@documented(body=("text/csv", "multipart/form-data"))
 def import_catalogue():
     """Import a catalogue CSV (body or multipart `file`): good rows kept, bad rows reported by line."""
     return handlers.import_catalogue(db(), uploaded_text(), authenticate().subject, _now())
@@ -67,6 +69,7 @@ def import_catalogue():
 @blueprint.post("/evidence")
 @transactional
 @require("staff")
+@documented(body="multipart/form-data", status=201)
 def upload_evidence():
     """Upload an evidence file (multipart `file`): JPEG, PNG or PDF by its bytes, within the size limit."""
     upload = request.files.get("file")
@@ -79,6 +82,7 @@ def upload_evidence():
 
 @blueprint.get("/evidence/<evidence_id>")
 @require()
+@documented(produces="application/octet-stream")
 def download_evidence(evidence_id):
     """An evidence file's bytes, for its owner, their approver, or verifier/admin/ops."""
     record, content = handlers.evidence_file(db(), _store(), authenticate(), evidence_id)
@@ -95,7 +99,7 @@ def _entry_body() -> dict:
 @blueprint.post("/entries")
 @transactional
 @require("staff")
-@documented(EntryRequestSchema)
+@documented(EntryRequestSchema, status=201)
 def submit_entry():
     """Submit a daily activity entry (the caller's own)."""
     return handlers.submit_entry(db(), authenticate().subject, _entry_body(), _policy(), _now()), 201
@@ -103,6 +107,7 @@ def submit_entry():
 
 @blueprint.get("/entries")
 @require()
+@documented(query={"employee_id": "default: the caller", "from": fields.Date(), "to": fields.Date(), "state": "the entry state"})
 def list_entries():
     """Entries of one employee (default: the caller), filtered by `from`, `to` and `state`."""
     principal = authenticate()
@@ -121,7 +126,7 @@ def get_entry(entry_id):
 @blueprint.put("/entries/<entry_id>")
 @transactional
 @require("staff")
-@documented(EntryRequestSchema)
+@documented(EntryRequestSchema, problems=(409,))
 def change_entry(entry_id):
     """Edit an undecided entry, or revise a rejected one (a new version either way)."""
     return handlers.change_entry(db(), authenticate().subject, entry_id, _entry_body(), _policy(), _now())
@@ -130,6 +135,7 @@ def change_entry(entry_id):
 @blueprint.post("/entries/<entry_id>/withdraw")
 @transactional
 @require("staff")
+@documented(problems=(409,))
 def withdraw_entry(entry_id):
     """Withdraw an undecided entry (final)."""
     return handlers.withdraw_entry(db(), authenticate().subject, entry_id, _now())

@@ -72,7 +72,7 @@ def get_entry(entry_id):
 @blueprint.post("/entries/<entry_id>/decisions")
 @transactional
 @require("supervisor")
-@documented(DecisionRequestSchema)
+@documented(DecisionRequestSchema, status=201, problems=(409,))
 def decide(entry_id):
     """Decide one entry: approve, reject (reason), strike/coret (reason), set_minutes (free description)."""
     body = load_json(DecisionRequestSchema())
@@ -93,6 +93,7 @@ def decide_bulk():
 
 @blueprint.get("/supervisors/<supervisor_id>/timeliness")
 @require()
+@documented(query={"from": fields.Date(), "to": fields.Date()})
 def supervisor_timeliness(supervisor_id):
     """A supervisor's punctuality record (the supervisor, admin, ops, the verifiers of the supervisor's unit)."""
     return handlers.timeliness_record(db(), authenticate(), supervisor_id, date_arg("from"), date_arg("to"))
@@ -129,6 +130,7 @@ def unassign_verifier(verifier_id, unit_id):
 
 @blueprint.get("/verifications/queue")
 @require("verifier")
+@documented(query={"unit_id": "one of the caller's units", "month": "YYYY-MM"})
 def verification_queue():
     """Sampled decisions of the caller's units awaiting verification (`unit_id`, `month` YYYY-MM optional)."""
     return {"items": handlers.verification_queue(db(), authenticate().subject, request.args.get("unit_id"),
@@ -138,7 +140,7 @@ def verification_queue():
 @blueprint.post("/decisions/<decision_id>/verification")
 @transactional
 @require("verifier")
-@documented(VerificationRequestSchema)
+@documented(VerificationRequestSchema, status=201, problems=(409,))
 def verify(decision_id):
     """Uphold or overturn a decision (a verifier of the entry's unit; overturning needs a reason)."""
     body = load_json(VerificationRequestSchema())
@@ -155,6 +157,7 @@ def unit_months(unit_id):
 @blueprint.post("/units/<unit_id>/months/<month>/close")
 @transactional
 @require("verifier")
+@documented(status=201, problems=(409, 422))
 def close_month(unit_id, month):
     """Close a unit's month (YYYY-MM; a verifier of that unit): refused with reasons while work is pending."""
     return handlers.close_month(db(), authenticate().subject, unit_id, month, _ctx()), 201
@@ -162,6 +165,7 @@ def close_month(unit_id, month):
 
 @blueprint.get("/audit")
 @require()
+@documented(query={"entry_id": fields.String(required=True)})
 def audit():
     """The append-only audit trail of one entry (`entry_id`): who, when, what, before and after."""
     entry_id = request.args.get("entry_id")

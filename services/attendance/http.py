@@ -83,7 +83,16 @@ def _too_large(error: _TooLarge):
     return _plain(f"ERROR: the body is larger than {error.args[0]} bytes", 413)
 
 
+# What a device sends in the query string of ADMS calls (its serial always; the rest per call).
+ADMS_QUERY = {"SN": fields.String(required=True, metadata={"description": "the device serial"}),
+              "options": "`all` on the handshake", "pushver": "the push protocol version",
+              "type": "`time` for the server's time; the answer's kind on querydata",
+              "table": "ATTLOG, OPERLOG, rtlog, tabledata, ATTPHOTO, options, ...", "tablename": "with table=tabledata",
+              "Stamp": "the stamp of the last record sent"}
+
+
 @transactional
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
 def cdata_get():
     """ADMS handshake (`options=all`): the option block with this device's stamps and time zone;
     `type=time`: the server's time (`Time=<ISO 8601 in the device's zone>`)."""
@@ -94,6 +103,7 @@ def cdata_get():
 
 
 @transactional
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
 def cdata_post():
     """ADMS upload (`table=ATTLOG|OPERLOG|rtlog|tabledata&tablename=..|ATTPHOTO|options|...`): stored as it
     came, whatever the table, then the reply the protocol expects (`OK: <n>`, `user=<n>`, `OK`)."""
@@ -105,6 +115,7 @@ def cdata_post():
 
 
 @transactional
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
 def querydata():
     """Push 3.x answers to DATA QUERY / GET OPTION (`type=tabledata&cmdid=..&tablename=..&count=..`):
     stored as they came, the command marked answered, then `<tablename>=<n>`."""
@@ -121,6 +132,7 @@ def querydata():
 
 
 @transactional
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
 def rtdata():
     """Push 3.x time request (`type=time`): `DateTime=<encoded>,ServerTZ=<+hhmm>`; anything else `OK`."""
     if request.args.get("type") != "time":
@@ -130,6 +142,7 @@ def rtdata():
 
 
 @transactional
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
 def getrequest():
     """ADMS command poll (and heartbeat): `C:<id>:<command>` lines, or `OK`."""
     return _device_call(lambda session: devices.next_commands(session, _serial(), request.remote_addr, _now(),
@@ -137,6 +150,7 @@ def getrequest():
 
 
 @transactional
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
 def devicecmd():
     """ADMS command results (`ID=..&Return=..&CMD=..` a line, or `ID=`, `Return=`, `CMD=` and the output on
     lines of their own): stored, each command's answer recorded, then `OK`."""
@@ -149,6 +163,7 @@ def devicecmd():
 
 
 @transactional
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
 def registry():
     """Push 3.x registration: `RegistryCode=<code>`."""
     body = _body()
@@ -157,6 +172,7 @@ def registry():
 
 
 @transactional
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
 def push():
     """Push 3.x configuration for the device (a body it posts is stored as it came)."""
     body = _body()
@@ -169,6 +185,7 @@ def push():
 
 
 @transactional
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
 def ping():
     """Push 3.x keep-alive: `OK`."""
     def work(session):
@@ -256,6 +273,11 @@ def post_punches():
     return {"accepted": accepted, "rejected": sorted(rejected, key=lambda e: e["index"])}, 200
 
 
+RANGE_QUERY = {"employee_id": "default: the caller",
+               "from": fields.Date(metadata={"description": f"default: 30 days before `to`, at most {MAX_RANGE_DAYS} days"}),
+               "to": fields.Date(metadata={"description": "default: today"})}
+
+
 def _range() -> tuple[date, date]:
     end = date_arg("to") or date.today()
     start = date_arg("from") or end - timedelta(days=30)
@@ -274,6 +296,7 @@ def _readable_employee() -> str:
 
 @api_blueprint.get("/punches")
 @require()
+@documented(query=RANGE_QUERY, problems=(400,))
 def get_punches():
     """An employee's punches (`employee_id`, `from`, `to`): own, a report's, or anyone's for admin/ops."""
     employee_id = _readable_employee()
@@ -283,6 +306,7 @@ def get_punches():
 
 @api_blueprint.get("/days")
 @require()
+@documented(query=RANGE_QUERY, problems=(400,))
 def get_days():
     """An employee's attendance days (`employee_id`, `from`, `to`), each with its version."""
     employee_id = _readable_employee()
@@ -307,6 +331,7 @@ def post_build_days():
 @require()
 @documented(AbsenceSchema)
 @transactional
+@documented(AbsenceSchema, status=201)
 def post_absence():
     """Record leave, sick leave, duty (with the assignment letter) or permission: admin or the supervisor."""
     data = load_json(AbsenceSchema())
@@ -321,6 +346,7 @@ def post_absence():
 
 @api_blueprint.get("/absences")
 @require()
+@documented(query=RANGE_QUERY, problems=(400,))
 def get_absences():
     """An employee's absences (`employee_id`, `from`, `to`)."""
     employee_id = _readable_employee()
@@ -330,6 +356,7 @@ def get_absences():
 
 @api_blueprint.get("/devices")
 @require("admin", "ops")
+@documented(query={"state": "pending, approved or disabled"})
 def get_devices():
     """Devices with their state, zone, last contact and `silent` (not heard from during working hours)."""
     return {"devices": devices.list_devices(db(), _now(), _config(), request.args.get("state"))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, request
+from marshmallow import fields
 
 from contracts import directory as contract
 from directory import handlers
@@ -50,6 +51,7 @@ def me():
 
 @blueprint.get("/units")
 @require()
+@documented(query={"parent_unit_id": "only the units directly under this one"})
 def list_units():
     """All organisation units (SKPD/OPD)."""
     return {"units": handlers.list_records(db(), "unit", parent_unit_id=request.args.get("parent_unit_id"))}
@@ -89,6 +91,7 @@ def put_position(position_id):
 
 @blueprint.get("/employees")
 @require()
+@documented(query={"unit_id": "only this unit's employees (admin, ops, verifier, finance)"})
 def list_employees():
     """Employees the caller may see: everyone for admin/ops/finance, their units' people for a verifier (`unit_id`
     narrows both), reports for a supervisor, else self."""
@@ -134,6 +137,7 @@ def put_employee(employee_id):
 @blueprint.put("/employees/<employee_id>/roles")
 @transactional
 @require("admin")
+@documented({"roles": fields.List(fields.String(), required=True)})
 def put_roles(employee_id):
     """Set an employee's roles (users and roles)."""
     body = request.get_json(silent=True)
@@ -178,6 +182,7 @@ def put_holiday(day):
 
 @blueprint.get("/enrolments")
 @require("admin", "ops")
+@documented(query={"device_serial": "only this device's enrolments"})
 def list_enrolments():
     """Device enrolments (device serial + PIN -> employee)."""
     return {"enrolments": handlers.list_records(db(), "enrolment", device_serial=request.args.get("device_serial"))}
@@ -195,6 +200,7 @@ def put_enrolment(device_serial, pin):
 @blueprint.post("/roster/imports")
 @transactional
 @require("admin")
+@documented(body=("text/csv", "multipart/form-data"))
 def import_roster():
     """Import a roster CSV (raw text/csv body or a multipart `file`): good rows kept, bad rows reported."""
     return handlers.import_roster(db(), uploaded_text(), authenticate().subject, _today()), 200

@@ -107,6 +107,7 @@ def get_sanction(employee_id):
 @blueprint.delete("/sanctions/<employee_id>")
 @transactional
 @require("admin")
+@documented(status=204)
 def delete_sanction(employee_id):
     """Lift an employee's sanction (admin)."""
     handlers.delete_sanction(db(), _employee(employee_id))
@@ -149,7 +150,7 @@ def put_grade(employee_id):
 @blueprint.post("/runs")
 @transactional
 @require("finance")
-@documented(RunRequest)
+@documented(RunRequest, status=201, problems=(409,))
 def post_run():
     """Draft the organisation's payroll run for a month (finance)."""
     data = load_json(RunRequest())
@@ -160,6 +161,7 @@ def post_run():
 
 @blueprint.get("/runs")
 @require(*SEE_ALL)
+@documented(query={"year": fields.Integer()})
 def get_runs():
     """Payroll runs, newest month first (finance, admin)."""
     year = request.args.get("year", type=int)
@@ -184,6 +186,7 @@ def get_run(run_id):
 @blueprint.post("/runs/<run_id>/recompute")
 @transactional
 @require("finance")
+@documented(problems=(409,))
 def recompute(run_id):
     """Recompute a draft from current facts; unchanged facts change nothing (finance)."""
     run, changed = handlers.recompute_run(db(), _policy(), run_id, authenticate().subject)
@@ -193,6 +196,7 @@ def recompute(run_id):
 @blueprint.post("/runs/<run_id>/review")
 @transactional
 @require("finance")
+@documented(problems=(409,))
 def review(run_id):
     """Mark a draft reviewed (finance)."""
     return handlers.review_run(db(), run_id, authenticate().subject)
@@ -201,6 +205,7 @@ def review(run_id):
 @blueprint.post("/runs/<run_id>/return")
 @transactional
 @require("finance")
+@documented(problems=(409,))
 def send_back(run_id):
     """Send a reviewed run back to draft (finance)."""
     return handlers.return_run(db(), run_id, authenticate().subject)
@@ -209,7 +214,7 @@ def send_back(run_id):
 @blueprint.post("/runs/<run_id>/approve")
 @transactional
 @require("finance")
-@documented(ApproveRequest)
+@documented(ApproveRequest, problems=(409,))
 def approve(run_id):
     """Approve a reviewed run; not by who drafted or recomputed it (finance)."""
     data = ApproveRequest().load(request.get_json(silent=True) or {})  # the body is optional
@@ -219,6 +224,7 @@ def approve(run_id):
 @blueprint.post("/runs/<run_id>/paid")
 @transactional
 @require("finance")
+@documented(problems=(409,))
 def paid(run_id):
     """Mark an approved run paid (finance)."""
     return handlers.mark_paid(db(), run_id, authenticate().subject)
@@ -253,6 +259,7 @@ def payslip(run_id, employee_id):
 
 @blueprint.get("/runs/<run_id>/payslips/<employee_id>.html")
 @require()
+@documented(produces="text/html")
 def payslip_html(run_id, employee_id):
     """One payslip as a printable page (finance, admin, or the employee)."""
     handlers.visible_run(db(), run_id, _may_read(_employee(employee_id)))
@@ -281,6 +288,7 @@ def budget(run_id):
 
 @blueprint.get("/runs/<run_id>/bank.csv")
 @require("finance")
+@documented(produces="text/csv", problems=(409,))
 def bank_csv(run_id):
     """The bank transfer file of an approved or paid run; columns from the policy (finance)."""
     text, filename = handlers.bank_file(db(), run_id, _policy())
@@ -289,6 +297,7 @@ def bank_csv(run_id):
 
 @blueprint.get("/runs/<run_id>/bank-summary")
 @require("finance")
+@documented(problems=(409,))
 def bank_summary(run_id):
     """Transfers per unit of an approved or paid run, and who has no bank account (finance)."""
     return handlers.bank_summary(db(), run_id)

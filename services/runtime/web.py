@@ -9,8 +9,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -24,6 +22,7 @@ from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory, ping
 from runtime.kafka import broker_answers
 from runtime.errors import DomainError, Invalid, Malformed
+from runtime.openapi import allow_header, build as build_openapi, documented  # noqa: F401 - views import it from here
 from runtime.problems import Problem, from_validation_error
 
 log = logging.getLogger(__name__)
@@ -131,15 +130,6 @@ def uploaded_text(field: str = "file") -> str:
         return raw.decode("cp1252")  # spreadsheets on Windows export in this code page
 
 
-def documented(request_schema: type[Schema] | None = None, response_schema: type[Schema] | None = None):
-    """Decorator attaching request/response schemas to a view for the OpenAPI document."""
-    def wrap(view):
-        view._request_schema = request_schema
-        view._response_schema = response_schema
-        return view
-    return wrap
-
-
 def problem_response(problem: Problem) -> Response:
     """Render a Problem as application/problem+json."""
     response = jsonify(problem.body(instance=request.path))
@@ -148,35 +138,6 @@ def problem_response(problem: Problem) -> Response:
     if problem.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="kinerja"'
     return response
-
-
-def _openapi(app: Flask, title: str) -> dict:
-    spec = APISpec(title=title, version="1.0.0", openapi_version="3.1.0", plugins=[MarshmallowPlugin()])
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    paths: dict[str, dict] = {}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        view = app.view_functions[rule.endpoint]
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", str(rule))
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operation = {"summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],
-                         "operationId": f"{rule.endpoint}.{method.lower()}", "responses": {"200": {"description": "OK"}}}
-            if getattr(view, "_required_roles", None) is not None:
-                operation["security"] = [{"bearer": []}]
-            if getattr(view, "_request_schema", None) and method in {"POST", "PUT", "PATCH"}:
-                operation["requestBody"] = {"content": {"application/json": {"schema": view._request_schema}}}
-            if getattr(view, "_response_schema", None):
-                operation["responses"]["200"]["content"] = {"application/json": {"schema": view._response_schema}}
-            operation["responses"]["default"] = {"description": "Problem (RFC 9457)",
-                                                 "content": {"application/problem+json": {"schema": {"type": "object"}}}}
-            params = [{"name": arg, "in": "path", "required": True, "schema": {"type": "string"}} for arg in rule.arguments]
-            if params:
-                operation["parameters"] = params
-            paths.setdefault(path, {})[method.lower()] = operation
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
-    return spec.to_dict()
 
 
 def _metrics_response() -> Response:
@@ -212,6 +173,8 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
         REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
         LATENCY.labels(service, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
         return response
+
+    app.after_request(allow_header)
 
     @app.teardown_request
     def _close(exc):
@@ -274,7 +237,7 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.get("/openapi.json")
     def openapi():
         """The OpenAPI document of this service."""
-        return _openapi(current_app, title)
+        return build_openapi(current_app, title)
 
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

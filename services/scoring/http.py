@@ -119,6 +119,7 @@ def _policy():
 
 @blueprint.get("/flags")
 @require()
+@documented(query=FlagQuerySchema)
 def list_flags():
     """Cross-check flags: staff their own, supervisors their reports', verifiers their units', admin/ops everyone's."""
     args = load_args(FlagQuerySchema())
@@ -129,7 +130,7 @@ def list_flags():
 @blueprint.post("/flags/<path:flag_key>/clear")
 @transactional
 @require("supervisor")
-@documented(ClearSchema)
+@documented(ClearSchema, problems=(409,))
 def clear_flag(flag_key):
     """Resolve an open flag by the employee's approver's decision, with a reason (it then holds nothing back)."""
     body = load_json(ClearSchema())
@@ -184,6 +185,7 @@ def get_targets(employee_id, period):
 
 @blueprint.get("/months/<employee_id>/<period>")
 @require()
+@documented(problems=(422,))
 def get_month(employee_id, period):
     """One employee's scored month with the breakdown that produced it, and each entry's treatment (`entries`)."""
     year, month = period_arg(period)
@@ -202,6 +204,7 @@ def put_unit_rating(unit_id, year):
 
 @blueprint.get("/units/<unit_id>/distribution/<period>")
 @require()
+@documented(problems=(422,))
 def get_distribution(unit_id, period):
     """The unit's predicate distribution for a month against its own rating, with violations."""
     year, month = period_arg(period)
@@ -215,6 +218,7 @@ def _posture() -> dict:
 
 @blueprint.get("/posture")
 @require()
+@documented(query=PostureQuerySchema)
 def get_posture():
     """Staffing posture per unit and position (admin/ops; a verifier their assigned units; a supervisor their own)."""
     return _posture()
@@ -222,6 +226,7 @@ def get_posture():
 
 @blueprint.get("/posture.csv")
 @require()
+@documented(query=PostureQuerySchema, produces="text/csv")
 def get_posture_csv():
     """The staffing posture as CSV."""
     table = _posture()
@@ -236,6 +241,7 @@ def get_posture_csv():
 
 
 @blueprint.get("/public/units")
+@documented(query=PublicQuerySchema)
 def public_units():
     """Public aggregates per unit for a month: no names, no NIPs, small groups suppressed (no authentication)."""
     args = load_args(PublicQuerySchema())
