@@ -13,7 +13,7 @@ from tests.tokens import bearer_token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 SIZE = dict(departments=int(os.environ.get("KINERJA_REGENCY_DEPTS", "4")), sections=3,
-            staff_per_section=int(os.environ.get("KINERJA_REGENCY_STAFF", "6")))
+            staff_per_section=int(os.environ.get("KINERJA_REGENCY_STAFF", "1")))
 
 
 def _previous_month(today: date) -> tuple[int, int]:
