@@ -12,7 +12,7 @@ from runtime.config import Settings, repo_root
 from runtime.service import SERVICES
 
 
-def platform_minter(ttl: timedelta):
+def _platform_minter(ttl: timedelta):
     """(nip, roles) -> a token the local platform accepts: signed with its key pair from the data directory."""
     from runtime.auth import mint_token
     from runtime.keys import KeyStore
@@ -32,7 +32,7 @@ def _cmd_token(args) -> int:
         print(mint_dev_token(settings.jwt_dev_secret, settings.jwt_issuer, args.sub, args.roles.split(","), ttl,
                              settings.jwt_audience))
         return 0
-    print(platform_minter(ttl)(args.sub, args.roles.split(",")))
+    print(_platform_minter(ttl)(args.sub, args.roles.split(",")))
     return 0
 
 

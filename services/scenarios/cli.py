@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from runtime.cli import platform_minter
+from runtime.cli import _platform_minter
 from runtime.config import repo_root
 from runtime.policy import read_policy
 from runtime.service import SERVICES
@@ -130,7 +130,8 @@ def _sign_in(regency: Regency, host: str) -> None:
     print("\nThe platform:")
     try:
         requests.get(f"http://{host}:{PORTAL_PORT}/", timeout=5)
-        print(f"  {'portal':<11} http://{host}:{PORTAL_PORT}/")
+        print(f"  {'portal':<11} http://{host}:{PORTAL_PORT}/  (sign in with a NIP below; until accounts exist, the "
+              f"development sign-in of PORTAL_DEV_SIGNIN=1 bash deploy/run.sh: type the NIP, tick its roles)")
     except requests.RequestException:
         pass
     for name, port in sorted(SERVICES.items(), key=lambda kv: kv[1]):
@@ -141,10 +142,10 @@ def _sign_in(regency: Regency, host: str) -> None:
     roles = (("staff", staff, "staff"), ("supervisor", regency.people[staff].supervisor, "staff,supervisor"),
              ("verifier", regency.verifier_of(dept), "staff,verifier"), ("finance", finance.members[-2], "staff,finance"),
              ("admin", regency.admin, "admin"))
-    print("Sign in as each role with a bearer token (valid 8 hours):")
+    print("Each role: who, and a bearer token for the APIs (valid 8 hours):")
     for role, nip, granted in roles:
         name = regency.people[nip].name if nip in regency.people else "personnel officer"
-        print(f"  {role:<11} {name:<28} TOKEN=$(.venv/bin/kinerja token --sub {nip} --roles {granted})")
+        print(f"  {role:<11} {name:<28} NIP {nip}  TOKEN=$(.venv/bin/kinerja token --sub {nip} --roles {granted})")
     print('  then: curl -H "Authorization: Bearer $TOKEN" '
           f"http://{host}:{SERVICES['payroll']}/me/payslips")
 
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
     print(f"Playing {plan.period} for the regency of seed {args.seed} ({len(regency.people)} people) on {args.host}")
     try:
-        result = play(api, platform_minter(timedelta(hours=2)), regency, plan,
+        result = play(api, _platform_minter(timedelta(hours=2)), regency, plan,
                       log=lambda line: print(f"- {line}", flush=True))
     except (ApiError, TimeoutError) as exc:
         print(f"kinerja-play: {exc}", file=sys.stderr)
