@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from scenarios.cli import report
 from scenarios.regency import MonthPlan, Regency, expected, play
 from tests.tokens import bearer_token
 
@@ -27,7 +28,7 @@ def _log(line):
 
 
 @pytest.mark.timeout(600)  # two plays of ~2,000 API calls: a few minutes on a loaded two-core machine
-def test_a_regency_month_matches_its_seed_and_plays_again_without_change(platform):
+def test_a_regency_month_matches_its_seed_and_plays_again_without_change(platform, capsys):
     api = platform("demo")
     regency = Regency.generate(seed=2026, **SIZE)
     plan = MonthPlan.draw(regency, *_previous_month(date.today()))
@@ -56,3 +57,11 @@ def test_a_regency_month_matches_its_seed_and_plays_again_without_change(platfor
     assert again["added"] == {}
     assert again["run"]["run_id"] == first["run"]["run_id"]
     assert {n: p["net"] for n, p in again["payslips"].items()} == {n: p["net"] for n, p in first["payslips"].items()}
+
+    capsys.readouterr()
+    report(regency, plan, again, "127.0.0.1")
+    printed = capsys.readouterr().out
+    assert "Differences between the plan and the platform" not in printed  # every planned figure agrees
+    assert all(d.name in printed for d in regency.departments)
+    assert "One payslip traced" in printed and "kinerja token --sub" in printed
+    assert f"{sum(p['net'] for p in again['payslips'].values()):,}".replace(",", ".") in printed
