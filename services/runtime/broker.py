@@ -117,6 +117,13 @@ class Broker:
             self.process.wait(timeout=10)
         (self.home / "broker.pid").unlink(missing_ok=True)
 
+    def kill(self) -> None:
+        """Kill the broker at once (SIGKILL: no controlled shutdown), as a crash would; `start` brings it back."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        (self.home / "broker.pid").unlink(missing_ok=True)
+
     def wipe(self) -> None:
         """Remove the instance's data (after stop)."""
         shutil.rmtree(self.home, ignore_errors=True)

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from runtime.config import Settings, repo_root
 from runtime.service import SERVICES
@@ -106,11 +107,10 @@ def _cmd_rebuild(args) -> int:
 
 
 def _cmd_up(args) -> int:
-    from honcho.manager import Manager
-
     from runtime.broker import local_broker
     from runtime.kafka import ensure_topics
     from runtime.migrate import upgrade
+    from runtime.supervision import Program, run
 
     env = dict(os.environ)
     broker = None
@@ -127,43 +127,41 @@ def _cmd_up(args) -> int:
         for name in chosen:
             service(name)  # refuses an unknown name
             upgrade(name, Settings.from_env(name, env).database_url)
-        metrics_dir = repo_root() / ".cache" / "prometheus"
-        manager = Manager()
         print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
+        programs = []
         for name, port in sorted(((n, SERVICES[n]) for n in chosen), key=lambda kv: kv[1]):
-            service_env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir / name))
-            (metrics_dir / name).mkdir(parents=True, exist_ok=True)
-            for stale in (metrics_dir / name).glob("*.db"):
-                stale.unlink()
-            host = args.host
-            manager.add_process(f"{name}.web", f"{sys.executable} -m gunicorn -c {repo_root() / 'deploy' / 'gunicorn.conf.py'}"
-                                f" -b {host}:{port} -w {args.workers} '{name}.app:create_app()'", env=service_env)
-            manager.add_process(f"{name}.relay", f"{sys.executable} -m runtime.cli relay {name}", env=service_env)
-            manager.add_process(f"{name}.consumer", f"{sys.executable} -m runtime.cli consume {name}", env=service_env)
-            if has_jobs(name):
-                manager.add_process(f"{name}.work", f"{sys.executable} -m runtime.cli work {name}", env=service_env)
-            print(f"{name:<11} http://{host}:{port}  (/readyz /metrics /openapi.json)  db={Settings.from_env(name, env).database_url}")
+            metrics = {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(name))}
+            programs.append(Program(f"{name}.web", _gunicorn(args, port, f"{name}.app:create_app()"), metrics))
+            for role in ("relay", "consume") + (("work",) if has_jobs(name) else ()):
+                label = "consumer" if role == "consume" else role
+                programs.append(Program(f"{name}.{label}", [sys.executable, "-m", "runtime.cli", role, name], metrics))
+            print(f"{name:<11} http://{args.host}:{port + args.port_offset}  (/readyz /metrics /openapi.json)"
+                  f"  db={Settings.from_env(name, env).database_url}")
         if with_portal:
-            _add_portal(manager, env, args)
-        sys.stdout.flush()
-        manager.loop()
-        return manager.returncode or 0
+            from portal.config import PORT
+            programs.append(Program("portal.web", _gunicorn(args, PORT, "portal.app:create_app()"),
+                                    {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir("portal"))}))
+            print(f"{'portal':<11} http://{args.host}:{PORT + args.port_offset}  (the web app; /healthz /readyz /metrics)")
+        run_dir = Path(Settings.from_env("up", env).data_dir) / "supervisor"
+        print(f"supervised by supervisord: supervisorctl -c {run_dir / 'supervisord.conf'} status", flush=True)
+        return run(run_dir, programs, env)
     finally:
         if broker:
             broker.stop()
 
 
-def _add_portal(manager, env: dict, args) -> None:
-    """The web app for people, in front of the services (pages only: no database, no consumer)."""
-    from portal.config import PORT
-    metrics = repo_root() / ".cache" / "prometheus" / "portal"
+def _gunicorn(args, port: int, app: str) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(repo_root() / "deploy" / "gunicorn.conf.py"),
+            "-b", f"{args.host}:{port + args.port_offset}", "-w", str(args.workers), app]
+
+
+def _fresh_metrics_dir(name: str) -> Path:
+    """The prometheus multiprocess folder of a service's processes, emptied of a previous run's files."""
+    metrics = repo_root() / ".cache" / "prometheus" / name
     metrics.mkdir(parents=True, exist_ok=True)
     for stale in metrics.glob("*.db"):
         stale.unlink()
-    manager.add_process("portal.web", f"{sys.executable} -m gunicorn -c {repo_root() / 'deploy' / 'gunicorn.conf.py'}"
-                        f" -b {args.host}:{PORT} -w {args.workers} 'portal.app:create_app()'",
-                        env=dict(env, PROMETHEUS_MULTIPROC_DIR=str(metrics)))
-    print(f"{'portal':<11} http://{args.host}:{PORT}  (the web app; /healthz /readyz /metrics)")
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("up", help="run the whole platform locally: broker, services, relays, consumers")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--port-offset", type=int, default=0, help="added to every port, to run beside another stack")
     p.add_argument("services", nargs="*", metavar="service", help="default: every service and the portal")
     p.set_defaults(func=_cmd_up)
     p = sub.add_parser("kafka", help="the local Kafka broker")

@@ -5,6 +5,11 @@ failing after `max_attempts`, goes to `<topic>.dlq` with the error, and the part
 A poll's events are applied together in one transaction (their inbox rows included); if that fails,
 they are applied again one by one, each in its own transaction with its retries, so one poison event
 is dead-lettered alone and the others are kept. Offsets are committed only after the database commit.
+
+A broker outage never ends the loop: a poll, a dead letter or an offset commit that fails is retried with
+a growing pause (`Backoff`) until the broker answers again. Records whose handling did not finish are
+polled again (the consumer seeks back to them); those already applied are skipped by the inbox, so the
+outage loses nothing and applies nothing twice.
 """
 from __future__ import annotations
 
@@ -14,12 +19,14 @@ import threading
 import time
 from typing import Callable
 
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import Counter
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.topics import dead_letter
 from runtime.events import Event, InvalidEvent, parse_event
+from runtime.kafka import Backoff
 from runtime.messaging import claim
 from runtime.uow import unit_of_work
 
@@ -136,18 +143,49 @@ class EventConsumer:
                 time.sleep(self.retry_backoff_s * attempt)
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Poll one batch, apply it in one transaction (or event by event if that fails), then commit offsets."""
+        """Poll one batch, apply it in one transaction (or event by event if that fails), then commit offsets.
+
+        If handling fails (a dead letter the broker did not take, a database that is down), the consumer seeks
+        back to the batch's first records, so they are polled again, and raises. If only the offset commit
+        fails, the batch is applied and kept: a later commit covers it, or its redelivery is skipped by the inbox.
+        """
         batches = self.kafka.poll(timeout_ms=timeout_ms)
         records = [record for tp_records in batches.values() for record in tp_records]
         if not records:
             return 0
-        self.handle_records(records)
-        self.kafka.commit({TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(tp_records[-1].offset + 1, "", -1)
-                           for tp, tp_records in batches.items() if tp_records})
+        try:
+            self.handle_records(records)
+        except Exception:
+            self._rewind(batches)
+            raise
+        try:
+            self.kafka.commit({TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(tp_records[-1].offset + 1, "", -1)
+                               for tp, tp_records in batches.items() if tp_records})
+        except KafkaError as exc:
+            log.warning("offset commit failed; the next commit covers these records",
+                        extra={"consumer": self.name, "error": repr(exc)})
         return len(records)
 
-    def run(self, stop: threading.Event) -> None:
-        """Consume until `stop` is set."""
+    def _rewind(self, batches) -> None:
+        """Seek back to the first record of each polled partition still assigned to this consumer (one that a
+        rebalance took away is read again by its new owner from the last committed offset)."""
+        assigned = self.kafka.assignment()
+        for tp, tp_records in batches.items():
+            partition = TopicPartition(tp.topic, tp.partition)
+            if tp_records and partition in assigned:
+                self.kafka.seek(partition, tp_records[0].offset)
+
+    def run(self, stop: threading.Event, backoff: Backoff | None = None) -> None:
+        """Consume until `stop` is set, riding out broker and database outages with a growing pause."""
+        backoff = backoff or Backoff()
         while not stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any outage; the batch is polled again
+                pause = backoff.failed()
+                log.warning("consumer poll failed; retrying", extra={"consumer": self.name, "error": repr(exc),
+                                                                     "retry_in_s": pause})
+                stop.wait(pause)
+            else:
+                backoff.reset()
         self.kafka.close()

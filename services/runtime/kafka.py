@@ -21,6 +21,24 @@ class Utf8(Serializer):
         return data if isinstance(data, bytes) or data is None else data.encode("utf-8")
 
 
+class Backoff:
+    """Pauses that double from `first_s` up to `max_s` while failures go on; `reset()` after a success."""
+
+    def __init__(self, first_s: float = 0.5, max_s: float = 10.0):
+        self.first_s = first_s
+        self.max_s = max_s
+        self.next_s = first_s
+
+    def failed(self) -> float:
+        """The pause to take after one more failure."""
+        pause, self.next_s = self.next_s, min(self.next_s * 2, self.max_s)
+        return pause
+
+    def reset(self) -> None:
+        """The next failure starts again from the first pause."""
+        self.next_s = self.first_s
+
+
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     """An idempotent producer that waits for every in-sync replica (`acks=all`)."""
     return KafkaProducer(

@@ -13,6 +13,8 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from runtime.kafka import Backoff
+
 log = logging.getLogger(__name__)
 RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
 
@@ -41,14 +43,19 @@ def relay_once(sessions: sessionmaker[Session], producer, service: str, batch_si
 
 
 def run_relay(sessions: sessionmaker[Session], producer, service: str, stop: threading.Event,
-              idle_wait_s: float = 0.2) -> None:
-    """Relay until `stop` is set; back off briefly when the outbox is empty or the broker fails."""
+              idle_wait_s: float = 0.2, backoff: Backoff | None = None) -> None:
+    """Relay until `stop` is set; wait briefly when the outbox is empty, and with a growing pause while the
+    broker or the database fails (an outage never ends the loop; the rows stay unsent until it is over)."""
+    backoff = backoff or Backoff()
     while not stop.is_set():
         try:
             sent = relay_once(sessions, producer, service)
-        except Exception:  # noqa: BLE001 - the rows stay unsent and are retried
-            log.exception("relay batch failed; retrying")
-            stop.wait(2.0)
+        except Exception as exc:  # noqa: BLE001 - the rows stay unsent and are retried
+            pause = backoff.failed()
+            log.warning("relay batch failed; retrying", extra={"service": service, "error": repr(exc),
+                                                                "retry_in_s": pause})
+            stop.wait(pause)
             continue
+        backoff.reset()
         if not sent:
             stop.wait(idle_wait_s)

@@ -13,7 +13,7 @@ from contracts.topics import COMPACTED
 from runtime.config import Settings
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
-from runtime.kafka import ensure_topics, make_consumer, make_producer
+from runtime.kafka import Backoff, broker_answers, ensure_topics, make_consumer, make_producer
 from runtime.relay import run_relay
 from runtime.service import service
 from runtime.web import configure_logging
@@ -26,6 +26,24 @@ def _stop_on_signals() -> threading.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+def _await_broker(bootstrap: str, stop: threading.Event, name: str) -> bool:
+    """Wait, with a growing pause, until the broker answers and the platform's topics exist (a process started
+    during a broker outage waits for it rather than exiting); False if stopped first."""
+    backoff = Backoff()
+    while not stop.is_set():
+        if broker_answers(bootstrap):
+            try:
+                ensure_topics(bootstrap)
+                return True
+            except Exception as exc:  # noqa: BLE001 - the broker went away again; keep waiting
+                log.warning("could not ensure topics", extra={"process": name, "error": repr(exc)})
+        pause = backoff.failed()
+        log.warning("broker not answering; waiting", extra={"process": name, "bootstrap": bootstrap,
+                                                             "retry_in_s": pause})
+        stop.wait(pause)
+    return False
 
 
 class RebuildWhenEmpty(ConsumerRebalanceListener):
@@ -80,9 +98,10 @@ def run_consumer(name: str) -> None:
     """Run the consumer of service `name` until SIGTERM."""
     settings = Settings.from_env(name)
     configure_logging(name)
-    ensure_topics(settings.kafka_bootstrap_servers)
-    consumer = build_consumer(name, settings)
     stop = _stop_on_signals()
+    if not _await_broker(settings.kafka_bootstrap_servers, stop, f"{name}-consumer"):
+        return
+    consumer = build_consumer(name, settings)
     if consumer is None:
         log.info("service consumes no events; idle")
         stop.wait()
@@ -94,11 +113,13 @@ def run_relay_process(name: str) -> None:
     """Run the outbox relay of service `name` until SIGTERM."""
     settings = Settings.from_env(name)
     configure_logging(name)
-    ensure_topics(settings.kafka_bootstrap_servers)
+    stop = _stop_on_signals()
+    if not _await_broker(settings.kafka_bootstrap_servers, stop, f"{name}-relay"):
+        return
     engine = make_engine(settings.database_url)
     producer = make_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
     try:
-        run_relay(make_session_factory(engine, service(name).metadata), producer, name, _stop_on_signals())
+        run_relay(make_session_factory(engine, service(name).metadata), producer, name, stop)
     finally:
         producer.close()
 

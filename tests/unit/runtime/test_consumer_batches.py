@@ -1,13 +1,10 @@
 """The consumer applies a poll's events in one transaction, and falls back to one by one when that fails."""
 from collections import namedtuple
 
-import pytest
-from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy import insert, select
 
 from runtime.consumer import EventConsumer
-from runtime.db import make_session_factory
 from runtime.events import make_event
-from runtime.messaging import add_messaging_tables
 
 Record = namedtuple("Record", "topic partition offset key value")
 TP = namedtuple("TP", "topic partition")
@@ -42,17 +39,6 @@ class FakeProducer:
     def send(self, topic, key, value, headers):
         self.sent.append((topic, value, dict(headers)))
         return FakeFuture()
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    metadata = MetaData()
-    Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))
-    add_messaging_tables(metadata)
-    engine = create_engine(f"sqlite:///{tmp_path / 'consumer.db'}")
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
 
 
 def _event(name, key="2026-08-17"):
