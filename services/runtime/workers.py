@@ -38,9 +38,9 @@ def _await_broker(bootstrap: str, stop: threading.Event, name: str) -> bool:
                 ensure_topics(bootstrap)
                 return True
             except Exception as exc:  # noqa: BLE001 - the broker went away again; keep waiting
-                log.warning("could not ensure topics", extra={"process": name, "error": repr(exc)})
+                log.warning("could not ensure topics", extra={"worker": name, "error": repr(exc)})
         pause = backoff.failed()
-        log.warning("broker not answering; waiting", extra={"process": name, "bootstrap": bootstrap,
+        log.warning("broker not answering; waiting", extra={"worker": name, "bootstrap": bootstrap,
                                                              "retry_in_s": pause})
         stop.wait(pause)
     return False
