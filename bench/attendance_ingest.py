@@ -281,7 +281,8 @@ def main() -> int:
     server_log = tempfile.NamedTemporaryFile(prefix="bench-attendance-", suffix=".log", delete=False)
     env = dict(os.environ, ATTENDANCE_DATABASE_URL=_named(url, "bench-attendance-web"), KAFKA_BOOTSTRAP_SERVERS=bootstrap or "127.0.0.1:1",
                GUNICORN_THREADS=str(args.threads), LOG_LEVEL="WARNING",
-               ATTENDANCE_INGEST_BATCH=str(args.ingest_batch))
+               ATTENDANCE_INGEST_BATCH=str(args.ingest_batch),
+               ATTENDANCE_DEVICE_RATE_LIMIT="1000000 per minute")  # capacity is measured, not the per-device bound
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                                "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "attendance.app:create_app()"],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log)

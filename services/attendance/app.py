@@ -15,9 +15,18 @@ def build_context(settings: Settings):
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the attendance Flask app around its context."""
-    from attendance.http import adms_blueprint, api_blueprint
+    """Build the attendance Flask app around its context.
+
+    Every device endpoint is rate-limited per serial (ATTENDANCE_DEVICE_RATE_LIMIT, default 300 per minute;
+    per process), checked before the body is read."""
+    from flask_limiter import Limiter
+
+    from attendance.http import adms_blueprint, api_blueprint, device_key
     from attendance.tables import metadata
     settings = settings or Settings.from_env("attendance")
-    return create_service_app(settings, metadata, [adms_blueprint, api_blueprint], "Kinerja attendance",
-                              service=build_context(settings))
+    context = build_context(settings)
+    app = create_service_app(settings, metadata, [adms_blueprint, api_blueprint], "Kinerja attendance",
+                             service=context)
+    limiter = Limiter(device_key, app=app, storage_uri="memory://", headers_enabled=True)
+    limiter.shared_limit(context.device_rate_limit, scope="device")(adms_blueprint)  # all calls of a serial
+    return app

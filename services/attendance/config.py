@@ -21,11 +21,31 @@ class AttendanceConfig:
     # the largest body a device may post: a 128-record ATTLOG batch is about 10 KB, photo and template
     # tables reach a few hundred KB (push 3.x firmware posts at most its MaxPostSize, 1 MB by default)
     max_device_body_bytes: int = 4 * 1024 * 1024
+    # a pending (unknown or unapproved) serial: at most this many uploads of at most this many bytes in all
+    # are kept as a sample for the admin to judge; the rest are answered "not stored, send it again later"
+    pending_sample_uploads: int = 3
+    pending_sample_bytes: int = 16 * 1024
+    pending_retry_seconds: int = 300  # the ErrorDelay a pending device is told, and the Retry-After it gets
+    # requests one serial may make per window, per process (Flask-Limiter syntax); a full history re-send
+    # is about one upload every few seconds, a poll every 10 s
+    device_rate_limit: str = "300 per minute"
+
+
+def whole_setting(settings: Settings, key: str, default: int, low: int, high: int, unit: str = "") -> int:
+    """The whole-number setting `key`, between `low` and `high` (PolicyError otherwise)."""
+    try:
+        value = int(settings.extra.get(key, str(default)))
+    except ValueError:
+        raise PolicyError(f"{key} must be a whole number {unit}".rstrip()) from None
+    if not low <= value <= high:
+        raise PolicyError(f"{key} must be between {low} and {high} {unit}".rstrip())
+    return value
 
 
 def load_config(settings: Settings) -> AttendanceConfig:
     """Validate the `[attendance]` policy and the ATTENDANCE_DEFAULT_ZONE, _SILENT_MINUTES,
-    _CLOSE_DAY_AFTER_HOURS and _MAX_DEVICE_BODY_BYTES settings."""
+    _CLOSE_DAY_AFTER_HOURS, _MAX_DEVICE_BODY_BYTES, _PENDING_SAMPLE_UPLOADS, _PENDING_SAMPLE_BYTES,
+    _PENDING_RETRY_SECONDS and _DEVICE_RATE_LIMIT settings."""
     policy = load_section(settings.policy_file, "attendance", load_policy)
     zone = settings.extra.get("ATTENDANCE_DEFAULT_ZONE", "Asia/Jakarta")
     if zone not in ZONES:
@@ -46,5 +66,16 @@ def load_config(settings: Settings) -> AttendanceConfig:
         raise PolicyError("ATTENDANCE_MAX_DEVICE_BODY_BYTES must be a whole number of bytes") from None
     if max_body < 64 * 1024:
         raise PolicyError("ATTENDANCE_MAX_DEVICE_BODY_BYTES must be at least 65536 (a full ATTLOG batch)")
+    rate_limit = settings.extra.get("ATTENDANCE_DEVICE_RATE_LIMIT", "300 per minute")
+    try:
+        from limits import parse_many
+        parse_many(rate_limit)
+    except ValueError:
+        raise PolicyError("ATTENDANCE_DEVICE_RATE_LIMIT must read like '120 per minute'") from None
+    sample_uploads = whole_setting(settings, "ATTENDANCE_PENDING_SAMPLE_UPLOADS", 3, 0, 100, "of uploads")
+    sample_bytes = whole_setting(settings, "ATTENDANCE_PENDING_SAMPLE_BYTES", 16 * 1024, 0, 1024 * 1024, "of bytes")
+    retry = whole_setting(settings, "ATTENDANCE_PENDING_RETRY_SECONDS", 300, 30, 3600, "of seconds")
     return AttendanceConfig(policy=policy, default_zone=zone, silent_minutes=silent, close_day_after_hours=close_after,
-                            max_device_body_bytes=max_body)
+                            max_device_body_bytes=max_body, pending_sample_uploads=sample_uploads,
+                            pending_sample_bytes=sample_bytes, pending_retry_seconds=retry,
+                            device_rate_limit=rate_limit)

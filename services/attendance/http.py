@@ -53,13 +53,20 @@ def _serial() -> str | None:
 
 def _device_call(work):
     """`work(session)`'s text as the device's reply: committed (the view is `@transactional`) before it is
-    sent; a refused device gets `ERROR: <why>` and nothing it sent is kept."""
+    sent; a refused request gets `ERROR: <why>` with the refusal's status (and `Retry-After` when the device
+    should just try again later), and nothing it sent is kept (only its contact, for a pending device's
+    upload beyond its sample)."""
     session = db()
     try:
         return _plain(work(session))
     except devices.DeviceRefused as refusal:
-        session.rollback()
-        return _plain(f"ERROR: {refusal}", 403 if "disabled" in str(refusal) else 400)
+        if not refusal.keep:
+            session.rollback()
+        devices.REFUSALS.labels(refusal.reason).inc()
+        response = _plain(f"ERROR: {refusal}", refusal.status)
+        if refusal.retry_after is not None:
+            response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
 
 
 class _TooLarge(Exception):
@@ -83,27 +90,42 @@ def _too_large(error: _TooLarge):
     return _plain(f"ERROR: the body is larger than {error.args[0]} bytes", 413)
 
 
+def device_key() -> str:
+    """What the per-device rate limit counts by: the serial (the caller's address when there is none)."""
+    return f"device:{_serial() or request.remote_addr}"
+
+
+@adms_blueprint.errorhandler(429)
+def _rate_limited(error):
+    """Over `ATTENDANCE_DEVICE_RATE_LIMIT`: 429 `ERROR: ...` read before the body (nothing kept); the
+    firmware keeps its records and tries again after its ErrorDelay (`Retry-After` says when)."""
+    devices.REFUSALS.labels("rate_limited").inc()
+    return _plain(f"ERROR: too many requests from device {_serial()}: {error.description}, try again later", 429)
+
+
 # What a device sends in the query string of ADMS calls (its serial always; the rest per call).
 ADMS_QUERY = {"SN": fields.String(required=True, metadata={"description": "the device serial"}),
               "options": "`all` on the handshake", "pushver": "the push protocol version",
+              "pushcommkey": "the comm key some firmware sends on the handshake (checked when the device has one)",
               "type": "`time` for the server's time; the answer's kind on querydata",
               "table": "ATTLOG, OPERLOG, rtlog, tabledata, ATTPHOTO, options, ...", "tablename": "with table=tabledata",
               "Stamp": "the stamp of the last record sent"}
 
 
 @transactional
-@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403, 429))
 def cdata_get():
     """ADMS handshake (`options=all`): the option block with this device's stamps and time zone;
     `type=time`: the server's time (`Time=<ISO 8601 in the device's zone>`)."""
     if request.args.get("type") == "time":
         return _device_call(lambda session: devices.server_time(session, _serial(), request.remote_addr, _now(),
                                                                 _config()))
-    return _device_call(lambda session: devices.handshake(session, _serial(), request.remote_addr, _now(), _config()))
+    return _device_call(lambda session: devices.handshake(session, _serial(), request.remote_addr, _now(), _config(),
+                                                          comm_key=request.args.get("pushcommkey")))
 
 
 @transactional
-@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413, 429))
 def cdata_post():
     """ADMS upload (`table=ATTLOG|OPERLOG|rtlog|tabledata&tablename=..|ATTPHOTO|options|...`): stored as it
     came, whatever the table, then the reply the protocol expects (`OK: <n>`, `user=<n>`, `OK`)."""
@@ -115,7 +137,7 @@ def cdata_post():
 
 
 @transactional
-@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413, 429))
 def querydata():
     """Push 3.x answers to DATA QUERY / GET OPTION (`type=tabledata&cmdid=..&tablename=..&count=..`):
     stored as they came, the command marked answered, then `<tablename>=<n>`."""
@@ -132,7 +154,7 @@ def querydata():
 
 
 @transactional
-@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403, 429))
 def rtdata():
     """Push 3.x time request (`type=time`): `DateTime=<encoded>,ServerTZ=<+hhmm>`; anything else `OK`."""
     if request.args.get("type") != "time":
@@ -142,7 +164,7 @@ def rtdata():
 
 
 @transactional
-@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403, 429))
 def getrequest():
     """ADMS command poll (and heartbeat): `C:<id>:<command>` lines, or `OK`."""
     return _device_call(lambda session: devices.next_commands(session, _serial(), request.remote_addr, _now(),
@@ -150,7 +172,7 @@ def getrequest():
 
 
 @transactional
-@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413, 429))
 def devicecmd():
     """ADMS command results (`ID=..&Return=..&CMD=..` a line, or `ID=`, `Return=`, `CMD=` and the output on
     lines of their own): stored, each command's answer recorded, then `OK`."""
@@ -163,7 +185,7 @@ def devicecmd():
 
 
 @transactional
-@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413))
+@documented(query=ADMS_QUERY, body="text/plain", produces="text/plain", refused=(400, 403, 413, 429))
 def registry():
     """Push 3.x registration: `RegistryCode=<code>`."""
     body = _body()
@@ -172,7 +194,7 @@ def registry():
 
 
 @transactional
-@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403, 429))
 def push():
     """Push 3.x configuration for the device (a body it posts is stored as it came)."""
     body = _body()
@@ -185,7 +207,7 @@ def push():
 
 
 @transactional
-@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403))
+@documented(query=ADMS_QUERY, produces="text/plain", refused=(400, 403, 429))
 def ping():
     """Push 3.x keep-alive: `OK`."""
     def work(session):
@@ -243,6 +265,16 @@ class ApproveDeviceSchema(Schema):
     """The zone the device's clock runs in."""
 
     zone = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ZONES))
+
+
+class DeviceBoundsSchema(Schema):
+    """What a device may do beyond its serial: the source networks it may call from (a CIDR list; empty or
+    null: anywhere) and the comm key (`pushcommkey`) its firmware sends on the handshake (null: none).
+    Only the fields given change; the comm key is never shown back, only `comm_key_set`."""
+
+    allowed_networks = fields.List(fields.String(validate=validate.Length(1, 64)), allow_none=True,
+                                   validate=validate.Length(max=64))
+    comm_key = fields.String(allow_none=True, validate=validate.Length(1, 128))
 
 
 class PreRegisterSchema(Schema):
@@ -382,6 +414,16 @@ def approve_device(serial):
     processed. A serial never seen is 404: pre-register it with `POST /devices`."""
     data = ApproveDeviceSchema().load(request.get_json(silent=True) or {})
     return devices.approve_device(db(), serial, data["zone"], authenticate().subject, _now(), _config()), 200
+
+
+@api_blueprint.patch("/devices/<serial>")
+@require("admin")
+@documented(DeviceBoundsSchema)
+@transactional
+def patch_device(serial):
+    """Set the device's `allowed_networks` and `comm_key`: a call from elsewhere, or a handshake without the
+    key, is refused (403) and logged."""
+    return devices.set_bounds(db(), serial, load_json(DeviceBoundsSchema()), _now(), _config()), 200
 
 
 @api_blueprint.post("/devices/<serial>/disable")

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from attendance import tables
 from attendance.app import build_context
-from attendance.config import AttendanceConfig
+from attendance.config import AttendanceConfig, whole_setting
 from attendance.handlers import days, ingest
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory
@@ -31,16 +31,6 @@ PUNCHES = Counter("kinerja_attendance_punches_stored_total", "New punches stored
 IDLE_WAIT_S = 0.2
 ERROR_WAIT_S = 2.0
 CLOSE_DATES_EVERY_S = 60.0
-
-
-def _setting(settings: Settings, name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(settings.extra.get(name, str(default)))
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}")
-    return value
 
 
 def drain(sessions, config: AttendanceConfig, batch: int = 50,
@@ -61,10 +51,10 @@ def drain(sessions, config: AttendanceConfig, batch: int = 50,
 def run(settings: Settings, stop: threading.Event) -> None:
     """Process pending uploads until `stop` is set; wait briefly when there is nothing to do or on errors."""
     config = build_context(settings)
-    batch = _setting(settings, "ATTENDANCE_INGEST_BATCH", 50, 1, 1000)
+    batch = whole_setting(settings, "ATTENDANCE_INGEST_BATCH", 50, 1, 1000)
     # Devices wait for their acknowledgement, nobody waits for this job: where both share a machine the
     # job may be told to yield the CPU to the request path (it made no measurable difference on 2 cores).
-    niceness = _setting(settings, "ATTENDANCE_INGEST_NICE", 0, 0, 19)
+    niceness = whole_setting(settings, "ATTENDANCE_INGEST_NICE", 0, 0, 19)
     if niceness:
         os.nice(niceness)
     engine = make_engine(settings.database_url)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from attendance import tables
@@ -38,28 +39,44 @@ def add_pending_device(session: Session, serial: str, now: datetime) -> None:
 
 
 # One round trip for a device's contact on PostgreSQL: the upsert of the device (stamps only move
-# forward), its last contact before this one (`before` reads the statement's snapshot), and the raw
-# upload when there is one. Every sub-statement sees the same snapshot; all commit or roll back together.
+# forward, and only for an approved device), its last contact before this one (`before` reads the
+# statement's snapshot), and the raw upload when there is one: always for an approved device, for a pending
+# one only while its stored uploads stay within the sample bounds. Every sub-statement sees the same
+# snapshot; all commit or roll back together.
 _TOUCH_SQL = """
 WITH before AS (SELECT last_seen_at FROM devices WHERE device_serial = :serial),
 device AS (
     INSERT INTO devices AS d (device_serial, state, zone, options, first_seen_at, last_seen_at, remote_addr,
-                              attlog_stamp, operlog_stamp, attlog_stamp_text, operlog_stamp_text)
-    VALUES (:serial, 'pending', NULL, '{}', :now, :now, :addr, :attlog_stamp, :operlog_stamp,
-            CAST(:attlog_stamp_text AS varchar), CAST(:operlog_stamp_text AS varchar))
+                              attlog_stamp, operlog_stamp)
+    VALUES (:serial, 'pending', NULL, '{}', :now, :now, :addr, 0, 0)
     ON CONFLICT (device_serial) DO UPDATE SET
         last_seen_at = EXCLUDED.last_seen_at, remote_addr = EXCLUDED.remote_addr,
-        attlog_stamp = GREATEST(d.attlog_stamp, EXCLUDED.attlog_stamp),
-        operlog_stamp = GREATEST(d.operlog_stamp, EXCLUDED.operlog_stamp),
-        attlog_stamp_text = GREATEST(d.attlog_stamp_text, EXCLUDED.attlog_stamp_text),
-        operlog_stamp_text = GREATEST(d.operlog_stamp_text, EXCLUDED.operlog_stamp_text)
+        attlog_stamp = CASE WHEN d.state = 'approved' THEN GREATEST(d.attlog_stamp, :attlog_stamp)
+                       ELSE d.attlog_stamp END,
+        operlog_stamp = CASE WHEN d.state = 'approved' THEN GREATEST(d.operlog_stamp, :operlog_stamp)
+                        ELSE d.operlog_stamp END,
+        attlog_stamp_text = CASE WHEN d.state = 'approved'
+                            THEN GREATEST(d.attlog_stamp_text, CAST(:attlog_stamp_text AS varchar))
+                            ELSE d.attlog_stamp_text END,
+        operlog_stamp_text = CASE WHEN d.state = 'approved'
+                             THEN GREATEST(d.operlog_stamp_text, CAST(:operlog_stamp_text AS varchar))
+                             ELSE d.operlog_stamp_text END
     RETURNING d.device_serial, d.state, d.zone, d.last_seen_at, d.remote_addr, d.attlog_stamp, d.operlog_stamp,
-              d.attlog_stamp_text, d.operlog_stamp_text, d.options, d.first_seen_at, d.approved_at, d.approved_by
+              d.attlog_stamp_text, d.operlog_stamp_text, d.options, d.first_seen_at, d.approved_at, d.approved_by,
+              d.allowed_networks, d.comm_key_digest
+),
+kept AS (
+    SELECT count(*) AS uploads, coalesce(sum(octet_length(body)), 0) AS bytes
+    FROM raw_uploads WHERE device_serial = :serial
 ),
 upload AS (
     INSERT INTO raw_uploads (device_serial, table_name, stamp, received_at, body)
     SELECT device_serial, CAST(:table_name AS varchar), CAST(:stamp AS varchar), :now, CAST(:body AS bytea)
-    FROM device WHERE CAST(:store AS boolean) AND state <> 'disabled'
+    FROM device, kept WHERE CAST(:store AS boolean) AND CASE
+        WHEN device.state = 'approved' THEN true
+        WHEN device.state = 'pending' THEN kept.uploads < :sample_uploads
+             AND kept.bytes + octet_length(CAST(:body AS bytea)) <= :sample_bytes
+        ELSE false END
     RETURNING id
 )
 SELECT device.*, (SELECT last_seen_at FROM before) AS previous_seen_at, (SELECT id FROM upload) AS upload_id
@@ -75,28 +92,52 @@ def _touch_sql():
 STAMP_COLUMNS = ("attlog_stamp", "operlog_stamp", "attlog_stamp_text", "operlog_stamp_text")
 
 
+@dataclass(frozen=True)
+class Contact:
+    """What a device's contact did: its row after it, its previous last contact, whether the upload was kept."""
+
+    row: object
+    previous_seen_at: datetime | None
+    stored: bool
+
+
 def touch(session: Session, serial: str, addr: str | None, now: datetime, stamps: dict,
-          upload: dict | None):
-    """Upsert a device's contact (stamps, numbers or ISO date-times by STAMP_COLUMNS, only move forward) and
-    store `upload` (`table_name`, `stamp`, `body`) unless the device is disabled; return (the device's row,
-    its previous last contact)."""
+          upload: dict | None, sample_uploads: int, sample_bytes: int) -> Contact:
+    """Upsert a device's contact and store `upload` (`table_name`, `stamp`, `body`).
+
+    An approved device's stamps (numbers or ISO date-times by STAMP_COLUMNS) only move forward and its
+    upload is always stored; a pending device's stamps stay, and its upload is stored only while the
+    device's stored uploads stay within `sample_uploads` bodies and `sample_bytes` bytes; a disabled
+    device's never."""
     if _postgresql(session):
         row = session.execute(_touch_sql(), {
             "serial": serial, "now": now, "addr": addr, "attlog_stamp": stamps.get("attlog_stamp", 0),
             "operlog_stamp": stamps.get("operlog_stamp", 0), "attlog_stamp_text": stamps.get("attlog_stamp_text"),
             "operlog_stamp_text": stamps.get("operlog_stamp_text"), "store": upload is not None,
+            "sample_uploads": sample_uploads, "sample_bytes": sample_bytes,
             **(upload or {"table_name": None, "stamp": None, "body": None})}).one()
-        return row, row.previous_seen_at
+        return Contact(row, row.previous_seen_at, row.upload_id is not None)
     add_pending_device(session, serial, now)
     current = device(session, serial)
     values = {"last_seen_at": now, "remote_addr": addr}
-    for column, stamp in stamps.items():
-        values[column] = max(stamp, getattr(current, column) or type(stamp)())
+    if current.state == "approved":
+        for column, stamp in stamps.items():
+            values[column] = max(stamp, getattr(current, column) or type(stamp)())
     session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(values))
     row = device(session, serial)
-    if upload is not None and row.state != "disabled":
+    store = upload is not None and (row.state == "approved" or (
+        row.state == "pending" and _within_sample(session, serial, len(upload["body"]), sample_uploads,
+                                                  sample_bytes)))
+    if store:
         session.execute(insert(tables.raw_uploads).values(device_serial=serial, received_at=now, **upload))
-    return row, current.last_seen_at
+    return Contact(row, current.last_seen_at, store)
+
+
+def _within_sample(session: Session, serial: str, size: int, sample_uploads: int, sample_bytes: int) -> bool:
+    r = tables.raw_uploads.c
+    uploads, stored = session.execute(select(func.count(), func.coalesce(func.sum(func.length(r.body)), 0))
+                                      .where(r.device_serial == serial)).one()
+    return uploads < sample_uploads and stored + size <= sample_bytes
 
 
 def claim_pending(session: Session, limit: int | None, device_serial: str | None = None) -> list:

@@ -24,6 +24,10 @@ devices = Table(
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("approved_at", DateTime(timezone=True), nullable=True),
     Column("approved_by", String(18), nullable=True),
+    # set by an admin: the source networks (CIDR list) the device may call from (null: any), and the
+    # SHA-256 digest of the `pushcommkey` its firmware sends on the handshake (null: none checked)
+    Column("allowed_networks", JSON, nullable=True),
+    Column("comm_key_digest", String(64), nullable=True),
 )
 
 raw_uploads = Table(

@@ -10,6 +10,7 @@ Push 3.x sends `key=value` fields instead (`rtlog`, `tabledata` user/biodata/tra
 `parse_keyed_punches`, `parse_users`, `parse_templates` read them whatever the letter case of the keys.
 """
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -463,13 +464,13 @@ def zk_seconds_of(moment: datetime) -> int:
 
 
 def render_handshake(serial: str, stamps: Mapping[str, int | str], tz_offset_minutes: int,
-                     server_version: str) -> str:
+                     server_version: str, error_delay: int = ERROR_DELAY_SECONDS) -> str:
     """The option block answering `GET /iclock/cdata?options=all`.
 
     `stamps` maps a table ("ATTLOG", "OPERLOG") to the last stamp stored for this device (0 when absent): a
     number, or the date-time some firmware counts in; both the new and the old key names are sent.
     TimeZone is in hours for whole-hour zones, else minutes. `ATTPHOTOStamp` asks for attendance photos
-    (the evidence of a punch).
+    (the evidence of a punch). `error_delay` is how long the device waits after a refused request.
     """
     _check_line_safe(serial, "serial")
     _check_line_safe(server_version, "server_version")
@@ -486,7 +487,7 @@ def render_handshake(serial: str, stamps: Mapping[str, int | str], tz_offset_min
         f"OpStamp={operlog_stamp}",
         f"ATTPHOTOStamp={photo_stamp}",
         f"PhotoStamp={photo_stamp}",
-        f"ErrorDelay={ERROR_DELAY_SECONDS}",
+        f"ErrorDelay={error_delay}",
         f"Delay={DELAY_SECONDS}",
         f"TransTimes={TRANS_TIMES}",
         f"TransInterval={TRANS_INTERVAL_MINUTES}",
@@ -497,6 +498,30 @@ def render_handshake(serial: str, stamps: Mapping[str, int | str], tz_offset_min
         f"ServerVer={server_version}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def allowed_networks(networks: Iterable[str]) -> list[str]:
+    """The CIDR list a device may call from, normalised (`10.1.2.0/24`, `2001:db8::/32`); ValueError naming
+    the first entry that is not a network."""
+    normalised = []
+    for network in networks:
+        try:
+            normalised.append(str(ipaddress.ip_network(str(network).strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"not a network: {network!r} (write it like 10.1.2.0/24)") from None
+    return list(dict.fromkeys(normalised))
+
+
+def address_allowed(address: str | None, networks: Iterable[str] | None) -> bool:
+    """Whether a caller at `address` may speak for a device limited to `networks` (None or empty: anywhere)."""
+    if not networks:
+        return True
+    try:
+        caller = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    caller = getattr(caller, "ipv4_mapped", None) or caller
+    return any(caller in ipaddress.ip_network(network, strict=False) for network in networks)
 
 
 def render_commands(commands: Iterable[tuple[int, str]]) -> str:

@@ -7,6 +7,8 @@ after that commit. The ingest job turns stored uploads into punches (`ingest.pro
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +37,17 @@ APPROVAL_CHUNK = 200  # uploads processed per pass when a device is approved
 
 
 class DeviceRefused(Exception):
-    """A device that may not talk to the server (disabled); the message says why."""
+    """A device request the server refuses; the message says why.
+
+    `reason` labels the refusal in `kinerja_attendance_device_refusals_total`; `status` is the HTTP status
+    of the answer; `retry_after` (seconds) is sent when the device should simply try again later; with
+    `keep` the contact itself is still recorded (committed), otherwise nothing of the request is kept.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid", status: int = 400, retry_after: int | None = None,
+                 keep: bool = False):
+        super().__init__(message)
+        self.reason, self.status, self.retry_after, self.keep = reason, status, retry_after, keep
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,13 @@ class UploadReply:
 
     text: str
     accepted: int
+
+
+REFUSALS = Counter("kinerja_attendance_device_refusals_total",
+                   "Device requests refused, by reason: invalid (no usable SN), disabled, network (outside the "
+                   "device's allowed networks), comm_key, pending (an upload of an unapproved serial beyond "
+                   "its sample, not stored), rate_limited", ["reason"])
+log = logging.getLogger(__name__)
 
 
 def valid_serial(serial: str | None) -> str:
@@ -61,32 +80,59 @@ def _device_event(event_type: str, row) -> Event:
 
 
 def touch_device(session: Session, serial: str, remote_addr: str | None, now: datetime, config: AttendanceConfig,
-                 stamps: dict[str, int] | None = None, upload: dict | None = None):
-    """Record a device's contact (an unknown serial becomes a pending device); return its row.
+                 stamps: dict[str, int] | None = None, upload: dict | None = None, comm_key: str | None = None,
+                 handshake: bool = False):
+    """Record a device's contact (an unknown serial becomes a pending device); return its row."""
+    return _contact(session, serial, remote_addr, now, config, stamps, upload, comm_key, handshake).row
 
-    `stamps` (`attlog_stamp` / `operlog_stamp`) only ever move forward. With `upload` (`table_name`,
-    `stamp`, `body`) the raw upload is stored too, unless the device is disabled. `attendance.device.seen`
-    is published on first contact and when a device speaks again after being silent longer than
-    `silent_minutes`; a disabled device is refused (the caller rolls back).
+
+def _contact(session: Session, serial: str, remote_addr: str | None, now: datetime, config: AttendanceConfig,
+             stamps: dict[str, int] | None = None, upload: dict | None = None, comm_key: str | None = None,
+             handshake: bool = False) -> store.Contact:
+    """Record a device's contact and return what it did.
+
+    `stamps` (`attlog_stamp` / `operlog_stamp`) only ever move forward, and only for an approved device.
+    With `upload` (`table_name`, `stamp`, `body`) the raw upload is stored too: always for an approved
+    device, for a pending one only within its sample (`pending_sample_uploads` bodies, `pending_sample_bytes`
+    bytes), never for a disabled one. `attendance.device.seen` is published on first contact and when a
+    device speaks again after being silent longer than `silent_minutes`. Refused (the caller rolls back):
+    a disabled device, a call from outside the device's allowed networks, and a `pushcommkey` (`comm_key`)
+    that does not match the device's, or none on the `handshake` of a device that has one.
     """
     serial = valid_serial(serial)
     addr = (remote_addr or "")[:64] or None
-    row, previous = store.touch(session, serial, addr, now, stamps or {}, upload)
+    contact = store.touch(session, serial, addr, now, stamps or {}, upload, config.pending_sample_uploads,
+                          config.pending_sample_bytes)
+    row = contact.row
     if row.state == "disabled":
-        raise DeviceRefused(f"device {serial} is disabled")
+        raise DeviceRefused(f"device {serial} is disabled", "disabled", 403)
+    if not adms.address_allowed(addr, row.allowed_networks):
+        log.warning("device %s called from %s, outside its allowed networks %s", serial, addr, row.allowed_networks)
+        raise DeviceRefused(f"device {serial} may not call from {addr}", "network", 403)
+    if row.comm_key_digest and (comm_key is not None or handshake) and not hmac.compare_digest(
+            row.comm_key_digest, _digest(comm_key or "")):
+        log.warning("device %s from %s sent a wrong or no comm key", serial, addr)
+        raise DeviceRefused(f"device {serial}: wrong or missing pushcommkey", "comm_key", 403)
+    previous = contact.previous_seen_at
     if previous is None or now - aware(previous) > timedelta(minutes=config.silent_minutes):
         publish(session, _device_event("attendance.device.seen", row))
-    return row
+    return contact
+
+
+def _digest(comm_key: str) -> str:
+    return hashlib.sha256(comm_key.encode()).hexdigest()
 
 
 def handshake(session: Session, serial: str, remote_addr: str | None, now: datetime,
-              config: AttendanceConfig) -> str:
-    """The option block answering `GET /iclock/cdata?options=all`, with this device's stamps and time zone."""
-    row = touch_device(session, serial, remote_addr, now, config)
+              config: AttendanceConfig, comm_key: str | None = None) -> str:
+    """The option block answering `GET /iclock/cdata?options=all`, with this device's stamps and time zone;
+    a device awaiting approval is told to wait `pending_retry_seconds` after a refused upload."""
+    row = touch_device(session, serial, remote_addr, now, config, comm_key=comm_key, handshake=True)
     return adms.render_handshake(row.device_serial, {
         "ATTLOG": row.attlog_stamp or row.attlog_stamp_text or 0,
         "OPERLOG": row.operlog_stamp or row.operlog_stamp_text or 0,
-        "ATTPHOTO": _photo_stamp(session, row.device_serial)}, _offset_minutes(row, now, config), SERVER_VERSION)
+        "ATTPHOTO": _photo_stamp(session, row.device_serial)}, _offset_minutes(row, now, config), SERVER_VERSION,
+        error_delay=adms.ERROR_DELAY_SECONDS if row.state == "approved" else config.pending_retry_seconds)
 
 
 def _photo_stamp(session: Session, serial: str) -> str:
@@ -173,11 +219,19 @@ def receive_upload(session: Session, serial: str, table: str, stamp: str | None,
     (`kinerja_attendance_unrecognised_uploads_total`) and shown on the device. The body is parsed here
     only to count its valid records for the reply the protocol expects: `OK: <n>` for ATTLOG and OPERLOG,
     `<tablename>=<n>` for push 3.x table data, `OK` for the rest.
+
+    A device awaiting approval has only a small sample of its uploads stored (`touch_device`); any other
+    upload is refused with `retry_after`, its contact still recorded: the device keeps the records and sends
+    them again after `pending_retry_seconds` (its ErrorDelay), stored once it is approved.
     """
     name = upload_table(table, tablename, via)
-    accepted = _count(name, body)
     upload = {"table_name": name, "stamp": (stamp or "")[:20] or None, "body": body}
-    row = touch_device(session, serial, remote_addr, now, config, _stamps(name, stamp), upload)
+    contact = _contact(session, serial, remote_addr, now, config, _stamps(name, stamp), upload)
+    row = contact.row
+    if not contact.stored:
+        raise DeviceRefused(f"device {row.device_serial} awaits approval: upload not stored, send it again later",
+                            "pending", 403, retry_after=config.pending_retry_seconds, keep=True)
+    accepted = _count(name, body)
     if name in ingest.OPTIONS_TABLES:
         _merge_options(session, row, adms.parse_options(body))
     elif name not in ingest.KNOWN_TABLES:
@@ -277,6 +331,25 @@ def disable_device(session: Session, serial: str, now: datetime, config: Attenda
     return device_view(store.device(session, serial), now, config, session)
 
 
+def set_bounds(session: Session, serial: str, changes: dict, now: datetime, config: AttendanceConfig) -> dict:
+    """Set a device's `allowed_networks` (a CIDR list; empty or None: anywhere) and `comm_key` (None: none),
+    whichever `changes` holds; the key is kept only as its SHA-256 digest."""
+    row = store.device(session, valid_serial(serial), lock=True)
+    if row is None:
+        raise NotFound(f"no device {serial}")
+    values = {}
+    if "allowed_networks" in changes:
+        try:
+            values["allowed_networks"] = adms.allowed_networks(changes["allowed_networks"] or []) or None
+        except ValueError as refusal:
+            raise Invalid(str(refusal), field="allowed_networks") from None
+    if "comm_key" in changes:
+        values["comm_key_digest"] = _digest(changes["comm_key"]) if changes["comm_key"] else None
+    if values:
+        session.execute(update(tables.devices).where(tables.devices.c.device_serial == serial).values(values))
+    return device_view(store.device(session, serial), now, config, session)
+
+
 def _working_now(session: Session, zone: str, now: datetime) -> bool:
     """Whether `now` falls inside the national working hours of the device's zone (default week, holidays)."""
     local_date = now.astimezone(ZoneInfo(zone)).date()
@@ -296,7 +369,21 @@ def device_view(row, now: datetime, config: AttendanceConfig, session: Session) 
         "options": row.options or {},
         "silent": row.state == "approved" and quiet and _working_now(session, zone, now),
         "unrecognised_uploads": unrecognised_uploads(session, row.device_serial),
-    }
+        "allowed_networks": row.allowed_networks or [], "comm_key_set": row.comm_key_digest is not None,
+    } | ({"sample": pending_sample(session, row.device_serial)} if row.state == "pending" else {})
+
+
+SAMPLE_PREVIEW_BYTES = 2048
+
+
+def pending_sample(session: Session, serial: str) -> list[dict]:
+    """What a device awaiting approval sent that was kept (its sample), for the admin to judge it by: each
+    upload's table, time, size and its start as text."""
+    r = tables.raw_uploads.c
+    rows = session.execute(select(r.id, r.table_name, r.received_at, r.body).where(r.device_serial == serial)
+                           .order_by(r.id).limit(20))
+    return [{"upload_id": u.id, "table": u.table_name, "received_at": iso(u.received_at), "bytes": len(u.body),
+             "preview": bytes(u.body[:SAMPLE_PREVIEW_BYTES]).decode("utf-8", "backslashreplace")} for u in rows]
 
 
 def unrecognised_uploads(session: Session, serial: str) -> list[dict]:

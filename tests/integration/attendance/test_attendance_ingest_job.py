@@ -100,7 +100,10 @@ def test_each_device_is_announced_on_first_contact_and_again_after_a_silence(att
     assert att.post_attlog(second, BODY, stamp=7).data == b"OK: 2"
     assert sorted(e.key for e in att.outbox("attendance.device.seen")) == [first, first, second]
     handshake = att.client.get(f"/iclock/cdata?SN={first}&options=all").data.decode()
-    assert "ATTLOGStamp=7" in handshake
+    assert "ATTLOGStamp=0" in handshake  # a pending device's stamps stay: once approved it is asked from 0
+    assert att.client.post(f"/devices/{first}/approve", json={}, headers=att.admin).status_code == 200
+    assert att.post_attlog(first, BODY, stamp=7).data == b"OK: 2"
+    assert "ATTLOGStamp=7" in att.client.get(f"/iclock/cdata?SN={first}&options=all").data.decode()
 
 
 def test_punch_events_are_written_exactly_as_the_contract_dumps_them(att, new_nip):

@@ -234,3 +234,22 @@ def test_user_update_refuses_values_that_would_forge_fields(pin, name):
 @pytest.mark.parametrize("line", [b"USER PIN=9\tName=Ani\tPri=0", b"USER\tPIN=9\tName=Ani\tPri=0", b"USER Pin=9\tNAME=Ani"])
 def test_operlog_user_line_variants_of_firmware(line):
     assert parse_operlog(line).users == (UserInfo("9", "Ani", 0, ""),)
+
+
+def test_a_device_s_allowed_networks_are_normalised_and_checked():
+    from attendance.domain.adms import address_allowed, allowed_networks
+    assert allowed_networks([" 10.9.4.0/16", "10.9.0.0/16", "2001:DB8::/32", "192.168.1.7"]) == \
+        ["10.9.0.0/16", "2001:db8::/32", "192.168.1.7/32"]
+    with pytest.raises(ValueError, match="lobby"):
+        allowed_networks(["10.0.0.0/8", "lobby"])
+    assert address_allowed("203.0.113.9", None) and address_allowed("203.0.113.9", [])
+    assert address_allowed("10.9.200.1", ["10.9.0.0/16"]) and not address_allowed("10.10.0.1", ["10.9.0.0/16"])
+    assert address_allowed("::ffff:10.9.0.5", ["10.9.0.0/16"])  # an IPv4 caller seen through an IPv6 socket
+    assert address_allowed("2001:db8::1", ["10.9.0.0/16", "2001:db8::/32"])
+    assert not address_allowed(None, ["10.9.0.0/16"]) and not address_allowed("not-an-ip", ["10.9.0.0/16"])
+
+
+def test_a_pending_device_is_told_to_wait_longer_after_a_refusal():
+    from attendance.domain.adms import render_handshake
+    assert "ErrorDelay=30\n" in render_handshake("SN1", {}, 420, "v")
+    assert "ErrorDelay=300\n" in render_handshake("SN1", {}, 420, "v", error_delay=300)
