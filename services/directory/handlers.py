@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from marshmallow import Schema
-from sqlalchemy import JSON, Table, and_, or_, select
+from sqlalchemy import JSON, Date, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from contracts import directory as contract
@@ -73,10 +73,15 @@ def _public(entity: Entity, row) -> dict:
     return {name: out[name] for name in entity.schema().fields}
 
 
+def _key_value(column, value):
+    # A key from a URL is text; PostgreSQL does not compare a DATE column with text (a holiday's date).
+    return date.fromisoformat(value) if isinstance(column.type, Date) and isinstance(value, str) else value
+
+
 def get(session: Session, kind: str, *key) -> dict | None:
     """One record by key, as its contract shape, or None."""
     entity = ENTITIES[kind]
-    cond = and_(*(entity.table.c[k] == v for k, v in zip(entity.keys, key)))
+    cond = and_(*(entity.table.c[k] == _key_value(entity.table.c[k], v) for k, v in zip(entity.keys, key)))
     row = session.execute(select(entity.table).where(cond)).first()
     return _public(entity, row) if row else None
 
