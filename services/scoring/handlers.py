@@ -478,7 +478,12 @@ def _distribution(unit_id: str, year: int, month: int, predicates: list[str], st
     return {"unit_id": unit_id, "year": year, "month": month, "unit_rating": unit_rating, "staff_scored": staff,
             "rated": len(predicates), "not_rated": staff - len(predicates), "predicates": counts,
             "violations": [{"predicates": list(v.predicates), "message": v.message} for v in violations],
-            "checked": unit_rating is not None}
+            "checked": unit_rating is not None,
+            # the expected shape: the policy's limits for the unit's own rating (none until it is rated)
+            "limits": [{"predicates": list(r.predicates), "min_count": r.min_count,
+                        "min_share": None if r.min_share is None else str(r.min_share),
+                        "max_share": None if r.max_share is None else str(r.max_share)}
+                       for r in policy.distribution if unit_rating and r.unit_rating == unit_rating]}
 
 
 # --- monthly scores ----------------------------------------------------------------------------------------

@@ -126,6 +126,10 @@ def test_distribution_against_the_units_own_rating(scoring, unit_b, token, new_n
     report = scoring.client.get("/units/dinas-b/distribution/2024-03", headers=token(admin, "ops")).get_json()
     assert report["predicates"] == {"Baik": 1} and report["not_rated"] == 1
     assert len(report["violations"]) == 2  # 100% Baik (at most 70%), and nobody below Baik
+    assert report["limits"] == [  # the expected shape for a unit rated Baik, from the policy
+        {"predicates": ["Baik"], "min_count": None, "min_share": None, "max_share": "0.70"},
+        {"predicates": ["Butuh Perbaikan", "Kurang", "Sangat Kurang"], "min_count": 1, "min_share": None,
+         "max_share": None}]
     scoring.client.put(f"/behaviour/{late}/2024-03", json={**GOOD, "loyal": 3, "adaptif": 2, "kompeten": 3},
                        headers=token(boss, "supervisor"))
     report = scoring.client.get("/units/dinas-b/distribution/2024-03", headers=token(admin, "ops")).get_json()
