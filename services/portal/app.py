@@ -5,7 +5,7 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import requests
 from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
@@ -18,7 +18,8 @@ from portal.config import PortalSettings
 from portal.domain.navigation import pages_for
 from portal.formats import FILTERS, month_label
 from portal.sessions import FileSessions
-from portal.signin import platform_minter
+from portal.signin import DEV_TOKEN_HOURS
+from runtime.auth import platform_minter
 from runtime.web import LATENCY, REQUESTS, _metrics_response, configure_logging
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def _locale() -> str:
 
 def create_app(settings: PortalSettings | None = None, today=date.today, dev_minter=None) -> Flask:
     """Build the portal's Flask app (`dev_minter`: how the development sign-in signs, when it is on)."""
+    from portal.admin import blueprint as admin
     from portal.http import blueprint
     from portal.leaders import blueprint as leaders
     from portal.pwa import blueprint as pwa
@@ -39,7 +41,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     configure_logging(SERVICE)
     app = Flask(SERVICE)
     if settings.dev_signin and dev_minter is None:
-        dev_minter = platform_minter()
+        dev_minter = platform_minter(timedelta(hours=DEV_TOKEN_HOURS))
     app.config.update(PORTAL=settings, LANGUAGES=LANGUAGES, TODAY=today,
                       DEV_MINTER=dev_minter if settings.dev_signin else None, BABEL_DEFAULT_LOCALE="id",
                       BABEL_DEFAULT_TIMEZONE="Asia/Jakarta", MAX_CONTENT_LENGTH=12 * 1024 * 1024)
@@ -122,6 +124,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     app.register_blueprint(blueprint)
     app.register_blueprint(leaders)
     app.register_blueprint(pwa)
+    app.register_blueprint(admin)
     return app
 
 

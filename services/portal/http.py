@@ -13,6 +13,7 @@ from portal.backend import Backend, ServiceError
 from portal.domain import forms
 from portal.domain.navigation import may_open
 from portal.domain.periods import month_bounds, parse_period, period, previous_month
+from portal.domain.vocabulary import BEHAVIOUR_VALUES
 
 blueprint = Blueprint("portal", __name__)
 
@@ -79,6 +80,10 @@ def _today() -> date:
 
 # ---------------------------------------------------------------------------------------- signing in
 
+_SIGN_IN_REFUSED = {"wrong": lambda: _("The NIP or password is not right."),
+                    "locked": lambda: _("Too many attempts: the account is locked for a while."),
+                    "unavailable": lambda: _("Sign-in is unavailable right now; try again shortly.")}
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with NIP and password (through the identity service)."""
@@ -90,10 +95,28 @@ def login():
                 current = signin.sign_in(settings(), form["nip"].strip(), form["password"])
                 return _start_session(current)
             except signin.SignInRefused as refused:
-                errors["form"] = {"wrong": _("The NIP or password is not right."),
-                                  "locked": _("Too many attempts: the account is locked for a while."),
-                                  "unavailable": _("Sign-in is unavailable right now; try again shortly.")}[refused.reason]
+                errors["form"] = _SIGN_IN_REFUSED[refused.reason]()
     return render_template("login.html", errors=errors, form=form, dev=settings().dev_signin), (422 if errors else 200)
+
+
+@blueprint.route("/activate", methods=["GET", "POST"])
+def activate():
+    """First sign-in: the activation code from the admin and a new password; then signed in with it."""
+    errors, form = {}, request.form if request.method == "POST" else {"nip": request.args.get("nip", "")}
+    if request.method == "POST":
+        errors = {k: _(v) for k, v in forms.check_activation(form).items()}
+        nip = form.get("nip", "").strip()
+        try:
+            if not errors:
+                errors = {k: "; ".join(_(m) for m in messages) for k, messages in signin.activate(
+                    settings(), nip, form["code"].strip(), form["password"]).items()}
+            if not errors:
+                started = _start_session(signin.sign_in(settings(), nip, form["password"]))
+                flash(_("Your password is set. Welcome!"), "success")
+                return started
+        except signin.SignInRefused as refused:
+            errors["form"] = _SIGN_IN_REFUSED[refused.reason]()
+    return render_template("activate.html", errors=errors, form=form), (422 if errors else 200)
 
 
 @blueprint.post("/login/dev")
@@ -316,6 +339,45 @@ def decide_bulk():
     result = api().post("approvals", "/decisions/bulk", json=body)
     session["bulk_results"] = result
     return redirect(url_for("portal.queue", _anchor="results"))
+
+
+@blueprint.get("/ratings")
+@signed_in
+def ratings():
+    """Behaviour ratings: each report's month on the seven BerAKHLAK values, with the level scored so far."""
+    year, month = parse_period(request.args.get("period"), previous_month(_today()))
+    reports = api().get("directory", "/employees")["employees"]
+    me = account()["nip"]
+    reports = [e for e in reports if me in (e.get("supervisor_id"), e.get("acting_supervisor_id"))]
+    scores = {}
+    for employee in reports:
+        try:
+            scores[employee["employee_id"]] = api().get("scoring", f"/months/{employee['employee_id']}/{period(year, month)}")
+        except ServiceError as exc:
+            if exc.status not in (403, 404):
+                raise
+    return render_template("ratings.html", reports=reports, scores=scores, year=year, month=month,
+                           values=BEHAVIOUR_VALUES, errors=session.pop("rating_errors", {}),
+                           form=session.pop("rating_form", {}))
+
+
+@blueprint.post("/ratings/<employee_id>")
+@role_required("supervisor")
+def rate(employee_id):
+    """Rate one report's month; refused values are shown next to their field, with what was typed."""
+    form, chosen = request.form, request.form.get("period", "")
+    errors = {k: _(v) for k, v in forms.check_behaviour(form).items()}
+    if not errors:
+        try:
+            rating = api().put("scoring", f"/behaviour/{employee_id}/{chosen}", json=forms.behaviour_body(form))
+            flash(_("Behaviour of %(nip)s rated: %(level)s.", nip=employee_id, level=_(rating["level"])), "success")
+            return redirect(url_for("portal.ratings", period=chosen, _anchor=f"rate-{employee_id}"))
+        except ServiceError as exc:
+            errors = _field_errors(exc)
+            errors.setdefault("form", exc.detail or exc.title)
+    session["rating_errors"] = {employee_id: errors}
+    session["rating_form"] = {employee_id: dict(form)}
+    return redirect(url_for("portal.ratings", period=chosen, _anchor=f"rate-{employee_id}"))
 
 
 # --------------------------------------------------------------------------------- verifier: months

@@ -65,6 +65,7 @@ def dashboard_page():
               "flags": _translated(dashboard.flags_by_week(flags or [])),
               "budget": _translated(dashboard.budget_series(budget)) if budget else None}
     return render_template("dashboard.html", year=year, month=month, charts=charts, distributions=distributions,
+                           expected=dashboard.expected_rows(distributions),
                            flags=flags, posture=dashboard.unit_posture(posture) if posture is not None else None,
                            budget=budget, timeliness=timeliness, devices=devices)
 

@@ -8,7 +8,6 @@ portal is started with PORTAL_DEV_SIGNIN=1.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Callable
 
 import jwt
@@ -63,11 +62,25 @@ def sign_in(settings: PortalSettings, nip: str, password: str) -> dict:
     raise SignInRefused("unavailable")
 
 
-def platform_minter() -> Minter:
-    """Development only: (nip, roles) -> a token signed as `kinerja token` signs it (the platform key pair
-    in the data directory), so the local platform accepts it."""
-    from runtime.cli import _platform_minter
-    return _platform_minter(timedelta(hours=DEV_TOKEN_HOURS))
+def activate(settings: PortalSettings, nip: str, code: str, password: str) -> dict[str, list[str]]:
+    """Set the first (or a reset) password with an activation code: {} when set, else {field: message ids}
+    (`code` when the code is unknown, used or expired); SignInRefused("unavailable") when identity is down."""
+    response = _identity(settings, "/accounts/activate", {"nip": nip, "code": code, "password": password})
+    if response.status_code == 204:
+        return {}
+    if response.status_code in (401, 404):
+        return {"code": ["The code is unknown, used or expired: ask your admin for a new one."]}
+    if response.status_code == 429:
+        raise SignInRefused("locked")
+    if response.status_code in (400, 422):
+        problem = response.json() if "json" in response.headers.get("Content-Type", "") else {}
+        errors: dict[str, list[str]] = {}
+        for error in problem.get("errors") or []:
+            errors.setdefault(str(error.get("field") or "password"), []).append(str(error.get("message", "")))
+        return errors or {"password": ["This password is not accepted."]}
+    if response.status_code == 403:
+        return {"nip": ["This account is not active."]}
+    raise SignInRefused("unavailable")
 
 
 def dev_sign_in(minter: Minter, nip: str, roles: list[str]) -> dict:

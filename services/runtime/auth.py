@@ -54,6 +54,16 @@ def mint_token(key, issuer: str, subject: str, roles, ttl: timedelta = ACCESS_TO
                       headers={"kid": key.kid})
 
 
+def platform_minter(ttl: timedelta):
+    """(nip, roles) -> a token the local platform accepts, signed with the platform key pair of the data
+    directory (as `kinerja token` signs): for scripts, the demo and the portal's development sign-in."""
+    from runtime.config import Settings
+    from runtime.keys import KeyStore
+    settings = Settings.from_env("identity")
+    keys = KeyStore(settings.signing_keys_dir)
+    return lambda nip, roles: mint_token(keys.signing_key(), settings.jwt_issuer, nip, roles, ttl, settings.jwt_audience)
+
+
 def mint_dev_token(secret: str, issuer: str, subject: str, roles, ttl: timedelta = ACCESS_TOKEN_TTL,
                    audience: str = "kinerja") -> str:
     """An HS256 development token; only a platform started with the same JWT_DEV_SECRET accepts it."""

@@ -13,15 +13,6 @@ from runtime.config import Settings, repo_root
 from runtime.service import SERVICES
 
 
-def _platform_minter(ttl: timedelta):
-    """(nip, roles) -> a token the local platform accepts: signed with its key pair from the data directory."""
-    from runtime.auth import mint_token
-    from runtime.keys import KeyStore
-    settings = Settings.from_env("identity")
-    keys = KeyStore(settings.signing_keys_dir)
-    return lambda nip, roles: mint_token(keys.signing_key(), settings.jwt_issuer, nip, roles, ttl, settings.jwt_audience)
-
-
 def _cmd_token(args) -> int:
     ttl = timedelta(hours=args.hours)
     if args.dev:
@@ -33,7 +24,8 @@ def _cmd_token(args) -> int:
         print(mint_dev_token(settings.jwt_dev_secret, settings.jwt_issuer, args.sub, args.roles.split(","), ttl,
                              settings.jwt_audience))
         return 0
-    print(_platform_minter(ttl)(args.sub, args.roles.split(",")))
+    from runtime.auth import platform_minter
+    print(platform_minter(ttl)(args.sub, args.roles.split(",")))
     return 0
 
 

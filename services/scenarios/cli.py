@@ -12,12 +12,12 @@ from pathlib import Path
 
 import requests
 
-from runtime.cli import _platform_minter
+from runtime.auth import platform_minter
 from runtime.config import repo_root
 from runtime.policy import read_policy
 from runtime.service import SERVICES
 from scenarios.clients import ApiError, HttpApi
-from scenarios.regency import MonthPlan, Regency, check_window, expected, play
+from scenarios.regency import MonthPlan, Regency, check_window, expected, play, sign_ins
 
 PORTAL_PORT = 8000
 
@@ -55,8 +55,8 @@ def preflight(host: str, policy_file: Path, plan: MonthPlan, today: date) -> str
     return f"{why} (windows of {policy_file})" if why else None
 
 
-def report(regency: Regency, plan: MonthPlan, result: dict, host: str) -> None:
-    """Print the month, every figure with its source, and how to sign in."""
+def report(regency: Regency, plan: MonthPlan, result: dict, host: str, accounts: list[dict] = ()) -> None:
+    """Print the month, every figure with its source, and how to sign in with `accounts` (from sign_ins)."""
     want = expected(regency, plan)
     run, payslips = result["run"], result["payslips"]
     print(f"\n{len(regency.staff)} members of {len(regency.departments)} departments, {plan.period}: "
@@ -109,7 +109,7 @@ def report(regency: Regency, plan: MonthPlan, result: dict, host: str) -> None:
     for unit in result["public"]:
         print(f"Public aggregate (GET /public/units, no sign-in): {unit['unit_name']}: staff {unit['staff']['text']}, "
               f"average activity score {unit['average_activity_score']}")
-    _sign_in(regency, host)
+    _sign_in(list(accounts), host)
 
 
 def _trace(regency: Regency, plan: MonthPlan, result: dict, nip: str) -> None:
@@ -126,28 +126,20 @@ def _trace(regency: Regency, plan: MonthPlan, result: dict, nip: str) -> None:
     print(f"  {'net':<14}{_rupiah(payslip['net']):>16}  (gross {_rupiah(payslip['gross'])})")
 
 
-def _sign_in(regency: Regency, host: str) -> None:
+def _sign_in(accounts: list[dict], host: str) -> None:
     print("\nThe platform:")
-    try:
-        requests.get(f"http://{host}:{PORTAL_PORT}/", timeout=5)
-        print(f"  {'portal':<11} http://{host}:{PORTAL_PORT}/  (sign in with a NIP below; until accounts exist, the "
-              f"development sign-in of PORTAL_DEV_SIGNIN=1 bash deploy/run.sh: type the NIP, tick its roles)")
-    except requests.RequestException:
-        pass
     for name, port in sorted(SERVICES.items(), key=lambda kv: kv[1]):
         print(f"  {name:<11} http://{host}:{port}/  (API: /openapi.json)")
-    dept = regency.departments[0]
-    finance = next((d for d in regency.departments if d.code == "BPKAD"), dept)
-    staff = next(n for n in dept.members if not regency.reports_of(n))
-    roles = (("staff", staff, "staff"), ("supervisor", regency.people[staff].supervisor, "staff,supervisor"),
-             ("verifier", regency.verifier_of(dept), "staff,verifier"), ("finance", finance.members[-2], "staff,finance"),
-             ("admin", regency.admin, "admin"))
-    print("Each role: who, and a bearer token for the APIs (valid 8 hours):")
-    for role, nip, granted in roles:
-        name = regency.people[nip].name if nip in regency.people else "personnel officer"
-        print(f"  {role:<11} {name:<28} NIP {nip}  TOKEN=$(.venv/bin/kinerja token --sub {nip} --roles {granted})")
-    print('  then: curl -H "Authorization: Bearer $TOKEN" '
+    print("Scripts: TOKEN=$(.venv/bin/kinerja token --sub <NIP> --roles staff) and curl -H \"Authorization: Bearer $TOKEN\" "
           f"http://{host}:{SERVICES['payroll']}/me/payslips")
+    if not accounts:
+        return
+    print(f"\nSign in to the portal, http://{host}:{PORTAL_PORT}/ : the first time, open "
+          f"http://{host}:{PORTAL_PORT}/activate and type the NIP and its one-time activation code below, then choose "
+          f"a password (10 characters or more); afterwards sign in with NIP and password.")
+    for account in accounts:
+        print(f"  {account['role']:<11} {account['name'][:27]:<28} NIP {account['nip']}  activation code {account['code']}"
+              f"  (roles {','.join(account['roles'])})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,16 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     api = {name: HttpApi(name, f"http://{args.host}:{port}") for name, port in SERVICES.items()}
     print(f"Playing {plan.period} for the regency of seed {args.seed} ({len(regency.people)} people) on {args.host}")
+    sign = platform_minter(timedelta(hours=2))
     try:
-        result = play(api, _platform_minter(timedelta(hours=2)), regency, plan,
-                      log=lambda line: print(f"- {line}", flush=True))
+        result = play(api, sign, regency, plan, log=lambda line: print(f"- {line}", flush=True))
+        accounts = sign_ins(api, sign, regency)
     except (ApiError, TimeoutError) as exc:
         print(f"kinerja-play: {exc}", file=sys.stderr)
         return 1
     added = result["added"]
     print("This play added: " + (", ".join(f"{n} {what}" for what, n in added.items()) if added
                                  else "nothing (already played: the same figures again)"))
-    report(regency, plan, result, args.host)
+    report(regency, plan, result, args.host, accounts)
     return 0
 
 

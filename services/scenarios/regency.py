@@ -540,3 +540,25 @@ def _collect(api, admin, finance, regency: Regency, plan: MonthPlan, run: dict, 
               if u["unit_id"] in units]
     return {"run": run, "payslips": payslips, "days": days, "scores": scores, "flags": flags, "posture": posture,
             "public": public, "added": dict(added.counts)}
+
+
+def sign_ins(api: dict[str, Api], sign: Callable[[str, tuple[str, ...]], str], regency: Regency,
+             timeout_s: float = 120) -> list[dict]:
+    """One real account per role, ready for the portal: the roles granted in the directory (as the personnel
+    officer grants them), the identity service holding the account with those roles, and a fresh one-time
+    activation code (a code not yet used is replaced; activating with it sets the password)."""
+    admin = sign(regency.admin, ("admin",))
+    dept = regency.departments[0]
+    finance = next((d for d in regency.departments if d.code == "BPKAD"), dept)
+    staff = next(n for n in dept.members if not regency.reports_of(n))
+    chosen = (("staff", staff, ["staff"]), ("supervisor", regency.people[staff].supervisor, ["staff", "supervisor"]),
+              ("verifier", regency.verifier_of(dept), ["staff", "verifier"]),
+              ("finance", finance.members[-2], ["staff", "finance"]), ("admin", finance.members[-3], ["staff", "admin"]))
+    accounts = []
+    for role, nip, roles in chosen:
+        api["directory"].ok("PUT", f"/employees/{nip}/roles", admin, json={"roles": roles})
+        wait_until(f"the account of {nip} with {roles} in identity", lambda nip=nip, roles=roles: (lambda r: r.status == 200 and set(
+            roles) <= set(r.body.get("roles", [])))(api["identity"].call("GET", f"/accounts/{nip}", admin)), timeout_s)
+        code = api["identity"].ok("POST", f"/accounts/{nip}/activation-codes", admin)["code"]
+        accounts.append({"role": role, "nip": nip, "name": regency.people[nip].name, "roles": roles, "code": code})
+    return accounts

@@ -8,10 +8,11 @@ import time
 from collections import Counter
 from datetime import date
 
+import jwt
 import pytest
 
 from scenarios.cli import report
-from scenarios.regency import MonthPlan, Regency, expected, play
+from scenarios.regency import MonthPlan, Regency, expected, play, sign_ins
 from tests.tokens import bearer_token
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -58,10 +59,18 @@ def test_a_regency_month_matches_its_seed_and_plays_again_without_change(platfor
     assert again["run"]["run_id"] == first["run"]["run_id"]
     assert {n: p["net"] for n, p in again["payslips"].items()} == {n: p["net"] for n, p in first["payslips"].items()}
 
+    accounts = sign_ins(api, bearer_token, regency)
     capsys.readouterr()
-    report(regency, plan, again, "127.0.0.1")
+    report(regency, plan, again, "127.0.0.1", accounts)
     printed = capsys.readouterr().out
     assert "Differences between the plan and the platform" not in printed  # every planned figure agrees
     assert all(d.name in printed for d in regency.departments)
-    assert "One payslip traced" in printed and "kinerja token --sub" in printed
+    assert "One payslip traced" in printed and "/activate" in printed
+    assert {a["role"] for a in accounts} == {"staff", "supervisor", "verifier", "finance", "admin"}
+    for account in accounts:  # each printed account is real: its code sets a password that signs in with its roles
+        assert f"NIP {account['nip']}  activation code {account['code']}" in printed
+        api["identity"].ok("POST", "/accounts/activate", json={
+            "nip": account["nip"], "code": account["code"], "password": "rahasia-bulan-ini"}, expect=(204,))
+        tokens = api["identity"].ok("POST", "/auth/login", json={"nip": account["nip"], "password": "rahasia-bulan-ini"})
+        assert set(account["roles"]) <= set(jwt.decode(tokens["access_token"], options={"verify_signature": False})["roles"])
     assert f"{sum(p['net'] for p in again['payslips'].values()):,}".replace(",", ".") in printed

@@ -46,3 +46,24 @@ def timeliness_rows(records: list[dict]) -> list[dict]:
     """Supervisors' decisions on time and late, the latest share first."""
     rows = [dict(r, late_share=(r["late"] / r["decisions"]) if r.get("decisions") else 0.0) for r in records]
     return sorted(rows, key=lambda r: r["late_share"], reverse=True)
+
+
+def expected_rows(distributions: list[dict]) -> list[dict]:
+    """Each unit's distribution against the expected shape: per limit of the policy for the unit's own rating,
+    the staff counted in its predicate group, the bound (shares as whole percents) and whether scoring found
+    it broken (the check itself is scoring's)."""
+    rows = []
+    for d in distributions:
+        broken = [sorted(v["predicates"]) for v in d.get("violations", [])]
+        for limit in d.get("limits", []):
+            group = list(limit["predicates"])
+            rows.append({"unit_id": d["unit_id"], "unit_rating": d.get("unit_rating"), "predicates": group,
+                         "observed": sum(int(d.get("predicates", {}).get(p, 0)) for p in group),
+                         "rated": int(d.get("rated") or 0),
+                         "min_count": limit.get("min_count"), "min_percent": _percent(limit.get("min_share")),
+                         "max_percent": _percent(limit.get("max_share")), "met": sorted(group) not in broken})
+    return rows
+
+
+def _percent(share) -> int | None:
+    return None if share is None else round(float(share) * 100)

@@ -5,6 +5,7 @@ import re
 from datetime import date, time
 
 from portal.domain.navigation import N_
+from portal.domain.vocabulary import BEHAVIOUR_VALUES
 
 NIP = re.compile(r"^\d{18}$")
 
@@ -30,6 +31,20 @@ def check_sign_in(form: dict) -> dict[str, str]:
         errors["nip"] = N_("Enter your 18-digit NIP.")
     if not form.get("password"):
         errors["password"] = N_("Enter your password.")
+    return errors
+
+
+def check_activation(form: dict) -> dict[str, str]:
+    """Errors of the activation form: NIP, the code from the admin, and the new password typed twice."""
+    errors = {}
+    if not NIP.match(form.get("nip", "").strip()):
+        errors["nip"] = N_("Enter your 18-digit NIP.")
+    if not form.get("code", "").strip():
+        errors["code"] = N_("Enter the activation code your admin gave you.")
+    if not form.get("password"):
+        errors["password"] = N_("Choose a password.")
+    elif form.get("confirm") != form.get("password"):
+        errors["confirm"] = N_("The two passwords differ.")
     return errors
 
 
@@ -86,4 +101,71 @@ def check_period(form: dict) -> dict[str, str]:
         errors["year"] = N_("Enter a year such as 2026.")
     if not (month.isdigit() and 1 <= int(month) <= 12):
         errors["month"] = N_("Choose a month.")
+    return errors
+
+
+def check_behaviour(form: dict) -> dict[str, str]:
+    """Errors of a behaviour rating: each of the seven values a whole number (the scale is the policy's; the
+    scoring service refuses a value outside it)."""
+    return {name: N_("Enter a whole number.") for name, _label in BEHAVIOUR_VALUES
+            if not form.get(name, "").strip().isdigit()}
+
+
+def behaviour_body(form: dict) -> dict:
+    """The rating as the scoring service takes it."""
+    return {**{name: int(form[name]) for name, _label in BEHAVIOUR_VALUES}, "has_innovation": bool(form.get("has_innovation"))}
+
+
+def check_holiday(form: dict) -> dict[str, str]:
+    """Errors of a holiday: its date and its name."""
+    errors = {}
+    if _date(form.get("date", "")) is None:
+        errors["date"] = N_("Enter the date of the holiday.")
+    if not form.get("name", "").strip():
+        errors["name"] = N_("Name the holiday.")
+    return errors
+
+
+def check_schedule(form: dict, weekdays: list[str]) -> dict[str, str]:
+    """Errors of a weekly schedule: an id, a name, the working days, the window and the break."""
+    errors = {}
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", form.get("schedule_id", "").strip()):
+        errors["schedule_id"] = N_("Enter a short id: letters, digits, dot, dash or underscore.")
+    if not form.get("name", "").strip():
+        errors["name"] = N_("Name the schedule.")
+    if not weekdays or not all(d in "0123456" and len(d) == 1 for d in weekdays):
+        errors["weekdays"] = N_("Tick at least one working day.")
+    for name in ("start", "end"):
+        if _time(form.get(name, "")) is None:
+            errors[name] = N_("Enter a time such as 07:30.")
+    minutes = form.get("break_minutes", "").strip()
+    if not minutes.isdigit() or int(minutes) > 600:
+        errors["break_minutes"] = N_("Enter the break in minutes (0 to 600).")
+    return errors
+
+
+def schedule_body(form: dict, weekdays: list[str]) -> dict:
+    """The schedule as the directory takes it: the same window on each ticked weekday (Monday is 0)."""
+    window = {"start": form["start"][:5], "end": form["end"][:5], "break_minutes": int(form["break_minutes"])}
+    return {"schedule_id": form["schedule_id"].strip(), "name": form["name"].strip(),
+            "days": [{"weekday": int(d), **window} for d in sorted(set(weekdays))]}
+
+
+def check_assignment(form: dict) -> dict[str, str]:
+    """Errors of a verifier assignment: the verifier's NIP and a unit."""
+    errors = {}
+    if not NIP.match(form.get("verifier_id", "").strip()):
+        errors["verifier_id"] = N_("Enter the verifier's 18-digit NIP.")
+    if not form.get("unit_id", "").strip():
+        errors["unit_id"] = N_("Choose a unit.")
+    return errors
+
+
+def check_command(form: dict, kinds) -> dict[str, str]:
+    """Errors of a device command: one of `kinds`; LOG may name the date to fetch from."""
+    errors = {}
+    if form.get("command") not in kinds:
+        errors["command"] = N_("Choose a command.")
+    if form.get("since") and _date(form["since"]) is None:
+        errors["since"] = N_("Enter a date.")
     return errors

@@ -24,11 +24,15 @@ PAGES = (
     Page("portal.my_days", N_("My days"), frozenset({"staff"})),
     Page("portal.payslips", N_("My payslips"), frozenset({"staff"})),
     Page("portal.queue", N_("Approvals"), frozenset({"supervisor"})),
+    Page("portal.ratings", N_("Behaviour ratings"), frozenset({"supervisor"})),
     Page("portal.verification", N_("Verification"), frozenset({"verifier"})),
     Page("portal.runs", N_("Payroll"), frozenset({"finance"})),
     Page("leaders.dashboard_page", N_("Dashboard"), frozenset({"supervisor", "verifier", "finance", "admin", "ops"})),
     Page("leaders.devices", N_("Devices"), frozenset({"admin", "ops"})),
     Page("leaders.roster", N_("Roster import"), frozenset({"admin"})),
+    Page("admin.verifiers", N_("Verifiers"), frozenset({"admin", "ops"})),
+    Page("admin.holidays", N_("Holidays"), frozenset({"admin", "ops"})),
+    Page("admin.schedules", N_("Schedules"), frozenset({"admin", "ops"})),
     Page("portal.transparency", N_("Transparency"), frozenset()),
 )
 

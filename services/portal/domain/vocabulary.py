@@ -17,3 +17,13 @@ FLAG_KINDS = (N_("overtime_without_activity"), N_("activity_outside_attendance")
 SCORE_FACTS = (N_("activity_score"), N_("discipline_score"), N_("final_score"), N_("predicate"))
 DEVICE_STATES = (N_("pending"), N_("approved"), N_("disabled"))
 BUDGET_SERIES = (N_("planned"), N_("paid"))
+BEHAVIOUR_LEVELS = (N_("below"), N_("meets"), N_("above"))
+# The identity service's reasons for refusing a new password (shown next to the password field).
+PASSWORD_PROBLEMS = (N_("at least 10 characters"), N_("must not contain the NIP"), N_("too few different characters"),
+                     N_("The code is unknown, used or expired: ask your admin for a new one."),
+                     N_("This password is not accepted."), N_("This account is not active."))
+# The seven BerAKHLAK values a supervisor rates each month (scoring's keys; their names are the same in both
+# languages, as the regulation (PermenPANRB 6/2022) names them).
+BEHAVIOUR_VALUES = (("berorientasi_pelayanan", "Berorientasi Pelayanan"), ("akuntabel", "Akuntabel"),
+                    ("kompeten", "Kompeten"), ("harmonis", "Harmonis"), ("loyal", "Loyal"), ("adaptif", "Adaptif"),
+                    ("kolaboratif", "Kolaboratif"))

@@ -4,6 +4,7 @@
   // A form sends once: its submit button is disabled while the request is under way.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (event.defaultPrevented) return;  // kept as an offline draft instead
     if (form.dataset.sending) { event.preventDefault(); return; }
     form.dataset.sending = "1";
     form.querySelectorAll("button[type=submit]").forEach(function (b) { setTimeout(function () { b.disabled = true; }, 0); });
@@ -24,6 +25,8 @@
   window.addEventListener("online", showOffline);
   window.addEventListener("offline", showOffline);
   showOffline();
+  // Signed out: the page kept for offline use belongs to the person who left.
+  if (!document.body.dataset.signedIn && window.caches) caches.delete("kinerja-pages");
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});
   }

@@ -44,7 +44,7 @@ def portal_stack(platform, tmp_path):
         for name, api in apis.items():
             served.append(Served(api.client.application))
             urls[name] = served[-1].url
-        settings = PortalSettings(service_urls=urls, identity_url="http://127.0.0.1:1", data_dir=str(tmp_path),
+        settings = PortalSettings(service_urls=urls, identity_url=urls["identity"], data_dir=str(tmp_path),
                                   dev_signin=True)
         portal = create_portal(settings, dev_minter=LocalIssuer.default().mint, **({"today": today} if today else {}))
         served.append(Served(portal))

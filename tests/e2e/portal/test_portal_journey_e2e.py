@@ -23,6 +23,8 @@ AXE = ROOT / "services" / "portal" / "static" / "vendor" / "axe.min.js"
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 TIMEOUT_S = 180
+PASSWORD = "kopi-pagi-di-kantor"
+BEHAVIOUR_KEYS = ("berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif", "kolaboratif")
 
 
 def _sign(nip: str, *roles: str) -> str:
@@ -33,8 +35,9 @@ def _previous_month(today: date) -> tuple[int, int]:
     return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
 
 
-def _prepare(api, cast: Cast, plan: Plan, logged_in_browser: tuple[str, date]) -> None:
-    """Everything of the month but the day the staff member logs in the browser, through the APIs."""
+def _prepare(api, cast: Cast, plan: Plan, logged_in_browser: set[tuple[str, date]]) -> str:
+    """Everything of the month but the days the staff member logs in the browser, through the APIs; returns the
+    staff member's activation code, issued by the admin once the identity service holds the account."""
     admin = _sign(cast.admin, "admin")
     report = api["directory"].ok("POST", "/roster/imports", admin, data=_roster_csv(cast).encode(),
                                  content_type="text/csv")
@@ -61,17 +64,16 @@ def _prepare(api, cast: Cast, plan: Plan, logged_in_browser: tuple[str, date]) -
     for who in (cast.head, cast.staff_a, cast.staff_b):
         token = _sign(who, "staff", "supervisor") if who == cast.head else _sign(who, "staff")
         for day in plan.present(who, cast):
-            if (who, day) == logged_in_browser:
+            if (who, day) in logged_in_browser:
                 continue
             body = {"start_at": f"{day}T{ENTRY_START}", "end_at": f"{day}T{ENTRY_END}",
                     "catalogue_item_id": f"RAPAT-{cast.suffix}", "quantity": ENTRY_QUANTITY,
                     "output": f"{ENTRY_QUANTITY} dokumen"}
             wait_until(f"entry of {who} on {day}", lambda body=body, token=token: api["activities"].call(
                 "POST", "/entries", token, json=body).status == 201, TIMEOUT_S)
-    values = {v: 4 for v in ("berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
-                             "kolaboratif")}
+    values = {v: 4 for v in BEHAVIOUR_KEYS}
     head, sekda = _sign(cast.head, "staff", "supervisor"), _sign(cast.sekda, "staff", "supervisor")
-    for rater, who in ((head, cast.staff_a), (head, cast.staff_b), (sekda, cast.head)):
+    for rater, who in ((head, cast.staff_b), (sekda, cast.head)):  # the staff member's: in the browser
         wait_until(f"behaviour rating of {who}", lambda rater=rater, who=who: api["scoring"].call(
             "PUT", f"/behaviour/{who}/{plan.period}", rater, json=values).status == 200, TIMEOUT_S)
     items = wait_until("the head's entries in the Sekda's queue", lambda: (lambda q: q if len(q) >= len(
@@ -85,6 +87,9 @@ def _prepare(api, cast: Cast, plan: Plan, logged_in_browser: tuple[str, date]) -
             "PUT", f"/bank-accounts/{who}", finance, json={"bank_code": "BPD", "bank_account": f"00123450{n}"}
         ).status in (200, 201), TIMEOUT_S)
     api["payroll"].ok("PUT", f"/budgets/{cast.unit_id}/{plan.period}", finance, json={"amount": 20_000_000})
+    api["scoring"].ok("PUT", f"/units/{cast.unit_id}/rating/{plan.working_days[0].year}", admin, json={"rating": "Baik"})
+    return wait_until("the account of the staff member in identity", lambda: (lambda r: r.body if r.status == 201 else None)(
+        api["identity"].call("POST", f"/accounts/{cast.staff_a}/activation-codes", admin)), TIMEOUT_S)["code"]
 
 
 def _sign_in(page, base: str, nip: str, *roles: str) -> None:
@@ -94,6 +99,14 @@ def _sign_in(page, base: str, nip: str, *roles: str) -> None:
         value = box.get_attribute("value")
         box.set_checked(value in roles)
     page.click("form[action^='/login/dev'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def _sign_in_with_password(page, base: str, nip: str, password: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#nip", nip)
+    page.fill("#password", password)
+    page.click("form[action^='/login'] button.primary")
     page.wait_for_url(re.compile(r".*/$"))
 
 
@@ -124,15 +137,32 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     year, month = _previous_month(date.today())
     apis, base = portal_stack("demo")
     cast, plan = Cast.fresh(), Plan.for_month(year, month)
-    day = plan.working_days[0]
-    _prepare(apis, cast, plan, (cast.staff_a, day))
+    day, offline_day = plan.present(cast.staff_a, cast)[:2]
+    code = _prepare(apis, cast, plan, {(cast.staff_a, day), (cast.staff_a, offline_day)})
     photo = tmp_path / "rapat.png"
     photo.write_bytes(_photo())
 
-    # Staff, on a phone: the day's work from the catalogue, with a photo.
+    # Staff, on a phone, the first time: the activation code from the admin, a password of their own.
     phone = browser.new_context(viewport=PHONE, locale="id-ID")
     page = phone.new_page()
-    _sign_in(page, base, cast.staff_a, "staff")
+    page.goto(base + "/login")
+    page.click("text=Aktifkan akun")
+    page.fill("#nip", cast.staff_a)
+    page.fill("#code", code.lower())
+    page.fill("#password", "pendek")
+    page.fill("#confirm", "pendek")
+    page.click("button.primary")
+    assert "minimal 10 karakter" in page.inner_text("#password-error")  # next to the field, in Indonesian
+    assert page.input_value("#code") == code.lower()  # what was typed is kept
+    _fits(page)
+    _accessible(page)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r".*/$"))
+    assert cast.staff_a in page.inner_text("header")
+
+    # The day's work from the catalogue, with a photo.
     page.click("nav >> text=Pekerjaan hari ini")
     page.select_option("#catalogue_item_id", f"RAPAT-{cast.suffix}")
     page.fill("#quantity", str(ENTRY_QUANTITY))
@@ -144,10 +174,34 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     _fits(page)
     _accessible(page)
     _shot(page, "staff-work-phone")
-    page.click("text=Kirim ke atasan")
+    page.click("button:has-text('Kirim ke atasan')")
     page.wait_for_selector(".notice.success")
     assert f"{ENTRY_QUANTITY * NORM_MINUTES} menit" in page.inner_text(".notice.success")
     _fits(page)
+
+    # The next day's work while the connection is lost: kept on the phone, sent once it returns.
+    phone.set_offline(True)
+    page.select_option("#catalogue_item_id", f"RAPAT-{cast.suffix}")
+    page.fill("#quantity", str(ENTRY_QUANTITY))
+    page.fill("#date", str(offline_day))
+    page.fill("#start", f"{ENTRY_START:%H:%M}")
+    page.fill("#end", f"{ENTRY_END:%H:%M}")
+    page.click("button:has-text('Kirim ke atasan')")
+    page.wait_for_selector("[data-draft-kept]:not([hidden])")
+    assert page.locator("[data-offline]").is_visible()
+    phone.set_offline(False)
+    page.wait_for_selector("[data-draft-sent]:not([hidden])", timeout=60_000)
+    page.reload()  # a further load finds nothing kept and sends nothing again
+    page.wait_for_load_state("networkidle")
+    staff_token = _sign(cast.staff_a, "staff")
+    logged = [e for e in apis["activities"].ok("GET", "/entries", staff_token, params={
+        "from": str(offline_day), "to": str(offline_day)})["entries"]]
+    assert len(logged) == 1, logged
+
+    page.click("header >> text=Keluar")
+    page.wait_for_url(re.compile(r".*/login$"))
+    page.goto(base + "/work")
+    assert "/login" in page.url  # signed out: the pages ask for a sign-in again
     phone.close()
 
     # The supervisor, at a desk: the queue with flags, the photo and the attendance day; bulk approval.
@@ -176,6 +230,23 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     page.click("text=Putuskan entri yang dicentang")
     page.wait_for_selector("#results")
     assert f"{expected} berhasil, 0 gagal" in page.inner_text("#results")
+
+    # ... and rates the staff member's behaviour; a value left out is named next to its field.
+    page.click("nav >> text=Penilaian perilaku")
+    page.goto(f"{base}/ratings?period={plan.period}")
+    for key in BEHAVIOUR_KEYS:
+        page.fill(f"[id='{cast.staff_a}-{key}']", "" if key == "loyal" else "4")
+    page.locator(f"#rate-{cast.staff_a} button.primary").click()
+    assert "Masukkan bilangan bulat." in page.inner_text(f"[id='{cast.staff_a}-loyal-error']")
+    assert page.input_value(f"[id='{cast.staff_a}-kompeten']") == "4"  # what was typed is kept
+    page.fill(f"[id='{cast.staff_a}-loyal']", "4")
+    page.locator(f"#rate-{cast.staff_a} button.primary").click()
+    page.wait_for_selector(".notice.success")
+    assert f"Perilaku {cast.staff_a} sudah dinilai" in page.inner_text(".notice.success")
+    _accessible(page)
+    page.set_viewport_size(PHONE)
+    _fits(page)
+    _shot(page, "supervisor-ratings-phone")
     desk.close()
 
     # The verifier: every sampled decision upheld, then the month closed.
@@ -243,7 +314,7 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     # The employee, on a phone: the payslip, and on it the day logged in the browser with its minutes.
     phone = browser.new_context(viewport=PHONE, locale="id-ID")
     page = phone.new_page()
-    _sign_in(page, base, cast.staff_a, "staff")
+    _sign_in_with_password(page, base, cast.staff_a, PASSWORD)
     page.click("nav >> text=Slip gaji saya")
     page.locator("ul.cards a").first.click()
     row = page.locator(f"table.credited tr[data-date='{day}']")
@@ -265,6 +336,7 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
         _sign_in(page, base, cast.admin, "admin")
         page.goto(f"{base}/dashboard?period={plan.period}")
         assert cast.unit_id in page.locator("section[aria-labelledby=pred-title] table").text_content()
+        assert "paling banyak 70%" in page.locator("table.expected").text_content()  # the policy's shape for Baik
         page.wait_for_function("() => window.Chart && Chart.getChart('chart-predicates')")
         assert page.evaluate("Chart.getChart('chart-predicates').data.labels").count(cast.unit_id) == 1
         assert page.evaluate("Chart.getChart('chart-flags').data.datasets.map(d => d.label)").count("terlambat datang") == 1
@@ -272,3 +344,44 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
         _accessible(page)
         _shot(page, name)
         context.close()
+
+    # The admin, on a phone: a holiday, a schedule, the verifier's units, a device's commands and reconciliation.
+    context = browser.new_context(viewport=PHONE, locale="id-ID")
+    page = context.new_page()
+    _sign_in(page, base, cast.admin, "admin")
+    page.click("nav >> text=Hari libur")
+    page.fill("#name", "Cuti bersama")
+    page.click("button:has-text('Simpan hari libur')")
+    assert "Masukkan tanggal hari libur." in page.inner_text("#date-error")
+    assert page.input_value("#name") == "Cuti bersama"  # what was typed is kept
+    page.fill("#date", f"{year + 1}-12-24")
+    page.click("button:has-text('Simpan hari libur')")
+    page.wait_for_selector(".notice.success")
+    assert "Cuti bersama" in page.inner_text("table")
+    _fits(page)
+    _accessible(page)
+    page.click("nav >> text=Jadwal kerja")
+    page.fill("#schedule_id", f"PENDEK-{cast.suffix}")
+    page.fill("#name", "Jam kerja pendek")
+    page.fill("#start", "08:00")
+    page.fill("#end", "15:00")
+    page.fill("#break_minutes", "30")
+    page.click("button:has-text('Simpan jadwal')")
+    page.wait_for_selector(".notice.success")
+    assert "Senin: 08:00–15:00, istirahat 30 menit" in page.inner_text("main")
+    _fits(page)
+    _accessible(page)
+    page.goto(f"{base}/admin/verifiers?verifier_id={cast.verifier}")
+    assert cast.unit_id in page.inner_text("#assigned")
+    _fits(page)
+    _accessible(page)
+    page.goto(f"{base}/admin/devices/{cast.device_serial}")
+    page.select_option("#command", "INFO")
+    page.click("button:has-text('Antrekan perintah')")
+    page.wait_for_selector(".notice.success")
+    assert "INFO" in page.inner_text("section[aria-labelledby=commands-title]")
+    assert "Terdaftar tetapi tidak ada di mesin" in page.inner_text("main")
+    _fits(page)
+    _accessible(page)
+    _shot(page, "admin-device-phone")
+    context.close()

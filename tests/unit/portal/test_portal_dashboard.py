@@ -25,3 +25,13 @@ def test_budget_posture_and_timeliness():
     assert [line["efficiency"] for line in dashboard.unit_posture(lines)] == ["1.3", "0.8"]
     rows = dashboard.timeliness_rows([{"decisions": 4, "late": 1}, {"decisions": 0, "late": 0}, {"decisions": 2, "late": 2}])
     assert [r["late_share"] for r in rows] == [1.0, 0.25, 0.0]
+
+
+def test_each_unit_against_the_expected_shape_of_its_own_rating():
+    unit = {"unit_id": "DINKES", "unit_rating": "Baik", "rated": 3, "predicates": {"Baik": 2, "Sangat Baik": 1},
+            "limits": [{"predicates": ["Baik"], "min_count": None, "min_share": None, "max_share": "0.70"},
+                       {"predicates": ["Butuh Perbaikan", "Kurang"], "min_count": 1, "min_share": None, "max_share": None}],
+            "violations": [{"predicates": ["Kurang", "Butuh Perbaikan"], "message": "..."}]}
+    rows = dashboard.expected_rows([unit, {"unit_id": "DISDIK", "predicates": {}, "limits": []}])
+    assert [(r["unit_id"], r["observed"], r["max_percent"], r["min_count"], r["met"]) for r in rows] == [
+        ("DINKES", 2, 70, None, True), ("DINKES", 0, None, 1, False)]

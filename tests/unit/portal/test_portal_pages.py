@@ -83,3 +83,16 @@ def test_installable_with_a_manifest_and_a_service_worker(client):
     manifest = client.get("/manifest.webmanifest")
     assert manifest.status_code == 200 and manifest.get_json()["start_url"] == "/"
     assert "fetch" in client.get("/sw.js").get_data(as_text=True)
+
+
+def test_activation_errors_are_next_to_their_field_and_the_code_typed_is_kept(client):
+    token = _token(client.get("/activate").get_data(as_text=True))
+    response = client.post("/activate", data={"csrf_token": token, "nip": NIP, "code": "k7pqx-3mz9a",
+                                              "password": "rahasia-satu", "confirm": "rahasia-dua"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="confirm-error">Kedua kata sandi tidak sama.' in html and 'value="k7pqx-3mz9a"' in html
+    assert "rahasia-satu" not in html  # passwords are never sent back
+    response = client.post("/activate", data={"csrf_token": token, "nip": NIP, "code": "k7pqx-3mz9a",
+                                              "password": "rahasia-satu", "confirm": "rahasia-satu"})
+    assert "Layanan masuk sedang tidak tersedia" in response.get_data(as_text=True)  # identity unreachable

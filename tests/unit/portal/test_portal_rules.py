@@ -4,6 +4,7 @@ from datetime import date
 from portal.domain import forms
 from portal.domain.navigation import may_open, pages_for
 from portal.domain.periods import month_bounds, parse_period, previous_month
+from portal.domain.vocabulary import BEHAVIOUR_VALUES
 
 
 def _endpoints(roles):
@@ -12,7 +13,7 @@ def _endpoints(roles):
 
 def test_each_role_sees_its_own_pages_and_everyone_the_public_ones():
     assert _endpoints(["staff"]) == ["home", "work", "my_days", "payslips", "transparency"]
-    assert _endpoints(["supervisor"]) == ["home", "queue", "dashboard_page", "transparency"]
+    assert _endpoints(["supervisor"]) == ["home", "queue", "ratings", "dashboard_page", "transparency"]
     assert "roster" in _endpoints(["admin"]) and "roster" not in _endpoints(["ops"])
     assert "runs" in _endpoints(["finance"]) and "queue" not in _endpoints(["finance"])
     assert _endpoints([]) == ["home", "transparency"]
@@ -49,3 +50,33 @@ def test_periods():
     assert previous_month(date(2026, 1, 15)) == (2025, 12)
     assert parse_period("2026-13", (2026, 1)) == (2026, 1) and parse_period("2026-02", (1, 1)) == (2026, 2)
     assert month_bounds(2028, 2) == (date(2028, 2, 1), date(2028, 2, 29))
+
+
+def test_activation_needs_the_code_and_the_same_password_twice():
+    assert set(forms.check_activation({"nip": "1", "code": "", "password": ""})) == {"nip", "code", "password"}
+    assert forms.check_activation({"nip": "198001012005011004", "code": "K7PQX-3MZ9A", "password": "a" * 10,
+                                   "confirm": "b" * 10}) == {"confirm": "The two passwords differ."}
+    assert forms.check_activation({"nip": "198001012005011004", "code": "K7PQX-3MZ9A", "password": "a" * 10,
+                                   "confirm": "a" * 10}) == {}
+
+
+def test_a_behaviour_rating_names_each_value_that_is_not_a_whole_number():
+    values = {name: "4" for name, _label in BEHAVIOUR_VALUES}
+    assert forms.check_behaviour(values) == {}
+    assert forms.behaviour_body(values) == {**{name: 4 for name in values}, "has_innovation": False}
+    assert forms.check_behaviour({**values, "loyal": "", "adaptif": "4,5"}) == {
+        "loyal": "Enter a whole number.", "adaptif": "Enter a whole number."}
+
+
+def test_admin_forms_name_their_fields_and_a_schedule_is_one_window_on_each_ticked_day():
+    assert set(forms.check_holiday({"date": "2026-13-01", "name": " "})) == {"date", "name"}
+    assert set(forms.check_schedule({"schedule_id": "a b", "start": "7", "end": "", "break_minutes": "x"}, [])) == {
+        "schedule_id", "name", "weekdays", "start", "end", "break_minutes"}
+    form = {"schedule_id": "RAMADAN", "name": "Ramadan", "start": "08:00", "end": "15:00", "break_minutes": "30"}
+    assert forms.check_schedule(form, ["4", "0"]) == {}
+    assert forms.schedule_body(form, ["4", "0"]) == {"schedule_id": "RAMADAN", "name": "Ramadan", "days": [
+        {"weekday": 0, "start": "08:00", "end": "15:00", "break_minutes": 30},
+        {"weekday": 4, "start": "08:00", "end": "15:00", "break_minutes": 30}]}
+    assert set(forms.check_assignment({"verifier_id": "1", "unit_id": ""})) == {"verifier_id", "unit_id"}
+    assert forms.check_command({"command": "REBOOT"}, ("REBOOT",)) == {}
+    assert set(forms.check_command({"command": "FORMAT", "since": "x"}, ("REBOOT",))) == {"command", "since"}

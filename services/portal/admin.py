@@ -1,0 +1,128 @@
+"""The admin pages over the services' APIs: holidays and schedules (directory), verifier assignments
+(approvals), and one device's commands and reconciliation (attendance)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from portal.backend import ServiceError
+from portal.domain import forms
+from portal.http import _field_errors, account, api, role_required
+
+blueprint = Blueprint("admin", __name__)
+COMMANDS = ("INFO", "CHECK", "LOG", "REBOOT")  # the ones an operator sends without parameters (LOG: from a date)
+
+
+def _refused(exc: ServiceError) -> dict[str, str]:
+    errors = _field_errors(exc)
+    errors.setdefault("form", _("The service refused it: %(detail)s", detail=exc.detail or exc.title))
+    return errors
+
+
+@blueprint.route("/admin/holidays", methods=["GET", "POST"])
+@role_required("admin", "ops")
+def holidays():
+    """The holiday calendar, and adding a holiday or cuti bersama (admin)."""
+    errors, form = {}, request.form if request.method == "POST" else {}
+    if request.method == "POST" and "admin" in account()["roles"]:
+        errors = {k: _(v) for k, v in forms.check_holiday(form).items()}
+        if not errors:
+            try:
+                api().put("directory", f"/holidays/{form['date']}", json={"date": form["date"],
+                                                                          "name": form["name"].strip()})
+                flash(_("Holiday saved."), "success")
+                return redirect(url_for("admin.holidays"))
+            except ServiceError as exc:
+                errors = _refused(exc)
+    found = sorted(api().get("directory", "/holidays")["holidays"], key=lambda h: str(h["date"]), reverse=True)
+    return render_template("admin_holidays.html", holidays=found, form=form, errors=errors), (422 if errors else 200)
+
+
+@blueprint.route("/admin/schedules", methods=["GET", "POST"])
+@role_required("admin", "ops")
+def schedules():
+    """Work schedules with their weekly windows, and adding or changing one (admin)."""
+    errors, form = {}, request.form if request.method == "POST" else {"start": "07:30", "end": "16:00",
+                                                                          "break_minutes": "60"}
+    if request.method == "POST" and "admin" in account()["roles"]:
+        errors = {k: _(v) for k, v in forms.check_schedule(form, form.getlist("weekdays")).items()}
+        if not errors:
+            try:
+                api().put("directory", f"/schedules/{form['schedule_id'].strip()}",
+                          json=forms.schedule_body(form, form.getlist("weekdays")))
+                flash(_("Schedule saved."), "success")
+                return redirect(url_for("admin.schedules"))
+            except ServiceError as exc:
+                errors = _refused(exc)
+    found = api().get("directory", "/schedules")["schedules"]
+    ticked = set(form.getlist("weekdays")) if request.method == "POST" else {"0", "1", "2", "3", "4"}
+    return render_template("admin_schedules.html", schedules=found, form=form, errors=errors, ticked=ticked), \
+        (422 if errors else 200)
+
+
+@blueprint.route("/admin/verifiers", methods=["GET", "POST"])
+@role_required("admin", "ops")
+def verifiers():
+    """Which units a verifier verifies: look a verifier up, assign a unit, take one away (admin)."""
+    errors, form = {}, request.form if request.method == "POST" else request.args
+    verifier = form.get("verifier_id", "").strip()
+    if request.method == "POST" and "admin" in account()["roles"]:
+        errors = {k: _(v) for k, v in forms.check_assignment(form).items()}
+        if not errors:
+            unit, remove = form.get("unit_id", ""), form.get("remove") == "1"
+            try:
+                api().call("approvals", "DELETE" if remove else "PUT", f"/verifiers/{verifier}/units/{unit}")
+                flash((_("%(unit)s taken from the verifier.", unit=unit) if remove
+                       else _("%(unit)s assigned to the verifier.", unit=unit)), "success")
+                return redirect(url_for("admin.verifiers", verifier_id=verifier))
+            except ServiceError as exc:
+                errors = _refused(exc)
+    units = api().get("directory", "/units")["units"]
+    assigned = None
+    if forms.NIP.match(verifier):
+        assigned = api().get("approvals", f"/verifiers/{verifier}/units")["units"]
+    return render_template("admin_verifiers.html", units=units, verifier=verifier, assigned=assigned, form=form,
+                           errors=errors), (422 if errors else 200)
+
+
+@blueprint.get("/admin/devices/<serial>")
+@role_required("admin", "ops")
+def device(serial):
+    """One device: its command queue with the answers, and who is on the machine against who is enrolled."""
+    commands = api().get("attendance", f"/devices/{serial}/commands")["commands"]
+    reconciliation = api().get("attendance", f"/devices/{serial}/reconciliation")
+    return render_template("admin_device.html", serial=serial, commands=commands, reconciliation=reconciliation,
+                           kinds=COMMANDS, errors=session.pop("device_errors", {}), form=session.pop("device_form", {}))
+
+
+@blueprint.post("/admin/devices/<serial>/commands")
+@role_required("admin")
+def device_command(serial):
+    """Queue a command for the device's next poll."""
+    form = request.form
+    errors = {k: _(v) for k, v in forms.check_command(form, COMMANDS).items()}
+    if not errors:
+        body = {"command": form["command"]}
+        if form["command"] == "LOG" and form.get("since"):
+            body["since"] = f"{form['since']}T00:00:00"
+        try:
+            api().post("attendance", f"/devices/{serial}/commands", json=body)
+            flash(_("Command queued: the device takes it at its next poll."), "success")
+            return redirect(url_for("admin.device", serial=serial))
+        except ServiceError as exc:
+            errors = _refused(exc)
+    session["device_errors"], session["device_form"] = errors, dict(form)
+    return redirect(url_for("admin.device", serial=serial))
+
+
+@blueprint.post("/admin/devices/<serial>/reconcile")
+@role_required("admin")
+def device_reconcile(serial):
+    """Push the enrolled employees missing from the machine, or remove the machine's users nobody enrolled."""
+    action = request.form.get("action")
+    try:
+        result = api().post("attendance", f"/devices/{serial}/reconcile", json={"action": action})
+        flash(_("%(n)s users: commands queued.", n=len(result.get("pins", []))), "success")
+    except ServiceError as exc:
+        session["device_errors"] = _refused(exc)
+    return redirect(url_for("admin.device", serial=serial))
