@@ -108,6 +108,27 @@ class Keycloak:
         requests.post(f"{users}/{user_id}/role-mappings/realm", headers=admin, json=grants,
                       timeout=30).raise_for_status()
 
+    def confidential_client(self, client_id: str) -> str:
+        """A confidential client (created, or its secret renewed) for token introspection; returns its secret.
+        Keycloak answers an introspection only for a client in the token's audience: name it as the audience."""
+        admin, clients = self._admin(), f"{self.base}/admin/realms/kinerja/clients"
+        found = requests.get(clients, params={"clientId": client_id}, headers=admin, timeout=30).json()
+        if found:
+            renewed = requests.post(f"{clients}/{found[0]['id']}/client-secret", headers=admin, timeout=30)
+            renewed.raise_for_status()
+            return renewed.json()["value"]
+        secret = secrets.token_urlsafe(24)
+        requests.post(clients, headers=admin, timeout=30, json={
+            "clientId": client_id, "enabled": True, "publicClient": False, "secret": secret,
+            "clientAuthenticatorType": "client-secret", "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": False, "serviceAccountsEnabled": False}).raise_for_status()
+        return secret
+
+    def sign_out(self, refresh_token: str) -> None:
+        """End the Keycloak session the tokens belong to, as the portal's sign-out does."""
+        requests.post(f"{self.issuer}/protocol/openid-connect/logout", timeout=30, data={
+            "client_id": CLIENT_ID, "refresh_token": refresh_token}).raise_for_status()
+
     def sign_in(self, username: str, password: str) -> dict:
         """The authorisation-code flow with PKCE, as a browser would do it: Keycloak's login form is fetched
         and submitted, the code taken from the redirect, and exchanged for tokens with the verifier."""

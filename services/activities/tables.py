@@ -4,6 +4,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
+from runtime.revocation import add_revoked_sessions_table
 
 metadata = MetaData()
 
@@ -122,3 +123,4 @@ closed_months = Table(
 # Projection of approvals.verifier.assigned: the units whose records a verifier may read.
 verifier_units = add_verifier_units_table(metadata)
 outbox, inbox = add_messaging_tables(metadata)
+add_revoked_sessions_table(metadata)

@@ -3,6 +3,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index
                         Text)
 
 from runtime.messaging import add_messaging_tables
+from runtime.revocation import add_revoked_sessions_table
 
 metadata = MetaData()
 
@@ -144,3 +145,4 @@ audit = Table(
 )
 
 outbox, inbox = add_messaging_tables(metadata)
+add_revoked_sessions_table(metadata)

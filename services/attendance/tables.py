@@ -4,6 +4,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
+from runtime.revocation import add_revoked_sessions_table
 
 metadata = MetaData()
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -209,3 +210,4 @@ enrolments = Table(
 
 verifier_units = add_verifier_units_table(metadata)  # approvals' assignments: whose punches a verifier reads
 outbox, inbox = add_messaging_tables(metadata)
+add_revoked_sessions_table(metadata)

@@ -1,7 +1,7 @@
 """Every event type the platform knows: type -> (topic, data schema class)."""
-from contracts import activities, approvals, attendance, directory, payroll, scoring
+from contracts import activities, approvals, attendance, directory, identity, payroll, scoring
 
 EVENTS: dict[str, tuple[str, type]] = {
     **directory.EVENTS, **attendance.EVENTS, **activities.EVENTS, **approvals.EVENTS, **scoring.EVENTS,
-    **payroll.EVENTS,
+    **payroll.EVENTS, **identity.EVENTS,
 }

@@ -3,6 +3,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData,
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
+from runtime.revocation import add_revoked_sessions_table
 
 metadata = MetaData()
 
@@ -86,3 +87,4 @@ roster_imports = Table(
 # Projection of approvals.verifier.assigned: the units whose people a verifier may read.
 verifier_units = add_verifier_units_table(metadata)
 outbox, inbox = add_messaging_tables(metadata)
+add_revoked_sessions_table(metadata)

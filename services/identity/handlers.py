@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from identity import tables as t
 from identity.domain import accounts as rules
-from runtime.auth import ROLES, mint_token
+from runtime.auth import ACCESS_TOKEN_TTL, CLOCK_SKEW_SECONDS, ROLES, mint_token
 from runtime.db import upsert_rows
+from runtime.events import make_event
+from runtime.messaging import publish
 from runtime.keys import KeyStore
 from runtime.errors import DomainError, Forbidden, Invalid, NotFound
 
@@ -75,7 +77,7 @@ def project_employee(session: Session, data: dict) -> None:
         "active": data.get("active", True), "updated_at": _now(),
     }], ("nip",))
     if not data.get("active", True):
-        _revoke_all(session, data["employee_id"])
+        _revoke_all(session, data["employee_id"], "inactive")
 
 
 def _account(session: Session, nip: str):
@@ -147,13 +149,14 @@ def activate(session: Session, nip: str, code: str, password: str, remote_addr: 
 def _issue_tokens(session: Session, account, keys: KeyStore, settings, policy: rules.SignInPolicy,
                   family: str | None = None) -> dict:
     now = _now()
+    family = family or uuid.uuid4().hex  # the session: every access token of it carries it as `sid`
     refresh = secrets.token_urlsafe(32)
     session.execute(t.refresh_tokens.insert().values(
-        token_hash=rules.digest(refresh), family_id=family or uuid.uuid4().hex, nip=account.nip, created_at=now,
+        token_hash=rules.digest(refresh), family_id=family, nip=account.nip, created_at=now,
         expires_at=now + timedelta(days=policy.refresh_days)))
     ttl = timedelta(minutes=policy.access_minutes)
     access = mint_token(keys.signing_key(), settings.jwt_issuer, account.nip, account.roles, ttl,
-                        settings.jwt_audience)
+                        settings.jwt_audience, session_id=family)
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
             "expires_in": int(ttl.total_seconds())}
 
@@ -193,14 +196,27 @@ def sign_in(session: Session, nip: str, password: str, keys: KeyStore, settings,
     return _issue_tokens(session, account, keys, settings, policy)
 
 
-def _revoke_family(session: Session, family: str) -> None:
-    session.execute(update(t.refresh_tokens).where(t.refresh_tokens.c.family_id == family,
-                                                   t.refresh_tokens.c.revoked_at.is_(None)).values(revoked_at=_now()))
+def _revoke_family(session: Session, family: str, nip: str, reason: str) -> None:
+    _revoke(session, t.refresh_tokens.c.family_id == family, reason, always=(family, nip))
 
 
-def _revoke_all(session: Session, nip: str) -> None:
-    session.execute(update(t.refresh_tokens).where(t.refresh_tokens.c.nip == nip,
-                                                   t.refresh_tokens.c.revoked_at.is_(None)).values(revoked_at=_now()))
+def _revoke_all(session: Session, nip: str, reason: str) -> None:
+    _revoke(session, t.refresh_tokens.c.nip == nip, reason)
+
+
+def _revoke(session: Session, which, reason: str, always: tuple[str, str] | None = None) -> None:
+    """Revoke the refresh tokens `which` selects and publish `identity.session.revoked` for each session
+    they belong to, so every service refuses its access tokens until the last of them expires."""
+    now = _now()
+    r = t.refresh_tokens.c
+    sessions = dict(session.execute(select(r.family_id, r.nip).where(which, r.revoked_at.is_(None)).distinct()).all())
+    if always:
+        sessions.setdefault(*always)
+    session.execute(update(t.refresh_tokens).where(which, r.revoked_at.is_(None)).values(revoked_at=now))
+    expires_at = now + ACCESS_TOKEN_TTL + timedelta(seconds=CLOCK_SKEW_SECONDS)
+    publish(session, *(make_event("identity.session.revoked", family, {
+        "sid": family, "employee_id": nip, "reason": reason, "revoked_at": now.isoformat(),
+        "expires_at": expires_at.isoformat()}, "identity") for family, nip in sorted(sessions.items())))
 
 
 def refresh(session: Session, token: str, keys: KeyStore, settings, policy: rules.SignInPolicy,
@@ -212,7 +228,7 @@ def refresh(session: Session, token: str, keys: KeyStore, settings, policy: rule
     if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
         return refused
     if row.used_at is not None:
-        _revoke_family(session, row.family_id)
+        _revoke_family(session, row.family_id, row.nip, "refresh_reuse_detected")
         audit(session, "refresh_reuse_detected", row.nip, remote_addr=remote_addr, family=row.family_id)
         return refused
     account = _account(session, row.nip)
@@ -229,7 +245,7 @@ def sign_out(session: Session, token: str, remote_addr: str | None) -> None:
     """Revoke the refresh token's family (a token that is unknown changes nothing)."""
     row = session.execute(select(t.refresh_tokens).where(t.refresh_tokens.c.token_hash == rules.digest(token))).first()
     if row is not None:
-        _revoke_family(session, row.family_id)
+        _revoke_family(session, row.family_id, row.nip, "signed_out")
         audit(session, "signed_out", row.nip, remote_addr=remote_addr)
 
 
@@ -238,7 +254,7 @@ def reset_password(session: Session, nip: str, actor: str, policy: rules.SignInP
     _found(session, nip)
     session.execute(t.accounts.update().where(t.accounts.c.nip == nip).values(
         password_hash=None, password_set_at=None, failed_attempts=0, locked_until=None))
-    _revoke_all(session, nip)
+    _revoke_all(session, nip, "password_reset")
     audit(session, "password_reset", nip, actor)
     return issue_code(session, nip, actor, policy)
 

@@ -5,6 +5,7 @@ Codes and refresh tokens are stored only as SHA-256 digests: a copy of the datab
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
 
 from runtime.messaging import add_messaging_tables
+from runtime.revocation import add_revoked_sessions_table
 
 metadata = MetaData()
 
@@ -56,3 +57,4 @@ audit_log = Table(
 )
 
 add_messaging_tables(metadata)
+add_revoked_sessions_table(metadata)

@@ -4,11 +4,16 @@ A token is accepted when it is signed by a trusted issuer's published key (the p
 service, or an external OpenID provider configured in OIDC_ISSUERS), names that issuer and the platform's
 audience, and has not expired. Keys come from each issuer's JWKS, fetched and cached by PyJWKClient.
 HS256 tokens signed with a shared secret are accepted only when JWT_DEV_SECRET is set, for development.
+A token of a revoked session (its `sid` in the service's `revoked_sessions`, see `runtime.revocation`) is
+refused before it expires; an external issuer configured with an `introspection_endpoint` is asked
+(RFC 7662, answers cached briefly) whether its token is still active.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,26 +37,28 @@ class Principal:
     subject: str
     roles: frozenset[str]
     issuer: str = ""
+    session_id: str | None = None  # the `sid` claim: the sign-in the token belongs to
 
     def has(self, *roles: str) -> bool:
         """Whether the caller holds any of `roles`."""
         return bool(self.roles.intersection(roles))
 
 
-def _claims(issuer: str, audience: str, subject: str, roles, ttl: timedelta) -> dict:
+def _claims(issuer: str, audience: str, subject: str, roles, ttl: timedelta, session_id: str | None = None) -> dict:
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
     now = datetime.now(timezone.utc)
     return {"iss": issuer, "aud": audience, "sub": subject, "roles": sorted(roles), "iat": now, "exp": now + ttl,
-            "jti": uuid.uuid4().hex}
+            "jti": uuid.uuid4().hex} | ({"sid": session_id} if session_id else {})
 
 
 def mint_token(key, issuer: str, subject: str, roles, ttl: timedelta = ACCESS_TOKEN_TTL,
-               audience: str = "kinerja") -> str:
-    """An RS256 access token for `subject` with `roles`, signed by `key` (a runtime.keys.SigningKey)."""
-    return jwt.encode(_claims(issuer, audience, subject, roles, ttl), key.private_key, algorithm="RS256",
-                      headers={"kid": key.kid})
+               audience: str = "kinerja", session_id: str | None = None) -> str:
+    """An RS256 access token for `subject` with `roles`, signed by `key` (a runtime.keys.SigningKey); with
+    `session_id` (claim `sid`) it is refused everywhere once that session is revoked."""
+    return jwt.encode(_claims(issuer, audience, subject, roles, ttl, session_id), key.private_key,
+                      algorithm="RS256", headers={"kid": key.kid})
 
 
 def platform_minter(ttl: timedelta):
@@ -87,13 +94,22 @@ class TrustedIssuer:
     roles_claim: str = "roles"
     role_map: dict = field(default_factory=dict)
     algorithms: tuple = ("RS256",)
+    introspection_endpoint: str | None = None
+    introspection_client_id: str | None = None
+    introspection_client_secret: str | None = None
+    introspection_cache_seconds: float = 30
 
     @classmethod
     def from_config(cls, entry: dict) -> "TrustedIssuer":
         """One OIDC_ISSUERS entry; ValueError naming what is wrong."""
-        allowed = {"issuer", "audience", "jwks_uri", "subject_claim", "roles_claim", "role_map", "algorithms"}
+        allowed = {"issuer", "audience", "jwks_uri", "subject_claim", "roles_claim", "role_map", "algorithms",
+                   "introspection_endpoint", "introspection_client_id", "introspection_client_secret",
+                   "introspection_cache_seconds"}
         if not isinstance(entry, dict) or not entry.get("issuer") or set(entry) - allowed:
             raise ValueError(f"OIDC_ISSUERS entries need `issuer` and may have only {sorted(allowed)}: {entry!r}")
+        if entry.get("introspection_endpoint") and not entry.get("introspection_client_id"):
+            raise ValueError("OIDC_ISSUERS: introspection_endpoint needs introspection_client_id (and "
+                             "introspection_client_secret for a confidential client)")
         algorithms = tuple(entry.get("algorithms", ("RS256",)))
         if not set(algorithms) <= {"RS256", "RS384", "RS512", "PS256", "ES256", "ES384"}:
             raise ValueError(f"OIDC_ISSUERS: only asymmetric algorithms are trusted, not {algorithms}")
@@ -121,6 +137,7 @@ class Verifier:
         self.dev_secret = dev_secret
         self.jwks_lifespan, self.jwks_cooldown = jwks_lifespan, jwks_cooldown
         self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._introspected: dict[str, tuple[bool, float]] = {}  # token digest -> (active, good until)
         self._lock = threading.Lock()
 
     @classmethod
@@ -185,7 +202,38 @@ class Verifier:
         if not isinstance(roles, list):
             raise Problem(401, "Invalid token", f"{issuer.roles_claim} must be a list")
         mapped = frozenset(issuer.role_map.get(r, r) for r in roles if isinstance(r, str)) & ROLES
-        return Principal(subject=subject, roles=mapped, issuer=issuer.issuer)
+        if issuer.introspection_endpoint and algorithm != "HS256":
+            self._introspect(issuer, token, claims)
+        sid = claims.get("sid")
+        return Principal(subject=subject, roles=mapped, issuer=issuer.issuer,
+                         session_id=sid if isinstance(sid, str) and sid else None)
+
+    def _introspect(self, issuer: TrustedIssuer, token: str, claims: dict) -> None:
+        """RFC 7662: ask the issuer whether the token is still active (its answer cached for
+        `introspection_cache_seconds`, never past the token's expiry); Problem 401 when it is not."""
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._introspected.get(key)
+        if cached is None or cached[1] <= now:
+            try:
+                response = requests.post(issuer.introspection_endpoint, timeout=10,
+                                         data={"token": token, "token_type_hint": "access_token"},
+                                         auth=(issuer.introspection_client_id,
+                                               issuer.introspection_client_secret or ""))
+                response.raise_for_status()
+                active = response.json().get("active") is True
+            except (requests.RequestException, ValueError, AttributeError) as exc:
+                raise Problem(503, "Cannot verify the token now",
+                              f"the issuer's introspection is unavailable: {exc.__class__.__name__}") from None
+            lifetime = min(issuer.introspection_cache_seconds, max(0.0, claims["exp"] - time.time()))
+            cached = (active, now + lifetime)
+            with self._lock:
+                if len(self._introspected) > 10000:
+                    self._introspected.clear()
+                self._introspected[key] = cached
+        if not cached[0]:
+            raise Problem(401, "Invalid token", "the issuer says the token is no longer active (revoked)")
 
 
 def verifier() -> Verifier:
@@ -203,8 +251,17 @@ def authenticate() -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Problem(401, "Authentication required", "send an Authorization: Bearer <token> header")
-        g.principal = verifier().verify(token.strip())
+        principal = verifier().verify(token.strip())
+        if principal.session_id and _revoked(principal.session_id):
+            raise Problem(401, "Invalid token", "the session was signed out or revoked: sign in again")
+        g.principal = principal
     return g.principal
+
+
+def _revoked(session_id: str) -> bool:
+    from runtime.revocation import is_revoked
+    from runtime.web import db
+    return is_revoked(db(), session_id)
 
 
 def require(*roles: str):

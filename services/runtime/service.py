@@ -40,14 +40,17 @@ class ServiceModules:
         return self.module("tables").metadata
 
     def consumer_handlers(self, settings) -> dict:
-        """Event type -> handler for the events this service consumes (empty if it has no consumers module)."""
+        """Event type -> handler for the events this service consumes (empty if it has no consumers module),
+        with the revoked-session projection for a service that keeps one (`runtime.revocation`)."""
+        from runtime import revocation
         try:
             module = self.module("consumers")
         except ModuleNotFoundError as exc:
             if exc.name != f"{self.name}.consumers":
                 raise
             return {}
-        return dict(module.handlers(settings))
+        kept = revocation.HANDLERS if revocation.TABLE in self.metadata.tables else {}
+        return {**module.handlers(settings), **kept}
 
 
 def has_jobs(name: str) -> bool:

@@ -46,5 +46,27 @@ def test_an_employee_of_the_roster_signs_in_and_calls_the_directory(new_database
     assert identity.post("/accounts/activate", json={"nip": nip, "code": code, "password": "sate-padang-88"}
                          ).status_code == 204
     tokens = identity.post("/auth/login", json={"nip": nip, "password": "sate-padang-88"}).json
-    me = directory.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    me = directory.get("/me", headers=bearer)
     assert me.status_code == 200 and me.json["employee"]["name"] == "Siti Aminah"
+
+    # signed out: identity's relay publishes the revocation, the directory's consumer projects it, and the
+    # directory refuses the access token long before it expires
+    assert identity.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]}).status_code == 204
+    identity_sessions = make_session_factory(make_engine(identity_url), service("identity").metadata)
+    consumer = build_consumer("directory", make_settings("directory", directory_url, kafka_bootstrap),
+                              group_suffix=f"-e2e-{uuid.uuid4().hex[:8]}")
+    stop = threading.Event()
+    threads = [threading.Thread(target=run_relay, daemon=True, args=(
+                   identity_sessions, make_producer(kafka_bootstrap, "identity-relay-e2e"), "identity", stop)),
+               threading.Thread(target=consumer.run, args=(stop,), daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until("the directory refuses the signed-out token",
+                   lambda: directory.get("/me", headers=bearer).status_code == 401)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert "signed out or revoked" in directory.get("/me", headers=bearer).json["detail"]

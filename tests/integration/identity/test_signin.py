@@ -168,3 +168,65 @@ def test_ops_rotate_the_signing_key_which_is_published_before_it_signs(new_datab
     after = {k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]}
     assert after == before | {rotated.json["kid"]}
     assert [e["event"] for e in client.get("/audit", headers=token(new_nip(), "ops")).json["entries"]] == ["key_rotated"]
+
+
+def _revocations(app) -> list:
+    """The `identity.session.revoked` events in the identity outbox, oldest first."""
+    from sqlalchemy import select
+
+    from identity.tables import metadata
+    from runtime.events import parse_event
+    outbox = metadata.tables["outbox"]
+    with make_session_factory(app.extensions["kinerja"].engine, metadata)() as session:
+        return [parse_event(r.payload) for r in session.execute(
+            select(outbox.c.payload).where(outbox.c.type == "identity.session.revoked").order_by(outbox.c.id))]
+
+
+def test_a_signed_out_session_s_access_token_is_refused_before_it_expires(identity, new_database, make_app):
+    import jwt
+
+    from directory.tables import metadata
+    from runtime.consumer import EventConsumer
+    from runtime.service import service
+    client, nip, admin, app = identity
+    _activate(client, nip, admin)
+    tokens, other = _login(client, nip).json, _login(client, nip).json
+    refreshed = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).json
+    sid = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
+    assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["sid"] == sid  # one session
+    directory_url = new_database("directory")
+    directory = make_app("directory", directory_url).test_client()
+    bearer = lambda t: {"Authorization": f"Bearer {t['access_token']}"}  # noqa: E731
+    assert directory.get("/me", headers=bearer(tokens)).status_code == 200
+    assert client.post("/auth/logout", json={"refresh_token": refreshed["refresh_token"]}).status_code == 204
+    [revoked] = _revocations(app)
+    assert (revoked.data["sid"], revoked.data["employee_id"], revoked.data["reason"]) == (sid, nip, "signed_out")
+    # the directory's consumer projects the event (the handler runtime adds to every service's consumer)
+    engine = make_engine(directory_url)
+    consumer = EventConsumer("directory", None, None, make_session_factory(engine, metadata),
+                             service("directory").consumer_handlers(directory.application.config["SETTINGS"]))
+    assert consumer.apply(revoked) and not consumer.apply(revoked)  # a redelivery changes nothing
+    for access in (tokens, refreshed):
+        refused = directory.get("/me", headers=bearer(access))
+        assert refused.status_code == 401 and "signed out or revoked" in refused.json["detail"]
+    assert directory.get("/me", headers=bearer(other)).status_code == 200  # another sign-in is untouched
+    # an admin's reset revokes every remaining session of the person, the other one included
+    assert client.post(f"/accounts/{nip}/password-reset", headers=admin).status_code == 201
+    reset = [e for e in _revocations(app) if e.data["reason"] == "password_reset"]
+    assert [e.data["sid"] for e in reset] == [jwt.decode(other["access_token"],
+                                                         options={"verify_signature": False})["sid"]]
+    consumer.apply(reset[0])
+    assert directory.get("/me", headers=bearer(other)).status_code == 401
+    engine.dispose()
+
+
+def test_refresh_reuse_revokes_the_session_s_access_tokens_too(identity):
+    client, nip, admin, app = identity
+    _activate(client, nip, admin)
+    first = _login(client, nip).json
+    client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 401
+    [revoked] = _revocations(app)
+    assert revoked.data["reason"] == "refresh_reuse_detected"
+    from runtime.service import service  # identity refuses the session's tokens too, by the same projection
+    assert "identity.session.revoked" in service("identity").consumer_handlers(app.config["SETTINGS"])

@@ -132,3 +132,17 @@ def test_a_key_is_scheduled_for_rotation_when_it_is_old(tmp_path):
     keys = issuer.keys.keys()
     assert len(keys) == 2 and keys[-1].active_from > first.active_from
     assert all((p.stat().st_mode & 0o077) == 0 for p in tmp_path.glob("*.pem")), "private keys are owner-only"
+
+
+def test_a_token_carries_its_session_and_introspection_needs_a_client():
+    issuer = LocalIssuer.default()
+    token = mint_token(issuer.keys.signing_key(), issuer.issuer, NIP, ["staff"], session_id="f00dfeed")
+    assert _verifier(issuer).verify(token).session_id == "f00dfeed"
+    assert _verifier(issuer).verify(issuer.mint(NIP, ["staff"])).session_id is None
+    with pytest.raises(ValueError, match="introspection_client_id"):
+        TrustedIssuer.from_config({"issuer": "https://sso.example/realms/pemda",
+                                   "introspection_endpoint": "https://sso.example/introspect"})
+    configured = TrustedIssuer.from_config({
+        "issuer": "https://sso.example/realms/pemda", "introspection_client_id": "kinerja-api",
+        "introspection_endpoint": "https://sso.example/introspect", "introspection_client_secret": "from-env"})
+    assert configured.introspection_cache_seconds == 30
