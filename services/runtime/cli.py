@@ -98,6 +98,23 @@ def _cmd_rebuild(args) -> int:
     return 0
 
 
+def _cmd_catch_up(args) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from runtime.workers import catch_up_point, rewind_consumer
+    settings = Settings.from_env(args.service)
+    if args.since:
+        since = datetime.fromisoformat(args.since)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    else:
+        since = catch_up_point(args.service, settings, timedelta(minutes=args.margin_minutes))
+    offsets = rewind_consumer(args.service, settings, since)
+    print(f"{args.service}: its consumer reads again from {since.isoformat() if since else 'the beginning'}")
+    for partition, offset in offsets.items():
+        print(f"  {partition} -> {offset}")
+    return 0
+
+
 def _cmd_up(args) -> int:
     from runtime.broker import local_broker
     from runtime.kafka import ensure_topics
@@ -183,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rebuild", help="re-apply the compacted directory topics to a service's projections")
     p.add_argument("service", choices=sorted(SERVICES))
     p.set_defaults(func=_cmd_rebuild)
+    p = sub.add_parser("catch-up", help="after a database restore: make a service's consumer (stopped) read "
+                                         "Kafka again from shortly before the last event the restored database applied")
+    p.add_argument("service", choices=sorted(SERVICES))
+    p.add_argument("--margin-minutes", type=float, default=60, help="read this much earlier (default 60)")
+    p.add_argument("--since", help="an ISO time (UTC unless it names a zone), instead of the inbox's last event minus the margin")
+    p.set_defaults(func=_cmd_catch_up)
     p = sub.add_parser("play-month", help="alias of `kinerja-play`: play a month on the running stack", add_help=False)
     p.set_defaults(func=_cmd_play_month)
     p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")

@@ -5,7 +5,10 @@ import logging
 import signal
 import threading
 
+from datetime import UTC, datetime, timedelta
+
 from kafka import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import func, select
 
 from contracts.registry import EVENTS
@@ -72,7 +75,7 @@ def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> Eve
     handlers = spec.consumer_handlers(settings)
     if not handlers:
         return None
-    topics = sorted({EVENTS[t][0] for t in handlers})
+    topics = consumed_topics(name, settings)
     sessions = make_session_factory(make_engine(settings.database_url), spec.metadata)
     with sessions() as session:
         inbox = spec.metadata.tables["inbox"]
@@ -92,6 +95,45 @@ def rebuild_projections(name: str, settings: Settings) -> int:
     topics = sorted({EVENTS[t][0] for t in consumer.handlers} & COMPACTED)
     consumer.kafka.close()
     return replay(settings.kafka_bootstrap_servers, topics, consumer.apply, client_id=f"{name}-rebuild")
+
+
+def consumed_topics(name: str, settings: Settings) -> list[str]:
+    """The topics of the event types service `name` consumes."""
+    return sorted({EVENTS[t][0] for t in service(name).consumer_handlers(settings)})
+
+
+def catch_up_point(name: str, settings: Settings, margin: timedelta) -> datetime | None:
+    """Where a restored database must read Kafka again from: `margin` before the last event its inbox applied
+    (None when it applied nothing: then the whole retained history). The margin must exceed the consumer's
+    lag when the backup was taken; re-reading more costs only time, the inbox skips what was applied."""
+    sessions = make_session_factory(make_engine(settings.database_url), service(name).metadata)
+    with sessions() as session:
+        inbox = service(name).metadata.tables["inbox"]
+        last = session.execute(select(func.max(inbox.c.processed_at))).scalar()
+    if last is None:
+        return None
+    return (last if last.tzinfo else last.replace(tzinfo=UTC)) - margin
+
+
+def rewind_consumer(name: str, settings: Settings, since: datetime | None, group_suffix: str = "") -> dict:
+    """Set the committed offsets of service `name`'s consumer group, on every topic it consumes, to the first
+    record at or after `since` (the beginning when None; the end where nothing is that recent). Run with the
+    service's consumer stopped: the broker refuses offsets for a group with live members. Returns
+    {"topic:partition": offset}."""
+    kafka = make_consumer(settings.kafka_bootstrap_servers, f"{name}{group_suffix}", f"{name}-rewind")
+    try:
+        partitions = [TopicPartition(topic, p) for topic in consumed_topics(name, settings)
+                      for p in sorted(kafka.partitions_for_topic(topic) or ())]
+        ends = kafka.end_offsets(partitions)
+        if since is None:
+            offsets = kafka.beginning_offsets(partitions)
+        else:
+            found = kafka.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+            offsets = {tp: found[tp].offset if found.get(tp) is not None else ends[tp] for tp in partitions}
+        kafka.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()})
+        return {f"{tp.topic}:{tp.partition}": offset for tp, offset in sorted(offsets.items())}
+    finally:
+        kafka.close()
 
 
 def run_consumer(name: str) -> None:
