@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.config import repo_root
@@ -48,6 +48,11 @@ class Broker:
     port: int = 9092
     controller_port: int = 9093
     process: subprocess.Popen | None = None
+    node_id: int = 1
+    voters: str | None = None  # the controller quorum of a cluster; this broker alone when None
+    cluster_id: str | None = None  # shared by a cluster's brokers; a new one when None
+    overrides: dict = field(default_factory=dict)  # more server.properties (a cluster's replication settings)
+    heap: str = "768m"
 
     @property
     def bootstrap(self) -> str:
@@ -58,8 +63,10 @@ class Broker:
         overrides = {
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": self.voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
             "log.dirs": str(self.home / "data"),
+            **self.overrides,
         }
         lines = []
         for line in (KAFKA_DIR / "server.properties").read_text().splitlines():
@@ -71,24 +78,33 @@ class Broker:
         return config
 
     def _java(self, libs: Path, main: str, *args: str, **popen) -> list[str]:
-        return ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        return ["java", "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.xml'}", f"-Dkafka.logs.dir={self.home / 'logs'}",
                 "-cp", f"{libs}/*", main, *args]
 
     def start(self, timeout_s: float = 90.0) -> "Broker":
         """Format storage if new, start the broker and wait until it answers a metadata request."""
+        self.launch()
+        return self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Format storage if new and start the broker process, without waiting (a cluster's brokers answer
+        only once their controller quorum has formed)."""
         libs = fetch_jars()
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
         config = self._write_config()
         if not (self.home / "data" / "meta.properties").exists():
-            subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(),
+            subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", self.cluster_id or new_cluster_id(),
                                       "-c", str(config), "--ignore-formatted"),
                            check=True, stdout=subprocess.DEVNULL)
         log = open(self.home / "logs" / "console.log", "ab")
         self.process = subprocess.Popen(self._java(libs, "kafka.Kafka", str(config)), stdout=log, stderr=log,
                                         start_new_session=True)
         (self.home / "broker.pid").write_text(str(self.process.pid))
+
+    def wait_ready(self, timeout_s: float = 90.0) -> "Broker":
+        """Wait until the launched broker answers a metadata request."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -155,6 +171,55 @@ def _alive(pid: int, process: subprocess.Popen | None) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+CLUSTER_SETTINGS = {
+    # every partition, the consumer offsets and the transaction log on three brokers; a write is acknowledged
+    # (acks=all) once two of them have it, so one broker may be lost without losing or refusing a write
+    "default.replication.factor": "3", "min.insync.replicas": "2",
+    "offsets.topic.replication.factor": "3", "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2", "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2", "unclean.leader.election.enable": "false",
+}
+
+
+@dataclass
+class Cluster:
+    """A KRaft cluster of brokers that are also its controller quorum, from the same jars (tests, drills)."""
+
+    brokers: list[Broker]
+
+    @classmethod
+    def at(cls, home: Path, ports: list[tuple[int, int]], heap: str = "512m") -> "Cluster":
+        """Brokers 1..n under `home`, each with its (client port, controller port)."""
+        voters = ",".join(f"{n}@127.0.0.1:{controller}" for n, (_, controller) in enumerate(ports, 1))
+        cluster_id = new_cluster_id()
+        return cls([Broker(home=home / f"broker{n}", port=port, controller_port=controller, node_id=n, voters=voters,
+                           cluster_id=cluster_id, overrides=dict(CLUSTER_SETTINGS), heap=heap)
+                    for n, (port, controller) in enumerate(ports, 1)])
+
+    @property
+    def bootstrap(self) -> str:
+        """Every broker's address, as clients are given them."""
+        return ",".join(broker.bootstrap for broker in self.brokers)
+
+    def start(self, timeout_s: float = 180.0) -> "Cluster":
+        """Start every broker, then wait until each answers."""
+        for broker in self.brokers:
+            broker.launch()
+        for broker in self.brokers:
+            broker.wait_ready(timeout_s)
+        return self
+
+    def stop(self) -> None:
+        """Stop every broker."""
+        for broker in self.brokers:
+            broker.stop()
+
+    def wipe(self) -> None:
+        """Remove every broker's data (after stop)."""
+        for broker in self.brokers:
+            broker.wipe()
 
 
 def local_broker(name: str = "local", port: int = 9092, controller_port: int = 9093) -> Broker:

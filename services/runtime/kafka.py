@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -59,18 +60,32 @@ def make_consumer(bootstrap: str, group_id: str | None, client_id: str, **overri
     return KafkaConsumer(**options)
 
 
+def topic_settings(env: dict | None = None) -> tuple[int, dict]:
+    """(replication factor, topic configs) for the platform's topics: `KAFKA_REPLICATION_FACTOR` (default 1, a
+    single local broker; 3 on a real cluster) and `KAFKA_MIN_INSYNC_REPLICAS` (unset: the broker's default;
+    2 on a real cluster, so an `acks=all` write is on two brokers before it is acknowledged)."""
+    env = os.environ if env is None else env
+    replication = int(env.get("KAFKA_REPLICATION_FACTOR", "1"))
+    configs = {}
+    if env.get("KAFKA_MIN_INSYNC_REPLICAS"):
+        configs["min.insync.replicas"] = str(int(env["KAFKA_MIN_INSYNC_REPLICAS"]))
+    return replication, configs
+
+
 def ensure_topics(bootstrap: str, names=topic_names.ALL, partitions: int = DEFAULT_PARTITIONS,
-                  with_dead_letters: bool = True) -> None:
-    """Create the platform's topics (compacted for reference data) and their dead-letter topics if missing."""
+                  with_dead_letters: bool = True, replication: tuple[int, dict] | None = None) -> None:
+    """Create the platform's topics (compacted for reference data) and their dead-letter topics if missing, with
+    `replication` (factor, configs), by default `topic_settings()` from the environment."""
+    factor, configs = replication or topic_settings()
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kinerja-admin")
     try:
         existing = set(admin.list_topics())
         wanted = []
         for name in names:
-            config = {"cleanup.policy": "compact"} if name in topic_names.COMPACTED else {}
-            wanted.append(NewTopic(name, partitions, 1, topic_configs=config))
+            config = dict(configs, **({"cleanup.policy": "compact"} if name in topic_names.COMPACTED else {}))
+            wanted.append(NewTopic(name, partitions, factor, topic_configs=config))
             if with_dead_letters:
-                wanted.append(NewTopic(topic_names.dead_letter(name), 1, 1))
+                wanted.append(NewTopic(topic_names.dead_letter(name), 1, factor, topic_configs=dict(configs)))
         missing = [t for t in wanted if t.name not in existing]
         if missing:
             try:
