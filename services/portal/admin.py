@@ -89,9 +89,10 @@ def verifiers():
 @role_required("admin", "ops")
 def device(serial):
     """One device: its command queue with the answers, and who is on the machine against who is enrolled."""
+    found = next((d for d in api().get("attendance", "/devices")["devices"] if d["device_serial"] == serial), None)
     commands = api().get("attendance", f"/devices/{serial}/commands")["commands"]
     reconciliation = api().get("attendance", f"/devices/{serial}/reconciliation")
-    return render_template("admin_device.html", serial=serial, commands=commands, reconciliation=reconciliation,
+    return render_template("admin_device.html", serial=serial, device=found, commands=commands, reconciliation=reconciliation,
                            kinds=COMMANDS, errors=session.pop("device_errors", {}), form=session.pop("device_form", {}))
 
 
@@ -125,4 +126,22 @@ def device_reconcile(serial):
         flash(_("%(n)s users: commands queued.", n=len(result.get("pins", []))), "success")
     except ServiceError as exc:
         session["device_errors"] = _refused(exc)
+    return redirect(url_for("admin.device", serial=serial))
+
+
+@blueprint.post("/admin/devices/<serial>/bounds")
+@role_required("admin")
+def device_bounds(serial):
+    """Pin the device to its networks and comm key (a blank key leaves the key as it is)."""
+    form = request.form
+    body = {"allowed_networks": [n.strip() for n in form.get("allowed_networks", "").split() if n.strip()]}
+    if form.get("remove_comm_key"):
+        body["comm_key"] = None
+    elif form.get("comm_key", "").strip():
+        body["comm_key"] = form["comm_key"].strip()
+    try:
+        api().call("attendance", "PATCH", f"/devices/{serial}", json=body)
+        flash(_("The device's networks and comm key are saved."), "success")
+    except ServiceError as exc:
+        session["device_errors"], session["device_form"] = _refused(exc), {"allowed_networks": form.get("allowed_networks", "")}
     return redirect(url_for("admin.device", serial=serial))

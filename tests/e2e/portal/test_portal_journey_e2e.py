@@ -399,6 +399,16 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     page.wait_for_selector(".notice.success")
     assert "INFO" in page.inner_text("section[aria-labelledby=commands-title]")
     assert "Terdaftar tetapi tidak ada di mesin" in page.inner_text("main")
+    page.fill("#allowed_networks", "bukan-jaringan")  # the device's trust: a wrong network is named at its field
+    page.click("button:has-text('Simpan kepercayaan mesin')")
+    assert page.locator("#allowed_networks-error").is_visible()
+    assert page.input_value("#allowed_networks") == "bukan-jaringan"
+    page.fill("#allowed_networks", "127.0.0.0/8")
+    page.fill("#comm_key", "kunci-rahasia")
+    page.click("button:has-text('Simpan kepercayaan mesin')")
+    page.wait_for_selector(".notice.success")
+    assert "127.0.0.0/8" in page.inner_text("section[aria-labelledby=bounds-title]")
+    assert "kunci-rahasia" not in page.content()  # the key is never shown back
     _fits(page)
     _accessible(page)
     _shot(page, "admin-device-phone")
