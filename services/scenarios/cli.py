@@ -65,7 +65,7 @@ def report(regency: Regency, plan: MonthPlan, result: dict, host: str, accounts:
     print("  present, leave, absent     attendance GET /days (clock_in; absence_kind; neither)")
     print("  late TL / early PSW        attendance GET /days (late_band, early_band)")
     print("  credited min               scoring GET /months/<nip>/<period> (credited_minutes: approved entries x norms)")
-    print("  score                      scoring: credited / effective minutes (450 a working day)")
+    print("  score                      scoring: credited / effective minutes (450 a working day, leave excused)")
     print("  gross, net                 payroll GET /runs/<run>/payslips (each line's rule on the payslip)")
     header = f"{'department':<44}{'staff':>6}{'present':>9}{'leave':>7}{'absent':>8}{'late':>6}{'early':>7}" \
              f"{'credited min':>14}{'avg score':>11}{'gross':>18}{'net':>18}"

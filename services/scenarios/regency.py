@@ -315,8 +315,9 @@ def expected(regency: Regency, plan: MonthPlan) -> dict[str, dict]:
             "early": Counter(band(d.early_minutes, "PSW") for d in present if d.early_minutes),
             "entries": len(present),
             "credited_minutes": sum(d.minutes for d in present),
-            # Every working day counts its scheduled net minutes, leave and absence included (no holidays drawn).
-            "effective_minutes": sum(NET_MINUTES[d.day.weekday()] for d in days),
+            # Every working day counts its scheduled net minutes, absence included (no holidays drawn); a day of
+            # leave (cuti) is excused, not required (the presets' [discipline.required_minutes] leave = "excused").
+            "effective_minutes": sum(NET_MINUTES[d.day.weekday()] for d in days if not d.on_leave),
         }
     return out
 

@@ -15,7 +15,8 @@ crosschecks.py
     assign_entries_to_days(days, entries) -> {local_date: [Entry]}   night-shift entries go to the shift's date
 
 scores.py
-    effective_minutes(days) -> int
+    effective_minutes(days, worked=None, excused_kinds=()) -> int    less the days of excused absence kinds
+    excused_minutes(days, excused_kinds) -> int
     activity_score(entries, days, open_flags, cleared_flag_entry_ids, policy) -> ScoreWithBreakdown[EntryLine]
     discipline_score(days, policy) -> ScoreWithBreakdown[DeductionLine]
     behaviour_rating(values: {berakhlak_value: int}, policy) -> BehaviourRating(level, average)

@@ -13,7 +13,7 @@ from typing import Collection, Mapping, Sequence
 from .crosschecks import Day, Entry, Flag
 from .policy import ScoringPolicy
 from .scores import (BehaviourRating, EntryLine, EntryTally, TallyLine, WorkedDays, activity_score,
-                     discipline_score, effective_minutes, predicate)
+                     discipline_score, effective_minutes, excused_minutes, predicate)
 from .vocabulary import EARLY_BANDS, LATE_BANDS, TK, FlagKind
 
 NOT_RATED = "Belum Dinilai"  # no BerAKHLAK rating for the period yet: no predicate can be given
@@ -50,7 +50,7 @@ def score_month(employee_id: str, unit_id: str, year: int, month: int, days: lis
     activity = activity_score(entries, days, flags.standing, flags.cleared_entry_ids, policy, tallies, worked)
     discipline = discipline_score(days, policy)
     credited = sum(line.credited_minutes for line in activity.lines if line.counted)
-    effective = effective_minutes(days, worked)
+    effective = effective_minutes(days, worked, policy.discipline.excused_kinds)
     behaviour = None
     if rating is not None:
         behaviour = BehaviourRating(rating.level, Decimal(rating.average).quantize(CENT))
@@ -82,6 +82,7 @@ def score_month(employee_id: str, unit_id: str, year: int, month: int, days: lis
             + (f" ({len(unexplained)} day(s) left out)" if unexplained else ""))},
         "effective_minutes": effective,
         "credited_minutes": credited,
+        "excused_minutes": excused_minutes(days, policy.discipline.excused_kinds),
         "holidays_applied": sorted(on.isoformat() for on in holidays
                                    if any(d.local_date == on and d.status == "holiday" for d in days)),
     }

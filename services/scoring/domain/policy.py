@@ -36,6 +36,8 @@ class DisciplinePolicy:
     missing_clock_in_band: str
     missing_clock_out_band: str
     absence_rates: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    # Absence kinds whose whole days leave the month's effective minutes ([discipline.required_minutes]).
+    excused_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def _discipline(shared: Discipline) -> DisciplinePolicy:
         missing_clock_in_band=shared.missing_clock_in_band,
         missing_clock_out_band=shared.missing_clock_out_band,
         absence_rates=shared.absence_rates,
+        excused_kinds=shared.excused_kinds,
     )
 
 

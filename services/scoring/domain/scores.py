@@ -135,11 +135,18 @@ class BehaviourRatingRefused(ValueError):
         self.errors = dict(errors)
 
 
-def effective_minutes(days: Sequence[Day], worked: WorkedDays | None = None) -> int:
-    """The month's effective minutes: scheduled minutes of its working days (holidays and rest days give none),
-    plus those of the plain days tallied in `worked`."""
+def effective_minutes(days: Sequence[Day], worked: WorkedDays | None = None, excused_kinds: Collection[str] = ()) -> int:
+    """The month's effective (required) minutes: scheduled minutes of its working days (holidays and rest days
+    give none), less the days of an absence kind the policy excuses, plus those of the plain days in `worked`."""
     tallied = worked.scheduled_minutes if worked else 0
-    return tallied + sum(day.scheduled_minutes for day in days if day.status not in NON_WORKING_STATUSES)
+    return tallied + sum(day.scheduled_minutes for day in days if day.status not in NON_WORKING_STATUSES) \
+        - excused_minutes(days, excused_kinds)
+
+
+def excused_minutes(days: Sequence[Day], excused_kinds: Collection[str]) -> int:
+    """Scheduled minutes of the days taken whole by an excused absence kind (the day's status is the kind):
+    the employee is not expected to work them. A day with punches and a partial absence stays required."""
+    return sum(day.scheduled_minutes for day in days if day.status in excused_kinds)
 
 
 def activity_score(
@@ -159,12 +166,16 @@ def activity_score(
         for entry in sorted(entries, key=lambda e: (e.local_date, e.start_at, e.entry_id))
     ) + tuple(sorted((_tally_line(tally) for tally in tallies), key=lambda line: (not line.counted, line.reason)))
     credited = sum(line.credited_minutes for line in lines if line.counted)
-    effective = effective_minutes(days, worked)
+    excused_kinds = policy.discipline.excused_kinds
+    effective = effective_minutes(days, worked, excused_kinds)
+    excused = excused_minutes(days, excused_kinds)
     if effective == 0:
         return ScoreWithBreakdown(Decimal("0.00"), f"{credited} credited min but no effective minutes: score 0", lines)
     raw = _round(Decimal(credited) * HUNDRED / Decimal(effective))
     score = min(raw, _round(policy.activity_score_cap))
     summary = f"{credited} credited ÷ {effective} effective min × 100 = {raw}"
+    if excused:
+        summary += f" ({excused} min of excused absence not required)"
     if score < raw:
         summary += f", capped at {score}"
     return ScoreWithBreakdown(score, summary, lines)

@@ -30,7 +30,7 @@ def test_the_plan_predicts_each_members_figures():
     want = expected(regency, plan)
     for nip, w in want.items():
         assert w["present"] + w["on_leave"] + w["absent_without_notice"] == 22
-        assert w["effective_minutes"] == 22 * 450
+        assert w["effective_minutes"] == (22 - w["on_leave"]) * 450  # a day of leave is excused
         for day in plan.present(nip):  # an entry fits between arriving and leaving, lunch aside
             assert day.start >= day.arrive.replace(second=0) and day.minutes == day.quantity * dict(
                 (item, norm) for item, _, norm, _ in regency.department_of(nip).tasks)[day.item]
