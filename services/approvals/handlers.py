@@ -35,6 +35,7 @@ from approvals.domain import (
     is_sampled,
     month_key,
     timeliness,
+    too_early_to_close,
     verify,
 )
 from approvals.domain.states import DECIDED_STATES
@@ -537,10 +538,14 @@ def close_month(session: Session, verifier_id: str, unit_id: str, month: str, ct
     _require_assigned(session, verifier_id, unit_id)
     if _row(session, tables.closed_months, unit_id=unit_id, month=month):
         raise Conflict(f"{month} is already closed for unit {unit_id}", title="Already closed")
+    zones = session.execute(select(tables.employees.c.zone).distinct().where(
+        tables.employees.c.unit_id == unit_id, tables.employees.c.active.is_(True))).scalars().all()
+    early = too_early_to_close(start, zones, ctx.now, ctx.policy.month_close.from_local_time)
     e = tables.entries.c
     rows = session.execute(select(e.entry_id, e.state, e.verified, e.sampled).where(
         e.unit_id == unit_id, e.local_date >= start, e.local_date < end)).all()
-    reasons = can_close_month(MonthEntry(r.entry_id, EntryState(r.state), r.verified, r.sampled) for r in rows)
+    reasons = ([early] if early else []) + can_close_month(
+        MonthEntry(r.entry_id, EntryState(r.state), r.verified, r.sampled) for r in rows)
     if reasons:
         raise Conflict("; ".join(reasons), [{"field": "month", "message": reason} for reason in reasons],
                        title="Month cannot be closed yet")

@@ -3,7 +3,7 @@ and verified in approvals, the unit's month closed, and every event seen downstr
 import io
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -89,6 +89,12 @@ def test_entry_submitted_approved_verified_and_month_closed(new_database, make_a
                              headers=token(verifier, "verifier")).json
         assert verified["creditable"] is True
         month = f"{today.year:04d}-{today.month:02d}"
+        refused = app_.post(f"/units/{unit}/months/{month}/close", headers=token(verifier, "verifier"))
+        assert refused.status_code == 409 and "may be closed only after its last day has ended" in str(refused.json)
+        # The clock moves on to the first instant after the month's last day in the unit's zone.
+        following = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        approvals.extensions["kinerja"].service.clock = lambda: datetime(
+            following.year, following.month, 1, tzinfo=ZoneInfo(ZONE)).astimezone(timezone.utc)
         closed = app_.post(f"/units/{unit}/months/{month}/close", headers=token(verifier, "verifier"))
         assert closed.status_code == 201, closed.json
         # the decision, the verifier's assignment, the verification and the closed month

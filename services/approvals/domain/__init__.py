@@ -37,6 +37,8 @@ Verification (`verification.py`):
 Months (`months.py`):
     month_key(local_date) -> "YYYY-MM";  is_locked(local_date, closed_months) -> bool
     can_close_month(entries: Iterable[MonthEntry]) -> list[str]    (reasons; empty = may close)
+    too_early_to_close(first_day, zones, now, from_local_time=None) -> str | None   (the month has not ended)
+    close_opens_at(first_day, zones, from_local_time=None) -> (instant, deciding zone)
     MonthEntry(entry_id, state, verified, sampled)
 
 Audit (`audit.py`):
@@ -54,7 +56,7 @@ from .decisions import (
     decide,
     decide_many,
 )
-from .months import MonthEntry, can_close_month, is_locked, month_key
+from .months import MonthEntry, can_close_month, close_opens_at, is_locked, month_key, too_early_to_close
 from .policy import ApprovalsPolicy, DeadlineMode, DecisionDeadline, VerificationPolicy, load_policy
 from .states import EntryState
 from .verification import (
@@ -85,6 +87,8 @@ __all__ = [
     "VerificationResult",
     "audit_record",
     "can_close_month",
+    "close_opens_at",
+    "too_early_to_close",
     "can_decide",
     "counts_for_credit",
     "decide",

@@ -1,7 +1,7 @@
 """Regional rules for decisions and verification: the `[approvals]` section of the policy file."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
 
@@ -40,6 +40,14 @@ class VerificationPolicy:
 
 
 @dataclass(frozen=True)
+class MonthClosePolicy:
+    """When a unit's month may be closed: after its last day has ended in the unit's zone (`from_local_time` None),
+    or from that local time on the month's last day, for a region that closes once the day's schedule is over."""
+
+    from_local_time: time | None = None
+
+
+@dataclass(frozen=True)
 class ApprovalsPolicy:
     """All regional settings of the approvals service; an overdue entry moves one level up the chain
     every `escalation_step_days`."""
@@ -47,6 +55,7 @@ class ApprovalsPolicy:
     decision_deadline: DecisionDeadline = DecisionDeadline()
     escalation_step_days: int = 3
     verification: VerificationPolicy = VerificationPolicy()
+    month_close: MonthClosePolicy = MonthClosePolicy()
 
 
 class _DeadlineSchema(Schema):
@@ -70,11 +79,23 @@ class _VerificationSchema(Schema):
         return VerificationPolicy(**data)
 
 
+class _MonthCloseSchema(Schema):
+    # "HH:MM" local time on the month's last day; "24:00" (the default) is when the day has ended.
+    from_local_time = fields.String(load_default="24:00", validate=validate.Regexp(
+        r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", error="a local time HH:MM, or 24:00 for the end of the day"))
+
+    @post_load
+    def _build(self, data, **kwargs):
+        text = data["from_local_time"]
+        return MonthClosePolicy(None if text == "24:00" else time.fromisoformat(text))
+
+
 class _ApprovalsSchema(Schema):
     decision_deadline = fields.Nested(_DeadlineSchema, load_default=DecisionDeadline)
     escalation_step_days = fields.Integer(strict=True, validate=validate.Range(min=1),
                                           load_default=ApprovalsPolicy.escalation_step_days)
     verification = fields.Nested(_VerificationSchema, load_default=VerificationPolicy)
+    month_close = fields.Nested(_MonthCloseSchema, load_default=MonthClosePolicy)
 
     @post_load
     def _build(self, data, **kwargs):

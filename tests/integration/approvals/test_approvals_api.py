@@ -237,6 +237,14 @@ def test_month_close_is_refused_until_work_is_decided_and_verified_then_locks(sv
                                   json={"verdict": "uphold"}, headers=svc.as_("verifier", "verifier"))
         assert verdict.status_code == 201
     assert svc.client.post(close, headers=svc.as_("plt", "verifier")).status_code == 403
+    # March has not ended in the unit's zone (WIB, UTC+7) until 31 March 17:00 UTC = 1 April 00:00 WIB.
+    svc.now = datetime(2025, 3, 31, 16, 59, tzinfo=timezone.utc)
+    early = svc.client.post(close, headers=svc.as_("verifier", "verifier"))
+    assert early.status_code == 409
+    assert early.json["errors"] == [{"field": "month", "message": (
+        "2025-03 may be closed only after its last day has ended in the unit's zone Asia/Jakarta: from "
+        "2025-04-01 00:00 Asia/Jakarta; it is now 2025-03-31 23:59 there")}]
+    svc.now = datetime(2025, 3, 31, 17, 0, tzinfo=timezone.utc)
     closed = svc.client.post(close, headers=svc.as_("verifier", "verifier"))
     assert closed.status_code == 201 and closed.json["entry_count"] == 2
     [event] = _outbox(svc, "approvals.month.closed")
