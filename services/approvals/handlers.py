@@ -34,6 +34,7 @@ from approvals.domain import (
     is_locked,
     is_sampled,
     month_key,
+    overlapping_claims,
     timeliness,
     too_early_to_close,
     verify,
@@ -57,6 +58,11 @@ class Context:
     policy: ApprovalsPolicy
     now: datetime
     sample_seed: str
+
+
+def _utc(value: datetime) -> datetime:
+    """A stored instant as aware UTC (SQLite hands them back without their zone)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _plain(value):
@@ -474,6 +480,23 @@ def verification_queue(session: Session, verifier_id: str, unit_id: str | None, 
     return items
 
 
+def _refuse_overlapping_overturn(session: Session, entry: dict) -> None:
+    """An overturn that would approve an entry over minutes another live entry of the employee claims is refused
+    (`overlapping_claims`: the same minutes are credited once)."""
+    e = tables.entries.c
+    others = session.execute(select(e.entry_id, e.start_at, e.end_at).where(
+        e.employee_id == entry["employee_id"], e.entry_id != entry["entry_id"],
+        e.state.in_([EntryState.APPROVED.value, EntryState.SUBMITTED.value]),
+        e.start_at < entry["end_at"], e.end_at > entry["start_at"])).all()
+    clashes = overlapping_claims(_utc(entry["start_at"]), _utc(entry["end_at"]),
+                                 [(r.entry_id, _utc(r.start_at), _utc(r.end_at)) for r in others])
+    if clashes:
+        message = (f"overturning would approve entry {entry['entry_id']} over minutes that entry(ies) "
+                   f"{', '.join(clashes)} already claim; the same minutes are credited once: the supervisor "
+                   f"rejects or revises one of them first")
+        raise Conflict(message, [{"field": "verdict", "message": message}], title="Overlapping claim")
+
+
 def verify_decision(session: Session, verifier_id: str, decision_id: str, body: dict, ctx: Context) -> dict:
     """Uphold or overturn a decision (reason needed to overturn) and publish approvals.verification.made."""
     decision = _row(session, tables.decisions, decision_id=decision_id)
@@ -495,6 +518,8 @@ def verify_decision(session: Session, verifier_id: str, decision_id: str, body: 
         if "reason" in str(exc):
             raise Invalid(str(exc), field="reason") from None
         raise Conflict(str(exc), [{"field": None, "message": str(exc)}], title="Not allowed now") from None
+    if result.state == EntryState.APPROVED and entry["state"] != EntryState.APPROVED.value:
+        _refuse_overlapping_overturn(session, entry)
     creditable = counts_for_credit(result.state, result.verified, entry["sampled"], ctx.policy)
     credited = _worth(entry) if result.state == EntryState.APPROVED else 0
     record = {"verification_id": str(uuid.uuid4()), "decision_id": decision_id, "entry_id": entry["entry_id"],

@@ -33,6 +33,7 @@ Verification (`verification.py`):
     verify(decision_state, verdict: Verdict, reason="") -> VerificationResult(state, verified)
                                                                    raises InvalidVerification
     counts_for_credit(state, verified, sampled, policy) -> bool
+    overlapping_claims(start_at, end_at, others) -> [entry_id]      (an overturn over claimed minutes is refused)
 
 Months (`months.py`):
     month_key(local_date) -> "YYYY-MM";  is_locked(local_date, closed_months) -> bool
@@ -65,6 +66,7 @@ from .verification import (
     VerificationResult,
     counts_for_credit,
     is_sampled,
+    overlapping_claims,
     select_for_verification,
     verify,
 )
@@ -91,6 +93,7 @@ __all__ = [
     "too_early_to_close",
     "can_decide",
     "counts_for_credit",
+    "overlapping_claims",
     "decide",
     "decide_many",
     "due_at",

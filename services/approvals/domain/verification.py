@@ -84,3 +84,16 @@ def counts_for_credit(state: EntryState, verified: bool | None, sampled: bool, p
     if state != EntryState.APPROVED or verified is False:
         return False
     return verified is True or not (sampled and policy.verification.required_before_credit)
+
+
+def overlapping_claims(start_at, end_at, others) -> list[str]:
+    """Entries among `others` ((entry_id, start_at, end_at), the employee's other approved or pending entries)
+    that share a minute with [start_at, end_at).
+
+    The rule after an overturn: the same minutes are credited once. Submission already refuses overlapping
+    entries, but a rejected entry no longer blocks a new one over the same minutes, so overturning that
+    rejection would make both creditable. The overturn is refused instead, naming the overlapping entries:
+    the supervisor rejects or revises one of them first, and credit never depends on which was decided last.
+    """
+    return sorted(entry_id for entry_id, other_start, other_end in others
+                  if other_start < end_at and start_at < other_end)

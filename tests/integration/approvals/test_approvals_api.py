@@ -221,6 +221,28 @@ def test_verifier_overturns_an_approval(svc):
     assert svc.client.post(url, json={"verdict": "uphold"}, headers=svc.as_("verifier", "verifier")).status_code == 409
 
 
+def test_an_overturn_that_would_credit_the_same_minutes_twice_is_refused(svc):
+    # A (08:00-09:00) approved; B over the same hour was rejected, so it never blocked A's submission.
+    # Overturning B's rejection would credit 08:00-09:00 twice (30 + 30 norm minutes): refused, naming A.
+    # C (10:00-11:00) overlaps nothing: its rejection is overturned and it credits its 30 minutes.
+    _assign_verifier(svc)
+    a, b, c = _entry(svc, hour=8), _entry(svc, hour=8), _entry(svc, hour=10)
+    assert _decide(svc, a).status_code == 201
+    rejected_b = _decide(svc, b, action="reject", reason="dobel").json
+    rejected_c = _decide(svc, c, action="reject", reason="kurang bukti").json
+    overturn = {"verdict": "overturn", "reason": "bukti cukup"}
+    refused = svc.client.post(f"/decisions/{rejected_b['decision_id']}/verification", json=overturn,
+                              headers=svc.as_("verifier", "verifier"))
+    assert refused.status_code == 409
+    assert refused.json["errors"][0]["field"] == "verdict" and a in refused.json["errors"][0]["message"]
+    assert "credited once" in refused.json["errors"][0]["message"]
+    allowed = svc.client.post(f"/decisions/{rejected_c['decision_id']}/verification", json=overturn,
+                              headers=svc.as_("verifier", "verifier"))
+    assert allowed.status_code == 201
+    assert (allowed.json["state"], allowed.json["creditable"], allowed.json["credited_minutes"]) == \
+        ("approved", True, 30)
+
+
 def test_month_close_is_refused_until_work_is_decided_and_verified_then_locks(svc):
     _assign_verifier(svc)
     decided, pending = _entry(svc, hour=8), _entry(svc, hour=9)
