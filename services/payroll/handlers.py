@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from payroll import tables as t
 from payroll.domain.bank import BankAccount, bank_export, bank_rows, unit_summary
 from payroll.domain.budget import budget_report
+from payroll.domain.simulation import compare as compare_prices
 from payroll.domain.policy import PayrollPolicy
 from payroll.domain.runs import (Correction, RunState, RunStateError, adjustment_for, advance, can_recompute,
                                  content_hash, correction_deadline, landing_month)
@@ -317,9 +318,12 @@ def list_corrections(session: Session, policy: PayrollPolicy) -> dict:
     return {"corrections": drafted + waiting}
 
 
-def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, run_id: str | None = None):
-    """Price every employee scored in (year, month): payslip rows, adjustment rows, skipped, and corrections waiting for a later run."""
-    carried, adjustment_records, waiting = _corrections(session, policy, year, month, run_id)
+def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, run_id: str | None = None,
+                corrections: bool = True):
+    """Price every employee scored in (year, month): payslip rows, adjustment rows, skipped, and corrections waiting for a later run.
+    Without `corrections`, the month alone (a simulation: earlier months' corrections are no part of its rules)."""
+    carried, adjustment_records, waiting = _corrections(session, policy, year, month, run_id) if corrections \
+        else ({}, [], [])
     payslips, rows, skipped, incomplete = [], [], [], []
     for row in _month_rows(session, year, month):
         if row.known is None:
@@ -598,3 +602,24 @@ def bank_summary(session: Session, run_id: str) -> dict:
     return {"run_id": run_id, "reference": _reference(run), "units": units,
             "totals": {"employees": sum(u["employees"] for u in units), "amount": sum(u["amount"] for u in units)},
             "missing_accounts": missing}
+
+
+# --- simulations ------------------------------------------------------------------------------------------
+
+def simulate(session: Session, policy: PayrollPolicy, candidate: PayrollPolicy, label: str, year: int,
+             month: int) -> dict:
+    """A closed month priced under the policy in force and under `candidate`, compared; nothing is written."""
+    period = f"{year:04d}-{month:02d}"
+    scored = session.execute(select(func.count()).select_from(t.scored_months).where(
+        t.scored_months.c.year == year, t.scored_months.c.month == month)).scalar()
+    if not scored:
+        message = (f"no unit has closed {period} yet: a simulation prices a closed month (the verification unit "
+                   f"closes each unit's month after its last day has ended)")
+        raise Conflict(message, [{"field": "month", "message": message}], title="Month not closed")
+    baseline, base_rows, _ = compute_run(session, policy, year, month, corrections=False)
+    alternative, alt_rows, _ = compute_run(session, candidate, year, month, corrections=False)
+    budget = {r.unit_id: r.amount for r in session.execute(
+        select(t.budgets.c.unit_id, t.budgets.c.amount).where(t.budgets.c.year == year, t.budgets.c.month == month))}
+    return {"year": year, "month": month, "baseline": {"policy": "in force", "skipped": baseline["skipped"]},
+            "alternative": {"policy": label, "skipped": alternative["skipped"]},
+            **compare_prices(base_rows, alt_rows, budget)}

@@ -7,15 +7,16 @@ and paid runs.
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from payroll import handlers
-from payroll.domain.policy import SANCTION_LEVELS
+from payroll.domain.policy import SANCTION_LEVELS, load_policy
 from payroll.domain.tpp import MONTH_NAMES, format_rupiah
 from contracts.vocabulary import is_nip
 from runtime.access import require_read
 from runtime.auth import authenticate, require
 from runtime.errors import Invalid, NotFound
+from runtime.policy import PolicyError, parse_policy, preset_names, presets_dir, read_policy, section_of
 from runtime.uow import transactional
 from runtime.web import db, documented, load_json, period_arg, service_context
 
@@ -30,6 +31,24 @@ class RunRequest(Schema):
 
     year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
     month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
+
+
+class SimulationRequest(Schema):
+    """A closed month to price under another policy: a shipped preset by name, or a whole policy file's text
+    (TOML; its `[payroll]` and `[discipline]` sections are read). Nothing is written to runs."""
+
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
+    preset = fields.String(load_default=None, allow_none=True)
+    policy = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200_000))
+
+    @validates_schema
+    def _one_policy(self, data, **kwargs):
+        if (data.get("preset") is None) == (data.get("policy") is None):
+            raise ValidationError("give either preset (a shipped policy's name) or policy (a TOML file's text)",
+                                  "preset")
+        if data.get("preset") is not None and data["preset"] not in preset_names():
+            raise ValidationError(f"not a shipped preset; one of: {', '.join(preset_names())}", "preset")
 
 
 class ApproveRequest(Schema):
@@ -157,6 +176,31 @@ def post_run():
     run = handlers.draft_run(db(), _policy(), service_context().organisation, data["year"], data["month"],
                              authenticate().subject)
     return run, 201
+
+
+@blueprint.post("/simulations")
+@require("finance", "admin")
+@documented(SimulationRequest, problems=(409, 422))
+def post_simulation():
+    """Price a closed month under another policy (a preset or an uploaded TOML) beside the one in force: totals,
+    per unit and job class, winners and losers with the lines that changed, the budget impact (finance, admin).
+    Nothing is written."""
+    data = load_json(SimulationRequest())
+    if data["preset"] is not None:
+        label, document = data["preset"], read_policy(presets_dir() / f"{data['preset']}.toml")
+    else:
+        label = "uploaded policy"
+        try:
+            document = parse_policy(data["policy"], label)
+        except PolicyError as exc:
+            raise Invalid(str(exc), field="policy") from None
+    try:
+        candidate = section_of(document, "payroll", load_policy, discipline=True, source=label)
+    except PolicyError as exc:
+        where = "preset" if data["preset"] else "policy"
+        raise Invalid(f"the {label} cannot price a month", [
+            {"field": f"{where}.{key}", "message": message} for key, message in exc.errors]) from None
+    return handlers.simulate(db(), _policy(), candidate, label, data["year"], data["month"])
 
 
 @blueprint.get("/runs")

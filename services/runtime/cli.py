@@ -115,6 +115,32 @@ def _cmd_catch_up(args) -> int:
     return 0
 
 
+def _cmd_policy(args) -> int:
+    from runtime.policy import PolicyError, read_policy
+    from runtime.policy_review import check_file, diff
+    if args.action == "check":
+        errors = check_file(args.files[0])
+        for key, message in errors:
+            print(f"{key}: {message}")
+        print(f"{args.files[0]}: {len(errors)} error(s)" if errors else f"{args.files[0]}: valid")
+        return 1 if errors else 0
+    if len(args.files) != 2:
+        print("policy diff needs two files: A B", file=sys.stderr)
+        return 2
+    names = [Path(path).stem for path in args.files]
+    if names[0] == names[1]:
+        names = [str(path) for path in args.files]
+    try:
+        lines = diff(read_policy(args.files[0]), read_policy(args.files[1]), *names)
+    except PolicyError as exc:
+        print(f"{exc} (run `kinerja policy check` on it)", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} rule(s) differ" if lines else "the two policies set the same rules")
+    return 0
+
+
 def _cmd_up(args) -> int:
     from runtime.broker import local_broker
     from runtime.kafka import ensure_topics
@@ -206,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--margin-minutes", type=float, default=60, help="read this much earlier (default 60)")
     p.add_argument("--since", help="an ISO time (UTC unless it names a zone), instead of the inbox's last event minus the margin")
     p.set_defaults(func=_cmd_catch_up)
+    p = sub.add_parser("policy", help="check a policy file (every error by key) or diff two (the rules that differ)")
+    p.add_argument("action", choices=["check", "diff"])
+    p.add_argument("files", nargs="+", metavar="FILE", help="check: one policy file; diff: two, A and B")
+    p.set_defaults(func=_cmd_policy)
     p = sub.add_parser("play-month", help="alias of `kinerja-play`: play a month on the running stack", add_help=False)
     p.set_defaults(func=_cmd_play_month)
     p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")
