@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     if rest and args.func is not _cmd_play_month:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
+    from runtime.metrics import use_process_files
+    use_process_files()  # before any metric is created: this process's own metric files
     return args.func(args)
 
 

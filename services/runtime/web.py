@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client import REGISTRY
+from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +20,14 @@ from werkzeug.exceptions import HTTPException
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory, ping
 from runtime.kafka import broker_answers
+from runtime.metrics import exposition
 from runtime.errors import DomainError, Invalid, Malformed
 from runtime.openapi import allow_header, build as build_openapi, documented  # noqa: F401 - views import it from here
 from runtime.problems import Problem, from_validation_error
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("kinerja.access")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: access-logged at DEBUG
 REQUESTS = Counter("kinerja_http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"])
 LATENCY = Histogram("kinerja_http_request_seconds", "HTTP request latency", ["service", "endpoint"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
@@ -51,6 +53,23 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _StartupCoordinatorNoise(logging.Filter):
+    """Drop kafka-python's coordinator warnings in a process's first minutes: at every start the group
+    coordinator is looked up and moves while the broker settles (NotCoordinatorError and the like), and the
+    client retries by itself. Later they are kept: then they mean something."""
+
+    MARKERS = ("NotCoordinator", "CoordinatorNotAvailable", "CoordinatorLoadInProgress", "coordinator dead")
+
+    def __init__(self, quiet_for_s: float = 120.0):
+        super().__init__()
+        self.until = time.monotonic() + quiet_for_s
+
+    def filter(self, record):
+        if not record.name.startswith("kafka") or time.monotonic() > self.until:
+            return True
+        return not any(marker in record.getMessage() for marker in self.MARKERS)
+
+
 def configure_logging(service: str, level: str | None = None) -> None:
     """Structured JSON logs on stderr, with the request id when there is one (idempotent)."""
     root = logging.getLogger()
@@ -61,6 +80,7 @@ def configure_logging(service: str, level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                                        static_fields={"service": service}))
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_StartupCoordinatorNoise())
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
     logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -132,7 +152,9 @@ def uploaded_text(field: str = "file") -> str:
 
 def problem_response(problem: Problem) -> Response:
     """Render a Problem as application/problem+json."""
-    response = jsonify(problem.body(instance=request.path))
+    body = problem.body(instance=request.path)
+    g.refusal = {k: body[k] for k in ("title", "detail", "errors") if body.get(k)}  # for the access log
+    response = jsonify(body)
     response.status_code = problem.status
     response.mimetype = "application/problem+json"
     if problem.status == 401:
@@ -140,13 +162,22 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
-def _metrics_response() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+def _log_access(response: Response, endpoint: str, duration: float) -> None:
+    """One structured line per request (its request id comes with every line); a refused request carries
+    the problem it was answered with, so a 4xx leaves its reason in the logs."""
+    status = response.status_code
+    fields = {"request_id": g.get("request_id"), "method": request.method, "path": request.path, "endpoint": endpoint, "status": status,
+              "duration_ms": round(duration * 1000, 1), "remote_addr": request.remote_addr}
+    refusal = g.pop("refusal", None)
+    if status >= 400 and refusal:
+        fields["reason"] = refusal
+    if status >= 500:
+        level = logging.ERROR
+    elif status >= 400:
+        level = logging.WARNING
     else:
-        registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+    access_log.log(level, "request", extra=fields)
 
 
 def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint], title: str,
@@ -170,8 +201,10 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        duration = time.perf_counter() - g.get("started", time.perf_counter())
         REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
-        LATENCY.labels(service, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        LATENCY.labels(service, endpoint).observe(duration)
+        _log_access(response, endpoint, duration)
         return response
 
     app.after_request(allow_header)
@@ -232,7 +265,8 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.get("/metrics")
     def metrics():
         """Prometheus metrics (aggregated over gunicorn workers)."""
-        return _metrics_response()
+        body, content_type = exposition()
+        return Response(body, content_type=content_type)
 
     @app.get("/openapi.json")
     def openapi():
