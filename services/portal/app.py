@@ -20,7 +20,7 @@ from portal.formats import FILTERS, month_label
 from portal.sessions import FileSessions
 from portal.signin import DEV_TOKEN_HOURS
 from runtime.auth import platform_minter
-from runtime.web import LATENCY, REQUESTS, _metrics_response, configure_logging
+from runtime.web import LATENCY, REQUESTS, configure_logging, metrics_response
 
 log = logging.getLogger(__name__)
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
@@ -119,7 +119,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     @app.get("/metrics")
     def metrics():
         """Prometheus metrics (aggregated over gunicorn workers)."""
-        return _metrics_response()
+        return metrics_response()
 
     app.register_blueprint(blueprint)
     app.register_blueprint(leaders)

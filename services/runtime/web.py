@@ -162,6 +162,12 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
+def metrics_response(collectors=()) -> Response:
+    """The `/metrics` answer: the counters of every process of the service, and the scrape-time `collectors`."""
+    body, content_type = exposition(collectors)
+    return Response(body, content_type=content_type)
+
+
 def _log_access(response: Response, endpoint: str, duration: float) -> None:
     """One structured line per request (its request id comes with every line); a refused request carries
     the problem it was answered with, so a 4xx leaves its reason in the logs."""
@@ -265,8 +271,7 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.get("/metrics")
     def metrics():
         """Prometheus metrics (aggregated over gunicorn workers)."""
-        body, content_type = exposition()
-        return Response(body, content_type=content_type)
+        return metrics_response()
 
     @app.get("/openapi.json")
     def openapi():
