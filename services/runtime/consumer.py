@@ -21,7 +21,7 @@ from typing import Callable
 
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.topics import dead_letter
@@ -35,6 +35,8 @@ Handler = Callable[[Session, Event], None]
 PROCESSED = Counter("kinerja_events_processed_total", "Events applied by a consumer", ["consumer", "type"])
 DEAD_LETTERED = Counter("kinerja_events_dead_lettered_total", "Events sent to a dead-letter topic", ["consumer", "topic"])
 DUPLICATES = Counter("kinerja_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
+AGE_AT_APPLY = Histogram("kinerja_event_age_at_apply_seconds", "Time from an event's occurrence to its application",
+                         ["consumer"], buckets=(0.1, 0.5, 1, 2.5, 5, 15, 60, 300, 900, 3600, 21600, 86400))
 
 
 class ManyHandler:
@@ -106,8 +108,11 @@ class EventConsumer:
         duplicates = len(events) - len(applied)
         if duplicates:
             DUPLICATES.labels(self.name).inc(duplicates)
+        now = time.time()
+        age = AGE_AT_APPLY.labels(self.name)
         for event in applied:
             PROCESSED.labels(self.name, event.type).inc()
+            age.observe(max(0.0, now - event.occurred_at.timestamp()))
         return len(applied)
 
     def handle_records(self, records: list) -> None:

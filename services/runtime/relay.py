@@ -17,6 +17,7 @@ from runtime.kafka import Backoff
 
 log = logging.getLogger(__name__)
 RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
+PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches that failed (retried)", ["service"])
 
 
 def relay_once(sessions: sessionmaker[Session], producer, service: str, batch_size: int = 500,
@@ -51,6 +52,7 @@ def run_relay(sessions: sessionmaker[Session], producer, service: str, stop: thr
         try:
             sent = relay_once(sessions, producer, service)
         except Exception as exc:  # noqa: BLE001 - the rows stay unsent and are retried
+            PUBLISH_ERRORS.labels(service).inc()
             pause = backoff.failed()
             log.warning("relay batch failed; retrying", extra={"service": service, "error": repr(exc),
                                                                 "retry_in_s": pause})

@@ -8,6 +8,8 @@ Each service `<name>` has the same skeleton:
 - `<name>/consumers.py` `handlers(settings) -> {event type: handler(session, event)}` for what it consumes;
 - `<name>/jobs.py`   optional: `run(settings, stop)`, background work that is neither HTTP nor an event
                     (run by `kinerja work <name>`);
+- `<name>/monitoring.py` optional: `gauges(context) -> [runtime.monitoring.Gauge]`, queries on its own
+                    tables that `/metrics` answers at scrape time;
 - `<name>/app.py`    `create_app(settings=None)`; `migrations/` its Alembic history.
 """
 from __future__ import annotations
@@ -39,18 +41,29 @@ class ServiceModules:
         """The service's table metadata."""
         return self.module("tables").metadata
 
+    def optional_module(self, part: str):
+        """`<name>.<part>`, or None when the service has no such module."""
+        try:
+            return self.module(part)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{self.name}.{part}":
+                raise
+            return None
+
     def consumer_handlers(self, settings) -> dict:
         """Event type -> handler for the events this service consumes (empty if it has no consumers module),
         with the revoked-session projection for a service that keeps one (`runtime.revocation`)."""
         from runtime import revocation
-        try:
-            module = self.module("consumers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{self.name}.consumers":
-                raise
+        module = self.optional_module("consumers")
+        if module is None:
             return {}
         kept = revocation.HANDLERS if revocation.TABLE in self.metadata.tables else {}
         return {**module.handlers(settings), **kept}
+
+    def monitoring_gauges(self, context) -> list:
+        """The gauges the service declares in `<name>/monitoring.py` (empty without one), given its context."""
+        module = self.optional_module("monitoring")
+        return list(module.gauges(context)) if module else []
 
 
 def has_jobs(name: str) -> bool:

@@ -44,6 +44,7 @@ class ServiceContext:
     service: Any = None
     kafka_checked_at: float = 0.0
     kafka_ok: bool = False
+    collectors: list | None = None  # what /metrics queries at scrape time, built on the first scrape
 
 
 class _RequestIdFilter(logging.Filter):
@@ -162,6 +163,40 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
+def readiness_checks(ctx: ServiceContext) -> dict[str, str]:
+    """Whether the service's database and the broker answer: {"database": "ok"|error, "kafka": "ok"|"unreachable"}
+    (the broker's answer is kept 5 s when it was good)."""
+    checks = {}
+    try:
+        ping(ctx.engine)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    now = time.monotonic()
+    if now - ctx.kafka_checked_at > 5 or not ctx.kafka_ok:
+        ctx.kafka_ok = broker_answers(ctx.settings.kafka_bootstrap_servers)
+        ctx.kafka_checked_at = now
+    checks["kafka"] = "ok" if ctx.kafka_ok else "unreachable"
+    return checks
+
+
+def _scrape_collectors(ctx: ServiceContext) -> list:
+    """The service's scrape-time collectors (runtime.monitoring), built once per process."""
+    if ctx.collectors is None:
+        from runtime.monitoring import Broker, PipelineCollector, QueryCollector, consumed_topics
+        from runtime.service import service as service_modules
+        name = ctx.settings.service
+        spec = service_modules(name)
+        topics = consumed_topics(spec.consumer_handlers(ctx.settings))
+        ctx.collectors = [PipelineCollector(name, ctx.sessions, Broker(ctx.settings.kafka_bootstrap_servers,
+                                                                       f"{name}-monitor"),
+                                            topics, readiness=lambda: readiness_checks(ctx))]
+        gauges = spec.monitoring_gauges(ctx.service)
+        if gauges:
+            ctx.collectors.append(QueryCollector(ctx.sessions, gauges))
+    return ctx.collectors
+
+
 def metrics_response(collectors=()) -> Response:
     """The `/metrics` answer: the counters of every process of the service, and the scrape-time `collectors`."""
     body, content_type = exposition(collectors)
@@ -253,25 +288,14 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.get("/readyz")
     def readyz():
         """Readiness: the database and Kafka both answer."""
-        ctx = context()
-        checks = {}
-        try:
-            ping(ctx.engine)
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["database"] = f"error: {exc.__class__.__name__}"
-        now = time.monotonic()
-        if now - ctx.kafka_checked_at > 5 or not ctx.kafka_ok:
-            ctx.kafka_ok = broker_answers(settings.kafka_bootstrap_servers)
-            ctx.kafka_checked_at = now
-        checks["kafka"] = "ok" if ctx.kafka_ok else "unreachable"
+        checks = readiness_checks(context())
         ready = all(v == "ok" for v in checks.values())
         return {"status": "ready" if ready else "not ready", "checks": checks}, (200 if ready else 503)
 
     @app.get("/metrics")
     def metrics():
         """Prometheus metrics (aggregated over gunicorn workers)."""
-        return metrics_response()
+        return metrics_response(_scrape_collectors(context()))
 
     @app.get("/openapi.json")
     def openapi():

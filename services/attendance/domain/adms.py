@@ -35,6 +35,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RAW_KEPT_CHARS = 200
 
 
+def reason_kind(reason: str) -> str:
+    """A refusal's reason without the values it quotes (numbers, quoted text): a bounded label to count by."""
+    kind = re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", reason)
+    kind = re.sub(r"\d+", "N", kind)
+    return kind[:80]
+
+
 @dataclass(frozen=True)
 class RejectedLine:
     """A line kept aside: its 1-based line number, its text and why it was refused."""

@@ -357,17 +357,21 @@ def _working_now(session: Session, zone: str, now: datetime) -> bool:
     return shift is not None and shift.start <= now <= shift.end
 
 
+def is_silent(session: Session, row, now: datetime, config: AttendanceConfig) -> bool:
+    """Whether an approved device has not been heard from for `silent_minutes` while it is working hours in its zone."""
+    quiet = row.last_seen_at is None or now - aware(row.last_seen_at) > timedelta(minutes=config.silent_minutes)
+    return row.state == "approved" and quiet and _working_now(session, zone_of(row, config), now)
+
+
 def device_view(row, now: datetime, config: AttendanceConfig, session: Session) -> dict:
     """A device as the API shows it, with `silent` when it has not been heard from during working hours."""
-    zone = zone_of(row, config)
-    quiet = row.last_seen_at is None or now - aware(row.last_seen_at) > timedelta(minutes=config.silent_minutes)
     return {
         "device_serial": row.device_serial, "state": row.state, "zone": row.zone,
         "last_seen_at": iso(row.last_seen_at), "remote_addr": row.remote_addr,
         "attlog_stamp": row.attlog_stamp, "operlog_stamp": row.operlog_stamp,
         "first_seen_at": iso(row.first_seen_at), "approved_at": iso(row.approved_at),
         "options": row.options or {},
-        "silent": row.state == "approved" and quiet and _working_now(session, zone, now),
+        "silent": is_silent(session, row, now, config),
         "unrecognised_uploads": unrecognised_uploads(session, row.device_serial),
         "allowed_networks": row.allowed_networks or [], "comm_key_set": row.comm_key_digest is not None,
     } | ({"sample": pending_sample(session, row.device_serial)} if row.state == "pending" else {})

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Counter
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
@@ -146,7 +147,13 @@ def _store_photo(session: Session, upload, now: datetime) -> list[dict]:
     return []
 
 
+REJECTED = Counter("kinerja_attendance_rejected_lines_total", "Device upload lines refused, by reason", ["reason"])
+
+
 def _rejected_rows(upload_id: int | None, rejected: Iterable[adms.RejectedLine], now: datetime) -> list[dict]:
+    rejected = list(rejected)
+    for line in rejected:
+        REJECTED.labels(adms.reason_kind(line.reason)).inc()
     # PostgreSQL text cannot hold NUL, which garbage lines do contain: keep it visible, escaped.
     return [{"upload_id": upload_id, "line_no": r.line_no, "raw": r.raw.replace("\x00", "\\x00"),
              "reason": r.reason.replace("\x00", "\\x00"), "rejected_at": now} for r in rejected]

@@ -253,3 +253,11 @@ def test_a_pending_device_is_told_to_wait_longer_after_a_refusal():
     from attendance.domain.adms import render_handshake
     assert "ErrorDelay=30\n" in render_handshake("SN1", {}, 420, "v")
     assert "ErrorDelay=300\n" in render_handshake("SN1", {}, 420, "v", error_delay=300)
+
+
+def test_a_refusal_is_counted_by_its_reason_without_the_values_it_quotes():
+    from attendance.domain.adms import parse_attlog, reason_kind
+    batch = parse_attlog(b"46\t2025-01-29 07:41:02\t0\t15\t0\t0\t0\t0\t0\t0\tx501\r\n47\t2025-01-29\r\n48\t2025-01-30\r\n")
+    kinds = {reason_kind(line.reason) for line in batch.rejected}
+    assert len(batch.rejected) == 3 and len(kinds) == 2  # the two cut lines count as one reason
+    assert not any(ch.isdigit() for kind in kinds for ch in kind) and "x501" not in " ".join(kinds)

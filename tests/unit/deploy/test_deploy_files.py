@@ -88,13 +88,19 @@ def test_a_bad_policy_is_refused_naming_file_section_and_field(tmp_path):
         load_section(broken, "attendance", load_policy)
 
 
-def test_dashboard_queries_only_metrics_the_services_export():
+DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+
+
+def test_the_overview_devices_pipeline_and_payroll_dashboards_are_provisioned():
+    assert {p.stem for p in DASHBOARDS} >= {"kinerja-overview", "kinerja-devices", "kinerja-pipeline",
+                                           "kinerja-payroll-month"}
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda p: p.stem)
+def test_dashboard_queries_only_metrics_the_services_export(dashboard):
     import json
-    import re
-    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "kinerja-overview.json").read_text())
-    queried = {re.sub(r"_(bucket|count|sum)$", "", name)
-               for panel in dashboard["panels"] for target in panel["targets"]
-               for name in re.findall(r"\b(kinerja_[a-z_]+)", target["expr"])}
-    source = "".join(p.read_text() for p in (ROOT / "services").rglob("*.py"))
-    exported = {re.sub(r"_total$", "", m) for m in re.findall(r'(?:Counter|Histogram|Gauge)\(\s*"(kinerja_[a-z_]+)"', source)}
-    assert queried and {re.sub(r"_total$", "", q) for q in queried} <= exported
+    from tests.unit.deploy.exported import exported_metrics, metric_names
+    board = json.loads(dashboard.read_text())
+    assert board["uid"] == dashboard.stem and len({p["id"] for p in board["panels"]}) == len(board["panels"])
+    queried = {name for panel in board["panels"] for target in panel["targets"] for name in metric_names(target["expr"])}
+    assert queried and queried <= exported_metrics()
