@@ -1,4 +1,4 @@
-"""`kinerja`: the platform's command line (local stack, broker, migrations, workers, tokens)."""
+"""`kinerja`: the platform's command line (local stack, broker, migrations, workers, tokens, on-call tools)."""
 from __future__ import annotations
 
 import argparse
@@ -141,6 +141,46 @@ def _cmd_policy(args) -> int:
     return 0
 
 
+def _cmd_status(args) -> int:
+    from runtime.operations import problems, read_platform, render_status
+    try:
+        services = read_platform(args.services or sorted(SERVICES), os.environ, args.timeout)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    found = problems(services)
+    print(render_status(services, found))
+    return 1 if found else 0
+
+
+def _cmd_dlq(args) -> int:
+    import json
+
+    from runtime.operations import DeadLetterDesk
+    desk = DeadLetterDesk(Settings.from_env("directory").kafka_bootstrap_servers)
+    try:
+        if args.action == "list":
+            for row in desk.summary():
+                print(f"{row['topic']:<36} {row['waiting']:>6} waiting   newest {row['newest_at'] or '-'}")
+        elif args.action == "audit":
+            for entry in desk.audit_trail(args.limit):
+                print(json.dumps(entry, ensure_ascii=False))
+        elif args.action == "show":
+            for record in desk.waiting(args.topic, args.limit):
+                print(json.dumps(record.view(args.full), ensure_ascii=False, indent=2))
+        else:
+            act = desk.replay if args.action == "replay" else desk.discard
+            done = act(args.topic, args.count, args.reason, args.by)
+            print(f"{args.action}: {len(done)} record(s) of {args.topic}"
+                  + "".join(f"\n  offset {r.offset} key {r.key}" for r in done))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        desk.close()
+    return 0
+
+
 def _cmd_up(args) -> int:
     from runtime.broker import local_broker
     from runtime.kafka import ensure_topics
@@ -238,6 +278,28 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_policy)
     p = sub.add_parser("play-month", help="alias of `kinerja-play`: play a month on the running stack", add_help=False)
     p.set_defaults(func=_cmd_play_month)
+    p = sub.add_parser("status", help="one screen: readiness, broker, lag, outbox, dead letters, ingest backlog, "
+                       "silent devices; exit 1 when something needs attention")
+    p.add_argument("services", nargs="*", metavar="service", help="default: every service")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each service")
+    p.set_defaults(func=_cmd_status)
+    p = sub.add_parser("dlq", help="events parked on the dead-letter topics: list, show, replay, discard, audit")
+    dlq = p.add_subparsers(dest="action", required=True)
+    dlq.add_parser("list", help="every dead-letter topic with the records waiting")
+    q = dlq.add_parser("show", help="the records waiting on a dead-letter topic, oldest first")
+    q.add_argument("topic")
+    q.add_argument("--limit", type=int, default=20)
+    q.add_argument("--full", action="store_true", help="the whole payload")
+    for action, what in (("replay", "publish the oldest waiting records again on their source topic (idempotent)"),
+                         ("discard", "mark the oldest waiting records handled without replaying them")):
+        q = dlq.add_parser(action, help=what + "; audited")
+        q.add_argument("topic")
+        q.add_argument("--count", type=int, default=1, help="how many of the oldest waiting records (default 1)")
+        q.add_argument("--reason", required=True, help="why, for the audit trail")
+        q.add_argument("--by", help="who, for the audit trail (default: the system user)")
+    q = dlq.add_parser("audit", help="the latest replays and discards")
+    q.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=_cmd_dlq)
     p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
     p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")

@@ -77,7 +77,7 @@ class DeadLetterDesk:
             self._producer.close()
 
     def _check(self, topic: str) -> str:
-        if topic not in dead_letter_topics():
+        if not topic.endswith(".dlq"):
             raise ValueError(f"{topic!r} is not a dead-letter topic; `kinerja dlq list` names them")
         return topic
 
@@ -212,6 +212,18 @@ def read_service(name: str, url: str, timeout_s: float = 10.0) -> ServiceStatus:
     status.samples = [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text)
                       for s in family.samples]
     return status
+
+
+def read_platform(names: list[str], env, timeout_s: float = 10.0) -> list[ServiceStatus]:
+    """The named services read side by side, each at `<SERVICE>_URL` (default http://127.0.0.1:<its port>)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runtime.service import SERVICES, service
+    for name in names:
+        service(name)  # refuses an unknown name
+    urls = {n: env.get(f"{n.upper()}_URL", f"http://127.0.0.1:{SERVICES[n]}").rstrip("/") for n in names}
+    with ThreadPoolExecutor(len(names)) as pool:
+        return list(pool.map(lambda n: read_service(n, urls[n], timeout_s), names))
 
 
 def problems(services: list[ServiceStatus]) -> list[str]:

@@ -1,12 +1,17 @@
 """The whole platform in one process: every service's app on its own PostgreSQL database, with its relay,
 consumer and background jobs running in threads against the real Kafka broker."""
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from runtime.db import make_engine, make_session_factory
 from runtime.kafka import make_producer
+from runtime.messaging import add_messaging_tables
 from runtime.relay import run_relay
 from runtime.service import SERVICES, has_jobs, service
 from runtime.workers import build_consumer
@@ -49,3 +54,36 @@ def platform(new_database, make_app, kafka_bootstrap, tmp_path):
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def consumer_db(pg_server_url):
+    """Sessions on a fresh database with one table, `applied` (event_id, name), and the outbox and inbox."""
+    name = f"t_consumer_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    metadata = MetaData()
+    Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))
+    add_messaging_tables(metadata)
+    engine = create_engine(make_url(pg_server_url).set(database=name))
+    metadata.create_all(engine)
+    yield make_session_factory(engine, metadata)
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def applied(sessions) -> list[str]:
+    """The names in a `consumer_db`'s `applied` table."""
+    with sessions() as s:
+        return [r.name for r in s.execute(select(s.info["metadata"].tables["applied"].c.name))]
+
+
+def drain(consumer, until, timeout_s=60):
+    """Poll `consumer` until `until()` holds (or fail after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not until():
+        consumer.poll_once(timeout_ms=300)
+    assert until(), "consumer did not reach the expected state"

@@ -8,15 +8,15 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, update
 
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
 from runtime.events import make_event
 from runtime.kafka import make_consumer, make_producer
-from runtime.messaging import add_messaging_tables, publish
+from runtime.messaging import publish
 from runtime.projection import replay
+from tests.e2e.conftest import applied as _applied, drain as _drain
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -72,24 +72,6 @@ def test_killing_the_relay_between_commit_and_publish_loses_nothing(new_database
     assert ids <= seen
 
 
-@pytest.fixture
-def consumer_db(pg_server_url):
-    name = f"t_consumer_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata = MetaData()
-    Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))
-    add_messaging_tables(metadata)
-    engine = create_engine(make_url(pg_server_url).set(database=name))
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _consumer(kafka, sessions, topic, handler):
     kafka_consumer = make_consumer(kafka, f"test-{uuid.uuid4().hex[:8]}", "test")
     kafka_consumer.subscribe([topic])
@@ -97,22 +79,10 @@ def _consumer(kafka, sessions, topic, handler):
                          {"directory.holiday.upserted": handler}, max_attempts=3, retry_backoff_s=0.01)
 
 
-def _applied(sessions):
-    with sessions() as s:
-        return [r.name for r in s.execute(select(s.info["metadata"].tables["applied"].c.name))]
-
-
 def _record_name(session, event):
     if event.data["name"] == "always-fails":
         raise RuntimeError("this handler cannot apply it")
     session.execute(insert(session.info["metadata"].tables["applied"]).values(event_id=event.event_id, name=event.data["name"]))
-
-
-def _drain(consumer, until, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not until():
-        consumer.poll_once(timeout_ms=300)
-    assert until(), "consumer did not reach the expected state"
 
 
 def test_a_duplicated_event_has_one_effect(consumer_db, kafka_bootstrap):
