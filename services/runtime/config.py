@@ -79,6 +79,12 @@ class Settings:
     consumer_max_attempts: int = 5
     extra: dict = field(default_factory=dict)
 
+    @property
+    def consumer_group(self) -> str:
+        """The Kafka consumer group of the service's consumer: `<SERVICE>_CONSUMER_GROUP`, by default its name
+        (two stacks sharing one broker set it apart)."""
+        return self.extra.get(f"{self.service.upper()}_CONSUMER_GROUP") or self.service
+
     @classmethod
     def from_env(cls, service: str, env: dict | None = None) -> "Settings":
         """Read the settings of `service` from the environment (or the mapping given)."""

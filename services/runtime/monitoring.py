@@ -193,8 +193,9 @@ class PipelineCollector:
     """The messaging state of one service, read at scrape time (see the module's docstring)."""
 
     def __init__(self, service: str, sessions: sessionmaker[Session], broker: Broker, topics: list[str],
-                 readiness: Callable[[], dict] | None = None):
+                 group: str | None = None, readiness: Callable[[], dict] | None = None):
         self.service = service
+        self.group = group or service
         self.sessions = sessions
         self.broker = broker
         self.topics = topics
@@ -247,7 +248,7 @@ class PipelineCollector:
             return
         try:
             with self.broker.lock:
-                lags = consumer_lag(self.broker, s, self.topics) if self.topics else []
+                lags = consumer_lag(self.broker, self.group, self.topics) if self.topics else []
                 letters = dead_letters(self.broker, self.topics) if self.topics else []
         except Exception as exc:  # noqa: BLE001 - reported as a gauge; the clients are rebuilt next time
             log.warning("broker offsets not readable for metrics", extra={"error": repr(exc)})

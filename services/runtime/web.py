@@ -190,7 +190,8 @@ def _scrape_collectors(ctx: ServiceContext) -> list:
         topics = consumed_topics(spec.consumer_handlers(ctx.settings))
         ctx.collectors = [PipelineCollector(name, ctx.sessions, Broker(ctx.settings.kafka_bootstrap_servers,
                                                                        f"{name}-monitor"),
-                                            topics, readiness=lambda: readiness_checks(ctx))]
+                                            topics, group=ctx.settings.consumer_group,
+                                            readiness=lambda: readiness_checks(ctx))]
         gauges = spec.monitoring_gauges(ctx.service)
         if gauges:
             ctx.collectors.append(QueryCollector(ctx.sessions, gauges))

@@ -80,7 +80,8 @@ def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> Eve
     with sessions() as session:
         inbox = spec.metadata.tables["inbox"]
         empty = session.execute(select(func.count()).select_from(inbox)).scalar() == 0
-    kafka_consumer = make_consumer(settings.kafka_bootstrap_servers, f"{name}{group_suffix}", f"{name}-consumer")
+    kafka_consumer = make_consumer(settings.kafka_bootstrap_servers, f"{settings.consumer_group}{group_suffix}",
+                                   f"{name}-consumer")
     kafka_consumer.subscribe(topics, listener=RebuildWhenEmpty(kafka_consumer, empty))
     return EventConsumer(name, kafka_consumer, make_producer(settings.kafka_bootstrap_servers, f"{name}-dlq"),
                          sessions, handlers, settings.consumer_max_attempts)
