@@ -121,7 +121,7 @@ def rewind_consumer(name: str, settings: Settings, since: datetime | None, group
     record at or after `since` (the beginning when None; the end where nothing is that recent). Run with the
     service's consumer stopped: the broker refuses offsets for a group with live members. Returns
     {"topic:partition": offset}."""
-    kafka = make_consumer(settings.kafka_bootstrap_servers, f"{name}{group_suffix}", f"{name}-rewind")
+    kafka = make_consumer(settings.kafka_bootstrap_servers, f"{settings.consumer_group}{group_suffix}", f"{name}-rewind")
     try:
         partitions = [TopicPartition(topic, p) for topic in consumed_topics(name, settings)
                       for p in sorted(kafka.partitions_for_topic(topic) or ())]
