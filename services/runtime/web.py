@@ -1,6 +1,7 @@
 """Flask app-factory helpers every service uses: health, readiness, metrics, OpenAPI, problems, logs."""
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, ValidationError
 from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
@@ -106,6 +108,33 @@ def db() -> Session:
     return g.db
 
 
+MAX_JSON_DEPTH = 32  # no request body of the platform nests deeper than a few levels
+MAX_UPLOAD_TEXT_BYTES = 8 * 1024 * 1024  # a regency's roster or catalogue is a few hundred kilobytes
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_json_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Malformed when the JSON text nests arrays and objects deeper than `limit`, found before it is parsed
+    (the parser and the schemas recurse; a 100,000-deep body would exhaust the stack)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return
+    depth = 0
+    for bracket in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            raise Malformed(f"the JSON body nests deeper than {limit} levels")
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing bodies nested too deep before parsing them (`request.get_json` calls this)."""
+
+    def loads(self, s, **kwargs):
+        check_json_depth(s)
+        return super().loads(s, **kwargs)
+
+
 def load_json(schema: Schema, *, many: bool = False, partial=False):
     """Parse the request's JSON body with `schema`; 400 if not JSON, 422 naming each invalid field."""
     body = request.get_json(silent=True)
@@ -140,15 +169,29 @@ def period_arg(value: str, field: str = "period") -> tuple[int, int]:
 
 
 def uploaded_text(field: str = "file") -> str:
-    """A CSV sent as the raw body or as a multipart `field`, decoded (UTF-8, else the Windows code page)."""
+    """A CSV sent as the raw body or as a multipart `field`, decoded (UTF-8, else the Windows code page);
+    413 over MAX_UPLOAD_TEXT_BYTES, 422 naming `field` when it is neither encoding (or not text at all)."""
+    too_large = Problem(413, "Payload too large", f"a CSV import is at most {MAX_UPLOAD_TEXT_BYTES} bytes")
+    if request.content_length is not None and request.content_length > MAX_UPLOAD_TEXT_BYTES + 64 * 1024:
+        raise too_large  # refused before reading; the margin is the multipart envelope
     upload = request.files.get(field)
-    raw = upload.read() if upload else request.get_data()
+    raw = upload.read(MAX_UPLOAD_TEXT_BYTES + 1) if upload else request.stream.read(MAX_UPLOAD_TEXT_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_TEXT_BYTES:
+        raise too_large
     if not raw:
         raise Malformed(f"send the CSV as the body or as a multipart field `{field}`")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1252")  # spreadsheets on Windows export in this code page
+        try:
+            text = raw.decode("cp1252")  # spreadsheets on Windows export in this code page
+        except UnicodeDecodeError:
+            raise Invalid("the file is neither UTF-8 nor Windows-1252 text", field=field,
+                          message="save the spreadsheet as CSV (UTF-8)") from None
+    if "\x00" in text:
+        raise Invalid("the file holds NUL characters: it is not a CSV", field=field,
+                      message="save the spreadsheet as CSV (UTF-8)")
+    return text
 
 
 def problem_response(problem: Problem) -> Response:
@@ -229,6 +272,7 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     configure_logging(settings.service)
     app = Flask(settings.service)
     app.config["SETTINGS"] = settings
+    app.json = _JSONProvider(app)
     app.json.sort_keys = False
     engine = engine or make_engine(settings.database_url)
     app.extensions["kinerja"] = ServiceContext(settings, engine, make_session_factory(engine, metadata), service)
@@ -270,6 +314,11 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):
         return problem_response(from_validation_error(exc))
+
+    @app.errorhandler(csv.Error)
+    def _not_csv(exc: csv.Error):  # an import the csv module cannot read at all (see `uploaded_text`)
+        return problem_response(Problem(422, "Validation failed", "the file is not a CSV",
+                                        [{"field": "file", "message": str(exc)}]))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -558,10 +558,22 @@ def user_delete_command(pin: str) -> str:
     return f"DATA DELETE USERINFO PIN={_pin(pin)}"
 
 
+def split_lines(body: bytes) -> list[bytes]:
+    """The lines of a body without their ends: LF, CRLF or a bare CR (firmware differs; a CR-only body read
+    as one line would lose every record in it)."""
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return body.split(b"\n")
+
+
+def has_lines(body: bytes) -> bool:
+    """Whether the body holds any non-blank line."""
+    return any(line.strip() for line in split_lines(body))
+
+
 def _lines(body: bytes) -> Iterable[tuple[int, bytes]]:
-    """Non-blank lines with their 1-based numbers, LF or CRLF."""
-    for line_no, raw in enumerate(body.split(b"\n"), start=1):
-        raw = raw.rstrip(b"\r")
+    """Non-blank lines with their 1-based numbers (see `split_lines`)."""
+    for line_no, raw in enumerate(split_lines(body), start=1):
         if raw.strip():
             yield line_no, raw
 

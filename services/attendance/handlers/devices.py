@@ -28,7 +28,7 @@ from attendance.handlers.shared import PRODUCER, aware, iso, zone_of
 from contracts.directory import ZONES
 from runtime.events import Event, make_event
 from runtime.messaging import publish
-from runtime.errors import Conflict, Invalid, NotFound
+from runtime.errors import Conflict, DomainError, Invalid, NotFound
 
 SERVER_VERSION = "kinerja-attendance/1.0"
 SERIAL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -36,17 +36,20 @@ MAX_COMMANDS_PER_POLL = 20
 APPROVAL_CHUNK = 200  # uploads processed per pass when a device is approved
 
 
-class DeviceRefused(Exception):
+class DeviceRefused(DomainError):
     """A device request the server refuses; the message says why.
 
     `reason` labels the refusal in `kinerja_attendance_device_refusals_total`; `status` is the HTTP status
     of the answer; `retry_after` (seconds) is sent when the device should simply try again later; with
-    `keep` the contact itself is still recorded (committed), otherwise nothing of the request is kept.
+    `keep` the contact itself is still recorded (committed), otherwise nothing of the request is kept. The
+    ADMS routes answer it `ERROR: <why>`; anywhere else (the device API) it is a problem naming `errors`.
     """
 
+    title = "Device refused"
+
     def __init__(self, message: str, reason: str = "invalid", status: int = 400, retry_after: int | None = None,
-                 keep: bool = False):
-        super().__init__(message)
+                 keep: bool = False, errors: list[dict] | None = None):
+        super().__init__(message, errors)
         self.reason, self.status, self.retry_after, self.keep = reason, status, retry_after, keep
 
 
@@ -68,7 +71,8 @@ log = logging.getLogger(__name__)
 def valid_serial(serial: str | None) -> str:
     """The serial number, or DeviceRefused when it is missing or not a plain serial."""
     if not serial or not SERIAL.fullmatch(serial):
-        raise DeviceRefused("SN is missing or not 1 to 64 letters, digits, '_', '.', '-'")
+        reason = "SN is missing or not 1 to 64 letters, digits, '_', '.', '-'"
+        raise DeviceRefused(reason, errors=[{"field": "serial", "message": reason}])
     return serial
 
 
@@ -218,24 +222,28 @@ def receive_upload(session: Session, serial: str, table: str, stamp: str | None,
     is approved. A table the service does not read is kept the same way, counted
     (`kinerja_attendance_unrecognised_uploads_total`) and shown on the device. The body is parsed here
     only to count its valid records for the reply the protocol expects: `OK: <n>` for ATTLOG and OPERLOG,
-    `<tablename>=<n>` for push 3.x table data, `OK` for the rest.
+    `<tablename>=<n>` for push 3.x table data, `OK` for the rest. An ATTLOG or OPERLOG body with lines but
+    none readable is kept and answered `ERROR` (never `OK`), its stamp not taken.
 
     A device awaiting approval has only a small sample of its uploads stored (`touch_device`); any other
     upload is refused with `retry_after`, its contact still recorded: the device keeps the records and sends
     them again after `pending_retry_seconds` (its ErrorDelay), stored once it is approved.
     """
     name = upload_table(table, tablename, via)
+    accepted = _count(name, body)
+    unread = name in ("ATTLOG", "OPERLOG") and not accepted and adms.has_lines(body)
     upload = {"table_name": name, "stamp": (stamp or "")[:20] or None, "body": body}
-    contact = _contact(session, serial, remote_addr, now, config, _stamps(name, stamp), upload)
+    contact = _contact(session, serial, remote_addr, now, config, None if unread else _stamps(name, stamp), upload)
     row = contact.row
     if not contact.stored:
         raise DeviceRefused(f"device {row.device_serial} awaits approval: upload not stored, send it again later",
                             "pending", 403, retry_after=config.pending_retry_seconds, keep=True)
-    accepted = _count(name, body)
     if name in ingest.OPTIONS_TABLES:
         _merge_options(session, row, adms.parse_options(body))
     elif name not in ingest.KNOWN_TABLES:
         UNRECOGNISED.inc()
+    if unread:  # kept for review, but not acknowledged: the device keeps its records and sends them again
+        return UploadReply("ERROR: no line of the body could be read", 0)
     if name in ("ATTLOG", "OPERLOG"):
         return UploadReply(f"OK: {accepted}", accepted)
     if name.startswith(("TABLEDATA.", "QUERYDATA.")) and name not in ingest.OPTIONS_TABLES:
@@ -264,8 +272,7 @@ def count_attlog(body: bytes) -> int:
     """
     count = 0
     plain = _PLAIN_ATTLOG_LINE.fullmatch
-    for raw in body.split(b"\n"):
-        raw = raw.rstrip(b"\r")
+    for raw in adms.split_lines(body):
         match = plain(raw)
         if match is None:
             if raw.strip():

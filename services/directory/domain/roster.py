@@ -134,7 +134,7 @@ def parse_roster(text: str, reference_date: date) -> RosterResult:
     """
     text = text.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
     header = next(reader, None)
     if header is None:
         return RosterResult([], [RowError(1, "header", "the file is empty")])

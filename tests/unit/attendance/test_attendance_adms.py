@@ -261,3 +261,20 @@ def test_a_refusal_is_counted_by_its_reason_without_the_values_it_quotes():
     kinds = {reason_kind(line.reason) for line in batch.rejected}
     assert len(batch.rejected) == 3 and len(kinds) == 2  # the two cut lines count as one reason
     assert not any(ch.isdigit() for kind in kinds for ch in kind) and "x501" not in " ".join(kinds)
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_every_line_ending_a_firmware_sends_splits_the_body_into_its_records(end):
+    from attendance.handlers.devices import count_attlog
+    body = end.join(CAPTURED.splitlines()) + end
+    parsed = parse_attlog(body)
+    assert [r.pin for r in parsed.records] == ["46", "8", "11"] and not parsed.rejected
+    assert count_attlog(body) == 3
+
+
+def test_mixed_line_endings_keep_their_line_numbers():
+    from attendance.domain.adms import split_lines
+    assert split_lines(b"a\rb\r\nc\nd\r\r\ne") == [b"a", b"b", b"c", b"d", b"", b"e"]
+    parsed = parse_attlog(b"46\t2025-01-29 06:58:48\t0\t15\t0\rcut\r\n\r8\t2025-01-29 12:10:17\t1\t1\t0\n")
+    assert [r.pin for r in parsed.records] == ["46", "8"]
+    assert [(r.line_no, r.raw) for r in parsed.rejected] == [(2, "cut")]
