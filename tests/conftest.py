@@ -6,6 +6,7 @@ import shutil
 import socket
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,9 @@ def pg_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def new_database(pg_server_url):
-    """Factory: a fresh PostgreSQL database migrated for a service; dropped after the test."""
+@contextmanager
+def migrated_databases(pg_server_url: str):
+    """Factory: fresh PostgreSQL databases migrated for a service, all dropped when the block ends."""
     from runtime.migrate import upgrade
     created = []
 
@@ -46,12 +47,35 @@ def new_database(pg_server_url):
         created.append(name)
         return url
 
-    yield make
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in created:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make
+    finally:
+        admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def new_database(pg_server_url):
+    """Factory: a fresh PostgreSQL database migrated for a service; dropped after the test."""
+    with migrated_databases(pg_server_url) as make:
+        yield make
+
+
+@contextmanager
+def service_clients(pg_server_url: str, services, **extra):
+    """Test clients of `services` on fresh migrated databases, for a module's worth of tests."""
+    import importlib
+    with migrated_databases(pg_server_url) as new:
+        apps = {service: importlib.import_module(f"{service}.app").create_app(
+            make_settings(service, new(service), **extra.get(service, {}))) for service in services}
+        try:
+            yield {service: app.test_client() for service, app in apps.items()}
+        finally:
+            for app in apps.values():
+                app.extensions["kinerja"].engine.dispose()
 
 
 @pytest.fixture(scope="session")

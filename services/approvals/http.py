@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from approvals import handlers
 from contracts.vocabulary import DECISION_ACTIONS, VERDICTS, is_nip
+from runtime.access import may_read_unit
 from runtime.auth import authenticate, require
 from runtime.errors import Forbidden, Invalid
 from runtime.uow import transactional
@@ -150,7 +151,9 @@ def verify(decision_id):
 @blueprint.get("/units/<unit_id>/months")
 @require()
 def unit_months(unit_id):
-    """The closed months of a unit."""
+    """The closed months of a unit: for its verifiers, its supervisors, admin and ops (a unit's aggregate)."""
+    if not may_read_unit(db(), authenticate(), unit_id):
+        raise Forbidden("you may see only the units you verify or your own unit as a supervisor")
     return {"months": handlers.closed_months(db(), unit_id)}
 
 

@@ -6,6 +6,8 @@ import random
 
 import pytest
 
+from tests.conftest import service_clients
+
 pytestmark = pytest.mark.postgres
 
 ADMIN = "198001012005011004"
@@ -18,28 +20,8 @@ NOT_TEXT = bytes(range(0x80, 0x100)) * 40  # 0x81, 0x8d, ... are neither UTF-8 n
 @pytest.fixture(scope="module")
 def clients(pg_server_url):
     """Attendance, directory and activities on their own databases (shared by this module's tests)."""
-    import importlib
-    import uuid
-
-    from sqlalchemy import create_engine, make_url, text
-
-    from runtime.migrate import upgrade
-    from tests.conftest import make_settings
-    names, apps = [], {}
-    for service in ("attendance", "directory", "activities"):
-        name = f"t_{service}_{uuid.uuid4().hex[:10]}"
-        url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(service, url)
-        names.append(name)
-        apps[service] = importlib.import_module(f"{service}.app").create_app(make_settings(service, url))
-    yield {service: app.test_client() for service, app in apps.items()}
-    for app in apps.values():
-        app.extensions["kinerja"].engine.dispose()
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with service_clients(pg_server_url, ("attendance", "directory", "activities")) as clients:
+        yield clients
 
 
 def _problem(response, status: int) -> dict:
