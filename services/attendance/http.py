@@ -361,7 +361,6 @@ def post_build_days():
 
 @api_blueprint.post("/absences")
 @require()
-@documented(AbsenceSchema)
 @transactional
 @documented(AbsenceSchema, status=201)
 def post_absence():
@@ -396,7 +395,7 @@ def get_devices():
 
 @api_blueprint.post("/devices")
 @require("admin")
-@documented(PreRegisterSchema)
+@documented(PreRegisterSchema, status=201)
 @transactional
 def pre_register_device():
     """Pre-register a device that has not called yet (serial, zone, location): 201, approved from its first call."""
@@ -478,7 +477,7 @@ class ReconcileSchema(Schema):
 
 @api_blueprint.post("/devices/<serial>/commands")
 @require("admin")
-@documented(CommandSchema)
+@documented(CommandSchema, status=201)
 @transactional
 def post_command(serial):
     """Queue a command (INFO, CHECK, LOG from a date, CLEAR_LOG, REBOOT, SET_OPTION, GET_OPTION, DATA_QUERY,
@@ -496,7 +495,7 @@ def get_reconciliation(serial):
 
 @api_blueprint.post("/devices/<serial>/reconcile")
 @require("admin")
-@documented(ReconcileSchema)
+@documented(ReconcileSchema, status=201)
 @transactional
 def post_reconcile(serial):
     """`push` the enrolled employees missing from the machine, or `remove` its users nobody enrolled."""

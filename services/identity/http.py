@@ -89,7 +89,7 @@ def refresh():
 
 @public.post("/auth/logout")
 @transactional
-@documented(RefreshSchema)
+@documented(RefreshSchema, status=204)
 def logout():
     """Sign out: the refresh token and every token refreshed from the same sign-in stop working."""
     body = load_json(RefreshSchema())
@@ -144,6 +144,7 @@ def get_account(nip):
 @blueprint.post("/accounts/<nip>/activation-codes")
 @transactional
 @require("admin")
+@documented(status=201)
 def issue_code(nip):
     """Issue a one-time activation code for a person (replaces an unused one)."""
     return handlers.issue_code(db(), nip, authenticate().subject, _policy()), 201
@@ -152,6 +153,7 @@ def issue_code(nip):
 @blueprint.post("/units/<unit_id>/activation-codes")
 @transactional
 @require("admin")
+@documented(status=201)
 def issue_unit_codes(unit_id):
     """Codes for everyone of a unit not yet activated; `?format=csv` for a printable download."""
     issued = handlers.issue_unit_codes(db(), unit_id, authenticate().subject, _policy())
@@ -168,6 +170,7 @@ def issue_unit_codes(unit_id):
 @blueprint.post("/accounts/<nip>/password-reset")
 @transactional
 @require("admin")
+@documented(status=201)
 def reset_password(nip):
     """Reset a password: every session of the person ends; a new activation code is issued."""
     return handlers.reset_password(db(), nip, authenticate().subject, _policy()), 201
@@ -176,6 +179,7 @@ def reset_password(nip):
 @blueprint.post("/accounts/<nip>/unlock")
 @transactional
 @require("admin")
+@documented(status=204)
 def unlock(nip):
     """Lift a lockout before it runs out."""
     handlers.unlock(db(), nip, authenticate().subject)
@@ -192,6 +196,7 @@ def audit():
 @blueprint.post("/keys/rotate")
 @transactional
 @require("ops", "admin")
+@documented(status=201)
 def rotate_keys():
     """Add the next signing key: published now, signing once every service's cached key set holds it."""
     key = _keys().rotate()

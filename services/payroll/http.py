@@ -18,7 +18,7 @@ from runtime.auth import authenticate, require
 from runtime.errors import Invalid, NotFound
 from runtime.policy import PolicyError, parse_policy, preset_names, presets_dir, read_policy, section_of
 from runtime.uow import transactional
-from runtime.web import db, documented, load_json, period_arg, service_context
+from runtime.web import db, documented, load_args, load_json, period_arg, service_context
 
 blueprint = Blueprint("payroll", __name__)
 SEE_ALL = ("finance", "admin")
@@ -203,13 +203,15 @@ def post_simulation():
     return handlers.simulate(db(), _policy(), candidate, label, data["year"], data["month"])
 
 
+RUNS_QUERY = {"year": fields.Integer(strict=False, validate=validate.Range(2000, 2100))}
+
+
 @blueprint.get("/runs")
 @require(*SEE_ALL)
-@documented(query={"year": fields.Integer()})
+@documented(query=RUNS_QUERY)
 def get_runs():
     """Payroll runs, newest month first (finance, admin)."""
-    year = request.args.get("year", type=int)
-    return {"runs": handlers.list_runs(db(), year)}
+    return {"runs": handlers.list_runs(db(), load_args(Schema.from_dict(RUNS_QUERY)()).get("year"))}
 
 
 @blueprint.get("/corrections")

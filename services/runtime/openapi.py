@@ -111,7 +111,8 @@ def _operation(view, endpoint: str, method: str, path_args: list[tuple[str, str]
         if roles:
             operation["description"] = (operation.get("description", "") + f"\n\nRoles: {', '.join(roles)}.").strip()
     parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer"} if converter == "int" else {"type": "string"}}
+                   "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1} if converter == "int"
+                   else {"type": "string"}}
                   for converter, name in path_args]
     camel = "".join(part.title() for part in re.split(r"[._]", endpoint))
     query = _schema(doc.query, f"{camel}Query")

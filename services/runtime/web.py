@@ -18,6 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory, ping
@@ -108,6 +109,7 @@ def db() -> Session:
     return g.db
 
 
+SQL_INTEGER_MAX = 2**31 - 1
 MAX_JSON_DEPTH = 32  # no request body of the platform nests deeper than a few levels
 MAX_UPLOAD_TEXT_BYTES = 8 * 1024 * 1024  # a regency's roster or catalogue is a few hundred kilobytes
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
@@ -125,6 +127,14 @@ def check_json_depth(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> None:
         depth += 1 if bracket in b"[{" else -1
         if depth > limit:
             raise Malformed(f"the JSON body nests deeper than {limit} levels")
+
+
+class _SqlInteger(IntegerConverter):
+    """`<int:...>` path values are ids and years stored as SQL INTEGER: a larger number matches no route (404)
+    rather than overflowing the database."""
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=SQL_INTEGER_MAX, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 class _JSONProvider(DefaultJSONProvider):
@@ -271,6 +281,7 @@ def create_service_app(settings: Settings, metadata, blueprints: list[Blueprint]
     own context (see `service_context()`)."""
     configure_logging(settings.service)
     app = Flask(settings.service)
+    app.url_map.converters["int"] = _SqlInteger
     app.config["SETTINGS"] = settings
     app.json = _JSONProvider(app)
     app.json.sort_keys = False
