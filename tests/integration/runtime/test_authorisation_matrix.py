@@ -54,7 +54,7 @@ def _url(path: str, parameters: list, person: str) -> str:
 
 
 def _call(client, method: str, url: str, headers: dict):
-    return client.open(url, method=method, headers=headers, json={} if method in ("POST", "PUT") else None)
+    return client.open(url, method=method, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None)
 
 
 def _bearer(token: str) -> dict:
