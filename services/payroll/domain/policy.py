@@ -46,6 +46,18 @@ class Rounding:
 
 
 @dataclass(frozen=True)
+class Precision:
+    """The step of each figure before it is priced or added up (`rounding.mode` rounds): `score` the step the
+    scores (activity, target, behaviour) are priced at, in percent (None: as received, scoring publishes the
+    activity score at 0.01; 1 = whole percents); `component` and `deduction` a multiple of rupiah each such line
+    is rounded to (0 = exact, the lines then apportioned to the gross as a whole)."""
+
+    score: Decimal | None = None
+    component: int = 0
+    deduction: int = 0
+
+
+@dataclass(frozen=True)
 class Component:
     """One share of the TPP: `weight` percent of the base, paid by the score named by `source`.
 
@@ -124,6 +136,7 @@ class PayrollPolicy:
     after_cutoff: str = "next_run"
     bank_columns: tuple[str, ...] = BANK_FILE_COLUMNS
     bank_delimiter: str = ","
+    precision: Precision = Precision()
 
 
 class _Percent(fields.Decimal):
@@ -152,6 +165,17 @@ class _RoundingSchema(Schema):
     @post_load
     def make(self, data, **kwargs):
         return Rounding(**data)
+
+
+class _PrecisionSchema(Schema):
+    score = fields.String(load_default="exact", validate=validate.OneOf(("exact", "0.01", "0.1", "1")))
+    component = _money(load_default=0)
+    deduction = _money(load_default=0)
+
+    @post_load
+    def make(self, data, **kwargs):
+        score = None if data["score"] == "exact" else Decimal(data["score"])
+        return Precision(score=score, component=data["component"], deduction=data["deduction"])
 
 
 class _ComponentSchema(Schema):
@@ -268,6 +292,7 @@ class _PayrollSchema(Schema):
         validate=validate.Length(min=1),
     )
     bank_delimiter = fields.String(load_default=",", validate=validate.OneOf([",", ";", "|", "\t"]))
+    precision = fields.Nested(_PrecisionSchema, load_default=Precision)
 
     @validates_schema
     def every_job_class(self, data, **kwargs):
@@ -313,6 +338,7 @@ class _PayrollSchema(Schema):
             after_cutoff=data["after_cutoff"],
             bank_columns=tuple(data["bank_columns"]),
             bank_delimiter=data["bank_delimiter"],
+            precision=data["precision"],
         )
 
 

@@ -284,20 +284,48 @@ def _component(
     share = base * component.weight / _HUNDRED
     formula = f"{component.name}: {format_percent(component.weight)} of {base_text}"
     if component.source == "discipline":
-        return _Draft("component", component.name, formula, "paid in full before discipline deductions", share)
+        amount, formula = _stepped(share, formula, policy.precision.component, policy)
+        return _Draft("component", component.name, formula, "paid in full before discipline deductions", amount)
     label = _SCORE_LABELS[component.source]
     if _figure(component, month) is None:
         paid = component.when_missing_percent
         formula += f" × {format_percent(paid)} paid while the {label} is missing"
         evidence = (f"no {label} for {MONTH_NAMES[month.month]} {month.year}: "
                     f"{MISSING_FIGURE_ACTIONS[component.source]}; a later figure is paid as a correction")
-        return _Draft("component", component.name, formula, evidence, share * paid / _HUNDRED)
-    score, evidence = _score(component, month, policy)
+        amount, formula = _stepped(share * paid / _HUNDRED, formula, policy.precision.component, policy)
+        return _Draft("component", component.name, formula, evidence, amount)
+    exact, evidence = _score(component, month, policy)
+    score = _score_step(exact, component, policy)
     paid = min(max(score, Decimal(0)), _HUNDRED)
     formula += f" × {label} {format_percent(paid)}"
+    if score != exact:
+        how = "half up" if policy.rounding.mode == "half_up" else "down"
+        formula += f" (from {_exact_percent(exact)}, rounded {how} to a step of {format_percent(policy.precision.score)})"
     if paid != score:
         formula += f" (capped from {format_percent(score)})"
-    return _Draft("component", component.name, formula, evidence, share * paid / _HUNDRED)
+    amount, formula = _stepped(share * paid / _HUNDRED, formula, policy.precision.component, policy)
+    return _Draft("component", component.name, formula, evidence, amount)
+
+
+def _score_step(score: Decimal, component: Component, policy: PayrollPolicy) -> Decimal:
+    """A score at the policy's step (`precision.score`); the overtime score, computed from hours, is left exact."""
+    if component.source == "overtime" or policy.precision.score is None:
+        return score
+    rounding = ROUND_HALF_UP if policy.rounding.mode == "half_up" else ROUND_DOWN
+    return Decimal(score).quantize(policy.precision.score, rounding)
+
+
+def _exact_percent(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f").replace(".", ",") + "%"
+
+
+def _stepped(amount: Decimal, formula: str, step: int, policy: PayrollPolicy) -> tuple[Decimal, str]:
+    """A line's amount rounded to the policy's multiple of rupiah for its kind (0: exact), said in its rule."""
+    if not step:
+        return amount, formula
+    how = "half up" if policy.rounding.mode == "half_up" else "down"
+    return (Decimal(round_money(amount, policy.rounding.mode, step)),
+            f"{formula} ({format_rupiah(amount)} rounded {how} to a multiple of {format_rupiah(step)})")
 
 
 def _figure(component: Component, month: MonthFacts) -> Decimal | None:
@@ -356,7 +384,8 @@ def _discipline(days: Sequence[DayFact], base: Decimal, base_text: str, policy: 
         for label, description, rate in charges:
             if rate:
                 formula = f"{label} on {format_date(day.local_date)}: {format_percent(rate)} of {base_text}"
-                drafts.append(_Draft("discipline", description, formula, evidence, -base * rate / _HUNDRED))
+                amount, formula = _stepped(-base * rate / _HUNDRED, formula, policy.precision.deduction, policy)
+                drafts.append(_Draft("discipline", description, formula, evidence, amount))
     return drafts
 
 
