@@ -42,6 +42,7 @@ from approvals.domain import (
 from approvals.domain.states import DECIDED_STATES
 from runtime.access import require_read
 from runtime.auth import Principal
+from runtime.db import upsert_row
 from runtime.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from runtime.events import make_event
 from runtime.messaging import publish
@@ -97,13 +98,9 @@ def _entry_audit_view(row: dict) -> dict:
 
 def upsert_employee(session: Session, data: dict, now: datetime) -> None:
     """Keep the directory's employee record (unit, zone, supervisors) in the local projection."""
-    e = tables.employees
     values = {k: data.get(k) for k in ("name", "unit_id", "zone", "supervisor_id", "acting_supervisor_id")}
     values.update(active=data.get("active", True), updated_at=now)
-    if _row(session, e, employee_id=data["employee_id"]):
-        session.execute(e.update().where(e.c.employee_id == data["employee_id"]).values(**values))
-    else:
-        session.execute(e.insert().values(employee_id=data["employee_id"], **values))
+    upsert_row(session, tables.employees, {"employee_id": data["employee_id"]}, values)
 
 
 def receive_entry(session: Session, event_type: str, data: dict, now: datetime) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from attendance import tables
 from runtime.db import insert_for
-from runtime.messaging import insert_rows
+from runtime.db import insert_rows
 
 
 def _postgresql(session: Session) -> bool:

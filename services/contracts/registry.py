@@ -5,3 +5,8 @@ EVENTS: dict[str, tuple[str, type]] = {
     **directory.EVENTS, **attendance.EVENTS, **activities.EVENTS, **approvals.EVENTS, **scoring.EVENTS,
     **payroll.EVENTS, **identity.EVENTS,
 }
+
+
+def topics_of(event_types) -> list[str]:
+    """The topics carrying these event types, sorted."""
+    return sorted({EVENTS[t][0] for t in event_types})

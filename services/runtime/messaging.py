@@ -5,19 +5,16 @@ sends them later. A consumer records each processed `event_id` in the inbox in t
 the effect, so a redelivered event changes nothing.
 
 `publish` is the one way to write events, one or thousands (`runtime.events.make_events` makes many of
-one type together): they are written in one statement (`insert_rows`).
+one type together): they are written in one statement (`runtime.db.insert_rows`).
 """
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import Session
 
-from runtime.db import insert_for
+from runtime.db import insert_for, insert_rows
 from runtime.events import Event
 
 
@@ -60,50 +57,6 @@ def publish(session: Session, *events: Event) -> None:
     insert_rows(session, _table(session, "outbox"), [
         {"event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": e.to_json(),
          "created_at": now} for e in events])
-
-
-def _json_value(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-@functools.cache
-def _recordset_sql(table: Table, columns: tuple[str, ...], ignore_conflicts: bool, returning: tuple[str, ...]):
-    from sqlalchemy.dialects import postgresql
-    dialect = postgresql.dialect()
-    names = ", ".join(f'"{c}"' for c in columns)
-    record = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=dialect)}' for c in columns)
-    suffix = (" ON CONFLICT DO NOTHING" if ignore_conflicts else "") + (
-        " RETURNING " + ", ".join(f'"{c}"' for c in returning) if returning else "")
-    return text(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM json_to_recordset(CAST(:rows AS json)) '
-                f"AS r({record}){suffix}")
-
-
-def insert_rows(session: Session, table: Table, rows: Sequence[dict], ignore_conflicts: bool = False,
-                returning: tuple[str, ...] = ()) -> list:
-    """Insert `rows` (all with the same keys) in one statement, in order; with `ignore_conflicts` a row that
-    violates a unique constraint is skipped. Returns the rows inserted, with the `returning` columns.
-
-    On PostgreSQL the whole batch travels as one JSON parameter (`json_to_recordset`, encoded and decoded
-    in C): one short statement however many rows, where a multi-row VALUES list of thousands of
-    placeholders costs more to build and parse than the insert itself. Elsewhere (SQLite) it is an
-    executemany of the dialect's INSERT.
-    """
-    if not rows:
-        return []
-    if session.bind.dialect.name == "postgresql":
-        columns = tuple(rows[0])
-        result = session.execute(_recordset_sql(table, columns, ignore_conflicts, tuple(returning)),
-                                 {"rows": json.dumps(list(rows), default=_json_value)})
-        return result.all() if returning else []
-    statement = insert_for(session, table)
-    if ignore_conflicts:
-        statement = statement.on_conflict_do_nothing()
-    if returning:
-        return session.execute(statement.returning(*(table.c[c] for c in returning)), list(rows)).all()
-    session.execute(statement, list(rows))
-    return []
 
 
 def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:

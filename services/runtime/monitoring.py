@@ -22,17 +22,11 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.registry import EVENTS
 from contracts.topics import dead_letter
 
 log = logging.getLogger(__name__)
 DLQ_GROUP = "kinerja-dlq"  # the on-call's cursor on each dead-letter topic: what is before it was handled
 TIMEOUT_MS = 5000
-
-
-def consumed_topics(handlers: Iterable[str]) -> list[str]:
-    """The topics carrying the event types a consumer handles."""
-    return sorted({EVENTS[t][0] for t in handlers})
 
 
 def _age(moment: datetime | None, now: float) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
 from sqlalchemy.orm import Session
 
 from runtime.db import insert_for
@@ -28,6 +28,21 @@ def add_revoked_sessions_table(metadata: MetaData) -> Table:
         Column("sid", String(64), primary_key=True),
         Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     )
+
+
+def create_revoked_sessions_table(op) -> None:
+    """The migration step that adds the table (every service's `revoked_sessions` migration calls it)."""
+    op.create_table(TABLE,
+                    Column("sid", String(length=64), nullable=False),
+                    Column("expires_at", DateTime(timezone=True), nullable=False),
+                    PrimaryKeyConstraint("sid"))
+    op.create_index(op.f(f"ix_{TABLE}_expires_at"), TABLE, ["expires_at"], unique=False)
+
+
+def drop_revoked_sessions_table(op) -> None:
+    """The migration step that removes it again."""
+    op.drop_index(op.f(f"ix_{TABLE}_expires_at"), table_name=TABLE)
+    op.drop_table(TABLE)
 
 
 def _table(session: Session) -> Table | None:

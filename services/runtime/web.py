@@ -236,11 +236,12 @@ def readiness_checks(ctx: ServiceContext) -> dict[str, str]:
 def _scrape_collectors(ctx: ServiceContext) -> list:
     """The service's scrape-time collectors (runtime.monitoring), built once per process."""
     if ctx.collectors is None:
-        from runtime.monitoring import Broker, PipelineCollector, QueryCollector, consumed_topics
+        from contracts.registry import topics_of
+        from runtime.monitoring import Broker, PipelineCollector, QueryCollector
         from runtime.service import service as service_modules
         name = ctx.settings.service
         spec = service_modules(name)
-        topics = consumed_topics(spec.consumer_handlers(ctx.settings))
+        topics = topics_of(spec.consumer_handlers(ctx.settings))
         ctx.collectors = [PipelineCollector(name, ctx.sessions, Broker(ctx.settings.kafka_bootstrap_servers,
                                                                        f"{name}-monitor"),
                                             topics, group=ctx.settings.consumer_group,

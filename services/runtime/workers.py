@@ -11,7 +11,7 @@ from kafka import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import func, select
 
-from contracts.registry import EVENTS
+from contracts.registry import topics_of
 from contracts.topics import COMPACTED
 from runtime.config import Settings
 from runtime.consumer import EventConsumer
@@ -93,14 +93,14 @@ def rebuild_projections(name: str, settings: Settings) -> int:
     consumer = build_consumer(name, settings)
     if consumer is None:
         return 0
-    topics = sorted({EVENTS[t][0] for t in consumer.handlers} & COMPACTED)
+    topics = sorted(set(topics_of(consumer.handlers)) & COMPACTED)
     consumer.kafka.close()
     return replay(settings.kafka_bootstrap_servers, topics, consumer.apply, client_id=f"{name}-rebuild")
 
 
 def consumed_topics(name: str, settings: Settings) -> list[str]:
     """The topics of the event types service `name` consumes."""
-    return sorted({EVENTS[t][0] for t in service(name).consumer_handlers(settings)})
+    return topics_of(service(name).consumer_handlers(settings))
 
 
 def catch_up_point(name: str, settings: Settings, margin: timedelta) -> datetime | None:

@@ -28,7 +28,8 @@ from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
 from runtime.events import make_event
 from runtime.kafka import make_consumer, make_producer
-from runtime.monitoring import Broker, consumed_topics
+from contracts.registry import topics_of
+from runtime.monitoring import Broker
 from runtime.operations import DeadLetterDesk
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -133,7 +134,7 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_and_silent_device_alerts(
     handlers = scoring_handlers(scoring.config["SETTINGS"])
     broker = Broker(kafka_bootstrap, "alerting-test")
     from kafka.structs import OffsetAndMetadata
-    partitions = broker.partitions(consumed_topics(handlers))
+    partitions = broker.partitions(topics_of(handlers))
     broker.admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1)
                                              for tp, end in broker.end_offsets(partitions).items()})
     broker.close()
@@ -141,7 +142,7 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_and_silent_device_alerts(
     desk.discard("attendance.days.dlq", 100000, "alerting test: start from an empty dead-letter topic", actor="test")
     producer = make_producer(kafka_bootstrap, "alerting-test")
     kafka_consumer = make_consumer(kafka_bootstrap, group, "scoring-consumer")
-    kafka_consumer.subscribe(consumed_topics(handlers))
+    kafka_consumer.subscribe(topics_of(handlers))
     consumer = EventConsumer(group, kafka_consumer, producer,
                              make_session_factory(make_engine(scoring_url), scoring_tables), handlers, max_attempts=1)
     stop_consumer = threading.Event()

@@ -5,8 +5,8 @@ Revises: b7e2c4d91a05
 Create Date: 2026-11-30 21:40:00.000000
 """
 from alembic import op
-import sqlalchemy as sa
 
+from runtime.revocation import create_revoked_sessions_table, drop_revoked_sessions_table
 
 revision = '74031f0fddde'
 down_revision = 'b7e2c4d91a05'
@@ -15,13 +15,8 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table('revoked_sessions',
-                    sa.Column('sid', sa.String(length=64), nullable=False),
-                    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-                    sa.PrimaryKeyConstraint('sid'))
-    op.create_index(op.f('ix_revoked_sessions_expires_at'), 'revoked_sessions', ['expires_at'], unique=False)
+    create_revoked_sessions_table(op)
 
 
 def downgrade():
-    op.drop_index(op.f('ix_revoked_sessions_expires_at'), table_name='revoked_sessions')
-    op.drop_table('revoked_sessions')
+    drop_revoked_sessions_table(op)
