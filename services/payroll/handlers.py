@@ -93,6 +93,7 @@ def project_scored_months(session: Session, scored: list[tuple[dict, datetime]])
             "version": data["version"], "unit_id": data["unit_id"], "activity_score": data["activity_score"],
             "target_score": data["target_score"], "behaviour_score": data["behaviour_score"],
             "overtime_hours": data["overtime_hours"], "predicate": data["predicate"],
+            "credited_minutes": data.get("credited_minutes"), "effective_minutes": data.get("effective_minutes"),
             "days": _day_facts_json(data["days"]), "received_at": received_at,
             "received_local_date": received_at.astimezone(ZoneInfo(zone)).date(), "zone": zone,
         })
@@ -160,7 +161,7 @@ def _month_facts(row, year: int, month: int, adjustments=()) -> MonthFacts:
                       None if row.target_score is None else Decimal(row.target_score),
                       None if row.behaviour_score is None else Decimal(row.behaviour_score),
                       None if row.overtime_hours is None else Decimal(row.overtime_hours),
-                      days, tuple(adjustments))
+                      days, tuple(adjustments), row.credited_minutes, row.effective_minutes)
 
 
 def _facts_snapshot(employee: EmployeeFacts, score_version: int) -> dict:
@@ -192,7 +193,8 @@ def _month_rows(session: Session, year: int, month: int):
     sm, e, p, g, s = t.scored_months, t.employees, t.positions, t.grades, t.sanctions
     query = (
         select(sm.c.employee_id, sm.c.version, sm.c.unit_id, sm.c.activity_score, sm.c.target_score,
-               sm.c.behaviour_score, sm.c.overtime_hours, sm.c.days, e.c.name, e.c.status, e.c.position_id,
+               sm.c.behaviour_score, sm.c.overtime_hours, sm.c.credited_minutes, sm.c.effective_minutes,
+               sm.c.days, e.c.name, e.c.status, e.c.position_id,
                e.c.employee_id.label("known"), p.c.job_class, g.c.grade, s.c.level.label("sanction_level"),
                s.c.start_year, s.c.start_month, s.c.months.label("sanction_months"))
         .select_from(sm.outerjoin(e, e.c.employee_id == sm.c.employee_id)
@@ -217,7 +219,8 @@ def _correction_rows(session: Session, year: int, month: int, run_id: str | None
     query = (
         select(ps.c.employee_id, ps.c.name, ps.c.unit_id, ps.c.year, ps.c.month, ps.c.gross, ps.c.net, ps.c.lines,
                ps.c.facts, ps.c.score_version, sm.c.version, sm.c.activity_score, sm.c.target_score,
-               sm.c.behaviour_score, sm.c.overtime_hours, sm.c.days, sm.c.received_local_date,
+               sm.c.behaviour_score, sm.c.overtime_hours, sm.c.credited_minutes, sm.c.effective_minutes,
+               sm.c.days, sm.c.received_local_date,
                carried.c.to_version.label("carried_version"))
         .select_from(ps.join(r, r.c.run_id == ps.c.run_id)
                      .join(sm, and_(sm.c.employee_id == ps.c.employee_id, sm.c.year == ps.c.year,

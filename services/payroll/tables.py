@@ -49,6 +49,9 @@ scored_months = Table(
     Column("behaviour_score", Numeric(9, 4), nullable=True),
     Column("overtime_hours", Numeric(9, 2), nullable=True),
     Column("predicate", String(40), nullable=False),
+    # The activity score's minutes (None: scored before payroll kept them), for `[payroll.precision] score = "exact"`.
+    Column("credited_minutes", Integer, nullable=True),
+    Column("effective_minutes", Integer, nullable=True),
     Column("days", JSON, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("received_local_date", Date, nullable=False),

@@ -20,6 +20,9 @@ ROUNDING_MODES = ("half_up", "down")
 DEDUCT_FROM = ("discipline_component", "total")
 # Where a correction received after the cut-off day is paid: the first run whose cut-off it makes, or the one after.
 AFTER_CUTOFF = ("next_run", "run_after_next")
+# `[payroll.precision] score`: "received" prices the scores as scoring publishes them (the activity score at 0.01);
+# "exact" prices the activity score on credited ÷ effective minutes unrounded; a step (percent) rounds that once.
+SCORE_PRECISIONS = ("received", "exact", "0.01", "0.1", "1")
 # The fields of bank.BankRow a transfer file may carry (kept equal to bank.BANK_COLUMNS by a unit test).
 BANK_FILE_COLUMNS = ("employee_id", "name", "unit_id", "bank_code", "bank_account", "amount", "reference")
 
@@ -48,13 +51,15 @@ class Rounding:
 @dataclass(frozen=True)
 class Precision:
     """The step of each figure before it is priced or added up (`rounding.mode` rounds): `score` the step the
-    scores (activity, target, behaviour) are priced at, in percent (None: as received, scoring publishes the
-    activity score at 0.01; 1 = whole percents); `component` and `deduction` a multiple of rupiah each such line
-    is rounded to (0 = exact, the lines then apportioned to the gross as a whole)."""
+    scores (activity, target, behaviour) are priced at, in percent (None: unstepped; 1 = whole percents);
+    `minutes` prices the activity score on the month's credited ÷ effective minutes, unrounded, when scoring sent
+    them (False: the activity score as scoring publishes it, at 0.01); `component` and `deduction` a multiple of
+    rupiah each such line is rounded to (0 = exact, the lines then apportioned to the gross as a whole)."""
 
     score: Decimal | None = None
     component: int = 0
     deduction: int = 0
+    minutes: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,14 +173,15 @@ class _RoundingSchema(Schema):
 
 
 class _PrecisionSchema(Schema):
-    score = fields.String(load_default="exact", validate=validate.OneOf(("exact", "0.01", "0.1", "1")))
+    score = fields.String(load_default="received", validate=validate.OneOf(SCORE_PRECISIONS))
     component = _money(load_default=0)
     deduction = _money(load_default=0)
 
     @post_load
     def make(self, data, **kwargs):
-        score = None if data["score"] == "exact" else Decimal(data["score"])
-        return Precision(score=score, component=data["component"], deduction=data["deduction"])
+        step = None if data["score"] in ("received", "exact") else Decimal(data["score"])
+        return Precision(score=step, component=data["component"], deduction=data["deduction"],
+                         minutes=data["score"] != "received")
 
 
 class _ComponentSchema(Schema):

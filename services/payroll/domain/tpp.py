@@ -133,7 +133,10 @@ class Adjustment:
 
 @dataclass(frozen=True)
 class MonthFacts:
-    """The month's scores (percent, Decimal), overtime hours, attendance days and carried adjustments."""
+    """The month's scores (percent, Decimal), overtime hours, attendance days and carried adjustments.
+
+    `credited_minutes` and `effective_minutes` are the activity score's numerator and denominator as scoring
+    sent them (None for a month scored before payroll kept them): the exact ratio a policy may price on."""
 
     year: int
     month: int
@@ -143,6 +146,8 @@ class MonthFacts:
     overtime_hours: Decimal | None = None
     days: Sequence[DayFact] = ()
     adjustments: Sequence[Adjustment] = ()
+    credited_minutes: int | None = None
+    effective_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -301,6 +306,8 @@ def _component(
     if score != exact:
         how = "half up" if policy.rounding.mode == "half_up" else "down"
         formula += f" (from {_exact_percent(exact)}, rounded {how} to a step of {format_percent(policy.precision.score)})"
+    elif exact != _figure(component, month) and component.source == "activity_score":
+        formula += f" (exact: {month.credited_minutes:,} ÷ {month.effective_minutes:,} min)".replace(",", ".")
     if paid != score:
         formula += f" (capped from {format_percent(score)})"
     amount, formula = _stepped(share * paid / _HUNDRED, formula, policy.precision.component, policy)
@@ -316,7 +323,22 @@ def _score_step(score: Decimal, component: Component, policy: PayrollPolicy) -> 
 
 
 def _exact_percent(value: Decimal) -> str:
-    return format(Decimal(value).normalize(), "f").replace(".", ",") + "%"
+    shown = Decimal(value).quantize(Decimal("0.000001"), ROUND_HALF_UP) if -Decimal(value).as_tuple().exponent > 6 \
+        else Decimal(value)
+    return format(shown.normalize(), "f").replace(".", ",") + ("…%" if shown != value else "%")
+
+
+def minutes_ratio(month: MonthFacts) -> Decimal | None:
+    """The activity score as credited ÷ effective minutes × 100, unrounded (28 significant digits), when scoring sent
+    the minutes and the published score is that ratio; None otherwise (no minutes, no effective minutes, or a score
+    scoring capped below the ratio: the cap is then the exact figure)."""
+    credited, effective = month.credited_minutes, month.effective_minutes
+    if credited is None or not effective:
+        return None
+    ratio = Decimal(credited) * _HUNDRED / Decimal(effective)
+    if month.activity_score < ratio.quantize(Decimal("0.01"), ROUND_HALF_UP):
+        return None
+    return ratio
 
 
 def _stepped(amount: Decimal, formula: str, step: int, policy: PayrollPolicy) -> tuple[Decimal, str]:
@@ -346,6 +368,9 @@ def missing_figures(month: MonthFacts, policy: PayrollPolicy) -> list[MissingFig
 def _score(component: Component, month: MonthFacts, policy: PayrollPolicy) -> tuple[Decimal, str]:
     period = f"{MONTH_NAMES[month.month]} {month.year}"
     value = _figure(component, month)
+    if component.source == "activity_score" and policy.precision.minutes and minutes_ratio(month) is not None:
+        return minutes_ratio(month), (f"activity score {format_percent(value)} in {period}: "
+                                      f"{month.credited_minutes} credited ÷ {month.effective_minutes} effective min")
     if component.source != "overtime":
         return value, f"{_SCORE_LABELS[component.source]} {format_percent(value)} in {period}"
     overtime = policy.overtime

@@ -123,3 +123,18 @@ def test_only_finance_and_admin_simulate(client, token, november):
                      "staff").status_code == 403
     assert _simulate(client, token, {"year": 2026, "month": 11, "preset": "national"}, FINANCE,
                      "admin").status_code == 200
+
+
+def test_exact_prices_on_the_minutes_scoring_sent(client, token, deliver, org):
+    # Siti in September: 8.100 credited ÷ 9.450 effective min; scoring publishes 85,71%.
+    # in force (national, the score as published): 60% x 4.200.000 x 85,71% = 2.159.892 + 1.680.000 = 3.839.892
+    # exact: 2.520.000 x 8.100 / 9.450 = 2.520.000 x 6/7 = 2.160.000 + 1.680.000 = 3.840.000 -> costs 108 more.
+    deliver("scoring.month.scored", org["siti"], {**scored(org["siti"], 2026, 9, activity="85.71"),
+                                                  "credited_minutes": 8_100, "effective_minutes": 9_450})
+    result = _simulate(client, token, {"year": 2026, "month": 9,
+                                       "policy": '[payroll.precision]\nscore = "exact"\n'}).json
+    assert (result["totals"]["baseline"]["gross"], result["totals"]["alternative"]["gross"]) == (3_839_892, 3_840_000)
+    [winner] = result["winners"]
+    [line] = [c for c in winner["changed_lines"] if c["description"] == "kinerja"]
+    assert (line["baseline"], line["alternative"]) == (2_159_892, 2_160_000)
+    assert "(exact: 8.100 ÷ 9.450 min) = Rp 2.160.000" in line["alternative_rule"]
