@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from .presence import PresencePolicy
+
 
 @dataclass(frozen=True)
 class Band:
@@ -46,6 +48,7 @@ class AttendancePolicy:
     punch_window_before_minutes: int = 240
     punch_window_after_minutes: int = 360
     repeat_punch_minutes: int = 5
+    presence: PresencePolicy = PresencePolicy()  # check-ins from a phone: `[attendance.presence]`
 
     def late_band(self, minutes: int) -> str | None:
         """The TL band for `minutes` late (after grace), or None."""
@@ -74,6 +77,20 @@ class _BandSchema(Schema):
         return Band(**data)
 
 
+class _PresenceSchema(Schema):
+    max_accuracy_m = fields.Float(load_default=PresencePolicy.max_accuracy_m, validate=validate.Range(min=1))
+    max_speed_kmh = fields.Float(load_default=PresencePolicy.max_speed_kmh, validate=validate.Range(min=1))
+    max_clock_skew_s = fields.Integer(strict=True, load_default=PresencePolicy.max_clock_skew_s,
+                                      validate=validate.Range(min=0))
+    repeated_location_m = fields.Float(load_default=PresencePolicy.repeated_location_m, validate=validate.Range(min=0))
+    min_elapsed_minutes = fields.Float(load_default=PresencePolicy.min_elapsed_minutes,
+                                       validate=validate.Range(min=0, min_inclusive=False))
+
+    @post_load
+    def _make(self, data, **_kwargs):
+        return PresencePolicy(**data)
+
+
 class AttendancePolicySchema(Schema):
     """Validates the `[attendance]` section and builds an AttendancePolicy."""
 
@@ -89,6 +106,7 @@ class AttendancePolicySchema(Schema):
     punch_window_before_minutes = _minutes(load_default=240)
     punch_window_after_minutes = _minutes(load_default=360)
     repeat_punch_minutes = _minutes(load_default=5)
+    presence = fields.Nested(_PresenceSchema, load_default=PresencePolicy)
 
     @validates_schema
     def _check_bands(self, data, **_kwargs):
