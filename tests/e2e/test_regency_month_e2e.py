@@ -28,7 +28,7 @@ def _log(line):
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
-@pytest.mark.timeout(600)  # two plays of ~2,000 API calls: a few minutes on a loaded two-core machine
+@pytest.mark.timeout(1200)  # two plays of ~2,000 API calls: a few minutes quiet, over ten on a loaded two-core machine
 def test_a_regency_month_matches_its_seed_and_plays_again_without_change(platform, capsys):
     api = platform("demo")
     regency = Regency.generate(seed=2026, **SIZE)
