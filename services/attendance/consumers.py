@@ -12,6 +12,7 @@ from attendance.handlers import days, projections
 from attendance.app import build_context
 from runtime.access import apply_verifier_assignment
 from runtime.config import Settings
+from runtime.consumer import ManyHandler
 
 
 def handlers(settings: Settings) -> dict:
@@ -25,5 +26,7 @@ def handlers(settings: Settings) -> dict:
             session, event.data, datetime.now(UTC)),
         "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
         "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
-        "attendance.punch.recorded": lambda session, event: days.on_punch_recorded(session, event.data, config),
+        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based.
+        "attendance.punch.recorded": ManyHandler(lambda session, events: days.on_punches_recorded(
+            session, [event.data for event in events], config)),
     }

@@ -1,27 +1,30 @@
 """Absences and attendance days: a day is built from an employee's punches, schedule, holidays and absences.
 
 Building days is not on the upload path: the service's own consumer consumes `attendance.punch.recorded`
-(keyed by employee, so per-employee order holds) and rebuilds the days around each punch
-(`on_punch_recorded`). Absences and `build_days_for_date` build days directly.
+(keyed by employee, so per-employee order holds) and rebuilds the days around the punches of a poll at
+once (`on_punches_recorded`: each employee's dates once, everything read and written set-based by
+`rebuild_many`). Absences and `build_days_for_date` build days directly, through the same `rebuild_many`.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from attendance import tables
 from attendance.config import AttendanceConfig
 from attendance.domain.days import Absence, AttendanceDay, Punch, assign_punches, build_day
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
-from attendance.handlers.shared import PRODUCER, aware, employee_row, iso
+from attendance.handlers.shared import PRODUCER, aware, iso
 from contracts.attendance import DayBuiltSchema
-from runtime.events import make_event
+from runtime.db import upsert_rows
+from runtime.events import make_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
 
@@ -69,15 +72,6 @@ def holiday_dates(session: Session, start: date, end: date) -> set[date]:
     return {r.date for r in session.execute(select(h.date).where(h.active.is_(True), h.date >= start, h.date <= end))}
 
 
-def _schedule_of(session: Session, schedule_id: str | None):
-    if schedule_id:
-        s = tables.schedules.c
-        row = session.execute(select(s.definition).where(s.schedule_id == schedule_id, s.active.is_(True))).first()
-        if row:
-            return schedule_from_dict(row.definition)
-    return default_schedule()
-
-
 def _day_content(day: AttendanceDay) -> dict:
     data = DayBuiltSchema().dump(dataclasses.asdict(day))
     data.pop("version", None)
@@ -91,63 +85,108 @@ def _local_midnight_utc(local_date: date, zone: str) -> datetime:
 
 def rebuild_days(session: Session, employee_id: str, dates: Iterable[date], config: AttendanceConfig,
                  force: bool = False) -> list[dict]:
-    """Build the given local dates of one employee; publish `attendance.day.built` for each day that changed.
+    """Build the given local dates of one employee (`rebuild_many` with one employee)."""
+    return rebuild_many(session, {employee_id: dates}, config, force)
+
+
+def _clusters(dates: Iterable[date]) -> list[list[date]]:
+    """Sorted dates split where two are more than a day apart: each run is built over its own window, as a
+    punch event's own dates would be, so an old date in the same batch does not widen everyone's reads."""
+    clusters: list[list[date]] = []
+    for local_date in sorted(set(dates)):
+        if clusters and (local_date - clusters[-1][-1]).days <= 1:
+            clusters[-1].append(local_date)
+        else:
+            clusters.append([local_date])
+    return clusters
+
+
+def _schedules(session: Session, schedule_ids: set[str]) -> dict:
+    if not schedule_ids:
+        return {}
+    s = tables.schedules.c
+    return {r.schedule_id: schedule_from_dict(r.definition) for r in session.execute(
+        select(s.schedule_id, s.definition).where(s.schedule_id.in_(sorted(schedule_ids)), s.active.is_(True)))}
+
+
+def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
+                 force: bool = False) -> list[dict]:
+    """Build the given local dates of many employees at once; publish `attendance.day.built` for each day that
+    changed, in one outbox statement.
 
     A date is built when punches belong to it, when it was built before, or when `force` is set (the
     daily build that gives everyone a day). Unchanged content keeps its version and publishes nothing;
-    a changed day in a month closed for payroll is published as a correction.
+    a changed day in a month closed for payroll is published as a correction. What the build reads
+    (employees, schedules, holidays, punches, absences, the days already built, closed months) is read
+    once for all the employees, one statement each, and the days are written with one upsert.
     """
-    dates = sorted(set(dates))
-    if not dates:
+    work = [(employee_id, dates) for employee_id, given in wanted.items() for dates in _clusters(given)]
+    if not work:
         return []
-    employee = employee_row(session, employee_id)
-    zone = employee.zone if employee else config.default_zone
-    schedule = _schedule_of(session, employee.schedule_id if employee else None)
-    first, last = dates[0] - timedelta(days=2), dates[-1] + timedelta(days=2)
-    holidays = holiday_dates(session, first, last)
-    shifts = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
-              for n in range((last - first).days + 1)}
-    p = tables.punches.c
-    punch_rows = session.execute(select(p.id, p.at).where(
-        p.employee_id == employee_id, p.at >= _local_midnight_utc(first + timedelta(days=1), zone),
-        p.at < _local_midnight_utc(last, zone))).all()
-    grouped = assign_punches([Punch(str(r.id), aware(r.at)) for r in punch_rows], shifts, zone, config.policy)
-    a = tables.absences.c
-    absences = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in session.execute(
-        select(tables.absences).where(a.employee_id == employee_id, a.start_date <= last, a.end_date >= first))]
-    d = tables.days.c
-    existing = {r.local_date: r for r in session.execute(
-        select(tables.days).where(d.employee_id == employee_id, d.local_date.in_(dates)))}
-    published = []
-    for local_date in dates:
-        day_punches = grouped.get(local_date, ())
-        current = existing.get(local_date)
-        if not day_punches and current is None and not force:
-            continue
-        day = build_day(employee_id, local_date, zone, shifts[local_date], day_punches, absences,
-                        local_date in holidays, config.policy, version=1)
-        content = _day_content(day)
-        if current is not None and current.content == content:
-            continue
-        version = current.version + 1 if current else 1
-        correction = employee is not None and _month_closed(session, employee.unit_id, local_date)
-        values = {"version": version, "status": content["status"], "content": content, "correction": correction,
-                  "built_at": datetime.now(UTC)}
-        if current is None:
-            session.execute(insert(tables.days).values(employee_id=employee_id, local_date=local_date, **values))
-        else:
-            session.execute(update(tables.days).where(d.employee_id == employee_id, d.local_date == local_date)
-                            .values(**values))
-        data = dict(content, version=version, correction=correction)
-        publish(session, make_event("attendance.day.built", employee_id, data, PRODUCER))
-        published.append(data)
+    ids = sorted({employee_id for employee_id, _ in work})
+    e, p, a, d, m = (tables.employees.c, tables.punches.c, tables.absences.c, tables.days.c, tables.closed_months.c)
+    employees = {r.employee_id: r for r in session.execute(select(tables.employees).where(e.employee_id.in_(ids)))}
+    schedules = _schedules(session, {r.schedule_id for r in employees.values() if r.schedule_id})
+    windows = []  # (employee_id, employee row, zone, schedule, dates, first, last)
+    for employee_id, dates in work:
+        employee = employees.get(employee_id)
+        zone = employee.zone if employee else config.default_zone
+        schedule = schedules.get(employee.schedule_id) if employee and employee.schedule_id else None
+        windows.append((employee_id, employee, zone, schedule or default_schedule(), dates,
+                        dates[0] - timedelta(days=2), dates[-1] + timedelta(days=2)))
+    low, high = min(w[5] for w in windows), max(w[6] for w in windows)
+    holidays = holiday_dates(session, low, high)
+    by_bounds = defaultdict(set)  # a punch window in UTC -> the employees reading it (usually one or two windows)
+    for employee_id, _, zone, _, _, first, last in windows:
+        by_bounds[(_local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone))].add(
+            employee_id)
+    punches = defaultdict(list)
+    for r in session.execute(select(p.employee_id, p.id, p.at).where(or_(*(
+            and_(p.employee_id.in_(sorted(members)), p.at >= start, p.at < end)
+            for (start, end), members in by_bounds.items())))):
+        punches[r.employee_id].append((aware(r.at), str(r.id)))
+    absences = defaultdict(list)
+    for r in session.execute(select(tables.absences).where(a.employee_id.in_(ids), a.start_date <= high,
+                                                            a.end_date >= low).order_by(a.id)):
+        absences[r.employee_id].append(r)
+    all_dates = sorted({local_date for *_, dates, _, _ in windows for local_date in dates})
+    existing = {(r.employee_id, r.local_date): r for r in session.execute(
+        select(tables.days).where(d.employee_id.in_(ids), d.local_date.in_(all_dates)))}
+    units = sorted({r.unit_id for r in employees.values()})
+    closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(m.unit_id, m.year, m.month).where(
+        m.unit_id.in_(units), m.year >= low.year, m.year <= high.year))} if units else set()
+    now = datetime.now(UTC)
+    rows, published = [], []
+    for employee_id, employee, zone, schedule, dates, first, last in windows:
+        shifts = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
+                  for n in range((last - first).days + 1)}
+        start, end = _local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone)
+        grouped = assign_punches([Punch(punch_id, at) for at, punch_id in punches[employee_id] if start <= at < end],
+                                 shifts, zone, config.policy)
+        covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences[employee_id]
+                    if r.start_date <= last and r.end_date >= first]
+        for local_date in dates:
+            day_punches = grouped.get(local_date, ())
+            current = existing.get((employee_id, local_date))
+            if not day_punches and current is None and not force:
+                continue
+            day = build_day(employee_id, local_date, zone, shifts[local_date], day_punches, covering,
+                            local_date in holidays, config.policy, version=1)
+            content = _day_content(day)
+            if current is not None and current.content == content:
+                continue
+            version = current.version + 1 if current else 1
+            correction = employee is not None and (employee.unit_id, local_date.year, local_date.month) in closed
+            rows.append({"employee_id": employee_id, "local_date": local_date, "version": version,
+                         "status": content["status"], "content": content, "correction": correction, "built_at": now})
+            published.append(dict(content, version=version, correction=correction))
+    upsert_rows(session, tables.days, rows, ("employee_id", "local_date"))
+    publish(session, *make_events("attendance.day.built", [(data["employee_id"], data) for data in published],
+                                  PRODUCER))
     return published
 
 
-def _month_closed(session: Session, unit_id: str, local_date: date) -> bool:
-    m = tables.closed_months.c
-    return session.execute(select(m.unit_id).where(m.unit_id == unit_id, m.year == local_date.year,
-                                                   m.month == local_date.month)).first() is not None
+_BUILD_CHUNK = 1000  # employees per `rebuild_many` in the daily build: bounded IN lists and memory
 
 
 def build_days_for_date(session: Session, local_date: date, config: AttendanceConfig,
@@ -157,10 +196,12 @@ def build_days_for_date(session: Session, local_date: date, config: AttendanceCo
     query = select(e.employee_id).where(e.active.is_(True)).order_by(e.employee_id)
     if employee_ids is not None:
         query = query.where(e.employee_id.in_(list(employee_ids)))
-    built = changed = 0
-    for row in session.execute(query).all():
-        changed += len(rebuild_days(session, row.employee_id, [local_date], config, force=True))
-        built += 1
+    ids = session.execute(query).scalars().all()
+    changed = 0
+    for start in range(0, len(ids), _BUILD_CHUNK):
+        changed += len(rebuild_many(session, {employee_id: [local_date] for employee_id in ids[start:start + _BUILD_CHUNK]},
+                                    config, force=True))
+    built = len(ids)
     return {"local_date": local_date.isoformat(), "employees": built, "days_changed": changed}
 
 
@@ -200,10 +241,15 @@ def list_days(session: Session, employee_id: str, start: date, end: date) -> lis
     return [dict(r.content, version=r.version, correction=r.correction) for r in rows]
 
 
-def on_punch_recorded(session: Session, data: dict, config: AttendanceConfig) -> list[dict]:
-    """Rebuild the days a recorded punch may belong to (its local date and the dates either side)."""
-    employee = employee_row(session, data["employee_id"])
-    zone = employee.zone if employee else data["zone"]
-    local_date = data["at"].astimezone(ZoneInfo(zone)).date()
-    dates = [local_date + timedelta(days=n) for n in (-1, 0, 1)]
-    return rebuild_days(session, data["employee_id"], dates, config)
+def on_punches_recorded(session: Session, punches: Iterable[dict], config: AttendanceConfig) -> list[dict]:
+    """Rebuild the days recorded punches may belong to (each punch's local date and the dates either side), each
+    employee's dates once however many of the punches are theirs (a poll's run of `attendance.punch.recorded`)."""
+    punches = list(punches)
+    e = tables.employees.c
+    zones = {r.employee_id: r.zone for r in session.execute(select(e.employee_id, e.zone).where(
+        e.employee_id.in_(sorted({data["employee_id"] for data in punches}))))}
+    wanted = defaultdict(set)
+    for data in punches:
+        local_date = data["at"].astimezone(ZoneInfo(zones.get(data["employee_id"], data["zone"]))).date()
+        wanted[data["employee_id"]].update(local_date + timedelta(days=n) for n in (-1, 0, 1))
+    return rebuild_many(session, wanted, config)

@@ -4,7 +4,7 @@
 batches and, in one transaction per batch, stores their punches (one `INSERT ... ON CONFLICT DO NOTHING`,
 so re-sent records add nothing), their rejected lines, the users they list, and one
 `attendance.punch.recorded` outbox row per new matched punch. Building days is not on this path: the
-service's own consumer does it from those events (`days.on_punch_recorded`).
+service's own consumer does it from those events (`days.on_punches_recorded`).
 """
 from __future__ import annotations
 
