@@ -96,6 +96,7 @@ MATRIX = {
     "approvals DELETE /verifiers/{verifier_id}/units/{unit_id}": "admin",
 
     "scoring PUT /behaviour/{employee_id}/{period}": "",  # the person's supervisor only
+    "scoring GET /behaviour/{employee_id}/{period}": "admin ops | *",
     "scoring GET /flags": "admin ops | *",
     "scoring POST /flags/{flag_key}/clear": "supervisor",
     "scoring GET /healthz": "public",

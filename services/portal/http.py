@@ -349,15 +349,20 @@ def ratings():
     reports = api().get("directory", "/employees")["employees"]
     me = account()["nip"]
     reports = [e for e in reports if me in (e.get("supervisor_id"), e.get("acting_supervisor_id"))]
-    scores = {}
+    scores, saved, scale = {}, {}, None
     for employee in reports:
+        nip = employee["employee_id"]
         try:
-            scores[employee["employee_id"]] = api().get("scoring", f"/months/{employee['employee_id']}/{period(year, month)}")
+            scores[nip] = api().get("scoring", f"/months/{nip}/{period(year, month)}")
         except ServiceError as exc:
             if exc.status not in (403, 404):
                 raise
-    return render_template("ratings.html", reports=reports, scores=scores, year=year, month=month,
-                           values=BEHAVIOUR_VALUES, errors=session.pop("rating_errors", {}),
+        behaviour = api().get("scoring", f"/behaviour/{nip}/{period(year, month)}")
+        scale = behaviour["scale"]
+        if behaviour["rating"]:  # the form opens on what was given
+            saved[nip] = forms.behaviour_form(behaviour["rating"])
+    return render_template("ratings.html", reports=reports, scores=scores, saved=saved, scale=scale, year=year,
+                           month=month, values=BEHAVIOUR_VALUES, errors=session.pop("rating_errors", {}),
                            form=session.pop("rating_form", {}))
 
 

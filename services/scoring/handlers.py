@@ -32,7 +32,7 @@ from scoring.domain.posture import WorkloadItem, staffing_posture
 from scoring.domain.public import StaffResult, public_aggregates
 from scoring.domain.scores import (NON_WORKING_STATUSES, BehaviourRatingRefused, EntryTally, WorkedDays,
                                    activity_score, behaviour_rating, distribution_violations)
-from scoring.domain.vocabulary import ALL_PREDICATES, FlagKind
+from scoring.domain.vocabulary import ALL_PREDICATES, BERAKHLAK_VALUES, FlagKind
 
 log = logging.getLogger(__name__)
 PRODUCER = "scoring"
@@ -447,6 +447,21 @@ def rate_behaviour(session: Session, principal: Principal, employee_id: str, yea
     _rescore_if_closed(session, employee_id, {(year, month)}, policy, f"behaviour rated by {principal.subject}")
     return {**key, "ratings": dict(values), "has_innovation": has_innovation, "level": rating.level,
             "average": str(rating.average), "rated_by": principal.subject}
+
+
+def get_behaviour(session: Session, principal: Principal, employee_id: str, year: int, month: int,
+                  policy: ScoringPolicy) -> dict:
+    """The saved behaviour rating of a month (None before one is saved) and the scale it is given on; the
+    employee, their approver and whoever may read the employee see it."""
+    require_read(session, principal, employee_id)
+    scale = policy.behaviour
+    row = _get(session, tables.behaviour_ratings, employee_id=employee_id, year=year, month=month)
+    rating = None if row is None else {
+        "ratings": dict(row.ratings), "has_innovation": row.has_innovation, "level": row.level,
+        "average": str(row.average), "rated_by": row.rated_by, "rated_at": row.rated_at.isoformat()}
+    return {"employee_id": employee_id, "year": year, "month": month, "rating": rating,
+            "scale": {"values": list(BERAKHLAK_VALUES), "min": scale.scale_min, "max": scale.scale_max,
+                      "meets_from": str(scale.meets_from), "above_from": str(scale.above_from)}}
 
 
 def set_unit_rating(session: Session, principal: Principal, unit_id: str, year: int, rating: str) -> dict:

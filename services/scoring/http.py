@@ -153,6 +153,16 @@ def put_behaviour(employee_id, period):
     return handlers.rate_behaviour(db(), authenticate(), employee_id, year, month, body, has_innovation, _policy())
 
 
+@blueprint.get("/behaviour/<employee_id>/<period>")
+@require()
+@documented(problems=(422,))
+def get_behaviour(employee_id, period):
+    """A month's behaviour rating as the approver saved it (`rating`: null before one is saved), with the
+    policy's scale, so the rating form opens on what was given."""
+    year, month = period_arg(period)
+    return handlers.get_behaviour(db(), authenticate(), employee_id, year, month, _policy())
+
+
 @blueprint.put("/targets/<employee_id>/<period>")
 @transactional
 @require("supervisor")

@@ -116,6 +116,13 @@ def behaviour_body(form: dict) -> dict:
     return {**{name: int(form[name]) for name, _label in BEHAVIOUR_VALUES}, "has_innovation": bool(form.get("has_innovation"))}
 
 
+def behaviour_form(rating: dict) -> dict:
+    """A saved rating (the scoring service's `rating`) as the form shows it: each value as typed text."""
+    values = rating.get("ratings") or {}
+    return {**{name: str(values[name]) for name, _label in BEHAVIOUR_VALUES if name in values},
+            "has_innovation": "1" if rating.get("has_innovation") else ""}
+
+
 def check_holiday(form: dict) -> dict[str, str]:
     """Errors of a holiday: its date and its name."""
     errors = {}

@@ -259,6 +259,11 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     page.locator(f"#rate-{cast.staff_a} button.primary").click()
     page.wait_for_selector(".notice.success")
     assert f"Perilaku {cast.staff_a} sudah dinilai" in page.inner_text(".notice.success")
+    # opened again later, the form shows the rating as it was saved, on the policy's scale
+    page.goto(f"{base}/ratings?period={plan.period}")
+    assert [page.input_value(f"[id='{cast.staff_a}-{key}']") for key in BEHAVIOUR_KEYS] == ["4"] * len(BEHAVIOUR_KEYS)
+    assert page.get_attribute(f"[id='{cast.staff_a}-loyal']", "max") == "5"
+    assert "sudah dinilai, bulan belum ditutup" in page.inner_text(f"#rate-{cast.staff_a} .hint")
     _accessible(page)
     page.set_viewport_size(PHONE)
     _fits(page)

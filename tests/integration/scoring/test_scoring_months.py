@@ -201,3 +201,26 @@ def test_a_re_scored_closed_month_says_why(scoring, unit_b, token, new_nip):
     scoring.client.put(f"/behaviour/{late}/2024-03", json=GOOD, headers=token(boss, "supervisor"))
     [rated] = [e["data"] for e in scoring.published() if e["type"] == "scoring.month.scored"]
     assert rated["version"] == 3 and rated["cause"] == f"behaviour rated by {boss}"
+
+
+def test_a_saved_behaviour_rating_reads_back_with_its_scale(scoring, unit_b, token, new_nip):
+    boss, diligent, late = unit_b
+    get = scoring.client.get
+    before = get(f"/behaviour/{late}/2024-03", headers=token(boss, "supervisor"))
+    assert before.status_code == 200
+    assert before.get_json()["rating"] is None
+    assert before.get_json()["scale"] == {"values": list(GOOD), "min": 1, "max": 5, "meets_from": "3",
+                                          "above_from": "4"}
+    given = {**GOOD, "loyal": 3, "adaptif": 2}  # 4×5 + 3 + 2 = 25 ÷ 7 = 3.57: meets expectations
+    assert scoring.client.put(f"/behaviour/{late}/2024-03", json={**given, "has_innovation": True},
+                              headers=token(boss, "supervisor")).status_code == 200
+    for reader in (token(boss, "supervisor"), token(late), token(new_nip(), "admin")):
+        saved = get(f"/behaviour/{late}/2024-03", headers=reader)
+        assert saved.status_code == 200
+        rating = saved.get_json()["rating"]
+        assert (rating["ratings"], rating["has_innovation"], rating["level"], rating["average"], rating["rated_by"]) \
+            == (given, True, "meets", "3.57", boss)
+    assert get(f"/behaviour/{late}/2024-03", headers=token(diligent)).status_code == 403
+    assert get(f"/behaviour/{late}/2024-03", headers=token(new_nip(), "supervisor")).status_code == 403
+    assert get(f"/behaviour/{late}/2024-13", headers=token(late)).status_code == 422
+    assert get(f"/behaviour/{late}/2024-03").status_code == 401
