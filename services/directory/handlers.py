@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from contracts import directory as contract
 from directory import tables
-from directory.domain import org, roster, schedules
+from directory.domain import calendar, org, roster, schedules
 from directory.domain.nip import InvalidNip, validate_nip
+from runtime.db import upsert_row
 from runtime.events import make_event
 from runtime.messaging import publish
 from runtime.errors import Invalid, NotFound
@@ -194,9 +195,104 @@ def upsert_schedule(session: Session, data: dict) -> bool:
     return _store(session, "schedule", _load("schedule", data))
 
 
+# --- holidays: added by hand, or proposed from the national calendar and decided by the admin ------------------
+
+def _holiday(session: Session, day: date):
+    return session.execute(select(tables.holidays).where(tables.holidays.c.date == day)).first()
+
+
+def _holiday_view(row) -> dict:
+    return {"date": row.date.isoformat(), "name": row.name, "active": row.active, "confirmed": row.confirmed,
+            "source": row.source}
+
+
+def _write_holiday(session: Session, day: date, name: str, *, active: bool, confirmed: bool, decided: bool,
+                   source: str) -> None:
+    """Store a holiday's state; publish it when it is (or was) in force: a proposal is never published."""
+    upsert_row(session, tables.holidays, {"date": day}, {
+        "name": name, "active": active, "confirmed": confirmed, "decided": decided, "source": source,
+        "updated_at": datetime.now(timezone.utc)})
+    if confirmed:
+        record = {"date": day, "name": name, "active": active}
+        publish(session, make_event("directory.holiday.upserted", day.isoformat(),
+                                    contract.HolidaySchema().dump(record), PRODUCER))
+
+
 def upsert_holiday(session: Session, data: dict) -> bool:
-    """Add or change a holiday (national holiday or cuti bersama)."""
-    return _store(session, "holiday", _load("holiday", data))
+    """Add or change a holiday by hand (national, cuti bersama or regional): in force at once. Over a proposal it
+    is the admin's decision on that date, so a re-seed leaves it alone."""
+    record = _load("holiday", data)
+    current = _holiday(session, record["date"])
+    if current is not None and current.confirmed and (current.name, current.active) == (record["name"],
+                                                                                      record["active"]):
+        return False
+    _write_holiday(session, record["date"], record["name"], active=record["active"], confirmed=True, decided=True,
+                   source=current.source if current is not None else calendar.HAND)
+    return True
+
+
+def list_holidays(session: Session, proposed: bool = False, year: int | None = None) -> list[dict]:
+    """The holidays in force or once in force (default), or the proposals awaiting the admin, in date order."""
+    h = tables.holidays.c
+    query = select(tables.holidays).where(h.confirmed.is_(not proposed)).order_by(h.date)
+    if proposed:
+        query = query.where(h.active.is_(True))
+    if year is not None:
+        query = query.where(h.date >= date(year, 1, 1), h.date <= date(year, 12, 31))
+    return [_holiday_view(row) for row in session.execute(query)]
+
+
+def seed_holidays(session: Session, year: int) -> dict:
+    """Propose the year's national holidays and cuti bersama from the calendar (domain/calendar.py); idempotent."""
+    h = tables.holidays.c
+    stored = {row.date: calendar.Stored(row.date, row.name, row.source, row.decided) for row in session.execute(
+        select(tables.holidays).where(h.date >= date(year, 1, 1), h.date <= date(year, 12, 31)))}
+    plan = calendar.plan_seed(calendar.national_holidays(year), stored)
+    for proposal in plan.new + plan.renamed:
+        _write_holiday(session, proposal.date, proposal.name, active=True, confirmed=False, decided=False,
+                       source=proposal.source)
+    if plan.withdrawn:
+        session.execute(tables.holidays.delete().where(h.date.in_(plan.withdrawn)))
+    return {"year": year, "proposed": len(plan.new), "renamed": len(plan.renamed),
+            "withdrawn": len(plan.withdrawn), "kept": len(plan.kept),
+            "holidays": list_holidays(session, proposed=True, year=year)}
+
+
+def _decidable(session: Session, day: date):
+    row = _holiday(session, day)
+    if row is None or not row.active:
+        raise NotFound(f"no holiday on {day.isoformat()}")
+    return row
+
+
+def confirm_holiday(session: Session, day: date) -> dict:
+    """Put a proposed holiday in force as proposed (published); confirming one in force changes nothing."""
+    row = _decidable(session, day)
+    if not row.confirmed:
+        _write_holiday(session, day, row.name, active=True, confirmed=True, decided=True, source=row.source)
+    return _holiday_view(_holiday(session, day))
+
+
+def adjust_holiday(session: Session, day: date, data: dict) -> dict:
+    """Change a holiday's date or name and put it in force: the old date is removed (withdrawn from the calendar
+    if it was in force), the new one keeps the source."""
+    row = _decidable(session, day)
+    target, name = data.get("date") or day, data.get("name") or row.name
+    if target != day:
+        taken = _holiday(session, target)
+        if taken is not None and taken.active:
+            _refuse("date", f"{target.isoformat()} already has a holiday: {taken.name}")
+        _write_holiday(session, day, row.name, active=False, confirmed=row.confirmed, decided=True,
+                       source=row.source)
+    _write_holiday(session, target, name, active=True, confirmed=True, decided=True, source=row.source)
+    return _holiday_view(_holiday(session, target))
+
+
+def remove_holiday(session: Session, day: date) -> None:
+    """Remove a holiday: a proposal is dropped unpublished, one in force is withdrawn (published inactive); either
+    way the date stays decided, so a re-seed does not propose it again."""
+    row = _decidable(session, day)
+    _write_holiday(session, day, row.name, active=False, confirmed=row.confirmed, decided=True, source=row.source)
 
 
 def upsert_enrolment(session: Session, data: dict) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, request
-from marshmallow import fields
+from marshmallow import Schema, fields, validate
 
 from contracts import directory as contract
 from directory import handlers
@@ -12,7 +12,7 @@ from runtime.access import verified_units
 from runtime.auth import authenticate, require
 from runtime.errors import Forbidden, Invalid, Malformed, NotFound
 from runtime.uow import transactional
-from runtime.web import db, documented, uploaded_text
+from runtime.web import db, documented, load_args, load_json, uploaded_text
 
 blueprint = Blueprint("directory", __name__)
 READ_ALL = ("admin", "ops", "finance")  # a verifier reads the people of their assigned units
@@ -164,11 +164,77 @@ def put_schedule(schedule_id):
     return _save("schedule", {"schedule_id": schedule_id}, handlers.upsert_schedule)
 
 
+class _HolidaysQuery(Schema):
+    status = fields.String(load_default="confirmed", validate=validate.OneOf(("confirmed", "proposed")),
+                           metadata={"description": "confirmed (the calendar in force, default) or proposed "
+                                                    "(seeded from the national calendar, awaiting the admin)"})
+    year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
+
+
+class _SeedBody(Schema):
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+
+
+class _AdjustBody(Schema):
+    date = fields.Date(load_default=None)
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=300))
+
+
+def _holiday_date(day: str) -> date:
+    try:
+        return date.fromisoformat(day)
+    except ValueError:
+        raise Invalid(f"{day} is not a date", field="date", message="use YYYY-MM-DD") from None
+
+
 @blueprint.get("/holidays")
 @require()
+@documented(query=_HolidaysQuery)
 def list_holidays():
-    """The holiday calendar."""
-    return {"holidays": handlers.list_records(db(), "holiday")}
+    """The holiday calendar in force (with `confirmed` and `source`); `status=proposed`: the proposals (admin, ops)."""
+    args = load_args(_HolidaysQuery())
+    proposed = args["status"] == "proposed"
+    if proposed and not authenticate().has("admin", "ops"):
+        raise Forbidden("only an admin or ops reads the proposed holidays")
+    return {"holidays": handlers.list_holidays(db(), proposed=proposed, year=args["year"])}
+
+
+@blueprint.post("/holidays/seed")
+@transactional
+@require("admin")
+@documented(_SeedBody)
+def seed_holidays():
+    """Propose a year's national holidays and cuti bersama from the calendar (`holidays` package), for the admin to
+    confirm, adjust or remove; a re-seed leaves every decided date alone."""
+    return handlers.seed_holidays(db(), load_json(_SeedBody())["year"])
+
+
+@blueprint.post("/holidays/<day>/confirm")
+@transactional
+@require("admin")
+@documented(problems=(422,))
+def confirm_holiday(day):
+    """Put a proposed holiday in force as proposed."""
+    return {"holiday": handlers.confirm_holiday(db(), _holiday_date(day))}
+
+
+@blueprint.patch("/holidays/<day>")
+@transactional
+@require("admin")
+@documented(_AdjustBody, problems=(409,))
+def adjust_holiday(day):
+    """Change a holiday's date or name, and put it in force."""
+    return {"holiday": handlers.adjust_holiday(db(), _holiday_date(day), load_json(_AdjustBody()))}
+
+
+@blueprint.delete("/holidays/<day>")
+@transactional
+@require("admin")
+@documented(status=204, problems=(422,))
+def remove_holiday(day):
+    """Remove a holiday: a proposal is dropped, one in force withdrawn; a re-seed does not bring it back."""
+    handlers.remove_holiday(db(), _holiday_date(day))
+    return "", 204
 
 
 @blueprint.put("/holidays/<day>")

@@ -1,5 +1,5 @@
 """The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments."""
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, true
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -54,11 +54,17 @@ schedules = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A holiday is in force (published as `directory.holiday.upserted`) only once `confirmed`; a proposal seeded from the
+# national calendar waits for the admin. `source`: "admin" (added by hand) or the calendar it was proposed from;
+# `decided`: an admin confirmed, adjusted or removed it, so a re-seed leaves the date alone (domain/calendar.py).
 holidays = Table(
     "holidays", metadata,
     Column("date", Date, primary_key=True),
     Column("name", String(300), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("confirmed", Boolean, nullable=False, default=True, server_default=true()),
+    Column("decided", Boolean, nullable=False, default=True, server_default=true()),
+    Column("source", String(80), nullable=False, default="admin", server_default="admin"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

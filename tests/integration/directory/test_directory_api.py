@@ -174,3 +174,64 @@ def test_a_verifier_reads_the_people_of_their_assigned_units_only(directory, tok
     listed = client.get("/employees?unit_id=DISKOMINFO", headers=verifier).json["employees"]
     assert sorted(e["employee_id"] for e in listed) == sorted([HEAD, STAFF, OTHER])
     assert client.get(f"/employees/{STAFF}", headers=verifier).status_code == 200
+
+
+# --- holidays from the national calendar ------------------------------------------------------------------------
+
+def _holiday_events(url):
+    return [(key, json.loads(payload)["data"]) for type_, key, payload in _outbox_types(url)
+            if type_ == "directory.holiday.upserted"]
+
+
+def test_seeded_holidays_wait_for_the_admin_and_only_confirmed_ones_are_published(directory, token):
+    client, url = directory
+    admin = token(ADMIN, "admin")
+    # A regional holiday added by hand before the seed: in force, and left alone by it.
+    assert client.put("/holidays/2026-04-20", json={"name": "Hari Jadi Kabupaten"}, headers=admin).status_code == 200
+    seeded = client.post("/holidays/seed", json={"year": 2026}, headers=admin)
+    assert seeded.status_code == 200, seeded.json
+    assert (seeded.json["proposed"], seeded.json["kept"], seeded.json["withdrawn"]) == (25, 0, 0)
+    proposed = {h["date"]: h for h in client.get("/holidays?status=proposed&year=2026", headers=admin).json["holidays"]}
+    assert proposed["2026-08-17"] == {"date": "2026-08-17", "name": "Hari Kemerdekaan Republik Indonesia",
+                                      "active": True, "confirmed": False, "source": "holidays 0.109 ID public"}
+    assert proposed["2026-03-23"]["source"] == "holidays 0.109 ID government"  # cuti bersama Idul Fitri
+    # Not in force yet: not in the calendar, not published (attendance learns holidays only from the event).
+    calendar = client.get("/holidays", headers=token(STAFF, "staff")).json["holidays"]
+    assert [h["date"] for h in calendar] == ["2026-04-20"]
+    assert [key for key, _ in _holiday_events(url)] == ["2026-04-20"]
+    assert client.get("/holidays?status=proposed", headers=token(STAFF, "staff")).status_code == 403
+
+    # Confirm one as it is, adjust one (name), move one (date), remove one.
+    assert client.post("/holidays/2026-01-01/confirm", headers=admin).json["holiday"]["confirmed"] is True
+    renamed = client.patch("/holidays/2026-08-17", json={"name": "HUT RI ke-81"}, headers=admin)
+    assert renamed.status_code == 200 and renamed.json["holiday"]["name"] == "HUT RI ke-81"
+    moved = client.patch("/holidays/2026-12-24", json={"date": "2026-12-26"}, headers=admin)
+    assert moved.json["holiday"] == {"date": "2026-12-26", "name": "Cuti Bersama Hari Raya Natal", "active": True,
+                                     "confirmed": True, "source": "holidays 0.109 ID government"}
+    assert client.delete("/holidays/2026-05-15", headers=admin).status_code == 204
+    clash = client.patch("/holidays/2026-03-20", json={"date": "2026-04-20"}, headers=admin)
+    assert clash.status_code == 422 and clash.json["errors"][0]["field"] == "date"
+    events = _holiday_events(url)
+    assert [(key, data["name"], data["active"]) for key, data in events[1:]] == [
+        ("2026-01-01", "Tahun Baru Masehi", True), ("2026-08-17", "HUT RI ke-81", True),
+        ("2026-12-26", "Cuti Bersama Hari Raya Natal", True)]  # the moved proposal was never published
+
+    # A re-seed: idempotent, and none of the admin's decisions is undone.
+    again = client.post("/holidays/seed", json={"year": 2026}, headers=admin).json
+    assert (again["proposed"], again["renamed"], again["withdrawn"]) == (0, 0, 0)
+    assert again["kept"] == 4  # 1 Jan, 17 Aug (decided), 24 Dec (moved away), 15 May (removed)
+    in_force = {h["date"]: h["name"] for h in client.get("/holidays", headers=admin).json["holidays"] if h["active"]}
+    assert in_force == {"2026-01-01": "Tahun Baru Masehi", "2026-04-20": "Hari Jadi Kabupaten",
+                        "2026-08-17": "HUT RI ke-81", "2026-12-26": "Cuti Bersama Hari Raya Natal"}
+    still = {h["date"] for h in client.get("/holidays?status=proposed&year=2026", headers=admin).json["holidays"]}
+    assert "2026-05-15" not in still and "2026-12-24" not in still and len(still) == 25 - 4
+    assert _holiday_events(url) == events  # nothing published by the re-seed
+
+
+def test_only_the_admin_seeds_and_a_bad_year_is_named(directory, token):
+    client, _ = directory
+    assert client.post("/holidays/seed", json={"year": 2026}, headers=token(STAFF, "staff")).status_code == 403
+    bad = client.post("/holidays/seed", json={"year": "dua ribu"}, headers=token(ADMIN, "admin"))
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "year"
+    assert client.post("/holidays/2026-02-30/confirm", headers=token(ADMIN, "admin")).status_code == 422
+    assert client.post("/holidays/2026-02-03/confirm", headers=token(ADMIN, "admin")).status_code == 404
