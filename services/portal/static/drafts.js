@@ -74,5 +74,11 @@
     show("draft-sent");
   }
   window.addEventListener("online", sendKept);
+  // A page opened again while still offline (the service worker's copy) says what is still kept here.
+  if (!navigator.onLine) {
+    store("readonly", function (s) { return s.count(); }).then(function (kept) {
+      if (kept) show("draft-kept");
+    }).catch(function () {});
+  }
   sendKept();
 })();

@@ -200,6 +200,9 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     page.click("button:has-text('Kirim ke atasan')")
     page.wait_for_selector("[data-draft-kept]:not([hidden])")
     assert page.locator("[data-offline]").is_visible()
+    page.reload()  # opened again, still offline: the kept copy of the page, and the draft still on the phone
+    page.wait_for_selector("[data-draft-kept]:not([hidden])")
+    assert page.locator("#entry-form").is_visible()
     phone.set_offline(False)
     page.wait_for_selector("[data-draft-sent]:not([hidden])")
     page.reload()  # a further load finds nothing kept and sends nothing again
