@@ -147,6 +147,8 @@ MATRIX = {
     "directory PUT /employees/{employee_id}/roles": "admin",
     "directory GET /enrolments": "admin ops",
     "directory PUT /enrolments/{device_serial}/{pin}": "admin",
+    "directory GET /geofences": "*",
+    "directory PUT /geofences/{fence_id}": "admin",
     "directory GET /healthz": "public",
     "directory GET /holidays": "*",
     "directory PUT /holidays/{day}": "admin",

@@ -1,5 +1,5 @@
 """Events of the directory: full current state of each entity, on compacted topics."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts import topics
 from contracts.vocabulary import NIP
@@ -90,6 +90,44 @@ class EnrolmentSchema(Schema):
     active = fields.Boolean(load_default=True)
 
 
+class GeofenceSchema(Schema):
+    """Where a unit's staff may check in from a phone: a circle (centre and radius) or a work site's outline
+    (a polygon of 3 to 200 vertices, each [latitude, longitude], not closed). Degrees are WGS 84."""
+
+    fence_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    kind = fields.String(required=True, validate=validate.OneOf(["circle", "polygon"]))
+    latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
+    radius_m = fields.Float(load_default=None, allow_none=True, validate=validate.Range(10, 50_000))
+    vertices = fields.List(fields.List(fields.Float(), validate=validate.Length(equal=2)), load_default=None,
+                           allow_none=True, validate=validate.Length(min=3, max=200))
+    active = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _shape(self, data, **_kwargs):
+        errors = {}
+        if data.get("kind") == "circle":
+            for name in ("latitude", "longitude", "radius_m"):
+                if data.get(name) is None:
+                    errors[name] = ["required for a circle"]
+            if data.get("vertices") is not None:
+                errors["vertices"] = ["only for a polygon"]
+        elif data.get("kind") == "polygon":
+            if data.get("vertices") is None:
+                errors["vertices"] = ["required for a polygon"]
+            else:
+                for index, (lat, lon) in enumerate(data["vertices"]):
+                    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                        errors.setdefault("vertices", {})[index] = ["[latitude, longitude] in degrees"]
+            for name in ("latitude", "longitude", "radius_m"):
+                if data.get(name) is not None:
+                    errors[name] = ["only for a circle"]
+        if errors:
+            raise ValidationError(errors)
+
+
 EVENTS = {
     "directory.unit.upserted": (topics.DIRECTORY_UNITS, UnitSchema),
     "directory.position.upserted": (topics.DIRECTORY_POSITIONS, PositionSchema),
@@ -97,4 +135,5 @@ EVENTS = {
     "directory.schedule.upserted": (topics.DIRECTORY_SCHEDULES, ScheduleSchema),
     "directory.holiday.upserted": (topics.DIRECTORY_HOLIDAYS, HolidaySchema),
     "directory.enrolment.upserted": (topics.DIRECTORY_ENROLMENTS, EnrolmentSchema),
+    "directory.geofence.upserted": (topics.DIRECTORY_GEOFENCES, GeofenceSchema),
 }

@@ -46,6 +46,7 @@ ENTITIES = {
     "holiday": Entity(tables.holidays, ("date",), "directory.holiday.upserted", contract.HolidaySchema),
     "enrolment": Entity(tables.enrolments, ("device_serial", "pin"), "directory.enrolment.upserted",
                         contract.EnrolmentSchema),
+    "geofence": Entity(tables.geofences, ("fence_id",), "directory.geofence.upserted", contract.GeofenceSchema),
 }
 
 
@@ -293,6 +294,14 @@ def remove_holiday(session: Session, day: date) -> None:
     way the date stays decided, so a re-seed does not propose it again."""
     row = _decidable(session, day)
     _write_holiday(session, day, row.name, active=False, confirmed=row.confirmed, decided=True, source=row.source)
+
+
+def upsert_geofence(session: Session, data: dict) -> bool:
+    """Set (or, with active=false, retire) a place a unit's staff may check in from a phone."""
+    record = _load("geofence", data)
+    if get(session, "unit", record["unit_id"]) is None:
+        _refuse("unit_id", f"unknown unit {record['unit_id']}")
+    return _store(session, "geofence", record)
 
 
 def upsert_enrolment(session: Session, data: dict) -> bool:

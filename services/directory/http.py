@@ -263,6 +263,25 @@ def put_enrolment(device_serial, pin):
     return _save("enrolment", {"device_serial": device_serial, "pin": pin}, handlers.upsert_enrolment)
 
 
+@blueprint.get("/geofences")
+@require()
+@documented(query={"unit_id": "only this unit's geofences"})
+def list_geofences():
+    """Where staff may check in from a phone: each unit's circles and work-site outlines (not secret: the
+    check-in page shows them)."""
+    return {"geofences": handlers.list_records(db(), "geofence", unit_id=request.args.get("unit_id"))}
+
+
+@blueprint.put("/geofences/<fence_id>")
+@transactional
+@require("admin")
+@documented(contract.GeofenceSchema)
+def put_geofence(fence_id):
+    """Set a unit's geofence: a circle (latitude, longitude, radius_m) or a polygon (vertices); active=false
+    retires it."""
+    return _save("geofence", {"fence_id": fence_id}, handlers.upsert_geofence)
+
+
 @blueprint.post("/roster/imports")
 @transactional
 @require("admin")

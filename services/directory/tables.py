@@ -1,5 +1,5 @@
-"""The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments."""
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, true
+"""The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments, geofences."""
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, true
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -74,6 +74,21 @@ enrolments = Table(
     Column("pin", String(32), primary_key=True),
     Column("employee_id", String(18), nullable=False, index=True),
     Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Where a unit's staff may check in from a phone (contracts.directory.GeofenceSchema): a circle or a polygon.
+geofences = Table(
+    "geofences", metadata,
+    Column("fence_id", String(64), primary_key=True),
+    Column("unit_id", String(64), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("radius_m", Float, nullable=True),
+    Column("vertices", JSON, nullable=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -235,3 +235,33 @@ def test_only_the_admin_seeds_and_a_bad_year_is_named(directory, token):
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "year"
     assert client.post("/holidays/2026-02-30/confirm", headers=token(ADMIN, "admin")).status_code == 422
     assert client.post("/holidays/2026-02-03/confirm", headers=token(ADMIN, "admin")).status_code == 404
+
+
+def test_geofences_are_set_by_the_admin_validated_by_shape_and_published(directory, token):
+    client, url = directory
+    admin = token(ADMIN, "admin")
+    client.put("/units/DINKES", json={"name": "Dinas Kesehatan"}, headers=admin)
+    circle = {"unit_id": "DINKES", "name": "Puskesmas Kenjeran", "kind": "circle",
+              "latitude": -7.2291, "longitude": 112.7798, "radius_m": 150}
+    saved = client.put("/geofences/pkm-kenjeran", json=circle, headers=admin)
+    assert saved.status_code == 200, saved.json
+    assert saved.json["changed"] and saved.json["geofence"]["radius_m"] == 150.0
+    outline = {"unit_id": "DINKES", "name": "Kantor Dinas", "kind": "polygon",
+               "vertices": [[-7.2600, 112.7500], [-7.2600, 112.7510], [-7.2590, 112.7510], [-7.2590, 112.7500]]}
+    assert client.put("/geofences/kantor-dinkes", json=outline, headers=admin).status_code == 200
+    assert client.put("/geofences/kantor-dinkes", json=outline, headers=admin).json["changed"] is False
+
+    bad = client.put("/geofences/x", json={**circle, "radius_m": None, "vertices": [[0, 0], [0, 1], [1, 1]]},
+                     headers=admin)
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json["errors"]} == {"radius_m", "vertices"}
+    unknown_unit = client.put("/geofences/x", json={**circle, "unit_id": "NOWHERE"}, headers=admin)
+    assert unknown_unit.status_code == 422 and unknown_unit.json["errors"][0]["field"] == "unit_id"
+    assert client.put("/geofences/x", json=circle, headers=token(STAFF, "staff")).status_code == 403
+
+    listed = client.get("/geofences?unit_id=DINKES", headers=token(STAFF, "staff")).json["geofences"]
+    assert [(g["fence_id"], g["kind"]) for g in listed] == [("kantor-dinkes", "polygon"), ("pkm-kenjeran", "circle")]
+    assert listed[0]["vertices"][0] == [-7.26, 112.75]
+    published = [(t, k, json.loads(p)) for t, k, p in _outbox_types(url) if t == "directory.geofence.upserted"]
+    assert [k for _, k, _ in published] == ["pkm-kenjeran", "kantor-dinkes"]
+    assert published[0][2]["data"]["radius_m"] == 150.0
