@@ -40,13 +40,19 @@ class Backoff:
         self.next_s = self.first_s
 
 
-def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
-    """An idempotent producer that waits for every in-sync replica (`acks=all`)."""
-    return KafkaProducer(
-        bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=True,
-        retries=10, linger_ms=5, max_in_flight_requests_per_connection=5,
-        key_serializer=Utf8(), value_serializer=Utf8(),
-    )
+# The producer's settings, chosen by bench/relay.py (figures in docs/PERFORMANCE.md, "The outbox relay"):
+# acks=all and idempotence are the guarantees and are not tuned; at most 5 requests in flight per connection is
+# what idempotence allows while keeping each partition's order across retries. linger and batch size let one
+# request carry hundreds of events when the relay drains a backlog, and cost at most `linger_ms` when idle.
+PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, retries=10, max_in_flight_requests_per_connection=5,
+                         linger_ms=5, batch_size=256 * 1024, compression_type=None)
+
+
+def make_producer(bootstrap: str, client_id: str, **overrides) -> KafkaProducer:
+    """An idempotent producer that waits for every in-sync replica (`acks=all`), with PRODUCER_SETTINGS
+    (`overrides` for a benchmark comparing settings)."""
+    return KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, key_serializer=Utf8(),
+                         value_serializer=Utf8(), **dict(PRODUCER_SETTINGS, **overrides))
 
 
 def make_consumer(bootstrap: str, group_id: str | None, client_id: str, **overrides) -> KafkaConsumer:
@@ -72,11 +78,25 @@ def topic_settings(env: dict | None = None) -> tuple[int, dict]:
     return replication, configs
 
 
-def ensure_topics(bootstrap: str, names=topic_names.ALL, partitions: int = DEFAULT_PARTITIONS,
+def topic_partitions(env: dict | None = None) -> int:
+    """How many partitions the platform's topics get: `KAFKA_PARTITIONS` (default 3). Every event is keyed by
+    the employee (or the unit, the device, the run) it is about, so a key's events stay in order on one
+    partition, and a consumer group has at most this many members doing work: size it for the consumer
+    instances a service will ever run (docs/SCALING.md). Raising it later moves keys between partitions."""
+    env = os.environ if env is None else env
+    partitions = int(env.get("KAFKA_PARTITIONS", str(DEFAULT_PARTITIONS)))
+    if partitions < 1:
+        raise ValueError("KAFKA_PARTITIONS must be at least 1")
+    return partitions
+
+
+def ensure_topics(bootstrap: str, names=topic_names.ALL, partitions: int | None = None,
                   with_dead_letters: bool = True, replication: tuple[int, dict] | None = None) -> None:
     """Create the platform's topics (compacted for reference data) and their dead-letter topics if missing, with
-    `replication` (factor, configs), by default `topic_settings()` from the environment."""
+    `partitions` (by default `topic_partitions()`) and `replication` (factor, configs; by default
+    `topic_settings()`), from the environment."""
     factor, configs = replication or topic_settings()
+    partitions = partitions or topic_partitions()
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kinerja-admin")
     try:
         existing = set(admin.list_topics())

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from runtime.db import insert_for, insert_rows
 from runtime.events import Event
+from runtime.wakeup import OUTBOX_CHANNEL, notify
 
 
 def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -50,13 +51,15 @@ def _table(session: Session, name: str) -> Table:
 
 
 def publish(session: Session, *events: Event) -> None:
-    """Write `events` to the outbox inside the caller's transaction (one statement however many)."""
+    """Write `events` to the outbox inside the caller's transaction (one statement however many), and wake the
+    relay when it commits (PostgreSQL NOTIFY, `runtime.wakeup`)."""
     if not events:
         return
     now = datetime.now(timezone.utc)
     insert_rows(session, _table(session, "outbox"), [
         {"event_id": e.event_id, "topic": e.topic, "key": e.key, "type": e.type, "payload": e.to_json(),
          "created_at": now} for e in events])
+    notify(session, OUTBOX_CHANNEL)
 
 
 def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:

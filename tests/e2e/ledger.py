@@ -8,7 +8,8 @@ import time
 import uuid
 
 from kafka import KafkaConsumer, TopicPartition
-from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select, text
+from sqlalchemy import (BigInteger, Column, Identity, MetaData, String, Table, create_engine, func, insert, select,
+                        text)
 from sqlalchemy.engine import make_url
 
 from contracts.topics import PAYROLL_RUNS, dead_letter
@@ -33,7 +34,8 @@ class Ledger:
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.database}"'))
         self.metadata = MetaData()
-        Table("applied", self.metadata, Column("event_id", String(36), primary_key=True), Column("run_id", String(64)))
+        Table("applied", self.metadata, Column("event_id", String(36), primary_key=True), Column("run_id", String(64)),
+              Column("applied_order", BigInteger, Identity()))
         add_messaging_tables(self.metadata)
         self.url = make_url(pg_server_url).set(database=self.database).render_as_string(hide_password=False)
         self.engine = create_engine(self.url, pool_size=10)
@@ -103,6 +105,15 @@ class Ledger:
     def applied_ids(self) -> set[str]:
         with self.sessions() as session:
             return set(session.execute(select(self.metadata.tables["applied"].c.event_id)).scalars())
+
+    def published_order_kept(self) -> bool:
+        """Whether the events were applied in the order they were published (all share one key, so one
+        partition: a relay that let a later event through before an earlier one would break this)."""
+        applied = self.metadata.tables["applied"]
+        with self.sessions() as session:
+            run_ids = session.execute(select(applied.c.run_id).order_by(applied.c.applied_order)).scalars().all()
+        numbers = [int(run_id.rsplit("-", 1)[1]) for run_id in run_ids]
+        return numbers == sorted(numbers)
 
     def wait_applied(self, timeout_s: float) -> None:
         """Wait until every published event is applied (the writer must be done)."""

@@ -52,5 +52,6 @@ def test_relay_and_consumer_ride_out_a_broker_restart_under_load(own_broker, pg_
         assert all(thread.is_alive() for thread in ledger.threads if thread is not writer), \
             "a relay or consumer loop ended during the outage"
         assert ledger.dead_letters(own_broker.bootstrap) == 0
+        assert ledger.published_order_kept(), "the relay let an event overtake an earlier one of the same key"
     finally:
         ledger.close()

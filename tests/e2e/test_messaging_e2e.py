@@ -146,3 +146,38 @@ def test_a_batch_with_one_failing_event_applies_the_others_and_dead_letters_only
     dead.close()
     assert [value for value, _ in letters] == [sent[1].to_json().encode()]
     assert b"handler failed 3 times" in letters[0][1]["error"]
+
+
+def test_an_idle_relay_is_woken_by_the_outbox_commit_not_by_a_timer(consumer_db, kafka_bootstrap):
+    from runtime.relay import run_relay
+    outbox = consumer_db.kw["info"]["metadata"].tables["outbox"]
+    marker = uuid.uuid4().hex[:8]
+
+    def publish_one(n):
+        with consumer_db() as session, session.begin():
+            publish(session, make_event("payroll.run.drafted", marker, {
+                "run_id": f"{marker}-{n}", "organisation": "test", "year": 2026, "month": 1, "state": "draft",
+                "employees": 0, "gross_total": 0, "net_total": 0, "content_hash": marker}, "test"))
+
+    def unsent():
+        with consumer_db() as s:
+            return s.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar()
+
+    stop = threading.Event()
+    producer = make_producer(kafka_bootstrap, "test-wakeup")
+    # a poll of ten minutes: within the test's minute only the commit's NOTIFY can wake the relay
+    relay = threading.Thread(target=run_relay, args=(consumer_db, producer, "test", stop),
+                             kwargs={"idle_wait_s": 600, "idle_poll_s": 600}, daemon=True)
+    relay.start()
+    try:
+        publish_one(0)
+        _wait(lambda: unsent() == 0, what="the first event to be relayed")
+        for n in range(1, 4):  # each while the relay is idle, waiting
+            time.sleep(0.5)
+            publish_one(n)
+            _wait(lambda: unsent() == 0, what=f"event {n} to be relayed after its commit's NOTIFY")
+    finally:
+        stop.set()
+        relay.join(timeout=30)
+        producer.close()
+    assert not relay.is_alive()

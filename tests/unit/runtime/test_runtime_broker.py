@@ -32,3 +32,12 @@ def test_topics_replicate_as_the_environment_says_and_once_by_default():
     assert topic_settings({}) == (1, {})
     assert topic_settings({"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"}) == \
         (3, {"min.insync.replicas": "2"})
+
+
+def test_topics_get_the_partitions_the_environment_says_and_three_by_default():
+    import pytest
+    from runtime.kafka import topic_partitions
+    assert topic_partitions({}) == 3
+    assert topic_partitions({"KAFKA_PARTITIONS": "24"}) == 24
+    with pytest.raises(ValueError, match="KAFKA_PARTITIONS"):
+        topic_partitions({"KAFKA_PARTITIONS": "0"})

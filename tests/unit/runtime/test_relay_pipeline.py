@@ -1,0 +1,112 @@
+"""The pipelined relay's bookkeeping, on SQLite with a producer whose acknowledgements the test gives: rows are
+marked sent only as an acknowledged prefix, a failure leaves every later row unsent (sent again, in order), and a
+row committed late with a lower id is not skipped. (The real broker: tests/e2e/test_broker_outage_e2e.py.)"""
+from datetime import datetime, timezone
+
+import pytest
+from kafka.future import Future
+from sqlalchemy import insert, select, update
+
+from runtime.events import make_event
+from runtime.messaging import publish
+from runtime.relay import Relay, RelayFailed
+
+
+class HeldProducer:
+    """Keeps every send's future for the test to resolve; `flush` does nothing (the test acknowledges)."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, Future]] = []
+
+    def send(self, topic, key, value):
+        future = Future()
+        self.sent.append((key, future))
+        return future
+
+    def flush(self, timeout=None):
+        pass
+
+
+def _publish(sessions, *keys):
+    with sessions() as session, session.begin():
+        publish(session, *(make_event("directory.holiday.upserted", key, {"date": "2026-12-25", "name": key}, "t")
+                           for key in keys))
+
+
+def _sent_keys(sessions) -> list[str]:
+    with sessions() as session:
+        outbox = session.info["metadata"].tables["outbox"]
+        return list(session.execute(select(outbox.c.key).where(outbox.c.sent_at.is_not(None))
+                                    .order_by(outbox.c.id)).scalars())
+
+
+def _marks_committed(relay):
+    for mark in relay.marks:
+        mark.result()
+
+
+@pytest.fixture
+def relay(sessions):
+    producer = HeldProducer()
+    relay = Relay(sessions, producer, "test", batch_size=10, send_timeout_s=0.01)
+    yield relay, producer
+    relay.close()
+
+
+def test_rows_are_marked_only_as_an_acknowledged_prefix(sessions, relay):
+    relay, producer = relay
+    _publish(sessions, "a", "b", "c", "d")
+    assert relay.send_more() == 4
+    producer.sent[1][1].success(None)
+    producer.sent[2][1].success(None)
+    assert relay.settle(wait=False) == 0  # "a" is not acknowledged: "b" and "c" wait for it
+    assert _sent_keys(sessions) == []
+    producer.sent[0][1].success(None)
+    relay.settle(wait=False)
+    _marks_committed(relay)
+    assert _sent_keys(sessions) == ["a", "b", "c"]  # "d" is still waiting for its acknowledgement
+
+
+def test_a_failed_row_leaves_every_later_row_unsent_and_they_are_sent_again_in_order(sessions, relay):
+    relay, producer = relay
+    _publish(sessions, "a", "b", "c")
+    relay.send_more()
+    producer.sent[0][1].success(None)
+    producer.sent[1][1].failure(RuntimeError("broker refused"))
+    producer.sent[2][1].success(None)  # acknowledged, but after a failed row: not marked
+    with pytest.raises(RelayFailed):
+        relay.settle(wait=True)
+    relay.reset()
+    assert _sent_keys(sessions) == ["a"]
+    assert relay.send_more() == 2
+    assert [key for key, _ in producer.sent[3:]] == ["b", "c"]
+    for _, future in producer.sent[3:]:
+        future.success(None)
+    relay.settle(wait=True)
+    assert _sent_keys(sessions) == ["a", "b", "c"]
+
+
+def test_a_row_not_acknowledged_in_time_fails_the_batch(sessions, relay):
+    relay, producer = relay
+    _publish(sessions, "a")
+    relay.send_more()
+    with pytest.raises(RelayFailed, match="not acknowledged"):
+        relay.settle(wait=True)
+    assert _sent_keys(sessions) == []
+
+
+def test_a_row_committed_late_with_a_lower_id_is_sent_on_the_next_round(sessions, relay):
+    relay, producer = relay
+    _publish(sessions, "b", "c")
+    with sessions() as session, session.begin():  # "b" and "c" took ids after one whose transaction is still open
+        outbox = session.info["metadata"].tables["outbox"]
+        session.execute(update(outbox).values(id=outbox.c.id + 10))
+    relay.send_more()
+    for _, future in producer.sent:
+        future.success(None)
+    with sessions() as session, session.begin():
+        session.execute(insert(outbox).values(id=1, event_id="late", topic="t", key="late", type="t",
+                                              payload="{}", created_at=datetime.now(timezone.utc)))
+    assert relay.step() == (2, False)  # caught up: "b" and "c" marked; the next round reads from the start
+    assert relay.send_more() == 1
+    assert [key for key, _ in producer.sent] == ["b", "c", "late"]
