@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from runtime.access import apply_verifier_assignment
 from runtime.config import Settings
+from runtime.consumer import ManyHandler
 from scoring import handlers as h
 from scoring.app import build_context
 
@@ -11,7 +12,9 @@ def handlers(settings: Settings) -> dict:
     """Event type -> handler(session, event); the scoring policy is validated once, here."""
     policy = build_context(settings).policy
     return {
-        "attendance.day.built": lambda session, event: h.apply_day(session, event.data, policy),
+        # Days come in bursts (a morning's punches): a poll's run at once, each employee re-checked once.
+        "attendance.day.built": ManyHandler(lambda session, events: h.apply_days(
+            session, [event.data for event in events], policy)),
         "activities.entry.submitted": lambda session, event: h.apply_entry(session, event.data, policy),
         "activities.entry.revised": lambda session, event: h.apply_entry(session, event.data, policy),
         "activities.entry.withdrawn": lambda session, event: h.apply_entry(session, event.data, policy),

@@ -12,7 +12,7 @@ import json
 import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, case, extract, false, func, null, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -50,20 +50,30 @@ def _get(session: Session, table, **key):
     return session.execute(select(table).where(*(table.c[k] == v for k, v in key.items()))).first()
 
 
-def apply_day(session: Session, data: dict, policy: ScoringPolicy) -> None:
-    """Keep the newest version of an attendance day, then re-check the employee's dates around it."""
-    key = {"employee_id": data["employee_id"], "local_date": data["local_date"]}
-    current = _get(session, tables.days, **key)
-    if current is not None and current.version >= data["version"]:
+def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) -> None:
+    """Keep the newest version of each attendance day of a run (one read, one upsert), then re-check each
+    employee's dates around its days once (`recheck_many`), however many of the run's days are theirs."""
+    newest: dict[tuple[str, date], dict] = {}
+    for data in days:
+        key = (data["employee_id"], data["local_date"])
+        if key not in newest or data["version"] > newest[key]["version"]:
+            newest[key] = data
+    d = tables.days.c
+    stored = {(r.employee_id, r.local_date): r.version for r in session.execute(
+        select(d.employee_id, d.local_date, d.version).where(
+            d.employee_id.in_(sorted({k[0] for k in newest})), d.local_date.in_(sorted({k[1] for k in newest}))))}
+    fresh = [data for key, data in newest.items() if key not in stored or stored[key] < data["version"]]
+    if not fresh:
         return
-    columns = [c.name for c in tables.days.columns if c.name not in key and c.name != "updated_at"]
-    values = {name: data.get(name) for name in columns}
-    values["punch_ids"] = list(data["punch_ids"])
-    values["correction"] = bool(data.get("correction"))
-    upsert_row(session, tables.days, key, dict(values, updated_at=_now()))
-    day = data["local_date"]
-    recheck(session, data["employee_id"], [day - timedelta(days=1), day, day + timedelta(days=1)], policy,
-            because=_day_cause(data))
+    columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
+    now = _now()
+    upsert_rows(session, tables.days, [
+        dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
+             correction=bool(data.get("correction")), updated_at=now) for data in fresh], ("employee_id", "local_date"))
+    causes: dict[str, dict[date, str]] = defaultdict(dict)
+    for data in fresh:
+        causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
+    recheck_many(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, policy)
 
 
 def _day_cause(data: dict) -> str:
@@ -263,43 +273,72 @@ def _evidence_json(evidence: Evidence) -> dict:
 
 # --- cross-checks -------------------------------------------------------------------------------------------
 
-def _lock_employee(session: Session, employee_id: str) -> None:
-    """Serialise re-checks of one employee across consumer processes (PostgreSQL advisory lock)."""
+def _lock_employees(session: Session, employee_ids: Sequence[str]) -> None:
+    """Serialise re-checks of each employee across consumer processes (PostgreSQL advisory locks, taken in one
+    statement in a fixed order, so two processes never wait on each other crosswise)."""
     if session.bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"scoring:{employee_id}"})
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k "
+                             "ORDER BY k"), {"keys": sorted(f"scoring:{employee_id}" for employee_id in employee_ids)})
 
 
 def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: ScoringPolicy, because: str) -> None:
     """Re-run the cross-checks of one employee on `dates`; store and publish only the flags that changed."""
-    _lock_employee(session, employee_id)
-    dates = sorted(set(dates))
-    low, high = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
+    recheck_many(session, {employee_id: (dates, because)}, policy)
+
+
+def _cause(because: str | Mapping[date, str], on: date) -> str:
+    """Why `on` is re-checked: the one cause, or that of the nearest changed date (the date itself first)."""
+    if isinstance(because, str):
+        return because
+    return because[min(because, key=lambda changed: (abs((changed - on).days), changed))]
+
+
+def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str]]],
+                 policy: ScoringPolicy) -> None:
+    """Re-run the cross-checks of several employees, each on its dates with its cause (one, or one per changed
+    date); store and publish only the flags that changed. Days, entries and flags are read for all of them
+    with one statement each."""
+    wanted = {employee_id: (sorted(set(dates)), because) for employee_id, (dates, because) in sorted(wanted.items())
+              if dates}
+    if not wanted:
+        return
+    _lock_employees(session, list(wanted))
+    ids = list(wanted)
+    low = min(dates[0] for dates, _ in wanted.values()) - timedelta(days=1)
+    high = max(dates[-1] for dates, _ in wanted.values()) + timedelta(days=1)
     d, e, f = tables.days, tables.entries, tables.flags
-    days = [_day_of(r) for r in session.execute(
-        _days_query().where(d.c.employee_id == employee_id, d.c.local_date.between(low, high)))]
-    entries = [_entry_of(r) for r in session.execute(
-        _entries_query([employee_id]).where(e.c.local_date.between(low, high)))]
-    grouped = assign_entries_to_days(days, entries)
-    by_date = {day.local_date: day for day in days}
-    stored = defaultdict(list)
-    for row in session.execute(select(f).where(f.c.employee_id == employee_id, f.c.local_date.in_(dates),
+    days, entries, stored = defaultdict(list), defaultdict(list), defaultdict(list)
+    for r in session.execute(_days_query().where(d.c.employee_id.in_(ids), d.c.local_date.between(low, high))):
+        days[r.employee_id].append(_day_of(r))
+    for r in session.execute(_entries_query(ids).where(e.c.local_date.between(low, high))):
+        entries[r.employee_id].append(_entry_of(r))
+    for row in session.execute(select(f).where(f.c.employee_id.in_(ids), f.c.local_date.between(low, high),
                                                f.c.state.in_((OPEN, CLEARED)))):
-        stored[row.local_date].append(row)
+        stored[(row.employee_id, row.local_date)].append(row)
     now = _now()
-    for on in dates:
-        current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
-        rows = {row.flag_key: row for row in stored[on]}
-        raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
-        for flag in raised:
-            _raise(session, flag, now)
-        for flag in resolved:
-            _resolve_by_data(session, rows[flag.key], because, now)
-        for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
-            row = rows.get(flag.key)
-            if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
-                session.execute(update(f).where(f.c.flag_key == flag.key)
-                                .values(message=flag.message, evidence=_evidence_json(flag.evidence)))
-    _rescore_if_closed(session, employee_id, {(on.year, on.month) for on in dates}, policy, because)
+    for employee_id, (dates, because) in wanted.items():
+        first, last = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
+        mine = [day for day in days[employee_id] if first <= day.local_date <= last]
+        grouped = assign_entries_to_days(mine, [entry for entry in entries[employee_id]
+                                                if first <= entry.local_date <= last])
+        by_date = {day.local_date: day for day in mine}
+        for on in dates:
+            current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
+            rows = {row.flag_key: row for row in stored[(employee_id, on)]}
+            raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
+            for flag in raised:
+                _raise(session, flag, now)
+            for flag in resolved:
+                _resolve_by_data(session, rows[flag.key], _cause(because, on), now)
+            for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
+                row = rows.get(flag.key)
+                if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
+                    session.execute(update(f).where(f.c.flag_key == flag.key)
+                                    .values(message=flag.message, evidence=_evidence_json(flag.evidence)))
+    _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},
+                                          because if isinstance(because, str) else "; ".join(
+                                              because[changed] for changed in sorted(because)))
+                            for employee_id, (dates, because) in wanted.items()}, policy)
 
 
 def _flag_event(event_type: str, flag_key: str, kind: str, employee_id: str, local_date: date, message: str,
@@ -528,16 +567,29 @@ def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[in
                        policy: ScoringPolicy, because: str | None = None) -> None:
     """A change to an already closed month (a correction) re-scores that employee's month; `because` says why,
     and travels with the new version so that a paid month's correction names its cause."""
-    employee = _get(session, tables.employees, employee_id=employee_id)
-    if employee is None or not periods:
+    _rescore_many(session, {employee_id: (periods, because)}, policy)
+
+
+def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, int]], str | None]],
+                  policy: ScoringPolicy) -> None:
+    """`_rescore_if_closed` for several employees, with one read of their units' closed months."""
+    changed = {employee_id: value for employee_id, value in changed.items() if value[0]}
+    if not changed:
         return
-    c = tables.month_closures
-    closed = session.execute(select(c.c.year, c.c.month).where(
-        c.c.unit_id == employee.unit_id,
-        or_(*(and_(c.c.year == y, c.c.month == m) for y, m in periods)))).all()
-    members = select(tables.employees.c.employee_id).where(tables.employees.c.employee_id == employee_id)
-    for row in closed:
-        _score(session, members, row.year, row.month, policy, because)
+    em, c = tables.employees.c, tables.month_closures.c
+    units = {r.employee_id: r.unit_id for r in session.execute(
+        select(em.employee_id, em.unit_id).where(em.employee_id.in_(sorted(changed))))}
+    periods = {period for value in changed.values() for period in value[0]}
+    closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
+        c.unit_id.in_(sorted(set(units.values()))), or_(*(and_(c.year == y, c.month == m) for y, m in periods))))} \
+        if units else set()
+    for employee_id, (months, because) in changed.items():
+        if employee_id not in units:
+            continue
+        members = select(em.employee_id).where(em.employee_id == employee_id)
+        for year, month in sorted(months):
+            if (units[employee_id], year, month) in closed:
+                _score(session, members, year, month, policy, because)
 
 
 def _month_bounds(year: int, month: int) -> tuple[date, date]:

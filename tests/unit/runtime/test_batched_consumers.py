@@ -1,0 +1,24 @@
+"""The bursty inputs are applied in runs, not one event at a time: the consumers register batched handlers.
+
+Punches arrive by the thousand in a morning peak and each one rebuilds days that scoring then re-checks;
+applied one by one, the attendance consumer kept up with about 200 events/s. What the batched handlers
+compute is proven equal to the one-at-a-time path in tests/integration/{attendance,scoring}/*_batched.py.
+"""
+from runtime.consumer import ManyHandler
+from runtime.service import service
+from tests.conftest import make_settings
+
+
+def _handlers(name, tmp_path):
+    settings = make_settings(name, f"sqlite:///{tmp_path / name}.db", data_dir=str(tmp_path / name))
+    return service(name).consumer_handlers(settings)
+
+
+def test_the_attendance_consumer_builds_days_from_a_run_of_punches_at_once(tmp_path):
+    handlers = _handlers("attendance", tmp_path)
+    assert isinstance(handlers["attendance.punch.recorded"], ManyHandler)
+
+
+def test_the_scoring_consumer_applies_a_run_of_attendance_days_at_once(tmp_path):
+    handlers = _handlers("scoring", tmp_path)
+    assert isinstance(handlers["attendance.day.built"], ManyHandler)
