@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from portal.backend import ServiceError
 from portal.domain import forms
-from portal.http import _field_errors, account, api, role_required
+from portal.http import _field_errors, _today, account, api, role_required
 
 blueprint = Blueprint("admin", __name__)
 COMMANDS = ("INFO", "CHECK", "LOG", "REBOOT")  # the ones an operator sends without parameters (LOG: from a date)
@@ -22,20 +22,55 @@ def _refused(exc: ServiceError) -> dict[str, str]:
 @blueprint.route("/admin/holidays", methods=["GET", "POST"])
 @role_required("admin", "ops")
 def holidays():
-    """The holiday calendar, and adding a holiday or cuti bersama (admin)."""
+    """The holiday calendar: adding a holiday by hand, proposing a year's national holidays and cuti bersama from
+    the calendar, and confirming, adjusting or removing each proposal (admin)."""
     errors, form = {}, request.form if request.method == "POST" else {}
     if request.method == "POST" and "admin" in account()["roles"]:
-        errors = {k: _(v) for k, v in forms.check_holiday(form).items()}
+        action = form.get("action", "add")
+        check, call, done = _HOLIDAY_ACTIONS.get(action, _HOLIDAY_ACTIONS["add"])
+        errors = {k: _(v) for k, v in check(form).items()}
         if not errors:
             try:
-                api().put("directory", f"/holidays/{form['date']}", json={"date": form["date"],
-                                                                          "name": form["name"].strip()})
-                flash(_("Holiday saved."), "success")
+                answer = call(form)
+                flash(done(answer), "success")
                 return redirect(url_for("admin.holidays"))
             except ServiceError as exc:
-                errors = _refused(exc)
+                errors = {_SERVICE_FIELDS.get(action, {}).get(k, k): v for k, v in _refused(exc).items()}
     found = sorted(api().get("directory", "/holidays")["holidays"], key=lambda h: str(h["date"]), reverse=True)
-    return render_template("admin_holidays.html", holidays=found, form=form, errors=errors), (422 if errors else 200)
+    proposed = api().get("directory", "/holidays", status="proposed")["holidays"]
+    return render_template("admin_holidays.html", holidays=found, proposed=proposed, form=form, errors=errors,
+                           seed_year=form.get("year") or str(_today().year + 1)), (422 if errors else 200)
+
+
+def _seed(form) -> dict:
+    return api().post("directory", "/holidays/seed", json={"year": int(form["year"])})
+
+
+def _seeded(answer: dict) -> str:
+    return _("%(proposed)s holidays of %(year)s proposed from the national calendar; %(kept)s already decided "
+             "left as they are.", proposed=answer["proposed"] + answer["renamed"], year=answer["year"],
+             kept=answer["kept"])
+
+
+# The service's field names where the page's form names them otherwise (a moved holiday's new date and name).
+_SERVICE_FIELDS = {"adjust": {"date": "new_date", "name": "new_name"}, "seed": {}}
+_HOLIDAY_ACTIONS = {
+    "add": (forms.check_holiday,
+            lambda form: api().put("directory", f"/holidays/{form['date']}",
+                                   json={"date": form["date"], "name": form["name"].strip()}),
+            lambda answer: _("Holiday saved.")),
+    "seed": (forms.check_seed_year, _seed, _seeded),
+    "confirm": (lambda form: {},
+                lambda form: api().post("directory", f"/holidays/{form['date']}/confirm"),
+                lambda answer: _("Holiday confirmed: it is in force.")),
+    "adjust": (forms.check_holiday_change,
+               lambda form: api().call("directory", "PATCH", f"/holidays/{form['date']}", json={
+                   "date": form["new_date"], "name": form["new_name"].strip()}).body,
+               lambda answer: _("Holiday changed: it is in force.")),
+    "remove": (lambda form: {},
+               lambda form: api().call("directory", "DELETE", f"/holidays/{form['date']}"),
+               lambda answer: _("Holiday removed.")),
+}
 
 
 @blueprint.route("/admin/schedules", methods=["GET", "POST"])

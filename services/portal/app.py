@@ -34,6 +34,7 @@ def _locale() -> str:
 def create_app(settings: PortalSettings | None = None, today=date.today, dev_minter=None) -> Flask:
     """Build the portal's Flask app (`dev_minter`: how the development sign-in signs, when it is on)."""
     from portal.admin import blueprint as admin
+    from portal.finance import blueprint as finance
     from portal.http import blueprint
     from portal.leaders import blueprint as leaders
     from portal.pwa import blueprint as pwa
@@ -125,6 +126,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     app.register_blueprint(leaders)
     app.register_blueprint(pwa)
     app.register_blueprint(admin)
+    app.register_blueprint(finance)
     return app
 
 

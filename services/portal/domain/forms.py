@@ -133,6 +133,18 @@ def check_holiday(form: dict) -> dict[str, str]:
     return errors
 
 
+def check_seed_year(form: dict) -> dict[str, str]:
+    """Errors of the year whose national calendar is proposed."""
+    year = form.get("year", "").strip()
+    return {} if year.isdigit() and 2000 <= int(year) <= 2100 else {"year": N_("Enter a year such as 2026.")}
+
+
+def check_holiday_change(form: dict) -> dict[str, str]:
+    """Errors of an adjusted holiday: its new date and name, as `check_holiday` judges them."""
+    errors = check_holiday({"date": form.get("new_date", ""), "name": form.get("new_name", "")})
+    return {f"new_{name}": message for name, message in errors.items()}
+
+
 def check_schedule(form: dict, weekdays: list[str]) -> dict[str, str]:
     """Errors of a weekly schedule: an id, a name, the working days, the window and the break."""
     errors = {}

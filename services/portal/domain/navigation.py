@@ -27,6 +27,7 @@ PAGES = (
     Page("portal.ratings", N_("Behaviour ratings"), frozenset({"supervisor"})),
     Page("portal.verification", N_("Verification"), frozenset({"verifier"})),
     Page("portal.runs", N_("Payroll"), frozenset({"finance"})),
+    Page("finance.simulation", N_("Policy simulation"), frozenset({"finance", "admin"})),
     Page("leaders.dashboard_page", N_("Dashboard"), frozenset({"supervisor", "verifier", "finance", "admin", "ops"})),
     Page("leaders.devices", N_("Devices"), frozenset({"admin", "ops"})),
     Page("leaders.roster", N_("Roster import"), frozenset({"admin"})),

@@ -17,6 +17,7 @@ Budget of the unit Rp 7.000.000: in force costs 6.988.800 (11.200 unspent), the 
 (35.000 over); impact +46.200.
 """
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -25,27 +26,7 @@ from payroll_testdata import UNIT, day, scored
 
 pytestmark = pytest.mark.postgres
 FINANCE = "199001012015031001"
-CANDIDATE = """
-[discipline.band_rates]
-TL1 = 0.5
-TL2 = 2
-TL3 = 1.5
-TL4 = 2
-PSW1 = 0.5
-PSW2 = 1
-PSW3 = 1.5
-PSW4 = 2
-
-[[payroll.components]]
-name = "kinerja"
-weight = 50
-source = "activity_score"
-
-[[payroll.components]]
-name = "disiplin"
-weight = 50
-source = "discipline"
-"""
+CANDIDATE = (Path(__file__).resolve().parents[2] / "data" / "policy_kinerja_50_disiplin_50.toml").read_text()
 
 
 @pytest.fixture
