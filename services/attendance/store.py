@@ -79,9 +79,11 @@ upload AS (
         ELSE false END
     RETURNING id
 )
-SELECT device.*, (SELECT last_seen_at FROM before) AS previous_seen_at, (SELECT id FROM upload) AS upload_id
+SELECT device.*, (SELECT last_seen_at FROM before) AS previous_seen_at, (SELECT id FROM upload) AS upload_id,
+       (SELECT pg_notify(:channel, '') FROM upload WHERE device.state = 'approved') AS notified
 FROM device
 """
+UPLOADS_CHANNEL = "kinerja_attendance_uploads"  # an approved device's stored upload wakes the ingest job at commit
 
 
 @functools.cache
@@ -114,7 +116,7 @@ def touch(session: Session, serial: str, addr: str | None, now: datetime, stamps
             "serial": serial, "now": now, "addr": addr, "attlog_stamp": stamps.get("attlog_stamp", 0),
             "operlog_stamp": stamps.get("operlog_stamp", 0), "attlog_stamp_text": stamps.get("attlog_stamp_text"),
             "operlog_stamp_text": stamps.get("operlog_stamp_text"), "store": upload is not None,
-            "sample_uploads": sample_uploads, "sample_bytes": sample_bytes,
+            "sample_uploads": sample_uploads, "sample_bytes": sample_bytes, "channel": UPLOADS_CHANNEL,
             **(upload or {"table_name": None, "stamp": None, "body": None})}).one()
         return Contact(row, row.previous_seen_at, row.upload_id is not None)
     add_pending_device(session, serial, now)

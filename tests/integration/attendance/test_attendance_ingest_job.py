@@ -69,6 +69,30 @@ def test_the_work_process_turns_uploads_into_punches_until_stopped(att, new_nip)
         "2025-01-29T06:58:48", "2025-01-29T16:02:10"]
 
 
+def test_an_idle_job_is_woken_by_the_upload_commit_not_by_its_timer(att, new_nip, monkeypatch):
+    """With the job's safety-net poll an hour long, uploads are still processed: the upload's commit wakes it."""
+    monkeypatch.setattr(jobs, "IDLE_POLL_S", 3600.0)
+    serial = att.device()
+    nip = att.employee(new_nip())
+    att.enrol(serial, "46", nip)
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs.run, args=(att.client.application.config["SETTINGS"], stop))
+    worker.start()
+    try:
+        for line in BODY.splitlines(keepends=True)[:2]:  # the second once the job is surely waiting again
+            stop.wait(2.0)
+            assert att.post_attlog(serial, line).data == b"OK: 1"
+            deadline = datetime.now(UTC).timestamp() + 30
+            while _pending(att) and datetime.now(UTC).timestamp() < deadline:
+                stop.wait(0.05)
+            assert _pending(att) == 0
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(att.punches(nip, date(2025, 1, 29))) == 2
+
+
 def test_an_enrolment_arriving_while_a_batch_is_stored_still_matches_its_punches(att, new_nip):
     serial = att.device()
     nip = att.employee(new_nip())
