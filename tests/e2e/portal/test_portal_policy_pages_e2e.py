@@ -14,7 +14,7 @@ from runtime.events import make_event
 from runtime.kafka import make_producer
 from scenarios.clients import wait_until
 from tests.tokens import bearer_token
-from tests.e2e.portal.test_portal_journey_e2e import PHONE, _accessible, _context, _fits, _sign_in
+from tests.e2e.portal.test_portal_journey_e2e import PHONE, _accessible, _context, _fits, _shot, _sign_in
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 ADMIN = "198001012005011004"
@@ -49,6 +49,7 @@ def test_the_admin_takes_the_national_calendar_and_decides_each_proposal(portal_
     assert "Cuti Bersama Hari Raya Idul Fitri" in proposals and "holidays 0.109 ID government" in proposals
     _fits(page)
     _accessible(page)
+    _shot(page, "admin-holidays-phone")
 
     page.click("button[aria-label='Konfirmasi Tahun Baru Masehi pada 1 Januari 2026']")
     page.wait_for_selector(".notice.success >> text=dikonfirmasi")
@@ -167,4 +168,5 @@ def test_finance_simulates_an_uploaded_policy_side_by_side(portal_stack, browser
     assert "kinerja" in lines and "Rp 2.394.000" in lines and "Rp 1.995.000" in lines
     _fits(page)
     _accessible(page)
+    _shot(page, "simulation-phone")
     context.close()
