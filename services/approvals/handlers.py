@@ -41,6 +41,7 @@ from approvals.domain import (
 )
 from approvals.domain.states import DECIDED_STATES
 from runtime.access import require_read
+from runtime.audit_chain import append
 from runtime.auth import Principal
 from runtime.db import upsert_row
 from runtime.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -84,9 +85,7 @@ def _row(session: Session, table, **key) -> dict | None:
 def _audit(session: Session, actor: str, action: str, entity: str, before, after, at: datetime,
            entry_id: str | None = None) -> None:
     record = audit_record(actor, action, entity, before, after, at)
-    session.execute(tables.audit.insert().values(
-        at=at, actor=actor, action=action, entity=entity, entry_id=entry_id, before=record["before"],
-        after=record["after"], changed=record["changed"]))
+    append(session, tables.AUDIT_STREAMS[0], {**record, "at": at, "entry_id": entry_id})
 
 
 def _entry_audit_view(row: dict) -> dict:

@@ -2,6 +2,7 @@
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
                         Text)
 
+from runtime.audit_chain import AuditStream, chain_columns
 from runtime.messaging import add_messaging_tables
 from runtime.revocation import add_revoked_sessions_table
 
@@ -130,7 +131,8 @@ attendance_days = Table(
     Column("day", JSON, nullable=False),
 )
 
-# Append-only (no code path updates or deletes it; PostgreSQL refuses it by trigger).
+# Append-only (no code path updates or deletes it; PostgreSQL refuses it by trigger and the service's role may
+# only insert and read it) and hash-chained (runtime.audit_chain): an edit, a deletion or a truncation shows.
 audit = Table(
     "audit", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -142,7 +144,11 @@ audit = Table(
     Column("before", JSON, nullable=True),
     Column("after", JSON, nullable=True),
     Column("changed", JSON, nullable=False),
+    *chain_columns(),
 )
+
+AUDIT_STREAMS = (AuditStream("approvals.audit", audit,
+                             ("at", "actor", "action", "entity", "entry_id", "before", "after", "changed")),)
 
 outbox, inbox = add_messaging_tables(metadata)
 add_revoked_sessions_table(metadata)

@@ -1,9 +1,9 @@
 """Every event type the platform knows: type -> (topic, data schema class)."""
-from contracts import activities, approvals, attendance, directory, identity, payroll, scoring
+from contracts import activities, approvals, attendance, audit, directory, identity, payroll, scoring
 
 EVENTS: dict[str, tuple[str, type]] = {
     **directory.EVENTS, **attendance.EVENTS, **activities.EVENTS, **approvals.EVENTS, **scoring.EVENTS,
-    **payroll.EVENTS, **identity.EVENTS,
+    **payroll.EVENTS, **identity.EVENTS, **audit.EVENTS,
 }
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from identity import tables as t
 from identity.domain import accounts as rules
+from runtime.audit_chain import append
 from runtime.auth import ACCESS_TOKEN_TTL, CLOCK_SKEW_SECONDS, ROLES, mint_token
 from runtime.db import upsert_rows
 from runtime.events import make_event
@@ -65,8 +66,8 @@ def _aware(value: datetime | None) -> datetime | None:
 def audit(session: Session, event: str, nip: str | None, actor: str | None = None, remote_addr: str | None = None,
           **detail) -> None:
     """Append to the audit log (in the caller's transaction)."""
-    session.execute(t.audit_log.insert().values(at=_now(), event=event, nip=nip, actor=actor,
-                                                remote_addr=remote_addr, detail=detail))
+    append(session, t.AUDIT_STREAMS[0], {"at": _now(), "event": event, "nip": nip, "actor": actor,
+                                         "remote_addr": remote_addr, "detail": detail})
 
 
 def project_employee(session: Session, data: dict) -> None:

@@ -4,6 +4,7 @@ Codes and refresh tokens are stored only as SHA-256 digests: a copy of the datab
 """
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
 
+from runtime.audit_chain import AuditStream, chain_columns
 from runtime.messaging import add_messaging_tables
 from runtime.revocation import add_revoked_sessions_table
 
@@ -44,6 +45,8 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
+# The sign-in audit: append-only (the service's role may only insert and read it; PostgreSQL refuses an update
+# or a delete by trigger) and hash-chained (runtime.audit_chain).
 audit_log = Table(
     "audit_log", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -54,7 +57,10 @@ audit_log = Table(
     Column("remote_addr", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
     Index("ix_audit_log_nip_at", "nip", "at"),
+    *chain_columns(),
 )
+
+AUDIT_STREAMS = (AuditStream("identity.audit_log", audit_log, ("at", "event", "nip", "actor", "remote_addr", "detail")),)
 
 add_messaging_tables(metadata)
 add_revoked_sessions_table(metadata)

@@ -25,6 +25,7 @@ from payroll.domain.runs import (Correction, RunState, RunStateError, adjustment
                                  content_hash, correction_deadline, landing_month)
 from payroll.domain.tpp import (ActiveSanction, Adjustment, DayFact, EmployeeFacts, MonthFacts, Payslip, PayslipLine,
                                 compute_tpp, missing_figures, sanction_month, sanction_percent)
+from runtime.audit_chain import append
 from runtime.db import insert_for, upsert_rows
 from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.events import make_event
@@ -494,15 +495,34 @@ def approve_run(session: Session, run_id: str, by: str, expected_hash: str | Non
     if expected_hash is not None and expected_hash != row.content_hash:
         message = "the run's contents differ from the hash you reviewed"
         raise Conflict(message, [{"field": "content_hash", "message": message}])
+    now = _now()
     run = _transition(session, run_id, RunState.APPROVED,
-                      {"approved_by": by, "approved_at": _now(), "approved_hash": row.content_hash})
+                      {"approved_by": by, "approved_at": now, "approved_hash": row.content_hash})
+    _audit_run(session, "run.approved", run, by, now)
     _publish_run(session, "payroll.run.approved", run)
     return run
 
 
+def _audit_run(session: Session, action: str, run: dict, by: str, at: datetime) -> None:
+    append(session, t.AUDIT_STREAMS[0], {"at": at, "actor": by, "action": action, **{
+        k: run[k] for k in ("run_id", "organisation", "year", "month", "employees", "gross_total", "net_total",
+                            "content_hash")}})
+
+
+def audited_run_changed(session: Session, record: dict) -> str | None:
+    """What differs between an audited run's payslips now and the content hash its audit record vouches for."""
+    now = content_hash(_payslips(session, record["run_id"]))
+    if now != record["content_hash"]:
+        return (f"run {record['run_id']} ({record['year']}-{record['month']:02d}): its payslips now hash to "
+                f"{now[:12]}…, {record['action']} recorded {record['content_hash'][:12]}…")
+    return None
+
+
 def mark_paid(session: Session, run_id: str, by: str) -> dict:
     """Record that an approved run's transfers were made."""
-    run = _transition(session, run_id, RunState.PAID, {"paid_by": by, "paid_at": _now()})
+    now = _now()
+    run = _transition(session, run_id, RunState.PAID, {"paid_by": by, "paid_at": now})
+    _audit_run(session, "run.paid", run, by, now)
     _publish_run(session, "payroll.run.paid", run)
     return run
 

@@ -2,6 +2,7 @@
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table,
                         UniqueConstraint, text)
 
+from runtime.audit_chain import AuditStream, chain_columns
 from runtime.messaging import add_messaging_tables
 from runtime.revocation import add_revoked_sessions_table
 
@@ -175,6 +176,31 @@ adjustments = Table(
     Column("description", String(500), nullable=False),
     Index("ix_adjustments_source", "employee_id", "year", "month"),
 )
+
+# The payroll audit stream: one record per approval and payment of a run, carrying the content hash of its
+# payslips (lines and totals, canonical). Append-only and hash-chained (runtime.audit_chain); `kinerja audit
+# verify` also recomputes each recorded run's hash from its payslip rows, so a later edit of them shows.
+audit = Table(
+    "audit", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(18), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("organisation", String(300), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("employees", Integer, nullable=False),
+    Column("gross_total", BigInteger, nullable=False),
+    Column("net_total", BigInteger, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    *chain_columns(),
+)
+
+AUDIT_STREAMS = (AuditStream("payroll.audit", audit, ("at", "actor", "action", "run_id", "organisation", "year",
+                                                      "month", "employees", "gross_total", "net_total",
+                                                      "content_hash"),
+                             check="payroll.handlers:audited_run_changed"),)
 
 outbox, inbox = add_messaging_tables(metadata)
 add_revoked_sessions_table(metadata)

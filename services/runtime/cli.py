@@ -50,11 +50,11 @@ def _cmd_kafka(args) -> int:
 
 
 def _cmd_migrate(args) -> int:
-    from runtime.migrate import upgrade
+    from runtime.migrate import upgrade_service
     from runtime.service import service
     for name in args.services or sorted(SERVICES):
         service(name)  # refuses an unknown name
-        upgrade(name, Settings.from_env(name).database_url)
+        upgrade_service(Settings.from_env(name))
         print(f"{name}: schema up to date")
     return 0
 
@@ -181,10 +181,43 @@ def _cmd_dlq(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    import json
+
+    from runtime.audit_chain import streams_of
+    from runtime.operations import audit_jwks, read_head_file, read_signed_heads, sign_audit_heads, verify_audit
+    from runtime.service import service
+    names = args.services or sorted(SERVICES)
+    for name in names:
+        service(name)  # refuses an unknown name
+    names = [name for name in names if streams_of(name)]
+    settings = Settings.from_env("identity")
+    if args.action == "sign":
+        heads = sign_audit_heads(names, os.environ)
+        for head in heads:
+            print(f"{head['stream']}: seq {head['seq']} hash {head['hash']} signed at {head['at']}")
+        if args.head_file:
+            Path(args.head_file).write_text(json.dumps(heads, indent=2) + "\n")
+            print(f"heads written to {args.head_file}")
+        return 0
+    heads = read_head_file(args.head_file) if args.head_file else {}
+    if not args.no_topic:
+        heads = {**read_signed_heads(settings.kafka_bootstrap_servers), **heads}
+    jwks, source = audit_jwks(args.jwks, settings)
+    print(f"signed heads checked against the keys of {source}")
+    verdicts = verify_audit(names, os.environ, heads, jwks)
+    for verdict in verdicts:
+        print(verdict.line())
+    broken = [v for v in verdicts if v.broken is not None]
+    print(f"{len(broken)} of {len(verdicts)} audit stream(s) broken" if broken else
+          f"{len(verdicts)} audit stream(s) whole")
+    return 1 if broken else 0
+
+
 def _cmd_up(args) -> int:
     from runtime.broker import local_broker
     from runtime.kafka import ensure_topics
-    from runtime.migrate import upgrade
+    from runtime.migrate import upgrade_service
     from runtime.supervision import Program, run
 
     env = dict(os.environ)
@@ -201,7 +234,7 @@ def _cmd_up(args) -> int:
         chosen = [name for name in args.services if name != "portal"] if args.services else sorted(SERVICES)
         for name in chosen:
             service(name)  # refuses an unknown name
-            upgrade(name, Settings.from_env(name, env).database_url)
+            upgrade_service(Settings.from_env(name, env))
         print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
         programs = []
         for name, port in sorted(((n, SERVICES[n]) for n in chosen), key=lambda kv: kv[1]):
@@ -300,6 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     q = dlq.add_parser("audit", help="the latest replays and discards")
     q.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=_cmd_dlq)
+    p = sub.add_parser("audit", help="the tamper-evident audit trails: verify the hash chains against their "
+                       "signed heads (exit 1 on a broken link), or sign and publish the heads now")
+    p.add_argument("action", choices=["verify", "sign"])
+    p.add_argument("services", nargs="*", metavar="service", help="default: every service with an audit trail")
+    p.add_argument("--head-file", help="verify: signed heads kept in this file (beside those on the topic); "
+                                       "sign: also write the heads signed to this file")
+    p.add_argument("--no-topic", action="store_true", help="verify: do not read the heads from the audit.heads topic")
+    p.add_argument("--jwks", help="verify: a JWKS URL or file (default: JWKS_URL)")
+    p.set_defaults(func=_cmd_audit)
     p = sub.add_parser("token", help="mint an access token for scripts, signed with the platform key of the data directory")
     p.add_argument("--sub", required=True, help="employee id (NIP)")
     p.add_argument("--roles", default="staff", help="comma-separated: staff,supervisor,verifier,finance,admin,ops")

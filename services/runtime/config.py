@@ -17,17 +17,17 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def service_database_url(service: str, env: dict) -> str:
+def service_database_url(service: str, env: dict, variable: str = "DATABASE_URL") -> str:
     """The database of one service.
 
     `<SERVICE>_DATABASE_URL` wins; otherwise `DATABASE_URL` names a server and a base database, and each
     service gets its own database `<base>_<service>` on it (one database per service, as in production);
     with neither, an SQLite file per service under the data directory.
     """
-    explicit = env.get(f"{service.upper()}_DATABASE_URL")
+    explicit = env.get(f"{service.upper()}_{variable}")
     if explicit:
         return explicit
-    base = env.get("DATABASE_URL")
+    base = env.get(variable)
     if base:
         url = make_url(base)
         if url.get_backend_name() == "sqlite":
@@ -36,6 +36,25 @@ def service_database_url(service: str, env: dict) -> str:
         return url.set(database=f"{url.database or 'kinerja'}_{service}").render_as_string(hide_password=False)
     data_dir = Path(env.get("KINERJA_DATA_DIR", repo_root() / ".cache" / "data"))
     return f"sqlite:///{data_dir / (service + '.db')}"
+
+
+def service_migration_url(service: str, env: dict) -> str:
+    """Where the service's migrations run, as the role that owns its tables: `<SERVICE>_MIGRATION_DATABASE_URL`,
+    else `MIGRATION_DATABASE_URL` (a server and base database, as `DATABASE_URL`), else the service's own
+    database URL (one role for both: then the service owns its tables and the audit trail is only as safe as
+    the hash chain and its signed heads make it; see docs/SECURITY.md)."""
+    if env.get(f"{service.upper()}_MIGRATION_DATABASE_URL") or env.get("MIGRATION_DATABASE_URL"):
+        return service_database_url(service, env, "MIGRATION_DATABASE_URL")
+    return service_database_url(service, env)
+
+
+def service_role(database_url: str, migration_url: str, env: dict) -> str | None:
+    """The PostgreSQL role the service runs as, which the migrations grant to: `DATABASE_SERVICE_ROLE`, else the
+    user of the service's URL when the migrations run as another user; None when there is none to grant to."""
+    if env.get("DATABASE_SERVICE_ROLE"):
+        return env["DATABASE_SERVICE_ROLE"]
+    service_user, owner = make_url(database_url).username, make_url(migration_url).username
+    return service_user if service_user and service_user != owner else None
 
 
 def _oidc_issuers(text: str) -> tuple:
@@ -67,6 +86,8 @@ class Settings:
     service: str
     database_url: str
     kafka_bootstrap_servers: str
+    migration_database_url: str = ""
+    service_role: str | None = None
     jwt_issuer: str = DEFAULT_IDENTITY_URL
     jwt_audience: str = "kinerja"
     jwks_url: str = f"{DEFAULT_IDENTITY_URL}/.well-known/jwks.json"
@@ -77,6 +98,7 @@ class Settings:
     policy_file: str | None = None
     data_dir: str = ""
     consumer_max_attempts: int = 5
+    audit_head_interval_seconds: float = 300
     extra: dict = field(default_factory=dict)
 
     @property
@@ -91,9 +113,12 @@ class Settings:
         env = dict(os.environ if env is None else env)
         data_dir = env.get("KINERJA_DATA_DIR", str(repo_root() / ".cache" / "data"))
         identity_url = env.get("IDENTITY_URL", DEFAULT_IDENTITY_URL).rstrip("/")
+        database_url, migration_url = service_database_url(service, env), service_migration_url(service, env)
         return cls(
             service=service,
-            database_url=service_database_url(service, env),
+            database_url=database_url,
+            migration_database_url=migration_url,
+            service_role=service_role(database_url, migration_url, env),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             jwt_issuer=env.get("JWT_ISSUER", identity_url),
             jwt_audience=env.get("JWT_AUDIENCE", "kinerja"),
@@ -105,5 +130,6 @@ class Settings:
             policy_file=env.get("POLICY_FILE") or str(repo_root() / "deploy" / "policies" / "national.toml"),
             data_dir=data_dir,
             consumer_max_attempts=int(env.get("CONSUMER_MAX_ATTEMPTS", "5")),
+            audit_head_interval_seconds=float(env.get("AUDIT_HEAD_INTERVAL_SECONDS", "300")),
             extra={k: v for k, v in env.items() if k.startswith(service.upper() + "_")},
         )

@@ -273,3 +273,143 @@ def render_status(services: list[ServiceStatus], found: list[str], now: float | 
     lines += ["", "OK: nothing needs attention" if not found else f"{len(found)} problem(s):"]
     lines += [f"  - {line}" for line in found]
     return "\n".join(lines)
+
+
+# --- the audit chain: `kinerja audit verify` and `kinerja audit sign` -------------------------------------
+
+@dataclass
+class StreamVerdict:
+    """What `kinerja audit verify` found in one audit stream: how many records, the signed head it checked
+    (seq, or None when there was none) and the first broken link (None when the chain is whole)."""
+
+    stream: str
+    records: int
+    head_seq: int | None
+    broken: object | None  # runtime.audit_chain.Break
+
+    def line(self) -> str:
+        """One line for the on-call."""
+        head = f"signed head seq {self.head_seq} matches" if self.head_seq is not None else "no signed head to check"
+        if self.broken is None:
+            return f"ok      {self.stream}: {self.records} record(s) chained, {head}"
+        return f"BROKEN  {self.broken}"
+
+
+def read_signed_heads(bootstrap: str, timeout_s: float = 60.0) -> dict[str, dict]:
+    """The latest signed head of every audit stream on the compacted topic `audit.heads` (stream -> head)."""
+    from runtime.projection import replay
+    heads: dict[str, dict] = {}
+    replay(bootstrap, [topic_names.AUDIT_HEADS], lambda event: heads.__setitem__(event.key, event.dumped or {
+        **event.data, "at": event.data["at"].isoformat()}), client_id="kinerja-audit-verify", timeout_s=timeout_s)
+    return heads
+
+
+def read_head_file(path: str) -> dict[str, dict]:
+    """Signed heads kept in a file (`kinerja audit sign --head-file`): a JSON list of heads or stream -> head."""
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    return {h["stream"]: h for h in document} if isinstance(document, list) else dict(document)
+
+
+def fetch_jwks(url: str, timeout_s: float = 10.0) -> dict:
+    """The published JWKS at `url`."""
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - the configured JWKS address
+        return json.loads(response.read())
+
+
+def _verify_stream(session, stream, signed: dict | None, jwks: dict | None) -> StreamVerdict:
+    from sqlalchemy import select
+
+    from runtime.audit_chain import BadSignature, Break, check_against_head, read_head, walk
+    claims = None
+    if signed is not None:
+        try:
+            claims = read_head(signed["signature"], jwks or {})
+        except BadSignature as exc:
+            return StreamVerdict(stream.name, 0, int(signed.get("seq", 0)),
+                                 Break(stream.name, "signature bad", signed.get("seq"), str(exc)))
+        if (claims["stream"], int(claims["seq"]), claims["hash"]) != (stream.name, int(signed["seq"]), signed["hash"]):
+            return StreamVerdict(stream.name, 0, int(signed["seq"]), Break(
+                stream.name, "signature bad", signed.get("seq"), "the signed claims differ from the head published"))
+    wanted = int(claims["seq"]) if claims else None
+    at_head: dict[int, str] = {}
+
+    def rows():
+        c = stream.table.c
+        for row in session.execute(select(stream.table).order_by(c.seq).execution_options(yield_per=1000)).mappings():
+            if row["seq"] == wanted:
+                at_head[wanted] = row["hash"]
+            yield row
+
+    broken, last_seq, _ = walk(stream.name, stream.fields, rows())
+    if broken is None and stream.check:
+        import importlib
+        module, _, function = stream.check.partition(":")
+        check = getattr(importlib.import_module(module), function)
+        c = stream.table.c
+        for row in session.execute(select(stream.table).order_by(c.seq)).mappings():
+            differs = check(session, dict(row))
+            if differs:
+                broken = Break(stream.name, "content changed", row["seq"], differs, row.get("id"))
+                break
+    if broken is None and claims is not None:
+        broken = check_against_head(stream.name, claims, at_head, last_seq)
+    return StreamVerdict(stream.name, last_seq, wanted, broken)
+
+
+def verify_audit(services: list[str], env: dict, heads: dict[str, dict], jwks: dict | None) -> list[StreamVerdict]:
+    """Walk every audit stream of `services`, recomputing each hash, run the stream's own content check, and
+    compare the chain with the stream's signed head in `heads` (verified against `jwks`)."""
+    from runtime.audit_chain import streams_of
+    from runtime.config import Settings
+    from runtime.db import make_engine, make_session_factory
+    from runtime.service import service
+    verdicts = []
+    for name in services:
+        streams = streams_of(name)
+        if not streams:
+            continue
+        engine = make_engine(Settings.from_env(name, env).database_url)
+        try:
+            with make_session_factory(engine, service(name).metadata)() as session:
+                verdicts += [_verify_stream(session, s, heads.get(s.name), jwks) for s in streams]
+        finally:
+            engine.dispose()
+    return verdicts
+
+
+def sign_audit_heads(services: list[str], env: dict) -> list[dict]:
+    """Sign the current head of every audit stream of `services` now and put it on the outbox (the service's
+    relay sends it to `audit.heads`); returns the heads signed (JSON-ready)."""
+    from runtime.audit_chain import publish_heads
+    from runtime.config import Settings
+    from runtime.db import make_engine, make_session_factory
+    from runtime.service import service
+    signed = []
+    for name in services:
+        settings = Settings.from_env(name, env)
+        engine = make_engine(settings.database_url)
+        try:
+            heads = publish_heads(make_session_factory(engine, service(name).metadata), name, settings)
+        finally:
+            engine.dispose()
+        signed += [{**h, "at": h["at"].isoformat()} for h in heads]
+    return signed
+
+
+def audit_jwks(source: str | None, settings) -> tuple[dict, str]:
+    """The key set signed heads are checked against, and where it came from: `source` (a URL or a JWKS file),
+    by default the platform's published JWKS (`JWKS_URL`); when that does not answer, the key store of the
+    data directory (the same keys the JWKS publishes)."""
+    from runtime.keys import KeyStore
+    if source and not source.startswith(("http://", "https://")):
+        with open(source, encoding="utf-8") as handle:
+            return json.load(handle), source
+    url = source or settings.jwks_url
+    try:
+        return fetch_jwks(url), url
+    except OSError:
+        if source:
+            raise
+        return KeyStore(settings.signing_keys_dir).jwks(), f"{settings.signing_keys_dir} ({url} did not answer)"

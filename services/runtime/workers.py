@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from contracts.registry import topics_of
 from contracts.topics import COMPACTED
+from runtime.audit_chain import publish_heads, streams_of
 from runtime.config import Settings
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
@@ -160,11 +161,32 @@ def run_relay_process(name: str) -> None:
     if not _await_broker(settings.kafka_bootstrap_servers, stop, f"{name}-relay"):
         return
     engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine, service(name).metadata)
     producer = make_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
+    signer = None
+    if streams_of(name):
+        signer = threading.Thread(target=sign_audit_heads, args=(name, settings, sessions, stop),
+                                  name=f"{name}-audit-heads", daemon=True)
+        signer.start()
     try:
-        run_relay(make_session_factory(engine, service(name).metadata), producer, name, stop)
+        run_relay(sessions, producer, name, stop)
     finally:
         producer.close()
+        if signer:
+            signer.join(timeout=10)
+
+
+def sign_audit_heads(name: str, settings: Settings, sessions, stop: threading.Event) -> None:
+    """Beside the relay that sends them: every `AUDIT_HEAD_INTERVAL_SECONDS`, sign the head of each of the
+    service's audit streams that moved and put it on the outbox (runtime.audit_chain)."""
+    published: dict = {}
+    while not stop.is_set():
+        try:
+            for head in publish_heads(sessions, name, settings, published):
+                log.info("audit head signed", extra={"stream": head["stream"], "seq": head["seq"]})
+        except Exception as exc:  # noqa: BLE001 - the database or the key store is away; the next round retries
+            log.warning("could not sign the audit heads", extra={"worker": f"{name}-audit-heads", "error": repr(exc)})
+        stop.wait(settings.audit_head_interval_seconds)
 
 
 def run_jobs(name: str) -> None:
