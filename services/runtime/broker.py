@@ -87,9 +87,9 @@ class Broker:
         self.launch()
         return self.wait_ready(timeout_s)
 
-    def launch(self) -> None:
-        """Format storage if new and start the broker process, without waiting (a cluster's brokers answer
-        only once their controller quorum has formed)."""
+    def prepare(self) -> list[str]:
+        """Fetch the jars, write the configuration and format storage if new; return the broker's command line
+        (what `launch` runs, or a supervisor runs and restarts: `kinerja up`)."""
         libs = fetch_jars()
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
@@ -98,9 +98,19 @@ class Broker:
             subprocess.run(self._java(libs, "kafka.tools.StorageTool", "format", "-t", self.cluster_id or new_cluster_id(),
                                       "-c", str(config), "--ignore-formatted"),
                            check=True, stdout=subprocess.DEVNULL)
-        log = open(self.home / "logs" / "console.log", "ab")
-        self.process = subprocess.Popen(self._java(libs, "kafka.Kafka", str(config)), stdout=log, stderr=log,
-                                        start_new_session=True)
+        return self._java(libs, "kafka.Kafka", str(config))
+
+    @property
+    def console_log(self) -> Path:
+        """Where the broker's console output goes."""
+        return self.home / "logs" / "console.log"
+
+    def launch(self) -> None:
+        """Format storage if new and start the broker process, without waiting (a cluster's brokers answer
+        only once their controller quorum has formed)."""
+        argv = self.prepare()
+        log = open(self.console_log, "ab")
+        self.process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
         (self.home / "broker.pid").write_text(str(self.process.pid))
 
     def wait_ready(self, timeout_s: float = 90.0) -> "Broker":
@@ -225,3 +235,9 @@ class Cluster:
 def local_broker(name: str = "local", port: int = 9092, controller_port: int = 9093) -> Broker:
     """The broker instance called `name` under the cache."""
     return Broker(home=cache_dir() / "kafka" / name, port=port, controller_port=controller_port)
+
+
+def local_broker_on(port: int) -> Broker:
+    """The local broker of `kinerja up` on `port` (its controller on the next port): the usual instance on
+    9092, one of its own on any other port (a stack beside another)."""
+    return local_broker("local" if port == 9092 else f"local-{port}", port, port + 1)

@@ -215,47 +215,45 @@ def _cmd_audit(args) -> int:
 
 
 def _cmd_up(args) -> int:
-    from runtime.broker import local_broker
+    from runtime.broker import local_broker_on
     from runtime.kafka import ensure_topics
     from runtime.migrate import upgrade_service
     from runtime.supervision import Program, run
 
     env = dict(os.environ)
-    broker = None
-    if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = local_broker()
-        print("starting the local Kafka broker ...", flush=True)
-        broker.start()
-        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
-    try:
+    programs = []
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])
-        from runtime.service import has_jobs, service
-        with_portal = not args.services or "portal" in args.services
-        chosen = [name for name in args.services if name != "portal"] if args.services else sorted(SERVICES)
-        for name in chosen:
-            service(name)  # refuses an unknown name
-            upgrade_service(Settings.from_env(name, env))
-        print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
-        programs = []
-        for name, port in sorted(((n, SERVICES[n]) for n in chosen), key=lambda kv: kv[1]):
-            metrics = {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(name))}
-            programs.append(Program(f"{name}.web", _gunicorn(args, port, f"{name}.app:create_app()"), metrics))
-            for role in ("relay", "consume") + (("work",) if has_jobs(name) else ()):
-                label = "consumer" if role == "consume" else role
-                programs.append(Program(f"{name}.{label}", [sys.executable, "-m", "runtime.cli", role, name], metrics))
-            print(f"{name:<11} http://{args.host}:{port + args.port_offset}  (/readyz /metrics /openapi.json)"
-                  f"  db={Settings.from_env(name, env).database_url}")
-        if with_portal:
-            from portal.config import PORT
-            programs.append(Program("portal.web", _gunicorn(args, PORT, "portal.app:create_app()"),
-                                    {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir("portal"))}))
-            print(f"{'portal':<11} http://{args.host}:{PORT + args.port_offset}  (the web app; /healthz /readyz /metrics)")
-        run_dir = Path(Settings.from_env("up", env).data_dir) / "supervisor"
-        print(f"supervised by supervisord: supervisorctl -c {run_dir / 'supervisord.conf'} status", flush=True)
-        return run(run_dir, programs, env)
-    finally:
-        if broker:
-            broker.stop()
+    else:
+        # The local broker runs under supervision like every other process (restarted when it dies); the
+        # relays and consumers wait for it and create the topics (runtime.workers._await_broker).
+        broker = local_broker_on(args.kafka_port)
+        programs.append(Program("kafka", broker.prepare(), log=str(broker.console_log), priority=1))
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+        print(f"local Kafka broker (supervised; log {broker.console_log})", flush=True)
+    from runtime.service import has_jobs, service
+    with_portal = not args.services or "portal" in args.services
+    chosen = [name for name in args.services if name != "portal"] if args.services else sorted(SERVICES)
+    for name in chosen:
+        service(name)  # refuses an unknown name
+        upgrade_service(Settings.from_env(name, env))
+    print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    for name, port in sorted(((n, SERVICES[n]) for n in chosen), key=lambda kv: kv[1]):
+        metrics = {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(name))}
+        programs.append(Program(f"{name}.web", _gunicorn(args, port, f"{name}.app:create_app()"), metrics))
+        for role in ("relay", "consume") + (("work",) if has_jobs(name) else ()):
+            label = "consumer" if role == "consume" else role
+            programs.append(Program(f"{name}.{label}", [sys.executable, "-m", "runtime.cli", role, name], metrics))
+        print(f"{name:<11} http://{args.host}:{port + args.port_offset}  (/readyz /metrics /openapi.json)"
+              f"  db={Settings.from_env(name, env).database_url}")
+    if with_portal:
+        from portal.config import PORT
+        programs.append(Program("portal.web", _gunicorn(args, PORT, "portal.app:create_app()"),
+                                {"PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir("portal"))}))
+        print(f"{'portal':<11} http://{args.host}:{PORT + args.port_offset}  (the web app; /healthz /readyz /metrics)")
+    run_dir = Path(Settings.from_env("up", env).data_dir) / "supervisor"
+    print(f"supervised by supervisord: supervisorctl -c {run_dir / 'supervisord.conf'} status", flush=True)
+    return run(run_dir, programs, env)
 
 
 def _gunicorn(args, port: int, app: str) -> list[str]:
@@ -280,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--port-offset", type=int, default=0, help="added to every port, to run beside another stack")
+    p.add_argument("--kafka-port", type=int, default=9092,
+                   help="the supervised local broker's port (its controller on the next), without KAFKA_BOOTSTRAP_SERVERS")
     p.add_argument("services", nargs="*", metavar="service", help="default: every service and the portal")
     p.set_defaults(func=_cmd_up)
     p = sub.add_parser("kafka", help="the local Kafka broker")

@@ -1,5 +1,8 @@
 """The processes of `kinerja up`, supervised by supervisord: one crash restarts that process, never the platform.
 
+The local Kafka broker `kinerja up` starts (when `KAFKA_BOOTSTRAP_SERVERS` names no broker of its own) is one
+of the programs too: started first and stopped last (`priority`), restarted like the others when it dies.
+
 supervisord (the `supervisor` package) is a maintained, widely deployed process supervisor that installs
 from PyPI with no compiled parts and runs in the foreground. Each program is restarted whenever it exits
 (`autorestart`); one that dies again within `START_SECONDS` of its start is retried after a pause that
@@ -28,6 +31,8 @@ class Program:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    log: str = "/dev/stdout"  # where its output goes (the broker's is long: its own file)
+    priority: int = 999  # lower starts first and stops last (the broker, before and after its clients)
 
 
 def _escape(text: str) -> str:
@@ -56,7 +61,8 @@ def write_config(run_dir: Path, programs: list[Program]) -> Path:
             f"command={_escape(shlex.join(program.argv))}",
             "autostart=true", "autorestart=true", f"startsecs={START_SECONDS}", f"startretries={START_RETRIES}",
             "stopsignal=TERM", f"stopwaitsecs={STOP_WAIT_SECONDS}", "stopasgroup=true", "killasgroup=true",
-            "redirect_stderr=true", "stdout_logfile=/dev/stdout", "stdout_logfile_maxbytes=0",
+            "redirect_stderr=true", f"stdout_logfile={_escape(program.log)}", "stdout_logfile_maxbytes=0",
+            f"priority={program.priority}",
         ]
         if program.env:
             lines.append(f"environment={_environment(program.env)}")

@@ -21,3 +21,16 @@ def test_every_program_restarts_and_stops_as_a_group_with_its_environment(tmp_pa
     assert parser.get("program:attendance.web", "command").endswith("'attendance.app:create_app()'")
     assert parser.get("program:attendance.web", "environment") == 'PROMETHEUS_MULTIPROC_DIR="/tmp/m 100%%"'
     assert not parser.has_option("program:attendance.relay", "environment")
+
+
+def test_the_broker_program_starts_first_stops_last_and_writes_its_own_log(tmp_path):
+    config = write_config(tmp_path, [
+        Program("kafka", ["java", "-cp", "libs/*", "kafka.Kafka", "server.properties"], log=str(tmp_path / "k.log"),
+                priority=1),
+        Program("attendance.relay", ["python", "-m", "runtime.cli", "relay", "attendance"])])
+    parser = configparser.RawConfigParser()
+    parser.read(config)
+    assert parser.get("program:kafka", "autorestart") == "true"
+    assert parser.get("program:kafka", "stdout_logfile") == str(tmp_path / "k.log")
+    assert int(parser.get("program:kafka", "priority")) < int(parser.get("program:attendance.relay", "priority"))
+    assert parser.get("program:attendance.relay", "stdout_logfile") == "/dev/stdout"
