@@ -70,11 +70,10 @@ def test_the_relay_publishes_signed_heads_to_the_compacted_topic_and_verify_chec
 
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     try:
-        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, AUDIT_HEADS)])
-        configs = {name: value for name, value, *_ in described[0].resources[0][4]}
+        (by_name,) = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, AUDIT_HEADS)]).values()
     finally:
         admin.close()
-    assert configs["cleanup.policy"] == "compact"
+    assert by_name[AUDIT_HEADS]["cleanup.policy"]["value"] == "compact"
 
     whole = _verify(env, jwks_file)
     assert whole.returncode == 0, whole.stdout + whole.stderr
