@@ -1,7 +1,7 @@
 """payroll audit stream: each approval and payment of a run with its content hash, hash-chained, append-only
 
 Revision ID: c9f5a1b3d4e6
-Revises: b5a341c9cb04
+Revises: d4a8c1e6f2b9
 Create Date: 2026-12-01 02:50:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ from runtime.audit_chain import AuditStream, append, create_append_only_trigger,
 
 
 revision = 'c9f5a1b3d4e6'
-down_revision = 'b5a341c9cb04'
+down_revision = 'd4a8c1e6f2b9'
 branch_labels = None
 depends_on = None
 
