@@ -295,6 +295,15 @@ def bench(server_url: str, n: int, workers: int = 1) -> dict:
             _drop(server_url, scoring_name, payroll_name)
 
 
+def durability(server_url: str) -> str:
+    """The server's flush settings, printed with every benchmark's figures (production runs both on)."""
+    engine = create_engine(server_url)
+    with engine.connect() as conn:
+        found = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in ("fsync", "synchronous_commit")}
+    engine.dispose()
+    return ", ".join(f"{name}={value}" for name, value in found.items())
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmark for each size given (default 1000 10000 50000); `--workers K` closes and moves in K
     processes (as K scoring and K payroll consumer processes would)."""
@@ -307,7 +316,7 @@ def main(argv: list[str]) -> int:
         at = argv.index("--workers")
         workers = int(argv[at + 1])
         argv = argv[:at] + argv[at + 2:]
-    print(f"workers: {workers}, cpus: {os.cpu_count()}", flush=True)
+    print(f"workers: {workers}, cpus: {os.cpu_count()}, {durability(server)}", flush=True)
     print(f"{'employees':>9} {'units':>5} {'entries':>9} {'seed s':>7} {'close s':>8} {'move s':>7} "
           f"{'draft s':>8} {'total s':>8} {'ms/employee':>11} {'python cpu s':>12} {'load before/after':>18}",
           flush=True)

@@ -121,6 +121,8 @@ def main(argv: list[str]) -> int:
     if not server:
         print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
         return 2
+    from month_close import durability
+    print(durability(server), flush=True)
     print(f"{'employees':>9} {'seed s':>8} {'draft s':>8} {'recompute s':>12} {'per employee ms':>16}")
     for n in [int(a) for a in argv] or [1000, 10000, 50000]:
         r = bench(server, n)

@@ -174,6 +174,7 @@ def main() -> int:
     from runtime.db import make_engine, make_session_factory
     from runtime.kafka import PRODUCER_SETTINGS, ensure_topics, make_producer, topic_partitions
     from runtime.messaging import add_messaging_tables
+    from month_close import durability
 
     overrides = {}
     if args.linger is not None:
@@ -189,8 +190,6 @@ def main() -> int:
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{database}"'))
-        fsync = conn.execute(text("SHOW fsync")).scalar()
-        sync_commit = conn.execute(text("SHOW synchronous_commit")).scalar()
     url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
     engine = make_engine(url)
     metadata = MetaData()
@@ -235,8 +234,8 @@ def main() -> int:
         load_after = os.getloadavg()[0]
         c_extension = record_util.crc32c_c is not None
         print(f"rows {args.rows}, partitions {topic_partitions()}, "
-              f"{'3-broker cluster' if args.cluster else 'one broker'}, fsync={fsync}, "
-              f"synchronous_commit={sync_commit}, crc32c C extension: {c_extension}")
+              f"{'3-broker cluster' if args.cluster else 'one broker'}, {durability(server_url)}, "
+              f"crc32c C extension: {c_extension}")
         print(f"producer: linger_ms={settings['linger_ms']} batch_size={settings['batch_size']} "
               f"compression={settings['compression_type']}")
         print(f"fill: {args.rows / fill_s:,.0f} rows/s; load average {load:.2f} -> {load_after:.2f}")
