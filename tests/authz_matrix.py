@@ -22,6 +22,11 @@ MATRIX = {
     "attendance POST /absences": "*",
     "attendance GET /absences": "admin ops | *",
     "attendance GET /days": "admin ops | *",
+    "attendance POST /checkins": "*",  # always the caller's own check-in
+    "attendance GET /checkins": "admin ops | *",
+    "attendance GET /checkins/review": "supervisor",
+    "attendance POST /checkins/{punch_id}/review": "supervisor",  # the employee's supervisor, checked on the record
+    "attendance GET /checkins/{punch_id}/photo": "*",  # whoever may read the employee, checked on the record
     "attendance POST /days/build": "admin ops",
     "attendance GET /devices": "admin ops",
     "attendance POST /devices": "admin",

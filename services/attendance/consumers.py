@@ -21,6 +21,7 @@ def handlers(settings: Settings) -> dict:
     return {
         "directory.employee.upserted": lambda session, event: projections.project_employee(session, event.data),
         "directory.schedule.upserted": lambda session, event: projections.project_schedule(session, event.data),
+        "directory.geofence.upserted": lambda session, event: projections.project_geofence(session, event.data),
         "directory.holiday.upserted": lambda session, event: projections.project_holiday(session, event.data, config),
         "directory.enrolment.upserted": lambda session, event: projections.project_enrolment(
             session, event.data, datetime.now(UTC)),

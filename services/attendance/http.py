@@ -13,13 +13,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
 from attendance.domain import adms
-from attendance.handlers import days, devices, punches
+from attendance.domain.presence import Fix
+from attendance.handlers import checkins, days, devices, punches
 from contracts.attendance import ABSENCE_KINDS
 from contracts.directory import ZONES
 from contracts.vocabulary import NIP
 from runtime.auth import authenticate, require
 from runtime.access import person, require_read
-from runtime.errors import Forbidden, Invalid, NotFound
+from runtime.errors import Forbidden, Invalid, Malformed, NotFound
 from runtime.problems import field_errors
 from runtime.uow import transactional
 from runtime.web import date_arg, db, documented, load_json, service_context
@@ -501,6 +502,81 @@ def post_reconcile(serial):
     """`push` the enrolled employees missing from the machine, or `remove` its users nobody enrolled."""
     data = load_json(ReconcileSchema())
     return devices.reconcile(db(), serial, data["action"], data["pins"], authenticate().subject, _now()), 201
+
+
+# --- check-ins from a phone -------------------------------------------------------------------------------
+
+class CheckInSchema(Schema):
+    """The form a phone posts (multipart, with the `photo` file): the browser's position fix and its clock."""
+
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(required=True, validate=validate.Range(0, 100_000))
+    device_time = fields.AwareDateTime(load_default=None, metadata={"description": "the phone's clock, ISO 8601 "
+                                                                                   "with offset (evidence only)"})
+
+
+class ReviewSchema(Schema):
+    """A supervisor's review of a check-in."""
+
+    verdict = fields.String(required=True, validate=validate.OneOf(checkins.VERDICTS))
+    reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+@api_blueprint.post("/checkins")
+@require()
+@transactional
+@documented(CheckInSchema, body="multipart/form-data", status=201, problems=(409,))
+def post_checkin():
+    """Check in from a phone where no fingerprint machine reaches: at the server's time, with the position fix
+    and a photo taken at that moment. A doubtful check-in is kept, marked and sent to the supervisor."""
+    if request.mimetype != "multipart/form-data":
+        raise Malformed("send the check-in as multipart/form-data with the photo file")
+    data = CheckInSchema().load(request.form.to_dict())
+    upload = request.files.get("photo")
+    photo = upload.read() if upload is not None else b""
+    fix = Fix(data["latitude"], data["longitude"], data["accuracy_m"])
+    return checkins.record_checkin(db(), authenticate().subject, fix, data["device_time"], photo, _now(),
+                                   _config()), 201
+
+
+@api_blueprint.get("/checkins")
+@require()
+@documented(query=RANGE_QUERY, problems=(400,))
+def get_checkins():
+    """An employee's check-ins with everything kept about them (`employee_id`, `from`, `to`): own, a report's,
+    their unit's for a verifier, anyone's for admin/ops."""
+    employee_id = _readable_employee()
+    start, end = _range()
+    return {"employee_id": employee_id, "checkins": checkins.list_checkins(db(), employee_id, start, end, _now())}
+
+
+@api_blueprint.get("/checkins/review")
+@require("supervisor")
+@documented()
+def get_checkins_to_review():
+    """The doubtful check-ins of the caller's reports, awaiting their review."""
+    return {"checkins": checkins.pending_reviews(db(), authenticate().subject)}
+
+
+@api_blueprint.post("/checkins/<punch_id>/review")
+@require("supervisor")
+@transactional
+@documented(ReviewSchema, problems=(409,))
+def post_checkin_review(punch_id):
+    """Confirm a report's check-in, or reject it with a reason (its punch then no longer counts)."""
+    data = load_json(ReviewSchema())
+    return checkins.review_checkin(db(), authenticate(), punch_id, data["verdict"], data["reason"], _now(),
+                                   _config())
+
+
+@api_blueprint.get("/checkins/<punch_id>/photo")
+@require()
+@documented(produces="image/jpeg")
+def get_checkin_photo(punch_id):
+    """The photo taken at a check-in: for the employee and whoever may read their records."""
+    photo, kind = checkins.checkin_photo(db(), authenticate(), punch_id)
+    return Response(photo, mimetype=kind)
 
 
 @api_blueprint.get("/punches/<int:punch_id>/photo")

@@ -1,6 +1,6 @@
 """The attendance service's tables: devices and their raw uploads, punches, days, absences, projections."""
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData,
-                        String, Table, Text, UniqueConstraint, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, LargeBinary,
+                        MetaData, String, Table, Text, UniqueConstraint, text)
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -65,6 +65,8 @@ punches = Table(
     Column("verify", Integer, nullable=True),
     Column("upload_id", BigInteger, nullable=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # set when the punch must not count (a phone check-in its employee's supervisor rejected): kept, not deleted
+    Column("voided_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("device_serial", "pin", "local_time", name="uq_punches_serial_pin_time"),
     Index("uq_punches_serial_sequence", "device_serial", "sequence", unique=True,
           postgresql_where=text("sequence IS NOT NULL"), sqlite_where=text("sequence IS NOT NULL")),
@@ -205,6 +207,49 @@ enrolments = Table(
     Column("pin", String(32), primary_key=True),
     Column("employee_id", String(18), nullable=False, index=True),
     Column("name", String(300), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+# A check-in from a phone (a punch of source `mobile`): where it was against the unit's fences, why it is
+# doubtful, and the supervisor's review. The raw coordinates are cleared after the policy's
+# `keep_coordinates_days`; the verdict, the distance and the doubts stay as the punch's evidence.
+checkins = Table(
+    "checkins", metadata,
+    Column("punch_id", _ID, primary_key=True),
+    Column("employee_id", String(18), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("device_time", DateTime(timezone=True), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("accuracy_m", Float, nullable=False),
+    Column("coordinates_until", DateTime(timezone=True), nullable=True),
+    Column("fence_id", String(64), nullable=True),
+    Column("inside", Boolean, nullable=False),
+    Column("distance_m", Float, nullable=True),
+    Column("exempt", Boolean, nullable=False),
+    Column("photo_sha256", String(64), nullable=False, index=True),
+    Column("photo", LargeBinary, nullable=False),
+    Column("photo_type", String(40), nullable=False),
+    Column("doubts", JSON, nullable=False),
+    Column("review", String(10), nullable=False),  # none (no doubt), pending, confirmed, rejected
+    Column("reviewed_by", String(18), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("review_reason", Text, nullable=True),
+    Index("ix_checkins_employee_at", "employee_id", "at"),
+    Index("ix_checkins_pending", "review", "employee_id"),
+    Index("ix_checkins_coordinates_until", "coordinates_until"),
+)
+
+geofences = Table(  # projection of directory.geofence.upserted
+    "geofences", metadata,
+    Column("fence_id", String(64), primary_key=True),
+    Column("unit_id", String(64), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("radius_m", Float, nullable=True),
+    Column("vertices", JSON, nullable=True),
     Column("active", Boolean, nullable=False),
 )
 

@@ -15,7 +15,7 @@ class PunchRecordedSchema(Schema):
     employee_id = fields.String(required=True, validate=NIP)
     device_serial = fields.String(load_default=None, allow_none=True)
     pin = fields.String(load_default=None, allow_none=True)
-    source = fields.String(required=True, validate=validate.OneOf(["adms", "api"]))
+    source = fields.String(required=True, validate=validate.OneOf(["adms", "api", "mobile"]))
     at = fields.AwareDateTime(required=True)
     local_time = fields.NaiveDateTime(required=True)
     zone = fields.String(required=True)

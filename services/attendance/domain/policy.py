@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from contracts.attendance import ABSENCE_KINDS
+
 from .presence import PresencePolicy
 
 
@@ -85,10 +87,16 @@ class _PresenceSchema(Schema):
     repeated_location_m = fields.Float(load_default=PresencePolicy.repeated_location_m, validate=validate.Range(min=0))
     min_elapsed_minutes = fields.Float(load_default=PresencePolicy.min_elapsed_minutes,
                                        validate=validate.Range(min=0, min_inclusive=False))
+    exempt_absence_kinds = fields.List(fields.String(validate=validate.OneOf(ABSENCE_KINDS)),
+                                       load_default=list(PresencePolicy.exempt_absence_kinds))
+    keep_coordinates_days = fields.Integer(strict=True, load_default=PresencePolicy.keep_coordinates_days,
+                                           validate=validate.Range(min=0, max=3660))
+    max_photo_bytes = fields.Integer(strict=True, load_default=PresencePolicy.max_photo_bytes,
+                                     validate=validate.Range(min=1024, max=20 * 1024 * 1024))
 
     @post_load
     def _make(self, data, **_kwargs):
-        return PresencePolicy(**data)
+        return PresencePolicy(**{**data, "exempt_absence_kinds": tuple(data["exempt_absence_kinds"])})
 
 
 class AttendancePolicySchema(Schema):

@@ -141,7 +141,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         by_bounds[(_local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone))].add(
             employee_id)
     punches = defaultdict(list)
-    for r in session.execute(select(p.employee_id, p.id, p.at).where(or_(*(
+    for r in session.execute(select(p.employee_id, p.id, p.at).where(p.voided_at.is_(None), or_(*(
             and_(p.employee_id.in_(sorted(members)), p.at >= start, p.at < end)
             for (start, end), members in by_bounds.items())))):
         punches[r.employee_id].append((aware(r.at), str(r.id)))

@@ -1,4 +1,4 @@
-"""What other services' events keep here: employees, schedules, holidays, enrolments and closed months."""
+"""What other services' events keep here: employees, schedules, holidays, enrolments, geofences, closed months."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,14 @@ def project_employee(session: Session, data: dict) -> None:
     upsert_row(session, tables.employees, {"employee_id": data["employee_id"]}, {
         "unit_id": data["unit_id"], "zone": data["zone"], "schedule_id": data.get("schedule_id"),
         "supervisor_id": data.get("supervisor_id"), "acting_supervisor_id": data.get("acting_supervisor_id"),
+        "active": data.get("active", True)})
+
+
+def project_geofence(session: Session, data: dict) -> None:
+    """Keep a unit's geofence (where its staff may check in from a phone)."""
+    upsert_row(session, tables.geofences, {"fence_id": data["fence_id"]}, {
+        "unit_id": data["unit_id"], "kind": data["kind"], "latitude": data.get("latitude"),
+        "longitude": data.get("longitude"), "radius_m": data.get("radius_m"), "vertices": data.get("vertices"),
         "active": data.get("active", True)})
 
 

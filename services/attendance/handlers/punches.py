@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from attendance import store, tables
 from attendance.domain.days import local_time_to_utc
-from attendance.handlers.shared import PRODUCER, aware, employee_row
+from attendance.handlers.shared import PRODUCER, aware, employee_row, iso
 from contracts.attendance import PunchRecordedSchema
 from runtime.events import make_events
 from runtime.messaging import publish
@@ -148,13 +148,15 @@ def list_punches(session: Session, employee_id: str, start: date, end: date) -> 
     """An employee's punches whose local date is within start..end, as published, with their origin and,
     when the device took one, the path of the photo taken at the punch (its evidence)."""
     p, f = tables.punches.c, tables.punch_photos.c
-    rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin, f.id.label("photo_id"))
+    rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin, p.voided_at,
+                                  f.id.label("photo_id"))
                            .select_from(_photo_join())
                            .where(p.employee_id == employee_id, p.local_date >= start, p.local_date <= end)
                            .order_by(p.at)).all()
     schema = PunchRecordedSchema()
-    return [dict(schema.dump(punch_data(r)), origin=r.origin,
-                 photo=f"/punches/{r.id}/photo" if r.photo_id is not None else None) for r in rows]
+    return [dict(schema.dump(punch_data(r)), origin=r.origin, voided_at=iso(r.voided_at),
+                 photo=(f"/punches/{r.id}/photo" if r.photo_id is not None
+                        else f"/checkins/{r.id}/photo" if r.source == "mobile" else None)) for r in rows]
 
 
 def punch_photo(session: Session, punch_id: int):

@@ -22,7 +22,7 @@ CALLER = "198503122010011002"
 STRANGER = "199002022015032003"
 VALUES = {"day": "2025-03-03", "period": "2025-03", "month": "2025-03", "from": "2025-03-01", "to": "2025-03-31",
           "year": "2025", "serial": "CQUJ1", "device_serial": "CQUJ1", "pin": "1", "punch_id": "1",
-          "unit_id": "UNIT1", "position_id": "POS1", "schedule_id": "SCH1", "flag_key": "late:1",
+          "unit_id": "UNIT1", "position_id": "POS1", "schedule_id": "SCH1", "fence_id": "FENCE1", "flag_key": "late:1",
           "entry_id": "00000000-0000-4000-8000-000000000001", "evidence_id": "00000000-0000-4000-8000-000000000002",
           "run_id": "00000000-0000-4000-8000-000000000003", "decision_id": "00000000-0000-4000-8000-000000000004"}
 
