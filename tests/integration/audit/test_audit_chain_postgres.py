@@ -212,26 +212,38 @@ def test_appends_from_two_sessions_at_once_stay_one_linear_chain(roles):
     assert {r["nip"] for r in rows} == {"198001012006041001", "198002022006042002"}
 
 
-def test_the_migration_chains_the_rows_already_there(pg_server_url):
+BEFORE_THE_CHAIN = {
+    "identity": ("111f22c269f3", "INSERT INTO audit_log (at, event, nip, detail) VALUES (now(), 'signed_in', :who, "
+                                 "'{\"x\": [1, 2]}')", "nip"),
+    "approvals": ("df99fb37c250", "INSERT INTO audit (at, actor, action, entity, entry_id, before, after, changed) "
+                                  "VALUES (now(), :who, 'decision.approve', 'entry:E-1', 'E-1', "
+                                  "'{\"state\": \"submitted\"}', '{\"state\": \"approved\"}', '[\"state\"]')",
+                  "actor"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE_THE_CHAIN))
+def test_the_migration_chains_the_rows_already_there(pg_server_url, name):
+    revision, insert, who = BEFORE_THE_CHAIN[name]
     database = f"t_audit_backfill_{uuid.uuid4().hex[:8]}"
     url = make_url(pg_server_url).set(database=database).render_as_string(hide_password=False)
-    upgrade("identity", url, "111f22c269f3")  # before the chain
+    upgrade(name, url, revision)  # before the chain
     engine = create_engine(url)
+    people = ["198001012006041001", "198002022006042002", "198003032006043003"]
     try:
         with engine.begin() as conn:
-            for nip in ("198001012006041001", "198002022006042002", "198003032006043003"):
-                conn.execute(text("INSERT INTO audit_log (at, event, nip, detail) VALUES (now(), 'signed_in', :nip, "
-                                  "'{\"x\": [1, 2]}')"), {"nip": nip})
-        upgrade("identity", url)
-        stream = streams_of("identity")[0]
-        sessions = make_session_factory(engine, service("identity").metadata)
+            for nip in people:
+                conn.execute(text(insert), {"who": nip})
+        upgrade(name, url)  # approvals: its append-only trigger is disabled for the backfill only
+        stream = streams_of(name)[0]
+        sessions = make_session_factory(engine, service(name).metadata)
         _append(sessions, stream, 1)
         with sessions() as session:
             rows = [dict(r) for r in session.execute(select(stream.table).order_by(stream.table.c.seq)).mappings()]
-        assert [r["nip"] for r in rows[:3]] == ["198001012006041001", "198002022006042002", "198003032006043003"]
+        assert [r[who] for r in rows[:3]] == people
         assert walk(stream.name, stream.fields, rows) == (None, 4, rows[-1]["hash"])
         with engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
-            conn.execute(text("UPDATE audit_log SET nip = NULL"))
+            conn.execute(text(f'UPDATE "{stream.table.name}" SET {who} = NULL'))
     finally:
         engine.dispose()
         admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
