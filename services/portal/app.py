@@ -37,6 +37,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     from portal.finance import blueprint as finance
     from portal.http import blueprint
     from portal.leaders import blueprint as leaders
+    from portal.presence import blueprint as presence
     from portal.pwa import blueprint as pwa
     settings = settings or PortalSettings.from_env()
     configure_logging(SERVICE)
@@ -127,6 +128,7 @@ def create_app(settings: PortalSettings | None = None, today=date.today, dev_min
     app.register_blueprint(pwa)
     app.register_blueprint(admin)
     app.register_blueprint(finance)
+    app.register_blueprint(presence)
     return app
 
 

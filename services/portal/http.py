@@ -258,7 +258,13 @@ def my_days():
 @signed_in
 def evidence(evidence_id):
     """An evidence file, for whoever the activities service lets see it."""
-    reply = api().call("activities", "GET", f"/evidence/{evidence_id}")
+    return service_file("activities", f"/evidence/{evidence_id}")
+
+
+def service_file(service: str, path: str) -> Response:
+    """A file a service serves (evidence, a photo), passed through as it came, for whoever the service lets see
+    it; kept privately by the browser for an hour, never sniffed as another type."""
+    reply = api().call(service, "GET", path)
     response = Response(reply.content, mimetype=reply.content_type.split(";")[0] or "application/octet-stream")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -188,3 +188,36 @@ def check_command(form: dict, kinds) -> dict[str, str]:
     if form.get("since") and _date(form["since"]) is None:
         errors["since"] = N_("Enter a date.")
     return errors
+
+
+def _number(value: str | None, low: float, high: float) -> float | None:
+    try:
+        number = float(value or "")
+    except ValueError:
+        return None
+    return number if low <= number <= high else None
+
+
+def check_checkin(form: dict) -> dict[str, str]:
+    """Errors of a check-in: the position fix the page took (the photo is checked with the upload)."""
+    if _number(form.get("latitude"), -90, 90) is None or _number(form.get("longitude"), -180, 180) is None \
+            or _number(form.get("accuracy_m"), 0, 100_000) is None:
+        return {"location": N_("Take your location first (allow the browser to use it).")}
+    return {}
+
+
+def checkin_body(form: dict) -> dict:
+    """The check-in's fields as the attendance service takes them (the photo travels beside them)."""
+    body = {name: form[name] for name in ("latitude", "longitude", "accuracy_m")}
+    if form.get("device_time"):
+        body["device_time"] = form["device_time"]
+    return body
+
+
+def check_review(form: dict) -> dict[str, str]:
+    """Errors of a supervisor's review of a check-in: a verdict, and a reason to reject."""
+    if form.get("verdict") not in ("confirm", "reject"):
+        return {"verdict": N_("Choose to confirm or to reject.")}
+    if form["verdict"] == "reject" and not form.get("reason", "").strip():
+        return {"reason": N_("Say why the check-in is rejected.")}
+    return {}

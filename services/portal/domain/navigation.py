@@ -21,10 +21,12 @@ class Page:
 PAGES = (
     Page("portal.home", N_("Home"), frozenset()),
     Page("portal.work", N_("Today's work"), frozenset({"staff"})),
+    Page("presence.checkin", N_("Check in"), frozenset({"staff"})),
     Page("portal.my_days", N_("My days"), frozenset({"staff"})),
     Page("portal.payslips", N_("My payslips"), frozenset({"staff"})),
     Page("portal.queue", N_("Approvals"), frozenset({"supervisor"})),
     Page("portal.ratings", N_("Behaviour ratings"), frozenset({"supervisor"})),
+    Page("presence.review", N_("Check-ins to review"), frozenset({"supervisor"})),
     Page("portal.verification", N_("Verification"), frozenset({"verifier"})),
     Page("portal.runs", N_("Payroll"), frozenset({"finance"})),
     Page("finance.simulation", N_("Policy simulation"), frozenset({"finance", "admin"})),

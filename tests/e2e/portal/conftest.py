@@ -15,8 +15,11 @@ from portal.config import PortalSettings
 from tests.tokens import LocalIssuer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# the camera is Chromium's own test device (a moving pattern), granted without asking: a page that takes a photo
+# is driven like any other (geolocation is set per browser context)
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 class Served:

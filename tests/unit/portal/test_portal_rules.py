@@ -12,8 +12,8 @@ def _endpoints(roles):
 
 
 def test_each_role_sees_its_own_pages_and_everyone_the_public_ones():
-    assert _endpoints(["staff"]) == ["home", "work", "my_days", "payslips", "transparency"]
-    assert _endpoints(["supervisor"]) == ["home", "queue", "ratings", "dashboard_page", "transparency"]
+    assert _endpoints(["staff"]) == ["home", "work", "checkin", "my_days", "payslips", "transparency"]
+    assert _endpoints(["supervisor"]) == ["home", "queue", "ratings", "review", "dashboard_page", "transparency"]
     assert "roster" in _endpoints(["admin"]) and "roster" not in _endpoints(["ops"])
     assert "runs" in _endpoints(["finance"]) and "queue" not in _endpoints(["finance"])
     assert _endpoints([]) == ["home", "transparency"]
@@ -80,3 +80,14 @@ def test_admin_forms_name_their_fields_and_a_schedule_is_one_window_on_each_tick
     assert set(forms.check_assignment({"verifier_id": "1", "unit_id": ""})) == {"verifier_id", "unit_id"}
     assert forms.check_command({"command": "REBOOT"}, ("REBOOT",)) == {}
     assert set(forms.check_command({"command": "FORMAT", "since": "x"}, ("REBOOT",))) == {"command", "since"}
+
+
+def test_the_check_in_form_needs_a_location_and_a_rejection_its_reason():
+    assert forms.check_checkin({"latitude": "-7.2", "longitude": "112.7", "accuracy_m": "12"}) == {}
+    assert set(forms.check_checkin({"latitude": "", "longitude": "112.7", "accuracy_m": "12"})) == {"location"}
+    assert set(forms.check_checkin({"latitude": "95", "longitude": "112.7", "accuracy_m": "12"})) == {"location"}
+    assert forms.checkin_body({"latitude": "-7.2", "longitude": "112.7", "accuracy_m": "12", "device_time": "",
+                               "csrf_token": "x"}) == {"latitude": "-7.2", "longitude": "112.7", "accuracy_m": "12"}
+    assert forms.check_review({"verdict": "confirm"}) == {}
+    assert set(forms.check_review({"verdict": "reject", "reason": " "})) == {"reason"}
+    assert set(forms.check_review({})) == {"verdict"}
