@@ -104,3 +104,10 @@ def test_dashboard_queries_only_metrics_the_services_export(dashboard):
     assert board["uid"] == dashboard.stem and len({p["id"] for p in board["panels"]}) == len(board["panels"])
     queried = {name for panel in board["panels"] for target in panel["targets"] for name in metric_names(target["expr"])}
     assert queried and queried <= exported_metrics()
+
+
+def test_compose_has_no_password_of_its_own():
+    """Every password comes from the operator's environment (`${NAME:?...}` refuses to start without it)."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in ("POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+        assert f"${{{name}:-" not in text and f"${{{name}:?" in text, name
