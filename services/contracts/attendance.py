@@ -24,6 +24,14 @@ class PunchRecordedSchema(Schema):
     verify = fields.Integer(load_default=None, allow_none=True)
 
 
+class DoubtfulPunchSchema(Schema):
+    """A check-in from a phone on the day that awaits the supervisor's review, with the kinds of its doubts
+    (the evidence itself, location included, stays in the attendance service)."""
+
+    punch_id = fields.String(required=True)
+    doubts = fields.List(fields.String(), required=True)
+
+
 class DayBuiltSchema(Schema):
     """An employee's attendance day; a rebuilt day is published again with a higher version."""
 
@@ -49,6 +57,8 @@ class DayBuiltSchema(Schema):
     absence_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ABSENCE_KINDS))
     absence_reference = fields.String(load_default=None, allow_none=True)
     correction = fields.Boolean(load_default=False)  # the day's month was already closed for payroll
+    # the day's check-ins from a phone awaiting review (left out when there are none)
+    doubtful_punches = fields.List(fields.Nested(DoubtfulPunchSchema), load_default=list)
 
 
 class DeviceSchema(Schema):

@@ -204,14 +204,16 @@ def _days_query(for_score: bool = False):
     d = tables.days
     punches = null().label("punch_ids") if for_score else d.c.punch_ids
     reference = null().label("absence_reference") if for_score else d.c.absence_reference
+    doubtful = null().label("doubtful_punches") if for_score else d.c.doubtful_punches
     return select(*(null().label(name) if for_score and name in _UNSCORED else d.c[name] for name in _DAY_FIELDS),
-                  punches, d.c.absence_kind, reference)
+                  punches, d.c.absence_kind, reference, doubtful)
 
 
 def _day_of(row) -> Day:
     """A `_days_query` row as the rules' Day (positional: 100,000s of rows per month close)."""
-    *fields, punch_ids, absence_kind, absence_reference = row
-    return Day(*fields, tuple(punch_ids or ()), absence_kind, absence_reference)
+    *fields, punch_ids, absence_kind, absence_reference, doubtful = row
+    return Day(*fields, tuple(punch_ids or ()), absence_kind, absence_reference,
+               tuple((d["punch_id"], tuple(d["doubts"])) for d in doubtful or ()))
 
 
 def _standing_query():

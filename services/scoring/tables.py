@@ -34,6 +34,7 @@ days = Table(
     Column("absence_kind", String(20), nullable=True),
     Column("absence_reference", String(200), nullable=True),
     Column("correction", Boolean, nullable=False, default=False),
+    Column("doubtful_punches", JSON, nullable=True),  # check-ins from a phone awaiting review: [{punch_id, doubts}]
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # Covering what a month's score reads of a day: a unit's close reads its days from the index alone.
     Index("ix_days_employee_date_scored", "employee_id", "local_date",

@@ -185,5 +185,6 @@ def review_checkin(session: Session, principal: Principal, punch_id: str, verdic
         review=state, reviewed_by=principal.subject, reviewed_at=now, review_reason=(reason or "").strip() or None))
     if state == "rejected":
         session.execute(update(tables.punches).where(tables.punches.c.id == row.punch_id).values(voided_at=now))
-        rebuild_days(session, row.employee_id, [row.local_date + timedelta(days=n) for n in (-1, 0, 1)], config)
+    # the day no longer carries the doubt (confirmed) or the punch (rejected): a new version, the flag resolved
+    rebuild_days(session, row.employee_id, [row.local_date + timedelta(days=n) for n in (-1, 0, 1)], config)
     return _view(_checkin(session, row.punch_id))

@@ -79,6 +79,13 @@ def _day_content(day: AttendanceDay) -> dict:
     return json.loads(json.dumps(data))
 
 
+def _pending_doubts(session: Session, employee_ids: list[str]) -> dict[str, list[str]]:
+    """Punch id -> the doubt kinds of the employees' check-ins from a phone that await the supervisor's review."""
+    c = tables.checkins.c
+    return {str(r.punch_id): [d["kind"] for d in r.doubts] for r in session.execute(
+        select(c.punch_id, c.doubts).where(c.review == "pending", c.employee_id.in_(employee_ids)))}
+
+
 def _local_midnight_utc(local_date: date, zone: str) -> datetime:
     return datetime.combine(local_date, time(0), ZoneInfo(zone)).astimezone(UTC)
 
@@ -152,6 +159,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     all_dates = sorted({local_date for *_, dates, _, _ in windows for local_date in dates})
     existing = {(r.employee_id, r.local_date): r for r in session.execute(
         select(tables.days).where(d.employee_id.in_(ids), d.local_date.in_(all_dates)))}
+    pending = _pending_doubts(session, ids)
     units = sorted({r.unit_id for r in employees.values()})
     closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(m.unit_id, m.year, m.month).where(
         m.unit_id.in_(units), m.year >= low.year, m.year <= high.year))} if units else set()
@@ -173,6 +181,9 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
             day = build_day(employee_id, local_date, zone, shifts[local_date], day_punches, covering,
                             local_date in holidays, config.policy, version=1)
             content = _day_content(day)
+            doubtful = [{"punch_id": p, "doubts": pending[p]} for p in content["punch_ids"] if p in pending]
+            if doubtful:  # left out otherwise: a day without check-ins reads as it always did
+                content["doubtful_punches"] = doubtful
             if current is not None and current.content == content:
                 continue
             version = current.version + 1 if current else 1

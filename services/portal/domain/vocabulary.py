@@ -13,7 +13,7 @@ FLAG_STATES = (N_("open"), N_("cleared"), N_("resolved"))
 FLAG_KINDS = (N_("overtime_without_activity"), N_("activity_outside_attendance"),
               N_("activity_without_attendance"), N_("overlapping_activities"), N_("activity_exceeds_presence"),
               N_("present_without_activity"), N_("missing_clock_in"), N_("missing_clock_out"),
-              N_("late_arrival"), N_("early_leave"))
+              N_("late_arrival"), N_("early_leave"), N_("doubtful_presence"))
 SCORE_FACTS = (N_("activity_score"), N_("discipline_score"), N_("final_score"), N_("predicate"))
 DEVICE_STATES = (N_("pending"), N_("approved"), N_("disabled"))
 BUDGET_SERIES = (N_("planned"), N_("paid"))

@@ -43,6 +43,8 @@ class Day:
     punch_ids: tuple[str, ...]
     absence_kind: str | None
     absence_reference: str | None
+    # check-ins from a phone awaiting the supervisor's review: ((punch id, (doubt kind, ...)), ...)
+    doubtful_punches: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def check_day(
         *check.overlapping(),
         *check.exceeds_presence(),
         *check.present_without_activity(),
+        *check.doubtful_presence(),
     ]
     return sorted(flags, key=lambda flag: flag.key)
 
@@ -169,6 +172,20 @@ class _DayCheck:
         if day.missing_clock_out:
             at = f"clocked in at {self._time(day.clock_in)}" if day.clock_in else "a punch was recorded"
             yield self._flag(FlagKind.MISSING_CLOCK_OUT, f"No clock-out on {day.local_date}: {at} but no clock-out.")
+
+    def doubtful_presence(self) -> Iterable[Flag]:
+        """A check-in from a phone that something makes doubtful counts as presence only once the supervisor
+        confirms it (a rejected one is voided by attendance): until then the day says so, with the punches."""
+        day = self.day
+        if day is None or not day.doubtful_punches:
+            return
+        ids = tuple(punch_id for punch_id, _ in day.doubtful_punches)
+        reasons = sorted({kind for _, kinds in day.doubtful_punches for kind in kinds})
+        yield Flag(FlagKind.DOUBTFUL_PRESENCE, self.employee_id, self.local_date,
+                   f"{FlagKind.DOUBTFUL_PRESENCE.value}:{self.employee_id}:{self.local_date.isoformat()}",
+                   f"Check-in from a phone on {day.local_date} awaits the supervisor's review "
+                   f"({', '.join(reasons)}): punch {', '.join(ids)}.",
+                   Evidence(day.version, ids, ()))
 
     def late_and_early(self) -> Iterable[Flag]:
         day = self.day

@@ -16,6 +16,7 @@ class FlagKind(StrEnum):
     MISSING_CLOCK_OUT = "missing_clock_out"
     LATE_ARRIVAL = "late_arrival"
     EARLY_LEAVE = "early_leave"
+    DOUBTFUL_PRESENCE = "doubtful_presence"  # a check-in from a phone awaiting the supervisor's review
 
 
 SANGAT_BAIK = "Sangat Baik"

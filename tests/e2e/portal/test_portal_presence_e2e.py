@@ -93,6 +93,8 @@ def test_a_nurse_checks_in_from_her_phone_and_her_supervisor_rejects_the_doubtfu
     assert "menunggu pemeriksaan atasan" in mine and f"Di luar area: 234 m dari {fence}" in mine
     assert "disimpan sampai" in mine  # the exact location, and how long it is kept
     phone.close()
+    # scoring raises the cross-check flag from the day attendance rebuilt, as for any other finding
+    wait_until("the doubtful presence flag in scoring", lambda: _flags(apis, admin, nurse, "open"), TIMEOUT_S)
 
     # The supervisor sees why, with the photo, and a rejection needs its reason.
     desk = _phone(browser, LAT, LON)
@@ -124,3 +126,10 @@ def test_a_nurse_checks_in_from_her_phone_and_her_supervisor_rejects_the_doubtfu
     punches = apis["attendance"].ok("GET", "/punches", admin, params={"employee_id": nurse})["punches"]
     assert [(p["source"], p["voided_at"] is None) for p in punches] == [("mobile", True), ("mobile", False)]
     phone.close()
+    wait_until("the flag resolved once the punch is rejected", lambda: _flags(apis, admin, nurse, "resolved"),
+               TIMEOUT_S)
+
+
+def _flags(apis, token: str, nurse: str, state: str) -> list:
+    flags = apis["scoring"].ok("GET", "/flags", token, params={"employee_id": nurse})["flags"]
+    return [f for f in flags if f["kind"] == "doubtful_presence" and f["state"] == state]

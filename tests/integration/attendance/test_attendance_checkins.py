@@ -156,3 +156,17 @@ def test_bad_check_ins_are_refused_naming_the_field(att, token, site):
     assert double_tap.status_code in (201, 409)  # 409 when it falls in the same second: not taken twice
     if double_tap.status_code == 409:
         assert len(att.punches(nurse, datetime.now(UTC).astimezone(tables_zone()).date())) == 1
+
+
+def test_the_day_says_which_check_ins_await_review_until_the_supervisor_decides(att, token, site):
+    boss, nurse = site
+    punch_id = _check_in(att, token, nurse, lat=LAT + 0.002).json["punch_id"]
+    att.consumer.apply(att.outbox("attendance.punch.recorded")[0])
+    [built] = att.outbox("attendance.day.built")
+    assert built.data["doubtful_punches"] == [{"punch_id": punch_id, "doubts": ["outside_fence"]}]
+    confirmed = att.client.post(f"/checkins/{punch_id}/review", json={"verdict": "confirm"},
+                                headers=token(boss, "supervisor"))
+    assert confirmed.status_code == 200 and confirmed.json["review"]["state"] == "confirmed"
+    first, second = att.outbox("attendance.day.built")
+    assert second.data["version"] == 2 and second.data["doubtful_punches"] == []
+    assert second.data["punch_ids"] == [punch_id] and second.data["clock_in"] == first.data["clock_in"]

@@ -144,3 +144,20 @@ def test_who_sees_which_flags(scoring, people, new_nip, token):
     assert {e["field"] for e in bad.get_json()["errors"]} == {"from", "employee_id"}
     dated = get("/flags?from=2024-03-05&to=2024-03-31", headers=token(staff)).get_json()["flags"]
     assert dated == []
+
+
+def test_a_check_in_from_a_phone_awaiting_review_is_flagged_until_the_day_says_it_was_reviewed(scoring, people,
+                                                                                              token):
+    boss, staff, _ = people
+    doubtful = [{"punch_id": f"p-{staff}-{MONDAY}-in", "doubts": ["outside_fence", "inaccurate"]}]
+    scoring.feed(ev.day(staff, MONDAY, doubtful_punches=doubtful), ev.entry(staff, "e1", MONDAY, "07:30", "15:30"))
+    raised = [e["data"] for e in scoring.published() if e["type"] == "scoring.flag.raised"]
+    [flag] = [f for f in raised if f["kind"] == "doubtful_presence"]
+    assert flag["evidence"]["punch_ids"] == [f"p-{staff}-{MONDAY}-in"]
+    assert "inaccurate, outside_fence" in flag["message"]
+    queue = scoring.client.get("/flags?state=open", headers=token(boss, "supervisor")).get_json()["flags"]
+    assert [f["kind"] for f in queue] == ["doubtful_presence"]
+
+    scoring.feed(ev.day(staff, MONDAY, version=2))  # the supervisor confirmed it: the day no longer says so
+    assert [(e["type"], e["data"]["kind"]) for e in scoring.published()] == [
+        ("scoring.flag.resolved", "doubtful_presence")]

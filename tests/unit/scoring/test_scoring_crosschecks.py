@@ -247,3 +247,14 @@ def test_night_shift_entries_logged_on_the_calendar_date_go_to_the_shift():
     assert [e.entry_id for e in grouped[MONDAY]] == ["e-night"]
     assert [e.entry_id for e in grouped[tuesday]] == ["e-day"]
     assert check_day(night, grouped[MONDAY], [], POLICY) == []
+
+
+def test_a_check_in_from_a_phone_awaiting_review_is_a_flag_with_its_punches():
+    doubtful = day(punch_ids=("41", "42"), doubtful_punches=(("42", ("outside_fence", "clock_skew")),))
+    [flag] = check_day(doubtful, WORK, [], POLICY)
+    assert (flag.kind, flag.key) == (K.DOUBTFUL_PRESENCE, f"doubtful_presence:{NIP}:{MONDAY.isoformat()}")
+    assert flag.evidence.punch_ids == ("42",) and flag.evidence.day_version == doubtful.version
+    assert "clock_skew, outside_fence" in flag.message and "punch 42" in flag.message
+    # reviewed: the next version of the day carries no doubt, and the flag is resolved
+    raised, resolved = diff_flags([flag], check_day(replace(doubtful, doubtful_punches=()), WORK, [], POLICY))
+    assert raised == [] and resolved == [flag]
