@@ -1,5 +1,6 @@
 """The attendance service's background jobs (`kinerja work attendance`): pending device uploads to punches,
-and, once a minute, building every finished local date for all employees (`days.close_finished_dates`).
+and, once a minute, building every finished local date for all employees (`days.close_finished_dates`) and
+clearing the check-in coordinates whose keeping time is over (`checkins.forget_old_coordinates`).
 
 The upload request only stores the raw body durably and acknowledges it; this loop claims pending
 uploads in batches (`ATTENDANCE_INGEST_BATCH` uploads per transaction, default 50; the process runs at
@@ -26,7 +27,7 @@ from attendance import tables
 from attendance.store import UPLOADS_CHANNEL
 from attendance.app import build_context
 from attendance.config import AttendanceConfig, whole_setting
-from attendance.handlers import days, ingest
+from attendance.handlers import checkins, days, ingest
 from runtime.config import Settings
 from runtime.db import make_engine, make_session_factory
 from runtime.uow import unit_of_work
@@ -78,6 +79,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 if time.monotonic() >= next_close:
                     with unit_of_work(sessions) as session:
                         closed = days.close_finished_dates(session, config, datetime.now(UTC))
+                        forgotten = checkins.forget_old_coordinates(session, datetime.now(UTC))
+                    if forgotten:
+                        log.info("check-in coordinates past their keeping time cleared", extra={"checkins": forgotten})
                     if closed:
                         log.info("local dates built for every employee", extra={"dates": [str(d) for d in closed]})
                     next_close = time.monotonic() + CLOSE_DATES_EVERY_S

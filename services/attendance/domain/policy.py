@@ -89,6 +89,7 @@ class _PresenceSchema(Schema):
                                        validate=validate.Range(min=0, min_inclusive=False))
     exempt_absence_kinds = fields.List(fields.String(validate=validate.OneOf(ABSENCE_KINDS)),
                                        load_default=list(PresencePolicy.exempt_absence_kinds))
+    anywhere_weekdays = fields.List(fields.Integer(strict=True, validate=validate.Range(1, 7)), load_default=list)
     keep_coordinates_days = fields.Integer(strict=True, load_default=PresencePolicy.keep_coordinates_days,
                                            validate=validate.Range(min=0, max=3660))
     max_photo_bytes = fields.Integer(strict=True, load_default=PresencePolicy.max_photo_bytes,
@@ -96,7 +97,8 @@ class _PresenceSchema(Schema):
 
     @post_load
     def _make(self, data, **_kwargs):
-        return PresencePolicy(**{**data, "exempt_absence_kinds": tuple(data["exempt_absence_kinds"])})
+        return PresencePolicy(**{**data, "exempt_absence_kinds": tuple(data["exempt_absence_kinds"]),
+                                 "anywhere_weekdays": tuple(data["anywhere_weekdays"])})
 
 
 class AttendancePolicySchema(Schema):

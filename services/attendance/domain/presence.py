@@ -51,6 +51,7 @@ class PresencePolicy:
     repeated_location_m: float = 1.0      # an earlier punch this close (and not the same punch) is a repeat
     min_elapsed_minutes: float = 1.0      # elapsed time below this counts as this much (no division by ~0)
     exempt_absence_kinds: tuple[str, ...] = ("duty",)  # a day of these may be checked in from anywhere
+    anywhere_weekdays: tuple[int, ...] = ()  # work-from-anywhere days by the region's rule (ISO: 1 Monday..7)
     keep_coordinates_days: int = 30       # raw coordinates are kept this long; the verdict and distance stay
     max_photo_bytes: int = 2 * 1024 * 1024
 

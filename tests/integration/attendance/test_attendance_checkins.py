@@ -170,3 +170,31 @@ def test_the_day_says_which_check_ins_await_review_until_the_supervisor_decides(
     first, second = att.outbox("attendance.day.built")
     assert second.data["version"] == 2 and second.data["doubtful_punches"] == []
     assert second.data["punch_ids"] == [punch_id] and second.data["clock_in"] == first.data["clock_in"]
+
+
+def test_on_a_work_from_anywhere_weekday_the_fence_is_not_a_doubt(new_database, make_app, token, new_nip, tmp_path):
+    from pathlib import Path
+    national = (Path(__file__).resolve().parents[3] / "deploy" / "policies" / "national.toml").read_text()
+    policy = tmp_path / "wfa.toml"
+    policy.write_text(national.replace("[attendance]", "[attendance.presence]\nanywhere_weekdays = [1, 2, 3, 4, 5, 6, 7]"
+                                       "\n\n[attendance]", 1))
+    app = make_app("attendance", new_database("attendance"), policy_file=str(policy))
+    from attendance.consumers import handlers
+    from attendance.tables import metadata
+    from runtime.consumer import EventConsumer
+    from runtime.db import make_engine, make_session_factory
+    from runtime.events import make_event
+    engine = make_engine(app.config["SETTINGS"].database_url)
+    consumer = EventConsumer("attendance", None, None, make_session_factory(engine, metadata),
+                             handlers(app.config["SETTINGS"]))
+    nurse = new_nip()
+    consumer.apply(make_event("directory.employee.upserted", nurse, {
+        "employee_id": nurse, "name": "Ns. Wulan", "unit_id": "dinkes", "status": "PNS", "zone": "Asia/Jakarta"},
+        "test"))
+    answer = app.test_client().post("/checkins", data={
+        "latitude": str(LAT + 0.3), "longitude": str(LON), "accuracy_m": "10",
+        "photo": (io.BytesIO(_photo()), "foto.jpg")}, content_type="multipart/form-data", headers=token(nurse, "staff"))
+    assert answer.status_code == 201, answer.json
+    assert answer.json["fence"]["exempt"] is True and answer.json["doubts"] == []
+    engine.dispose()
+    app.extensions["kinerja"].engine.dispose()

@@ -132,3 +132,11 @@ def test_the_presence_thresholds_come_from_the_attendance_section():
         load_policy({"presence": {"max_accuracy_m": 0, "max_speed": 100}})
     assert refused.value.messages == {"presence": {"max_accuracy_m": ["Must be greater than or equal to 1."],
                                                    "max_speed": ["Unknown field."]}}
+
+
+def test_work_from_anywhere_weekdays_are_policy():
+    from attendance.domain.policy import load_policy
+    from marshmallow import ValidationError
+    assert load_policy({"presence": {"anywhere_weekdays": [5]}}).presence.anywhere_weekdays == (5,)
+    with pytest.raises(ValidationError):
+        load_policy({"presence": {"anywhere_weekdays": [0]}})
