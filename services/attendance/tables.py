@@ -1,6 +1,6 @@
 """The attendance service's tables: devices and their raw uploads, punches, days, absences, projections."""
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, text)
+                        MetaData, String, Table, Text, UniqueConstraint, false, text)
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -185,6 +185,7 @@ employees = Table(
     Column("supervisor_id", String(18), nullable=True, index=True),
     Column("acting_supervisor_id", String(18), nullable=True, index=True),
     Column("active", Boolean, nullable=False),
+    Column("work_anywhere", Boolean, nullable=False, server_default=false()),  # no fence applies to their check-ins
 )
 
 schedules = Table(

@@ -42,6 +42,9 @@ class EmployeeSchema(Schema):
     schedule_id = fields.String(load_default=None, allow_none=True)
     roles = fields.List(fields.String(), load_default=list)
     active = fields.Boolean(load_default=True)
+    # works where no fixed place is (a teacher in a remote school, an extension worker): a check-in from a
+    # phone is never doubted for being outside the unit's areas; set by an admin, kept by a roster import
+    work_anywhere = fields.Boolean(load_default=False)
 
 
 class DayPatternSchema(Schema):

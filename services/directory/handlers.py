@@ -155,7 +155,11 @@ def upsert_position(session: Session, data: dict) -> bool:
 
 
 def upsert_employee(session: Session, data: dict, today: date) -> bool:
-    """Create or change an employee: valid NIP, known unit/position/schedule, supervisors known and acyclic."""
+    """Create or change an employee: valid NIP, known unit/position/schedule, supervisors known and acyclic.
+    `work_anywhere` left out keeps what the employee had."""
+    if "work_anywhere" not in data:
+        existing = get(session, "employee", data.get("employee_id", ""))
+        data = {**data, "work_anywhere": bool(existing and existing["work_anywhere"])}
     record = _load("employee", data)
     try:
         validate_nip(record["employee_id"], today, pppk=record["status"] == "PPPK")
@@ -356,7 +360,8 @@ def import_roster(session: Session, text: str, imported_by: str, today: date) ->
             "employee_id": row.nip, "name": row.name, "unit_id": row.unit_id, "position_id": row.position_id,
             "supervisor_id": row.supervisor_nip, "acting_supervisor_id": row.acting_supervisor_nip,
             "status": str(row.status), "zone": row.zone, "schedule_id": row.schedule_id,
-            "roles": existing["roles"] if existing else ["staff"]})
+            "roles": existing["roles"] if existing else ["staff"],
+            "work_anywhere": bool(existing and existing["work_anywhere"])})
         changes += _store(session, "employee", record)
         enrolment = row.enrolment()
         if enrolment:

@@ -1,5 +1,5 @@
 """The directory's tables: organisation units, positions, employees, schedules, holidays, enrolments, geofences."""
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, true
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, false, true
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -41,6 +41,7 @@ employees = Table(
     Column("schedule_id", String(64), nullable=True),
     Column("roles", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("work_anywhere", Boolean, nullable=False, default=False, server_default=false()),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -87,7 +87,7 @@ def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: da
     at = now.replace(microsecond=0)
     local_time = at.astimezone(ZoneInfo(employee.zone)).replace(tzinfo=None)
     verdict = fence_verdict(fix, _fences(session, employee.unit_id))
-    exempt = local_time.isoweekday() in policy.anywhere_weekdays or _exempt(
+    exempt = employee.work_anywhere or local_time.isoweekday() in policy.anywhere_weekdays or _exempt(
         session, employee_id, local_time.date(), policy.exempt_absence_kinds)
     c = tables.checkins.c
     located = session.execute(select(c.punch_id, c.at, c.latitude, c.longitude).where(

@@ -20,7 +20,7 @@ def project_employee(session: Session, data: dict) -> None:
     upsert_row(session, tables.employees, {"employee_id": data["employee_id"]}, {
         "unit_id": data["unit_id"], "zone": data["zone"], "schedule_id": data.get("schedule_id"),
         "supervisor_id": data.get("supervisor_id"), "acting_supervisor_id": data.get("acting_supervisor_id"),
-        "active": data.get("active", True)})
+        "active": data.get("active", True), "work_anywhere": data.get("work_anywhere", False)})
 
 
 def project_geofence(session: Session, data: dict) -> None:

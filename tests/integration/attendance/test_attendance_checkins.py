@@ -198,3 +198,12 @@ def test_on_a_work_from_anywhere_weekday_the_fence_is_not_a_doubt(new_database, 
     assert answer.json["fence"]["exempt"] is True and answer.json["doubts"] == []
     engine.dispose()
     app.extensions["kinerja"].engine.dispose()
+
+
+def test_someone_who_works_anywhere_is_never_outside_the_fence(att, token, new_nip):
+    extension_worker = new_nip()
+    att.apply("directory.employee.upserted", {
+        "employee_id": extension_worker, "name": "Penyuluh", "unit_id": "dinkes", "status": "PNS",
+        "zone": "Asia/Jakarta", "work_anywhere": True}, extension_worker)
+    answer = _check_in(att, token, extension_worker, lat=LAT + 0.2)
+    assert answer.status_code == 201 and answer.json["fence"]["exempt"] is True and answer.json["doubts"] == []

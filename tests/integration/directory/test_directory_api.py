@@ -265,3 +265,20 @@ def test_geofences_are_set_by_the_admin_validated_by_shape_and_published(directo
     published = [(t, k, json.loads(p)) for t, k, p in _outbox_types(url) if t == "directory.geofence.upserted"]
     assert [k for _, k, _ in published] == ["pkm-kenjeran", "kantor-dinkes"]
     assert published[0][2]["data"]["radius_m"] == 150.0
+
+
+def test_working_anywhere_is_set_by_the_admin_and_kept_by_later_changes_and_imports(directory, token):
+    client, url = directory
+    admin = token(ADMIN, "admin")
+    assert client.post("/roster/imports", data=ROSTER.encode(), headers={**admin, "Content-Type": "text/csv"}).json[
+        "rows_accepted"] == 3
+    staff = client.get(f"/employees/{STAFF}", headers=admin).json
+    assert staff["work_anywhere"] is False
+    body = {k: v for k, v in staff.items() if k not in ("employee_id", "work_anywhere")}
+    assert client.put(f"/employees/{STAFF}", json={**body, "work_anywhere": True}, headers=admin).json["changed"]
+    assert client.put(f"/employees/{STAFF}", json={**body, "name": "Siti A."}, headers=admin).json[
+        "employee"]["work_anywhere"] is True  # left out: kept
+    client.post("/roster/imports", data=ROSTER.encode(), headers={**admin, "Content-Type": "text/csv"})
+    assert client.get(f"/employees/{STAFF}", headers=admin).json["work_anywhere"] is True
+    published = [json.loads(p)["data"] for t, k, p in _outbox_types(url) if k == STAFF and "employee" in t]
+    assert published[-1]["work_anywhere"] is True
