@@ -1,5 +1,5 @@
-"""The admin pages over the services' APIs: holidays and schedules (directory), verifier assignments
-(approvals), and one device's commands and reconciliation (attendance)."""
+"""The admin pages over the services' APIs: holidays, schedules and check-in areas (directory), verifier
+assignments (approvals), and one device's commands and reconciliation (attendance)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from portal.backend import ServiceError
 from portal.domain import forms
+from portal.domain.navigation import N_
 from portal.http import _field_errors, _today, account, api, role_required
 
 blueprint = Blueprint("admin", __name__)
@@ -70,6 +71,51 @@ _HOLIDAY_ACTIONS = {
     "remove": (lambda form: {},
                lambda form: api().call("directory", "DELETE", f"/holidays/{form['date']}"),
                lambda answer: _("Holiday removed.")),
+}
+
+
+@blueprint.route("/admin/areas", methods=["GET", "POST"])
+@role_required("admin", "ops")
+def areas():
+    """Where staff may check in from a phone: each unit's circles and work-site outlines, adding or retiring
+    one, and the people who work anywhere (admin)."""
+    errors, form = {}, request.form if request.method == "POST" else {"kind": "circle", "radius_m": "100"}
+    if request.method == "POST" and "admin" in account()["roles"]:
+        action = form.get("action", "add")
+        check, call, done = _AREA_ACTIONS.get(action, _AREA_ACTIONS["add"])
+        errors = {k: _(v) for k, v in check(form).items()}
+        if not errors:
+            try:
+                call(form)
+                flash(_(done), "success")
+                return redirect(url_for("admin.areas"))
+            except ServiceError as exc:
+                errors = _refused(exc)
+    units = api().get("directory", "/units")["units"]
+    fences = [g for g in api().get("directory", "/geofences")["geofences"] if g["active"]]
+    anywhere = [e for e in api().get("directory", "/employees")["employees"] if e.get("work_anywhere")]
+    return render_template("admin_areas.html", units=units, fences=fences, anywhere=anywhere, form=form,
+                           errors=errors), (422 if errors else 200)
+
+
+def _retire(form) -> None:
+    current = next(g for g in api().get("directory", "/geofences")["geofences"] if g["fence_id"] == form["fence_id"])
+    api().put("directory", f"/geofences/{form['fence_id']}", json={**current, "active": False})
+
+
+def _work_anywhere(form) -> None:
+    nip = form["nip"].strip()
+    current = api().get("directory", f"/employees/{nip}")
+    body = {k: v for k, v in current.items() if k != "employee_id"}
+    api().put("directory", f"/employees/{nip}", json={**body, "work_anywhere": form.get("anywhere") == "1"})
+
+
+_AREA_ACTIONS = {
+    "add": (forms.check_area,
+            lambda form: api().put("directory", f"/geofences/{form['fence_id'].strip()}", json=forms.area_body(form)),
+            N_("Area saved.")),
+    "retire": (lambda form: {}, _retire, N_("Area retired.")),
+    "anywhere": (forms.check_anywhere, _work_anywhere, N_("Who works anywhere is saved.")),
 }
 
 

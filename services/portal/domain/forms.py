@@ -221,3 +221,56 @@ def check_review(form: dict) -> dict[str, str]:
     if form["verdict"] == "reject" and not form.get("reason", "").strip():
         return {"reason": N_("Say why the check-in is rejected.")}
     return {}
+
+
+_NIP = re.compile(r"^\d{18}$")
+
+
+def _vertices(text: str) -> list[list[float]] | None:
+    """A polygon's corners, one `latitude, longitude` a line; None when a line is not one."""
+    corners = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) != 2 or _number(parts[0], -90, 90) is None or _number(parts[1], -180, 180) is None:
+            return None
+        corners.append([float(parts[0]), float(parts[1])])
+    return corners
+
+
+def check_area(form: dict) -> dict[str, str]:
+    """Errors of a check-in area: its unit, id and name, and a circle's centre and radius or a polygon's corners."""
+    errors = {}
+    if not form.get("unit_id"):
+        errors["unit_id"] = N_("Choose the unit.")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", form.get("fence_id", "").strip()):
+        errors["fence_id"] = N_("Letters, digits, dots, dashes or underscores, at most 64.")
+    if not form.get("name", "").strip():
+        errors["name"] = N_("Name the area.")
+    if form.get("kind") == "polygon":
+        corners = _vertices(form.get("vertices", ""))
+        if corners is None or len(corners) < 3:
+            errors["vertices"] = N_("At least three corners, one 'latitude, longitude' a line.")
+    else:
+        if _number(form.get("latitude"), -90, 90) is None:
+            errors["latitude"] = N_("A latitude between -90 and 90.")
+        if _number(form.get("longitude"), -180, 180) is None:
+            errors["longitude"] = N_("A longitude between -180 and 180.")
+        if _number(form.get("radius_m"), 10, 50_000) is None:
+            errors["radius_m"] = N_("A radius of 10 to 50,000 m.")
+    return errors
+
+
+def area_body(form: dict) -> dict:
+    """The area as the directory takes it."""
+    body = {"unit_id": form["unit_id"], "name": form["name"].strip(), "kind": form.get("kind", "circle")}
+    if body["kind"] == "polygon":
+        body["vertices"] = _vertices(form["vertices"])
+    else:
+        body.update(latitude=float(form["latitude"]), longitude=float(form["longitude"]),
+                    radius_m=float(form["radius_m"]))
+    return body
+
+
+def check_anywhere(form: dict) -> dict[str, str]:
+    """Errors of marking someone as working anywhere: their NIP."""
+    return {} if _NIP.match(form.get("nip", "").strip()) else {"nip": N_("Enter the 18-digit NIP.")}

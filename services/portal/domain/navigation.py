@@ -36,6 +36,7 @@ PAGES = (
     Page("admin.verifiers", N_("Verifiers"), frozenset({"admin", "ops"})),
     Page("admin.holidays", N_("Holidays"), frozenset({"admin", "ops"})),
     Page("admin.schedules", N_("Schedules"), frozenset({"admin", "ops"})),
+    Page("admin.areas", N_("Check-in areas"), frozenset({"admin", "ops"})),
     Page("portal.transparency", N_("Transparency"), frozenset()),
 )
 

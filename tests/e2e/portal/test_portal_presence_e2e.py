@@ -66,9 +66,25 @@ def test_a_nurse_checks_in_from_her_phone_and_her_supervisor_rejects_the_doubtfu
         "name": "dr. Rahmat", "unit_id": unit, "status": "PNS", "zone": "Asia/Jakarta"})
     apis["directory"].ok("PUT", f"/employees/{nurse}", admin, json={
         "name": "Ns. Wulan", "unit_id": unit, "status": "PNS", "zone": "Asia/Jakarta", "supervisor_id": boss})
-    apis["directory"].ok("PUT", f"/geofences/{fence}", admin, json={
-        "unit_id": unit, "name": "Puskesmas Kenjeran", "kind": "circle", "latitude": LAT, "longitude": LON,
-        "radius_m": 100})
+    # The admin draws the puskesmas's area: a circle of 100 m round its door; a missing centre is named.
+    office = _phone(browser, LAT, LON)
+    page = office.new_page()
+    _sign_in(page, base, ADMIN, "admin")
+    page.click("nav >> text=Area presensi")
+    page.select_option("#unit_id", unit)
+    page.fill("#fence_id", fence)
+    page.fill("#name", "Puskesmas Kenjeran")
+    page.fill("#radius_m", "100")
+    page.click("button:has-text('Simpan area')")
+    assert "Lintang antara -90 dan 90." in page.inner_text("#latitude-error")
+    page.fill("#latitude", str(LAT))
+    page.fill("#longitude", str(LON))
+    page.click("button:has-text('Simpan area')")
+    page.wait_for_selector(".notice.success >> text=Area disimpan")
+    assert "dalam radius 100 m" in page.inner_text(f"#area-{fence}")
+    _accessible(page)
+    _fits(page)
+    office.close()
     wait_until("the nurse and the fence in attendance", lambda: _attendance_knows(apis, nurse, fence), TIMEOUT_S)
 
     # At the puskesmas: counted at once.

@@ -91,3 +91,17 @@ def test_the_check_in_form_needs_a_location_and_a_rejection_its_reason():
     assert forms.check_review({"verdict": "confirm"}) == {}
     assert set(forms.check_review({"verdict": "reject", "reason": " "})) == {"reason"}
     assert set(forms.check_review({})) == {"verdict"}
+
+
+def test_an_area_is_a_circle_or_an_outline_named_at_each_field():
+    circle = {"unit_id": "PKM", "fence_id": "pkm-1", "name": "Puskesmas", "kind": "circle", "latitude": "-7.2",
+              "longitude": "112.7", "radius_m": "100"}
+    assert forms.check_area(circle) == {}
+    assert forms.area_body(circle) == {"unit_id": "PKM", "name": "Puskesmas", "kind": "circle", "latitude": -7.2,
+                                       "longitude": 112.7, "radius_m": 100.0}
+    assert set(forms.check_area({**circle, "radius_m": "5", "fence_id": "a b"})) == {"radius_m", "fence_id"}
+    outline = {**circle, "kind": "polygon", "vertices": "-7.26, 112.75\n-7.26,112.751\n\n-7.259, 112.751\n"}
+    assert forms.check_area(outline) == {}
+    assert forms.area_body(outline)["vertices"] == [[-7.26, 112.75], [-7.26, 112.751], [-7.259, 112.751]]
+    assert set(forms.check_area({**outline, "vertices": "-7.26, 112.75\n-7.26"})) == {"vertices"}
+    assert forms.check_anywhere({"nip": "198503122010011002"}) == {} and set(forms.check_anywhere({"nip": "1"})) == {"nip"}
