@@ -318,6 +318,7 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
                                                f.c.state.in_((OPEN, CLEARED)))):
         stored[(row.employee_id, row.local_date)].append(row)
     now = _now()
+    raised_rows, events = [], []
     for employee_id, (dates, because) in wanted.items():
         first, last = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
         mine = [day for day in days[employee_id] if first <= day.local_date <= last]
@@ -329,14 +330,18 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
             rows = {row.flag_key: row for row in stored[(employee_id, on)]}
             raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
             for flag in raised:
-                _raise(session, flag, now)
+                row, event = _raised(flag, now)
+                raised_rows.append(row)
+                events.append(event)
             for flag in resolved:
-                _resolve_by_data(session, rows[flag.key], _cause(because, on), now)
+                events += _resolve_by_data(session, rows[flag.key], _cause(because, on), now)
             for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
                 row = rows.get(flag.key)
                 if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
                     session.execute(update(f).where(f.c.flag_key == flag.key)
                                     .values(message=flag.message, evidence=_evidence_json(flag.evidence)))
+    upsert_rows(session, f, raised_rows, ("flag_key",))
+    publish(session, *events)
     _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},
                                           because if isinstance(because, str) else "; ".join(
                                               because[changed] for changed in sorted(because)))
@@ -351,27 +356,27 @@ def _flag_event(event_type: str, flag_key: str, kind: str, employee_id: str, loc
     }, PRODUCER)
 
 
-def _raise(session: Session, flag: Flag, now: datetime) -> None:
-    f = tables.flags
-    values = {"kind": flag.kind.value, "employee_id": flag.employee_id, "local_date": flag.local_date,
-              "message": flag.message, "evidence": _evidence_json(flag.evidence), "state": OPEN, "raised_at": now,
-              "resolved_at": None, "resolution": None, "cleared_by": None}
-    upsert_row(session, f, {"flag_key": flag.key}, values)
-    publish(session, _flag_event("scoring.flag.raised", flag.key, flag.kind.value, flag.employee_id, flag.local_date,
-                                 flag.message, values["evidence"], None))
+def _raised(flag: Flag, now: datetime) -> tuple[dict, object]:
+    """A newly raised flag's row (upserted over a resolved one of the same key) and its event."""
+    row = {"flag_key": flag.key, "kind": flag.kind.value, "employee_id": flag.employee_id,
+           "local_date": flag.local_date, "message": flag.message, "evidence": _evidence_json(flag.evidence),
+           "state": OPEN, "raised_at": now, "resolved_at": None, "resolution": None, "cleared_by": None}
+    return row, _flag_event("scoring.flag.raised", flag.key, flag.kind.value, flag.employee_id, flag.local_date,
+                            flag.message, row["evidence"], None)
 
 
-def _resolve_by_data(session: Session, row, because: str, now: datetime) -> None:
+def _resolve_by_data(session: Session, row, because: str, now: datetime) -> list:
+    """Resolve a flag whose cause is gone; its event to publish (none for one a supervisor had cleared)."""
     f = tables.flags
     if row.state == CLEARED:
         # Already resolved by a supervisor's decision (and published then); the cause is now gone as well.
         session.execute(update(f).where(f.c.flag_key == row.flag_key).values(state=RESOLVED))
-        return
+        return []
     resolution = f"cause removed by later data ({because})"
     session.execute(update(f).where(f.c.flag_key == row.flag_key)
                     .values(state=RESOLVED, resolved_at=now, resolution=resolution))
-    publish(session, _flag_event("scoring.flag.resolved", row.flag_key, row.kind, row.employee_id, row.local_date,
-                                 row.message, row.evidence, resolution))
+    return [_flag_event("scoring.flag.resolved", row.flag_key, row.kind, row.employee_id, row.local_date,
+                        row.message, row.evidence, resolution)]
 
 
 def clear_flag(session: Session, principal: Principal, flag_key: str, reason: str, policy: ScoringPolicy) -> dict:
