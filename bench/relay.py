@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import socket
 import statistics
 import sys
@@ -258,6 +259,7 @@ def main() -> int:
         if kafka:
             kafka.stop()
             kafka.wipe()
+            shutil.rmtree(home, ignore_errors=True)  # a cluster's wipe leaves the folder of its brokers
     return 0
 
 
