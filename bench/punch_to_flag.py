@@ -353,6 +353,7 @@ def part_stack(pg: str, args) -> dict:
             except subprocess.TimeoutExpired:
                 process.kill()
         broker.stop()
+        broker.wipe()  # the throwaway broker's data; the processes' logs stay in report["logs"]
         if not args.keep_db:
             for url in urls.values():
                 _drop_database(url)
