@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from runtime.config import Settings, repo_root
+from runtime.config import DEFAULT_IDENTITY_URL, Settings, repo_root
 from runtime.service import SERVICES
 
 
@@ -219,13 +219,26 @@ def _cmd_audit(args) -> int:
     return 1 if broken else 0
 
 
+def offset_env(env: dict, host: str, offset: int) -> dict:
+    """The environment of a stack run `offset` ports up, beside another: the portal and `kinerja status` find its
+    services, and every service fetches the identity service's keys, at the offset ports; the tokens' issuer
+    stays the one the environment names (so `kinerja token` still mints tokens it accepts)."""
+    if not offset:
+        return env
+    env.setdefault("JWT_ISSUER", env.get("IDENTITY_URL", DEFAULT_IDENTITY_URL).rstrip("/"))
+    for name, port in SERVICES.items():
+        env.setdefault(f"{name.upper()}_URL", f"http://{host}:{port + offset}")
+    env.setdefault("JWKS_URL", f"{env['IDENTITY_URL']}/.well-known/jwks.json")
+    return env
+
+
 def _cmd_up(args) -> int:
     from runtime.broker import local_broker_on
     from runtime.kafka import ensure_topics
     from runtime.migrate import upgrade_service
     from runtime.supervision import Program, run
 
-    env = dict(os.environ)
+    env = offset_env(dict(os.environ), args.host, args.port_offset)
     programs = []
     if env.get("KAFKA_BOOTSTRAP_SERVERS"):
         ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"])

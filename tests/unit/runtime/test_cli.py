@@ -31,3 +31,13 @@ def test_other_commands_still_refuse_unknown_arguments(capsys):
         main(["token", "--sub", "198001012005011004", "--bogus"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_a_stack_run_beside_another_finds_its_own_services_and_keys_and_keeps_the_issuer():
+    from runtime.cli import offset_env
+    assert offset_env({"X": "1"}, "127.0.0.1", 0) == {"X": "1"}
+    env = offset_env({}, "127.0.0.1", 300)
+    assert env["IDENTITY_URL"] == "http://127.0.0.1:8307" and env["ATTENDANCE_URL"] == "http://127.0.0.1:8301"
+    assert env["JWKS_URL"] == "http://127.0.0.1:8307/.well-known/jwks.json"
+    assert env["JWT_ISSUER"] == "http://127.0.0.1:8007"
+    assert offset_env({"JWT_ISSUER": "https://sso.example"}, "0.0.0.0", 10)["JWT_ISSUER"] == "https://sso.example"
