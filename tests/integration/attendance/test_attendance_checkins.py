@@ -55,7 +55,8 @@ def test_a_check_in_inside_the_fence_is_a_punch_like_any_other(att, token, site)
     assert event.data["source"] == "mobile" and event.key == nurse
     att.consumer.apply(event)
     [day] = att.days(nurse, today)
-    assert day["clock_in"] == checkin["at"]
+    # a lone punch is the arrival up to the shift's midpoint (11:45 WIB) and the departure after it
+    assert checkin["at"] in (day["clock_in"], day["clock_out"])
 
 
 def tables_zone():
