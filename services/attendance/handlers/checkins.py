@@ -6,7 +6,8 @@ like a device's punch (`attendance.punch.recorded`), so the day is built from it
 (attendance.domain.presence), the photo taken at that moment, and the supervisor's review: a check-in with a
 doubt waits for the employee's supervisor (`pending`); nothing is dropped. A rejected check-in's punch is
 voided (kept, marked, no longer counted) and its days rebuilt. The raw coordinates are kept only for the
-policy's `keep_coordinates_days`, then cleared (the verdict, distance and doubts stay); the employee sees
+policy's `keep_coordinates_days`, then cleared by the attendance job and never shown after (the verdict,
+distance and doubts stay); the employee sees
 everything kept about them (`list_checkins`, the photo).
 """
 from __future__ import annotations
@@ -83,7 +84,6 @@ def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: da
     employee = employee_row(session, employee_id)
     if employee is None or not employee.active:
         raise Forbidden("only an active employee in the directory checks in")
-    forget_old_coordinates(session, now)
     at = now.replace(microsecond=0)
     local_time = at.astimezone(ZoneInfo(employee.zone)).replace(tzinfo=None)
     verdict = fence_verdict(fix, _fences(session, employee.unit_id))
@@ -91,7 +91,7 @@ def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: da
         session, employee_id, local_time.date(), policy.exempt_absence_kinds)
     c = tables.checkins.c
     located = session.execute(select(c.punch_id, c.at, c.latitude, c.longitude).where(
-        c.employee_id == employee_id, c.latitude.is_not(None), c.review != "rejected")
+        c.employee_id == employee_id, c.latitude.is_not(None), c.coordinates_until > now, c.review != "rejected")
         .order_by(c.at.desc()).limit(RECENT_LOCATED)).all()
     earlier = [PriorPunch(str(r.punch_id), aware(r.at), r.latitude, r.longitude) for r in located]
     digest = hashlib.sha256(photo).hexdigest()
@@ -123,11 +123,15 @@ def _checkin(session: Session, punch_id: int):
     return row
 
 
-def _view(row) -> dict:
+def _view(row, now: datetime | None = None) -> dict:
+    """A check-in as answered; coordinates past their keeping time are never shown, even in the minute before the
+    job clears them (`forget_old_coordinates`)."""
+    kept = row.latitude is not None and (now is None or aware(row.coordinates_until) > now)
     return {
         "punch_id": str(row.punch_id), "employee_id": row.employee_id, "at": iso(row.at),
         "local_date": row.local_date.isoformat(), "device_time": iso(row.device_time),
-        "accuracy_m": row.accuracy_m, "latitude": row.latitude, "longitude": row.longitude,
+        "accuracy_m": row.accuracy_m, "latitude": row.latitude if kept else None,
+        "longitude": row.longitude if kept else None,
         "coordinates_until": iso(row.coordinates_until),
         "fence": {"inside": row.inside, "fence_id": row.fence_id, "distance_m": row.distance_m, "exempt": row.exempt},
         "doubts": row.doubts, "photo_sha256": row.photo_sha256, "photo": f"/checkins/{row.punch_id}/photo",
@@ -143,11 +147,10 @@ def _punch_id(value: str) -> int:
 
 def list_checkins(session: Session, employee_id: str, start: date, end: date, now: datetime) -> list[dict]:
     """An employee's check-ins from `start` to `end` (local dates), with everything kept about each."""
-    forget_old_coordinates(session, now)
     c = tables.checkins.c
     rows = session.execute(select(tables.checkins).where(c.employee_id == employee_id, c.local_date >= start,
                                                          c.local_date <= end).order_by(c.at))
-    return [_view(r) for r in rows]
+    return [_view(r, now) for r in rows]
 
 
 def pending_reviews(session: Session, approver_id: str) -> list[dict]:
