@@ -23,12 +23,14 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,7 +86,8 @@ def _seed(url: str, serials: list[str], pins: int, first_nip: int = 198001012005
 
 def _device_worker(port: int, serial: str, bodies: list[bytes], latencies: list, errors: list,
                    start: threading.Event, schedule: tuple[float, float] | None, origin: list):
-    """Post a device's batches in order; with a schedule (offset, interval), each at its planned time."""
+    """Post a device's batches in order; with a schedule (offset, interval), each at its planned time. A connection
+    the server closed while the device waited (its keep-alive ran out) is opened again, as a device does."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     start.wait()
     for n, body in enumerate(bodies):
@@ -95,14 +98,53 @@ def _device_worker(port: int, serial: str, bodies: list[bytes], latencies: list,
             if delay > 0:
                 time.sleep(delay)
         t0 = time.perf_counter()
-        conn.request("POST", f"/iclock/cdata?SN={serial}&table=ATTLOG&Stamp={n + 1}", body=body,
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
-        response = conn.getresponse()
-        reply = response.read()
+        try:
+            response, reply = _post_batch(conn, serial, n, body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()  # closed by the server between two batches: nothing of this one was read
+            response, reply = _post_batch(conn, serial, n, body)
         latencies.append(time.perf_counter() - (planned if planned is not None and planned < t0 else t0))
         if response.status != 200 or reply != f"OK: {BATCH}".encode():
             errors.append((response.status, reply[:100]))
     conn.close()
+
+
+def _post_batch(conn: http.client.HTTPConnection, serial: str, n: int, body: bytes):
+    conn.request("POST", f"/iclock/cdata?SN={serial}&table=ATTLOG&Stamp={n + 1}", body=body,
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    return response, response.read()
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    """The attendance service under gunicorn as the benches run it: the deployed configuration, with a keep-alive
+    longer than a device's pause between two batches (gunicorn's default of 2 s would close most connections)."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "-b",
+            f"127.0.0.1:{port}", "-w", str(workers), "--keep-alive", "75", "attendance.app:create_app()"]
+
+
+@contextmanager
+def throwaway_kafka(brokers: int = 1):
+    """A throwaway broker, or with `brokers=3` a three-broker cluster (every topic replicated three times,
+    `min.insync.replicas=2`, as tests/e2e/test_kafka_cluster_e2e.py), in a temporary folder removed afterwards.
+    Yields (bootstrap, the environment its clients need: `kinerja` processes create topics from it)."""
+    from runtime.broker import Broker, Cluster
+    if brokers not in (1, 3):
+        raise ValueError("brokers: 1 or 3")
+    home = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
+    if brokers == 3:
+        kafka = Cluster.at(home, [(_free_port(), _free_port()) for _ in range(3)])
+        env = {"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"}
+    else:
+        kafka = Broker(home=home, port=_free_port(), controller_port=_free_port())
+        env = {}
+    try:
+        kafka.start()
+        yield kafka.bootstrap, dict(env, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap)
+    finally:
+        kafka.stop()
+        kafka.wipe()
+        shutil.rmtree(home, ignore_errors=True)  # a cluster's wipe leaves the folder of its brokers
 
 
 def _counts(engine) -> tuple[int, int, int]:
@@ -269,13 +311,10 @@ def main() -> int:
     _seed(url, serials, args.pins)
     bodies = {serial: _bodies(n, args.batches, args.pins) for n, serial in enumerate(serials)}
 
-    broker = None
+    kafka = ExitStack()  # a throwaway broker when none is named, stopped once the ceiling is measured
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap and not args.no_kafka:
-        from runtime.broker import Broker
-        broker = Broker(home=Path(tempfile.mkdtemp(prefix="bench-kafka-")), port=_free_port(),
-                        controller_port=_free_port()).start()
-        bootstrap = broker.bootstrap
+        bootstrap, _ = kafka.enter_context(throwaway_kafka())
 
     port = _free_port()
     server_log = tempfile.NamedTemporaryFile(prefix="bench-attendance-", suffix=".log", delete=False)
@@ -283,9 +322,8 @@ def main() -> int:
                GUNICORN_THREADS=str(args.threads), LOG_LEVEL="WARNING",
                ATTENDANCE_INGEST_BATCH=str(args.ingest_batch),
                ATTENDANCE_DEVICE_RATE_LIMIT="1000000 per minute")  # capacity is measured, not the per-device bound
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                               "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "attendance.app:create_app()"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log)
+    server = subprocess.Popen(gunicorn_command(port, args.workers), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=server_log)
     engine = make_engine(url)
     jobs: list[subprocess.Popen] = []
     punches = args.devices * args.batches * BATCH
@@ -350,9 +388,7 @@ def main() -> int:
                    for serial, device_bodies in bodies.items() for body in device_bodies
                    for line in body.split(b"\r\n") if line]
         ceiling = round(_kafka_ceiling(bootstrap, records))
-    if broker:
-        broker.stop()
-        broker.wipe()
+    kafka.close()
     ordered = sorted(latencies)
     report = {
         "devices": args.devices, "batches_per_device": args.batches, "punches": punches,

@@ -23,24 +23,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _events(count: int, topic_suffix: str):
@@ -171,10 +163,10 @@ def main() -> int:
     from sqlalchemy import MetaData, create_engine, text
     from sqlalchemy.engine import make_url
     from kafka.record import util as record_util
-    from runtime.broker import Cluster, Broker
     from runtime.db import make_engine, make_session_factory
-    from runtime.kafka import PRODUCER_SETTINGS, ensure_topics, make_producer, topic_partitions
+    from runtime.kafka import PRODUCER_SETTINGS, ensure_topics, make_producer, topic_partitions, topic_settings
     from runtime.messaging import add_messaging_tables
+    from attendance_ingest import throwaway_kafka
     from month_close import durability
 
     overrides = {}
@@ -198,17 +190,12 @@ def main() -> int:
     metadata.create_all(engine)
     sessions = make_session_factory(engine, metadata)
 
-    kafka = None
+    kafka = ExitStack()  # a throwaway broker (or cluster) when none is named
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     replication = None
     if not bootstrap:
-        home = Path(tempfile.mkdtemp(prefix="bench-relay-kafka-"))
-        if args.cluster:
-            kafka = Cluster.at(home, [(_free_port(), _free_port()) for _ in range(3)]).start()
-            replication = (3, {"min.insync.replicas": "2"})
-        else:
-            kafka = Broker(home=home, port=_free_port(), controller_port=_free_port()).start()
-        bootstrap = kafka.bootstrap
+        bootstrap, kafka_env = kafka.enter_context(throwaway_kafka(3 if args.cluster else 1))
+        replication = topic_settings(kafka_env)
     suffix = uuid.uuid4().hex[:8]
     try:
         events = _events(args.rows, suffix)
@@ -256,10 +243,7 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
-        if kafka:
-            kafka.stop()
-            kafka.wipe()
-            shutil.rmtree(home, ignore_errors=True)  # a cluster's wipe leaves the folder of its brokers
+        kafka.close()
     return 0
 
 
