@@ -8,19 +8,27 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
   consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (200); then the
   `attendance.day.built` events that produced, applied the same way by scoring's consumer. Events per second
   of each (no Kafka hop: `bench/relay.py` measures the relay).
-- **stack**: the whole path running as in production: a Kafka broker, the attendance service under gunicorn,
-  its ingest job, the attendance and scoring relays and consumers (`kinerja work|relay|consume`). Devices
-  push `--rate` punches per second for `--seconds` (reusing `bench/attendance_ingest.py`'s devices), and a
-  probe device posts, every `--probe-every` seconds, a fresh employee's clock-in and late clock-out (overtime
-  with no activity logged: scoring raises `overtime_without_activity`). For each probe: acknowledged ->
-  punch stored -> day built -> flag raised (row timestamps, one clock), p50/p99 per hop; probes before the
-  load give the idle latency. After the load: how long until every punch event is applied by attendance and
-  every day by scoring, and each consumer's events per second.
+- **stack**: the whole path running as in production: a Kafka broker (`--brokers 3`: a three-broker cluster,
+  every topic replicated three times, `min.insync.replicas=2`), the attendance service under gunicorn, its
+  ingest job and relay, and `--instances` processes of each of the attendance and scoring consumers (`kinerja
+  work|relay|consume`; each service's instances in one group share the `--partitions` of its topics). Devices
+  push `--rate` punches per second for `--seconds` (reusing `bench/attendance_ingest.py`'s devices; a burst is
+  the same with a higher rate), and a probe device posts, every `--probe-every` seconds, a fresh employee's
+  clock-in and late clock-out (overtime with no activity logged: scoring raises `overtime_without_activity`).
+  For each probe: acknowledged -> punch stored -> day built -> flag raised (row timestamps, one clock),
+  p50/p90/p99 per hop; probes before the load give the idle latency. Once a second from the load's start: what
+  waits at each hop (uploads, punch events, days; reported every 5 s) and each group's committed offsets,
+  credited to the instance holding each partition. After the load: how long until nothing waits anywhere
+  ("drained N s after the load ended", or what still waits after `--drain-timeout`), each consumer's events
+  per second while it had work waiting, per instance, and the CPU seconds of every process and of the
+  PostgreSQL backends serving it.
 
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/punch_to_flag.py --part apply --events 20000
     .venv/bin/python bench/punch_to_flag.py --part stack --rate 2000 --seconds 60
-    .venv/bin/python bench/punch_to_flag.py --part stack --rate 10000 --seconds 30
+    .venv/bin/python bench/punch_to_flag.py --part stack --rate 2000 --seconds 60 --instances 2 --partitions 6
+    .venv/bin/python bench/punch_to_flag.py --part stack --rate 10000 --seconds 60  # the burst
+    .venv/bin/python bench/punch_to_flag.py --part stack --rate 2000 --seconds 60 --brokers 3
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -45,8 +54,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from attendance_ingest import (BATCH, _bodies, _device_worker, _drop_database, _free_port,  # noqa: E402
-                               _percentile, _seed, _wait_ready)
+from attendance_ingest import (BATCH, _bodies, _children, _cpu_seconds, _device_worker, _drop_database,  # noqa: E402
+                               _free_port, _named, _percentile, _seed, _wait_ready, gunicorn_command,
+                               throwaway_kafka)
 
 WIB = 7  # Asia/Jakarta, UTC+7
 POLL = 200  # the consumers' max_poll_records (runtime/kafka.py)
@@ -224,6 +234,7 @@ def _summary(hops: list[dict]) -> dict:
     for name in ("stored", "day_built", "flag"):
         values = sorted(h[name] for h in hops if h[name] is not None)
         out[name] = {"seen": len(values), "p50_ms": _percentile(values, 0.5) if values else None,
+                     "p90_ms": _percentile(values, 0.9) if values else None,
                      "p99_ms": _percentile(values, 0.99) if values else None,
                      "max_ms": round(values[-1] * 1000, 1) if values else None}
     return out
@@ -242,6 +253,13 @@ def _consumed(urls: dict[str, str]) -> dict[str, int]:
     return {"pending_uploads": pending, "punch_events": punches, "punch_events_applied": applied, "day_events": days, "day_events_applied": scored}
 
 
+def _behind(counts: dict[str, int]) -> dict[str, int]:
+    """What is waiting at each hop: uploads not yet stored as punches, punch events not yet applied by
+    attendance, days not yet applied by scoring."""
+    return {"uploads": counts["pending_uploads"], "punch_events": counts["punch_events"] - counts["punch_events_applied"],
+            "day_events": counts["day_events"] - counts["day_events_applied"]}
+
+
 def _wait_flag(urls: dict[str, str], pin: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -252,10 +270,147 @@ def _wait_flag(urls: dict[str, str], pin: int, timeout_s: float = 30) -> None:
         time.sleep(0.02)
 
 
+MEASURED_TOPIC = {"attendance": "attendance.punches", "scoring": "attendance.days"}  # each consumer's hot input
+
+
+class _Watch:
+    """Once a second while running: what is waiting at each hop (`_consumed`) and, for each consumer group, the
+    offsets it committed on its hot topic (MEASURED_TOPIC), each advance credited to the group member (consumer
+    instance) holding that partition at the look: how the instances shared the work."""
+
+    def __init__(self, urls: dict[str, str], bootstrap: str):
+        from runtime.monitoring import Broker
+        self.urls, self.broker = urls, Broker(bootstrap, "bench-p2f-watch")
+        self.samples: list[tuple[float, dict]] = []
+        self.credited = {group: {} for group in MEASURED_TOPIC}  # member -> events
+        self.held = {group: {} for group in MEASURED_TOPIC}  # member -> partitions at the last look
+        self.offsets: dict = {}
+        self.first_offsets: dict = {}
+        self.failed_looks = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "_Watch":
+        self._look()
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        if not self.stop.is_set():
+            self.stop.set()
+            self.thread.join(timeout=30)
+            self.broker.close()
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            self._look()
+
+    def _look(self) -> None:
+        for group, topic in MEASURED_TOPIC.items():
+            try:
+                self._credit(group, topic)
+            except Exception:  # noqa: BLE001 - a rebalance or a slow coordinator: the next look credits it
+                self.failed_looks += 1
+        try:
+            self.samples.append((time.time(), _consumed(self.urls)))
+        except Exception:  # noqa: BLE001 - PostgreSQL busy beyond its timeouts: the next look counts
+            self.failed_looks += 1
+
+    def _credit(self, group: str, topic: str) -> None:
+        owner = {}
+        for member in self.broker.admin.describe_groups([group])[group]["members"]:
+            name = member["member_id"]
+            self.credited[group].setdefault(name, 0)
+            held = [p for assigned in (member.get("member_assignment") or {}).get("assigned_partitions", [])
+                    if assigned["topic"] == topic for p in assigned["partitions"]]
+            owner.update({partition: name for partition in held})
+            self.held[group][name] = sorted(held)
+        for tp, offset in self.broker.committed(group).items():
+            if tp.topic != topic:
+                continue
+            previous = self.offsets.get((group, tp.partition))
+            if previous is not None and offset > previous and tp.partition in owner:
+                self.credited[group][owner[tp.partition]] += offset - previous
+            self.offsets[group, tp.partition] = offset
+            self.first_offsets.setdefault((group, tp.partition), offset)
+
+    def advanced(self, group: str) -> int:
+        """How far the group's committed offsets on its hot topic moved while watched (credited or not)."""
+        return sum(offset - self.first_offsets[key] for key, offset in self.offsets.items() if key[0] == group)
+
+    def per_instance(self, group: str, seconds: float) -> list[dict]:
+        """Each member's events and events per second over `seconds` (the consumer's busy period), most first."""
+        found = sorted(self.credited[group].items(), key=lambda item: -item[1])
+        return [{"events": events, "events_per_s": round(events / seconds) if seconds > 0 else None,
+                 "partitions": self.held[group].get(member, [])} for member, events in found if events]
+
+    def timeline(self, since: float, every_s: float = 5.0) -> list[dict]:
+        """What was waiting at each hop, every `every_s` seconds since `since`."""
+        out, next_at = [], since
+        for at, counts in self.samples:
+            if at >= next_at:
+                out.append({"t_s": round(at - since), **_behind(counts)})
+                next_at = at + every_s
+        return out
+
+
+def _busy_until(samples: list[tuple[float, dict]], hop: str, since: float) -> float | None:
+    """When a hop's queue was last seen non-empty after `since` (None: never behind)."""
+    behind = [at for at, counts in samples if at >= since and _behind(counts)[hop] > 0]
+    return behind[-1] if behind else None
+
+
+def _stack_processes(args, port: int, env: dict, urls: dict[str, str], logs: str) -> dict[str, subprocess.Popen]:
+    """The attendance service under gunicorn, its ingest job and relay, and `args.instances` processes of each of
+    the attendance and scoring consumers (one group per service: they share the partitions). Each connects to
+    PostgreSQL under its own application name, so its backends' CPU is told apart (`_cpu`)."""
+    commands = {"web": gunicorn_command(port, 2),
+                "ingest": [sys.executable, "-m", "runtime.cli", "work", "attendance"],
+                "relay-attendance": [sys.executable, "-m", "runtime.cli", "relay", "attendance"]}
+    for n in range(1, args.instances + 1):
+        for service in ("attendance", "scoring"):
+            commands[f"consume-{service}-{n}"] = [sys.executable, "-m", "runtime.cli", "consume", service]
+    return {name: subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"{logs}/{name}.log", "wb"),
+                                   env=dict(env, ATTENDANCE_DATABASE_URL=_named(urls["attendance"], f"bench-p2f-{name}"),
+                                            SCORING_DATABASE_URL=_named(urls["scoring"], f"bench-p2f-{name}")))
+            for name, command in commands.items()}
+
+
+def _cpu(pg: str, processes: dict[str, subprocess.Popen]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far, by pid, of each process (with its children: gunicorn's workers) and of the PostgreSQL
+    backends serving it ("<name> postgres", by the application name `_stack_processes` gave it)."""
+    with _engine(pg) as conn:
+        backends = conn.execute(text("SELECT application_name, pid FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'bench-p2f-%'")).all()
+    out = {}
+    for name, process in processes.items():
+        out[name] = {pid: _cpu_seconds([pid]) for pid in [process.pid, *_children(process.pid)]}
+        out[f"{name} postgres"] = {}
+    for application, pid in backends:
+        out.setdefault(f"{application.removeprefix('bench-p2f-')} postgres", {})[pid] = _cpu_seconds([pid])
+    return out
+
+
+def _cpu_used(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds used between two `_cpu` looks (a pid born in between counted in full)."""
+    return {name: round(sum(seconds - start.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items()), 1)
+            for name, pids in end.items()}
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def part_stack(pg: str, args) -> dict:
     """The running stack: devices at `args.rate` for `args.seconds`, probes before and during the load."""
-    from runtime.broker import Broker
-    from runtime.kafka import ensure_topics
+    from runtime.kafka import ensure_topics, topic_partitions, topic_settings
     devices = 40
     batches = max(1, round(args.rate * args.seconds / (BATCH * devices)))
     probes = args.idle_probes + int(args.seconds / args.probe_every) + 10
@@ -266,26 +421,22 @@ def part_stack(pg: str, args) -> dict:
     _seed_employees(urls, [str(198001012005011000 + d * 1000 + pin) for d in range(devices) for pin in range(1, 51)]
                     + [str(PROBE_FIRST_NIP + pin) for pin in range(1, probes + 1)])
     bodies = {serial: _bodies(n, batches, 50) for n, serial in enumerate(serials)}
-    broker = Broker(home=Path(tempfile.mkdtemp(prefix="bench-kafka-")), port=_free_port(),
-                    controller_port=_free_port()).start()
-    ensure_topics(broker.bootstrap)
     port = _free_port()
-    base = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, LOG_LEVEL="WARNING", GUNICORN_THREADS="4",
-                ATTENDANCE_DEVICE_RATE_LIMIT="1000000 per minute",
-                ATTENDANCE_DATABASE_URL=urls["attendance"], SCORING_DATABASE_URL=urls["scoring"])
     logs = tempfile.mkdtemp(prefix="bench-p2f-")
-    commands = {"web": ["-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "-b", f"127.0.0.1:{port}",
-                        "-w", "2", "--keep-alive", "75", "attendance.app:create_app()"],  # a device's pace
-                "ingest": ["-m", "runtime.cli", "work", "attendance"],
-                "relay-attendance": ["-m", "runtime.cli", "relay", "attendance"],
-                "consume-attendance": ["-m", "runtime.cli", "consume", "attendance"],
-                "consume-scoring": ["-m", "runtime.cli", "consume", "scoring"]}
-    processes = {name: subprocess.Popen([sys.executable, *command], env=base, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                        stderr=open(f"{logs}/{name}.log", "wb"))
-                 for name, command in commands.items()}
     report = {"rate": args.rate, "seconds": args.seconds, "devices": devices, "punches": devices * batches * BATCH,
-              "logs": logs}
-    try:
+              "brokers": args.brokers, "consumer_instances": args.instances, "logs": logs}
+    with ExitStack() as cleanup:  # undone in reverse: processes stopped, then the broker, then the databases
+        if not args.keep_db:
+            cleanup.callback(lambda: [_drop_database(url) for url in urls.values()])
+        bootstrap, kafka_env = cleanup.enter_context(throwaway_kafka(args.brokers))
+        env = dict(os.environ, **kafka_env, LOG_LEVEL="WARNING", GUNICORN_THREADS="4",
+                   KAFKA_PARTITIONS=str(args.partitions or topic_partitions()),
+                   ATTENDANCE_DEVICE_RATE_LIMIT="1000000 per minute",
+                   ATTENDANCE_DATABASE_URL=urls["attendance"], SCORING_DATABASE_URL=urls["scoring"])
+        report["partitions"] = topic_partitions(env)
+        ensure_topics(bootstrap, partitions=topic_partitions(env), replication=topic_settings(env))
+        processes = _stack_processes(args, port, env, urls, logs)
+        cleanup.callback(_stop, processes)
         _wait_ready(port)
         pin = 1
         _post(port, PROBE_SERIAL, _probe_body(pin))  # warm-up: every process connected, the topics' leaders known
@@ -296,7 +447,10 @@ def part_stack(pg: str, args) -> dict:
             idle[pin] = _post(port, PROBE_SERIAL, _probe_body(pin))
             _wait_flag(urls, pin)
         report["idle"] = _summary(_hops(urls, idle))
-        before = _consumed(urls)
+        cpu = _cpu(pg, processes)
+        watch = _Watch(urls, bootstrap).start()
+        cleanup.callback(watch.close)
+        before = watch.samples[0][1]
         loaded: dict[int, float] = {}
         start, origin, latencies, errors = threading.Event(), [0.0], [], []
         interval = BATCH * devices / args.rate
@@ -317,46 +471,41 @@ def part_stack(pg: str, args) -> dict:
             thread.join()
         load_s = time.perf_counter() - t0
         ended = time.time()
-        backlog = _consumed(urls)
-        deadline = time.monotonic() + 600
-        settled = 0
-        while time.monotonic() < deadline and settled < 3:  # nothing pending anywhere, three looks in a row
-            now = _consumed(urls)
-            done = (now["pending_uploads"] == 0 and now["punch_events_applied"] >= now["punch_events"]
-                    and now["day_events_applied"] >= now["day_events"])
-            settled = settled + 1 if done else 0
-            time.sleep(0.2)
-        drained = time.time() - 0.6
-        after = _consumed(urls)
+        backlog = _behind(_consumed(urls))
+        drained = None  # the first of three looks in a row with nothing waiting anywhere
+        while drained is None and time.time() < ended + args.drain_timeout:
+            time.sleep(1.0)
+            quiet = [at for at, counts in watch.samples[-3:] if at > ended and not any(_behind(counts).values())]
+            drained = quiet[0] if len(quiet) == 3 else None
+        watch.close()
+        used = _cpu_used(cpu, _cpu(pg, processes))
+        after = watch.samples[-1][1]
+        deadline = time.monotonic() + 10  # the last probes' flags, bounded as a whole
         for p in loaded:
-            _wait_flag(urls, p, timeout_s=5)
+            _wait_flag(urls, p, timeout_s=max(0.0, deadline - time.monotonic()))
         lat = sorted(latencies)
         report["load"] = {
             "offered_s": round(load_s, 1), "acknowledged_per_s": round(len(lat) * BATCH / load_s),
-            "ack_p50_ms": _percentile(lat, 0.5), "ack_p99_ms": _percentile(lat, 0.99), "errors": len(errors),
-            "backlog_at_end": {k: backlog[k.replace("_applied", "")] - v for k, v in backlog.items()
-                               if k.endswith("_applied")},
-            "drained_s_after_load": round(drained - ended, 1),
-            "attendance_events_per_s": round((after["punch_events_applied"] - before["punch_events_applied"])
-                                             / (drained - wall0)),
-            "scoring_events_per_s": round((after["day_events_applied"] - before["day_events_applied"])
-                                          / (drained - wall0)),
-            "counts": after}
+            "ack_p50_ms": _percentile(lat, 0.5), "ack_p99_ms": _percentile(lat, 0.99),
+            "ack_max_ms": round(lat[-1] * 1000, 1), "errors": len(errors),
+            "waiting_when_load_ended": backlog,
+            "drained_s_after_load": round(drained - ended, 1) if drained else None,
+            "not_drained_within_s": None if drained else args.drain_timeout,
+            "waiting_at_the_end": _behind(after),
+            "waiting_every_5_s": watch.timeline(wall0),
+            "counts": after,
+            "cpu_seconds_from_load_start": used}
+        for service, hop, applied in (("attendance", "punch_events", "punch_events_applied"),
+                                      ("scoring", "day_events", "day_events_applied")):
+            # a consumer's rate over the time it had work waiting: from the load's start until its queue was empty
+            busy = (_busy_until(watch.samples, hop, wall0) or wall0) - wall0
+            done = [counts[applied] for at, counts in watch.samples if at <= wall0 + busy][-1]
+            report["load"][f"{service}_consumer"] = {
+                "busy_s": round(busy, 1), "events_per_s": round((done - before[applied]) / busy) if busy else None,
+                "offsets_advanced": watch.advanced(service), "per_instance": watch.per_instance(service, busy)}
+        report["watch_failed_looks"] = watch.failed_looks
         report["under_load"] = _summary(_hops(urls, loaded))
         return report
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        broker.stop()
-        broker.wipe()  # the throwaway broker's data; the processes' logs stay in report["logs"]
-        if not args.keep_db:
-            for url in urls.values():
-                _drop_database(url)
 
 
 class _engine:
@@ -385,6 +534,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60, help="stack: how long the devices push")
     parser.add_argument("--probe-every", type=float, default=0.5, help="stack: seconds between probes")
     parser.add_argument("--idle-probes", type=int, default=20, help="stack: probes before the load")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="stack: processes of each consumer (attendance, scoring), one group per service")
+    parser.add_argument("--brokers", type=int, choices=[1, 3], default=1,
+                        help="stack: one broker, or a three-broker cluster (replication 3, min.insync.replicas 2)")
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="stack: partitions per topic (default KAFKA_PARTITIONS, else 3)")
+    parser.add_argument("--drain-timeout", type=float, default=600,
+                        help="stack: seconds after the load to wait for everything to be applied")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL")
