@@ -5,9 +5,10 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import MetaData, Table, create_engine, event, text
+from sqlalchemy import JSON, MetaData, Table, Text, bindparam, cast, column, create_engine, event, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,16 +64,22 @@ def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[st
     """
     if not rows:
         return []
-    statement = insert_for(session, table)
+    if session.bind.dialect.name == "postgresql":
+        # The rows travel as one JSON parameter, as in `insert_rows`: a multi-row VALUES list of thousands of
+        # placeholders (what an executemany with RETURNING becomes) is re-parsed in Python on every call.
+        statement = postgresql.insert(table).from_select(list(rows[0]), _recordset(table, tuple(rows[0])))
+    else:
+        statement = insert_for(session, table)
     excluded = statement.excluded
     given = set(rows[0]) | set(overrides or ())
     changes = {c.name: (overrides or {}).get(c.name, lambda _t, e, n=c.name: e[n])(table, excluded)
                for c in table.columns if c.name not in keys and c.name in given}
     statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes,
                                                 where=only_if(table, excluded) if only_if else None)
+    parameters = {"rows": json.dumps(list(rows), default=_json_value)} if statement.select is not None else rows
     if returning:
-        return session.execute(statement.returning(*(table.c[name] for name in returning)), rows).all()
-    session.execute(statement, rows)
+        return session.execute(statement.returning(*(table.c[name] for name in returning)), parameters).all()
+    session.execute(statement, parameters)
     return []
 
 
@@ -84,7 +91,20 @@ def upsert_row(session: Session, table: Table, key: dict, values: dict) -> None:
 def _json_value(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, Decimal):  # a NUMERIC column's value, exact (PostgreSQL reads the string)
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@functools.cache
+def _recordset(table: Table, columns: tuple[str, ...]):
+    """SELECT the `columns` of `table` from the JSON rows of parameter `:rows`, typed as the table types them; a
+    JSON null in a JSON column is JSON's null, as SQLAlchemy writes None there, not SQL's NULL."""
+    record = func.json_to_recordset(cast(bindparam("rows", type_=Text), postgresql.JSON)).table_valued(
+        *(column(name, table.c[name].type) for name in columns)).render_derived(with_types=True)
+    return select(*(func.coalesce(record.c[name], literal_column("'null'::json")).label(name)
+                    if isinstance(table.c[name].type, JSON) and not table.c[name].type.none_as_null
+                    else record.c[name] for name in columns))
 
 
 @functools.cache

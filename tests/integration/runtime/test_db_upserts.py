@@ -2,7 +2,10 @@
 import uuid
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select, text
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, Numeric, String, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from runtime.db import make_engine, make_session_factory, upsert_row, upsert_rows
@@ -12,6 +15,8 @@ from runtime.messaging import add_messaging_tables, claim
 METADATA = MetaData()
 SCORES = Table("scores", METADATA, Column("who", String(20), primary_key=True), Column("version", Integer),
                Column("digest", String(20)), Column("note", String(20)))
+TYPED = Table("typed", METADATA, Column("who", String(20), primary_key=True), Column("score", Numeric(7, 2)),
+              Column("at", DateTime(timezone=True)), Column("doc", JSON), Column("maybe", JSON, nullable=True))
 add_messaging_tables(METADATA)
 
 
@@ -77,3 +82,22 @@ def test_a_one_row_upsert_sets_only_the_columns_it_names(sessions):
     with sessions() as session:
         stored = {r.who: (r.version, r.digest, r.note) for r in session.execute(select(SCORES))}
     assert stored == {"a": (1, "x", "second"), "b": (7, None, None)}
+
+
+def test_upsert_keeps_each_column_type_as_a_single_row_insert_would(sessions):
+    """Numbers stay exact, instants keep their zone, documents nest, and None in a JSON column is JSON's null,
+    whichever way the rows travel (one JSON parameter on PostgreSQL)."""
+    at = datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)
+    rows = [{"who": "a", "score": Decimal("87.25"), "at": at, "doc": {"days": [1, 2], "note": "é"}, "maybe": None},
+            {"who": "b", "score": Decimal("60"), "at": at, "doc": [], "maybe": {"x": 1}}]
+    with sessions() as session, session.begin():
+        upsert_rows(session, TYPED, rows, ("who",))
+    with sessions() as session, session.begin():
+        upsert_rows(session, TYPED, [dict(rows[1], score=Decimal("61.50"))], ("who",))
+    with sessions() as session:
+        stored = {r.who: (r.score, r.at.replace(tzinfo=r.at.tzinfo or timezone.utc), r.doc, r.maybe)  # SQLite: naive
+                  for r in session.execute(select(TYPED))}
+        nulls = session.execute(select(TYPED.c.who).where(TYPED.c.maybe.is_(None))).scalars().all()
+    assert stored == {"a": (Decimal("87.25"), at, {"days": [1, 2], "note": "é"}, None),
+                      "b": (Decimal("61.50"), at, [], {"x": 1})}
+    assert nulls == []  # stored as JSON null, not SQL NULL, as SQLAlchemy writes None to a JSON column
