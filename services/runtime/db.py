@@ -8,7 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import JSON, MetaData, Table, Text, bindparam, cast, column, create_engine, event, func, literal_column, select, text
+from sqlalchemy import (ARRAY, JSON, MetaData, Table, Text, any_, bindparam, cast, column, create_engine, event, func,
+                        literal_column, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,6 +52,16 @@ def insert_for(session: Session, table: Table):
     """An INSERT of `table` in the session's dialect (PostgreSQL or SQLite), which has `on_conflict_*`."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def among(session: Session, col, values):
+    """`col IN values` for a set-based read of many keys: on PostgreSQL `col = ANY(:array)`, one parameter
+    however many values, so the statement's text is the same for every batch (psycopg converts and caches it
+    once; an IN list of thousands of placeholders is re-parsed in Python on every call); elsewhere an IN."""
+    values = list(values)
+    if session.bind.dialect.name == "postgresql":
+        return col == any_(bindparam(None, values, type_=ARRAY(col.type)))
+    return col.in_(values)
 
 
 def upsert_rows(session: Session, table: Table, rows: list[dict], keys: tuple[str, ...], only_if=None,

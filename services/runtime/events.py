@@ -1,11 +1,10 @@
 """Making and checking events: the envelope plus the data schema of the event's type.
 
 `make_event` builds one event; `make_events` builds many of one type, validated and dumped together, and
-gives exactly what `make_event` would give for each, through marshmallow's public API only: when a
-type's schema has only field-level rules (no `pre_load`/`post_load`/`validates`/`validates_schema`/
-`*_dump` hooks, which `SchemaMeta.resolve_hooks` lists; plain field names), each distinct value of each
-field is loaded and dumped once (employees, zones and dates repeat a lot in a batch); otherwise the schema
-loads and dumps the whole batch.
+gives exactly what `make_event` would give for each. Every load and dump goes through the schema's compiled
+codec (`runtime.schema_codec`: the fields' own conversions and validators without marshmallow's per-call
+machinery) and falls back to `Schema.load` whenever the codec is unsure, so refused data is reported with
+marshmallow's own messages.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from marshmallow import Schema, ValidationError
 
 from contracts.envelope import EnvelopeSchema
 from contracts.registry import EVENTS
+from runtime.schema_codec import Unsure, codec
 
 
 class InvalidEvent(ValueError):
@@ -66,18 +66,8 @@ class Event:
         return json.dumps({
             "event_id": self.event_id, "type": self.type, "version": self.version,
             "occurred_at": _instant(self.occurred_at), "producer": self.producer,
-            "key": self.key, "data": self.dumped if self.dumped is not None else _schema(self.type).dump(self.data),
+            "key": self.key, "data": self.dumped if self.dumped is not None else dump_data(self.type, self.data),
         }, sort_keys=True)
-
-
-@functools.cache
-def _field_level_only(event_type: str) -> bool:
-    """Whether the type's schema decides each field on its own (so distinct values may be checked once)."""
-    schema_class = EVENTS[event_type][1]
-    if any(schema_class.resolve_hooks().values()):
-        return False
-    return all(f.data_key in (None, name) and not f.load_only and not f.dump_only
-               for name, f in _schema(event_type).fields.items())
 
 
 @functools.lru_cache(maxsize=256)
@@ -94,37 +84,22 @@ def _event_ids(count: int) -> list[str]:
             for x in (digits[i:i + 32] for i in range(0, 32 * count, 32))]
 
 
-# Types whose equal values may differ in kind (1 == 1.0 == True): a column mixing them is decided row by row.
-_NUMERIC = {bool, int, float}
+def _load(schema: Schema, data):
+    """`schema.load(data)`, through the schema's codec when it decides the data (raises ValidationError)."""
+    compiled = codec(schema)
+    if compiled is not None:
+        try:
+            return compiled.load(data)
+        except Unsure:
+            pass
+    return schema.load(data)
 
 
-def _load_and_dump_by_value(event_type: str, rows: Sequence[dict]) -> tuple[list[dict], list[dict]] | None:
-    """(loaded rows, dumped rows), each distinct value of each field loaded and dumped once; None when the
-    batch is not of that simple kind. The rows themselves are the loaded rows when loading changed no value
-    (data given as Python objects). Raises ValidationError when a value is refused."""
+def dump_data(event_type: str, data) -> dict:
+    """An event type's data (a dict or an object with the schema's attributes) dumped by its schema."""
     schema = _schema(event_type)
-    if not _field_level_only(event_type) or any(row.keys() != schema.fields.keys() for row in rows):
-        return None
-    columns, unchanged = [], True
-    try:
-        for name, field_ in schema.fields.items():
-            column = [row[name] for row in rows]
-            loaded = dict.fromkeys(column)
-            if _NUMERIC.intersection(map(type, loaded)) and len(_NUMERIC.intersection(map(type, column))) > 1:
-                return None
-            dumped = {}
-            for value in loaded:
-                loaded[value] = result = field_.deserialize(value, name, None)
-                dumped[value] = field_.serialize(name, {name: result})
-                unchanged = unchanged and result is value
-            columns.append((column, loaded, dumped))
-    except TypeError:  # an unhashable value (a list, a dict): not the simple kind
-        return None
-    names = tuple(schema.fields)
-    dumped_rows = [dict(zip(names, values)) for values in zip(*([d[v] for v in c] for c, _, d in columns))]
-    if unchanged:
-        return list(rows), dumped_rows
-    return [dict(zip(names, values)) for values in zip(*([l[v] for v in c] for c, l, _ in columns))], dumped_rows
+    compiled = codec(schema)
+    return compiled.dump(data) if compiled is not None else schema.dump(data)
 
 
 def _load_and_dump_many(event_type: str, rows: Sequence[dict]) -> tuple[list[dict], list[dict]]:
@@ -132,11 +107,8 @@ def _load_and_dump_many(event_type: str, rows: Sequence[dict]) -> tuple[list[dic
         raise InvalidEvent({"type": [f"unknown event type {event_type!r}"]})
     schema = _schema(event_type)
     try:
-        both = _load_and_dump_by_value(event_type, rows)
-        if both is not None:
-            return both
-        loaded = schema.load(list(rows), many=True)
-        return loaded, schema.dump(loaded, many=True)
+        loaded = [_load(schema, row) for row in rows]
+        return loaded, [dump_data(event_type, row) for row in loaded]
     except ValidationError:
         pass
     try:  # the errors exactly as the schema reports them, row by row
@@ -158,7 +130,7 @@ def _load_data(event_type: str, data) -> dict:
     if event_type not in EVENTS:
         raise InvalidEvent({"type": [f"unknown event type {event_type!r}"]})
     try:
-        return _schema(event_type).load(data)
+        return _load(_schema(event_type), data)
     except ValidationError as exc:
         raise InvalidEvent({"data": exc.messages}) from None
 
@@ -196,7 +168,7 @@ def parse_event(raw: bytes | str) -> Event:
     if not isinstance(doc, dict):
         raise InvalidEvent({"_schema": ["an event is a JSON object"]})
     try:
-        envelope = _envelope().load(doc)
+        envelope = _load(_envelope(), doc)
     except ValidationError as exc:
         raise InvalidEvent(exc.messages) from None
     data = _load_data(envelope["type"], envelope["data"])

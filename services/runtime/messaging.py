@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import Session
 
-from runtime.db import insert_for, insert_rows
+from runtime.db import insert_rows
 from runtime.events import Event
 from runtime.wakeup import OUTBOX_CHANNEL, notify
 
@@ -66,7 +66,8 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     """Record `events` in this consumer's inbox inside the caller's transaction; return those not recorded
     before (each once, in order): the ones to apply. One INSERT ... ON CONFLICT DO NOTHING RETURNING, so the
     inbox key decides, whatever PostgreSQL's statistics say about a young, fast-growing inbox (a look-up by an
-    IN list was planned as a scan of the whole inbox there, 60 ms a batch at 50,000 rows)."""
+    IN list was planned as a scan of the whole inbox there, 60 ms a batch at 50,000 rows), written as
+    `runtime.db.insert_rows` writes any batch."""
     inbox = _table(session, "inbox")
     first: dict[str, Event] = {}
     for event in events:
@@ -74,8 +75,7 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     if not first:
         return []
     now = datetime.now(timezone.utc)
-    statement = (insert_for(session, inbox).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                 .returning(inbox.c.event_id))
-    new = set(session.execute(statement, [{"consumer": consumer, "event_id": e.event_id, "type": e.type,
-                                           "processed_at": now} for e in first.values()]).scalars())
+    new = {row.event_id for row in insert_rows(session, inbox, [
+        {"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": now} for e in first.values()],
+        ignore_conflicts=True, returning=("event_id",))}
     return [event for event in first.values() if event.event_id in new]

@@ -7,9 +7,6 @@ once (`on_punches_recorded`: each employee's dates once, everything read and wri
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,9 +20,8 @@ from attendance.config import AttendanceConfig
 from attendance.domain.days import Absence, AttendanceDay, Punch, assign_punches, build_day
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
-from contracts.attendance import DayBuiltSchema
-from runtime.db import upsert_rows
-from runtime.events import make_events
+from runtime.db import among, upsert_rows
+from runtime.events import dump_data, make_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
 
@@ -73,24 +69,18 @@ def holiday_dates(session: Session, start: date, end: date) -> set[date]:
     return {r.date for r in session.execute(select(h.date).where(h.active.is_(True), h.date >= start, h.date <= end))}
 
 
-@functools.cache
-def _day_schema() -> DayBuiltSchema:
-    return DayBuiltSchema()
-
-
 def _day_content(day: AttendanceDay) -> dict:
-    # The day's fields are immutable values: a shallow dict, not `asdict`'s deep copy (a third of a build's time).
-    data = _day_schema().dump({field.name: getattr(day, field.name) for field in dataclasses.fields(day)})
+    data = dump_data("attendance.day.built", day)
     data.pop("version", None)
     data.pop("correction", None)
-    return json.loads(json.dumps(data))
+    return data
 
 
 def _pending_doubts(session: Session, employee_ids: list[str]) -> dict[str, list[str]]:
     """Punch id -> the doubt kinds of the employees' check-ins from a phone that await the supervisor's review."""
     c = tables.checkins.c
     return {str(r.punch_id): [d["kind"] for d in r.doubts] for r in session.execute(
-        select(c.punch_id, c.doubts).where(c.review == "pending", c.employee_id.in_(employee_ids)))}
+        select(c.punch_id, c.doubts).where(c.review == "pending", among(session, c.employee_id, employee_ids)))}
 
 
 def _local_midnight_utc(local_date: date, zone: str) -> datetime:
@@ -120,7 +110,7 @@ def _schedules(session: Session, schedule_ids: set[str]) -> dict:
         return {}
     s = tables.schedules.c
     return {r.schedule_id: schedule_from_dict(r.definition) for r in session.execute(
-        select(s.schedule_id, s.definition).where(s.schedule_id.in_(sorted(schedule_ids)), s.active.is_(True)))}
+        select(s.schedule_id, s.definition).where(among(session, s.schedule_id, sorted(schedule_ids)), s.active.is_(True)))}
 
 
 def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
@@ -139,7 +129,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         return []
     ids = sorted({employee_id for employee_id, _ in work})
     e, p, a, d, m = (tables.employees.c, tables.punches.c, tables.absences.c, tables.days.c, tables.closed_months.c)
-    employees = {r.employee_id: r for r in session.execute(select(tables.employees).where(e.employee_id.in_(ids)))}
+    employees = {r.employee_id: r for r in session.execute(select(tables.employees).where(among(session, e.employee_id, ids)))}
     schedules = _schedules(session, {r.schedule_id for r in employees.values() if r.schedule_id})
     windows = []  # (employee_id, employee row, zone, schedule, dates, first, last)
     default = default_schedule()
@@ -157,24 +147,32 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
             employee_id)
     punches = defaultdict(list)
     for r in session.execute(select(p.employee_id, p.id, p.at).where(p.voided_at.is_(None), or_(*(
-            and_(p.employee_id.in_(sorted(members)), p.at >= start, p.at < end)
+            and_(among(session, p.employee_id, sorted(members)), p.at >= start, p.at < end)
             for (start, end), members in by_bounds.items())))):
         punches[r.employee_id].append((aware(r.at), str(r.id)))
     absences = defaultdict(list)
-    for r in session.execute(select(tables.absences).where(a.employee_id.in_(ids), a.start_date <= high,
+    for r in session.execute(select(tables.absences).where(among(session, a.employee_id, ids), a.start_date <= high,
                                                             a.end_date >= low).order_by(a.id)):
         absences[r.employee_id].append(r)
     all_dates = sorted({local_date for *_, dates, _, _ in windows for local_date in dates})
     existing = {(r.employee_id, r.local_date): r for r in session.execute(
-        select(tables.days).where(d.employee_id.in_(ids), d.local_date.in_(all_dates)))}
+        select(tables.days).where(among(session, d.employee_id, ids), among(session, d.local_date, all_dates)))}
     pending = _pending_doubts(session, ids)
     units = sorted({r.unit_id for r in employees.values()})
     closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(m.unit_id, m.year, m.month).where(
-        m.unit_id.in_(units), m.year >= low.year, m.year <= high.year))} if units else set()
+        among(session, m.unit_id, units), m.year >= low.year, m.year <= high.year))} if units else set()
     now = datetime.now(UTC)
     rows, published = [], []
+    plans = {}  # (schedule, zone, date) -> the planned shift: most employees of a batch share their schedule
+
+    def plan(schedule, zone: str, local_date: date):
+        key = (id(schedule), zone, local_date)
+        if key not in plans:
+            plans[key] = planned_shift(schedule, local_date, holidays, zone)
+        return plans[key]
+
     for employee_id, employee, zone, schedule, dates, first, last in windows:
-        shifts = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
+        shifts = {first + timedelta(days=n): plan(schedule, zone, first + timedelta(days=n))
                   for n in range((last - first).days + 1)}
         start, end = _local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone)
         grouped = assign_punches([Punch(punch_id, at) for at, punch_id in punches[employee_id] if start <= at < end],
@@ -214,7 +212,7 @@ def build_days_for_date(session: Session, local_date: date, config: AttendanceCo
     e = tables.employees.c
     query = select(e.employee_id).where(e.active.is_(True)).order_by(e.employee_id)
     if employee_ids is not None:
-        query = query.where(e.employee_id.in_(list(employee_ids)))
+        query = query.where(among(session, e.employee_id, employee_ids))
     ids = session.execute(query).scalars().all()
     changed = 0
     for start in range(0, len(ids), _BUILD_CHUNK):
@@ -266,7 +264,7 @@ def on_punches_recorded(session: Session, punches: Iterable[dict], config: Atten
     punches = list(punches)
     e = tables.employees.c
     zones = {r.employee_id: r.zone for r in session.execute(select(e.employee_id, e.zone).where(
-        e.employee_id.in_(sorted({data["employee_id"] for data in punches}))))}
+        among(session, e.employee_id, sorted({data["employee_id"] for data in punches}))))}
     wanted = defaultdict(set)
     for data in punches:
         local_date = data["at"].astimezone(ZoneInfo(zones.get(data["employee_id"], data["zone"]))).date()

@@ -1,0 +1,282 @@
+"""A schema's load and dump compiled once into plain Python, giving exactly what marshmallow gives for the
+values every event carries, at a tenth of the cost; marshmallow itself decides everything else.
+
+marshmallow's `Schema.load` spends most of its time in its own machinery (an error store, a closure and a
+`_call_and_store` per field, `And` around the validators), not in the fields' conversions. A `Codec` walks
+the schema's fields in the same order and calls the same pieces marshmallow calls: each field's own
+`_deserialize`/`_serialize`, then its own validators. What the codec does itself is only the bookkeeping
+around them: a missing key (its `load_default`, or refusal when required), `None` (`allow_none`), keys the
+schema does not know (`unknown`), and the recursion into `List` and `Nested`.
+
+It never reports an error of its own: `load` raises `Unsure` whenever the data is not the plain valid kind
+(a value refused, a required key missing, an unknown key, anything it does not model), and the caller then
+asks `Schema.load`, which gives the result or the exact errors. So a value the codec returns is the value
+`Schema.load` would return, and it is the only thing the codec claims. `codec(schema)` is `None` for a schema
+whose behaviour is not only its fields' (hooks, `validates`, a custom `get_attribute`, `INCLUDE`, dotted
+attributes); callers then use marshmallow as before. `tests/unit/runtime/test_schema_codec.py` compares
+the two on every contract of the registry, with valid and mutated data.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
+from marshmallow.utils import missing
+
+__all__ = ["Codec", "Unsure", "codec"]
+
+
+class Unsure(Exception):
+    """The codec does not decide this input: ask `Schema.load`."""
+
+
+class Codec:
+    """`load(data)` and `dump(obj)` of one schema, compiled; see the module's text."""
+
+    __slots__ = ("load", "dump")
+
+    def __init__(self, load: Callable[[Any], dict], dump: Callable[[Any], dict]):
+        self.load = load  # what `Schema.load(data)` returns; raises `Unsure` instead of deciding anything else
+        self.dump = dump  # what `Schema.dump(obj)` returns
+
+
+def _get(obj, key):
+    """`marshmallow.utils.get_value` for a key without dots."""
+    if not hasattr(obj, "__getitem__"):
+        return getattr(obj, key, missing)
+    try:
+        return obj[key]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return getattr(obj, key, missing)
+
+
+def _loader(field: fields.Field, name: str | None) -> Callable[[Any, Any], Any]:
+    """(value (not missing), the whole input) -> the loaded value, as `field.deserialize` gives it."""
+    if field.pre_load or field.post_load:
+        return lambda value, data: field.deserialize(value, name, data)
+    allow_none, validators = field.allow_none, tuple(field.validators)
+    convert = _converter(field, name)
+
+    def load_value(value, data):
+        if value is None:
+            if allow_none:
+                return None
+            raise Unsure
+        result = convert(value, data)
+        for validator in validators:
+            validator(result)
+        return result
+    return load_value
+
+
+def _plain_nested(field: fields.Field) -> Codec | None:
+    """The nested schema's codec, for a `Nested` of one object loaded with its schema's own options."""
+    if type(field) is not fields.Nested or field.many or field.only is not None or field.exclude \
+            or field.unknown is not None:
+        return None
+    return _compiled(field.schema)
+
+
+def _converter(field: fields.Field, name: str | None) -> Callable[[Any, Any], Any]:
+    """(value (not missing, not None), the whole input) -> the field's `_deserialize` of it."""
+    if type(field) is fields.List:
+        inner = _loader(field.inner, None)  # `List` loads its items with neither name nor input
+
+        def convert_list(value, data):
+            if type(value) not in (list, tuple):
+                raise Unsure
+            return [inner(each, None) for each in value]
+        return convert_list
+    nested = _plain_nested(field)
+    if nested is not None:
+        return lambda value, data: nested.load(value)
+    deserialize = field._deserialize
+    same = _passes_through(field)
+    if same is not None:  # the field's own `_deserialize` would return this value itself
+        return lambda value, data: value if type(value) is same else deserialize(value, name, data)
+    parse = _iso_parser(field)
+    if parse is not None:
+        return lambda value, data: parse(value) if type(value) is str else deserialize(value, name, data)
+    return lambda value, data: deserialize(value, name, data)
+
+
+def _passes_through(field: fields.Field) -> type | None:
+    """The type whose values the field loads and dumps unchanged (a str for `String`, an int for `Integer`...)."""
+    kind = type(field)
+    if kind is fields.String:
+        return str
+    if kind is fields.Integer and not field.as_string:
+        return int  # `int(value)` of an int is the value
+    if kind is fields.Boolean and True in field.truthy and False in field.falsy:
+        return bool
+    return None
+
+
+def _iso_parser(field: fields.Field) -> Callable[[str], Any] | None:
+    """For a date or date-time field in ISO format: str -> what its `_deserialize` gives (Unsure otherwise)."""
+    kind = type(field)
+    if kind not in (fields.Date, fields.DateTime, fields.AwareDateTime, fields.NaiveDateTime) \
+            or field.format not in ("iso", "iso8601"):
+        return None
+    parse = field.DESERIALIZATION_FUNCS[field.format]
+    if kind is fields.AwareDateTime:
+        def parse_aware(value):
+            result = parse(value)
+            if result.tzinfo is None or result.utcoffset() is None:
+                raise Unsure
+            return result
+        return parse_aware if field.default_timezone is None else None
+    if kind is fields.NaiveDateTime:
+        def parse_naive(value):
+            result = parse(value)
+            if result.tzinfo is not None and result.utcoffset() is not None:
+                raise Unsure
+            return result
+        return parse_naive if field.timezone is None else None
+    return parse
+
+
+def _dumper(field: fields.Field, attribute: str) -> Callable[[Any, Any], Any]:
+    """(value (not missing), the object) -> the field's `_serialize` of it."""
+    if type(field) is fields.List:
+        inner = _dumper(field.inner, attribute)
+        return lambda value, obj: None if value is None else [inner(each, obj) for each in value]
+    nested = _plain_nested(field)
+    if nested is not None:
+        return lambda value, obj: None if value is None else nested.dump(value)
+    serialize = field._serialize
+    same = _passes_through(field)
+    if same is not None:
+        return lambda value, obj: value if type(value) is same else serialize(value, attribute, obj)
+    if _iso_parser(field) is not None:  # `isoformat` of the field's own type
+        own = date if type(field) is fields.Date else datetime
+        return lambda value, obj: value.isoformat() if type(value) is own else serialize(value, attribute, obj)
+    return lambda value, obj: serialize(value, attribute, obj)
+
+
+class _Source:
+    """The text of a generated function and the objects it names."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"missing": missing, "Unsure": Unsure, "Mapping": Mapping, "_get": _get,
+                                      "ValidationError": ValidationError}
+
+    def name(self, value: Any) -> str:
+        label = f"_{len(self.names)}"
+        self.names[label] = value
+        return label
+
+    def function(self, name: str) -> Callable:
+        exec("\n".join(self.lines), self.names)  # noqa: S102 - the text is built here from the schema's fields
+        return self.names[name]
+
+
+def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
+    """The schema's load as straight-line Python: per field, the missing key, None, the field's conversion
+    (inlined for the common kinds) and its validators, in marshmallow's order."""
+    src = _Source()
+    known = set()
+    body = []
+    for name, field in schema.load_fields.items():
+        key = field.data_key if field.data_key is not None else name
+        attribute = field.attribute or name
+        if "." in attribute:
+            return None
+        known.add(key)
+        k, a = repr(key), repr(attribute)
+        body.append(f"    v = get({k}, missing)")
+        if field.pre_load or field.post_load:
+            body += [f"    v = {src.name(field.deserialize)}(v, {k}, data)",
+                     f"    if v is not missing: out[{a}] = v"]
+            continue
+        if field.required:
+            body.append("    if v is missing: raise Unsure")
+        else:
+            default = field.load_default
+            if default is missing:
+                body.append("    if v is missing: pass")
+            elif callable(default):
+                body.append(f"    if v is missing: out[{a}] = {src.name(default)}()")
+            else:
+                body.append(f"    if v is missing: out[{a}] = {src.name(default)}")
+        body.append(f"    elif v is None: {f'out[{a}] = None' if field.allow_none else 'raise Unsure'}")
+        body.append("    else:")
+        deserialize = src.name(field._deserialize)
+        same, parse = _passes_through(field), _iso_parser(field)
+        if same is not None:
+            body.append(f"        if type(v) is not {src.name(same)}: v = {deserialize}(v, {k}, data)")
+        elif parse is not None:
+            body.append(f"        v = {src.name(parse)}(v) if type(v) is str else {deserialize}(v, {k}, data)")
+        else:
+            body.append(f"        v = {src.name(_converter(field, key))}(v, data)")
+        body += [f"        {src.name(validator)}(v)" for validator in field.validators]
+        body.append(f"        out[{a}] = v")
+    unknown = f"    if not data.keys() <= {src.name(frozenset(known))}: raise Unsure" if schema.unknown == RAISE else ""
+    src.lines = ["def load(data):",
+                 "    if not isinstance(data, Mapping): raise Unsure",
+                 unknown,
+                 "    out = {}",
+                 "    get = data.get",
+                 "    try:",
+                 *("    " + line for line in body),
+                 "    except (ValidationError, ValueError, TypeError):",  # marshmallow, asked again, says it its way
+                 "        raise Unsure from None",
+                 "    return out"]
+    return src.function("load")
+
+
+def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
+    """The schema's dump as straight-line Python: per field, its value, its `dump_default` when missing, and the
+    field's `_serialize` (inlined for the common kinds)."""
+    src = _Source()
+    body = []
+    for name, field in schema.dump_fields.items():
+        attribute = field.attribute if field.attribute is not None else name
+        if not field._CHECK_ATTRIBUTE or "." in attribute:
+            return None
+        a, k = repr(attribute), repr(field.data_key if field.data_key is not None else name)
+        # a dict's own `get` gives what marshmallow's accessor gives, unless the key names a dict attribute
+        body.append(f"    v = _get(obj, {a})" if hasattr(dict, attribute) else f"    v = get({a}, missing)")
+        default = field.dump_default
+        if default is missing:
+            body.append("    if v is not missing:")
+        else:
+            body += ["    if v is missing:", f"        v = {src.name(default)}{'()' if callable(default) else ''}",
+                     "    if v is not missing:"]
+        serialize = src.name(field._serialize)
+        same = _passes_through(field)
+        if same is not None:
+            body.append(f"        out[{k}] = v if type(v) is {src.name(same)} else {serialize}(v, {a}, obj)")
+        elif _iso_parser(field) is not None:
+            own = src.name(date if type(field) is fields.Date else datetime)
+            body.append(f"        out[{k}] = v.isoformat() if type(v) is {own} else {serialize}(v, {a}, obj)")
+        else:
+            body.append(f"        out[{k}] = {src.name(_dumper(field, attribute))}(v, obj)")
+    src.lines = ["def dump(obj):",
+                 "    if type(obj) is dict: get = obj.get",
+                 "    elif not hasattr(obj, '__getitem__'): get = lambda a, m: getattr(obj, a, m)",
+                 "    else: get = lambda a, m: _get(obj, a)",
+                 "    out = {}", *body, "    return out"]
+    return src.function("dump")
+
+
+@functools.cache
+def _compiled(schema: Schema) -> Codec | None:
+    schema_class = type(schema)
+    if any(schema_class.resolve_hooks().values()) or schema.dict_class is not dict or schema.many \
+            or schema_class.get_attribute is not Schema.get_attribute or schema.unknown not in (RAISE, EXCLUDE):
+        return None
+    load, dump = _load_source(schema), _dump_source(schema)
+    if load is None or dump is None:
+        return None
+    return Codec(load, dump)
+
+
+def codec(schema: Schema) -> Codec | None:
+    """The schema instance's compiled load and dump (built once per instance), or None when its behaviour is not
+    only its fields'."""
+    return _compiled(schema)

@@ -1,0 +1,175 @@
+"""The compiled codec gives exactly what marshmallow gives, on every contract of the registry, or stands aside.
+
+For each event type (and the envelope): a valid example is made from the schema itself (each field gets the
+first of a pool of values its own `deserialize` accepts); then every field is given every value of the pool,
+removed, and an unknown key is added. Whenever the codec answers, `Schema.load` must accept the same data
+and return the same values of the same types; the valid example itself must be decided by the codec (it
+is the fast path), and dumps must agree.
+"""
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow.utils import missing
+
+from contracts.envelope import EnvelopeSchema
+from contracts.registry import EVENTS
+from runtime.schema_codec import Unsure, codec
+
+POOL = [
+    "198001012005011001", "200001012022032001", "present", "approved", "Asia/Jakarta", "2026-11", "PNS",
+    "2026-03-02", "2026-03-02T07:30:00+07:00", "2026-03-02T00:30:00+00:00", "2026-03-02T07:30:00",
+    "7f1c2a7e-8d2b-4c1e-9a1b-2f3c4d5e6f70", "abc", "", " ", "x" * 300, "07:30", "ab" * 32,
+    0, 1, 7, 2026, -1, 10 ** 12, 1.5, float("nan"), True, False, None, "1", "true",
+    Decimal("1.25"), [], ["a", "b"], [1], [None], {}, {"a": 1},
+    [{"punch_id": "p1", "doubts": ["kind"]}], [{"punch_id": "p1"}], [{"punch_id": "p1", "doubts": "x"}],
+    datetime(2026, 3, 2, 0, 30, tzinfo=UTC), datetime(2026, 3, 2, 7, 30), date(2026, 3, 2),
+]
+
+
+def _strict(value):
+    """A value with the types of everything in it, so 1 and True and 1.0 differ."""
+    if isinstance(value, dict):
+        return ("dict", sorted((k, _strict(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_strict(v) for v in value])
+    if isinstance(value, float) and value != value:
+        return ("float", "nan")
+    if isinstance(value, datetime):
+        return ("datetime", value.isoformat(), repr(value.tzinfo is not None and value.utcoffset()))
+    return (type(value).__name__, value)
+
+
+def _choices(field) -> list:
+    """The values a field's `OneOf` allows (its items' for a list), tried before the pool."""
+    inner = [field.inner] if isinstance(field, fields.List) else []
+    found = [list(v.choices) for f in [field, *inner] for v in f.validators if isinstance(v, validate.OneOf)]
+    return [c for choices in found for c in choices] + [[c] for f in inner for v in f.validators
+                                                        if isinstance(v, validate.OneOf) for c in v.choices]
+
+
+def _example(schema: Schema) -> dict:
+    data = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        for value in _choices(field) + POOL:
+            try:
+                field.deserialize(value, key, data)
+            except (ValidationError, TypeError, ValueError):
+                continue
+            if value is not None:
+                data[key] = value
+                break
+        else:
+            assert not field.required, f"no value in the pool for {type(schema).__name__}.{name}"
+    return data
+
+
+def _schemas():
+    yield "envelope", EnvelopeSchema()
+    for event_type, (_, schema_class) in sorted(EVENTS.items()):
+        yield event_type, schema_class()
+
+
+def _agree(schema: Schema, data) -> bool:
+    """True when the codec decided `data` (and then it must be what marshmallow gives)."""
+    compiled = codec(schema)
+    try:
+        fast = compiled.load(data)
+    except Unsure:
+        return False
+    slow = schema.load(data)  # must not raise: the codec only answers for data marshmallow accepts
+    assert _strict(fast) == _strict(slow), (data, fast, slow)
+    assert _strict(compiled.dump(fast)) == _strict(schema.dump(slow))
+    return True
+
+
+@pytest.mark.parametrize("name,schema", list(_schemas()), ids=[n for n, _ in _schemas()])
+def test_the_codec_is_marshmallow_on_every_contract(name, schema):
+    compiled = codec(schema)
+    if compiled is None:  # a schema with its own hooks: marshmallow decides everything
+        assert any(type(schema).resolve_hooks().values())
+        return
+    example = _example(schema)
+    assert _agree(schema, example), f"the codec does not decide a valid {name}"
+    decided = 1
+    for name_, field in schema.load_fields.items():
+        key = field.data_key or name_
+        for value in _choices(field) + POOL:
+            decided += _agree(schema, dict(example, **{key: value}))
+        decided += _agree(schema, {k: v for k, v in example.items() if k != key})
+    assert not _agree(schema, dict(example, surprise=1)) or schema.unknown == EXCLUDE
+    assert decided > len(schema.load_fields)  # the fast path is taken for many variants, not only the example
+
+
+def test_refused_data_is_left_to_marshmallow():
+    schema = EVENTS["attendance.day.built"][1]()
+    compiled = codec(schema)
+    example = _example(schema)
+    for bad in ({"status": "sleeping"}, {"version": 0}, {"employee_id": "not a NIP"}, {"punch_ids": "p1"},
+                {"local_date": "2026-02-30"}, {"clock_in": "2026-03-02T07:30:00"}, {"missing_clock_in": "maybe"},
+                {"doubtful_punches": [{"punch_id": "p1", "doubts": ["x"], "extra": 1}]}):
+        with pytest.raises(Unsure):
+            compiled.load(dict(example, **bad))
+        with pytest.raises(ValidationError):
+            schema.load(dict(example, **bad))
+
+
+def test_objects_dump_like_marshmallow_and_missing_attributes_are_left_out():
+    class Thing:
+        employee_id = "198001012005011001"
+        at = datetime(2026, 3, 2, 0, 30, tzinfo=timezone(timedelta(hours=7)))
+        tags = ("a", "b")
+
+    class ThingSchema(Schema):
+        employee_id = fields.String(required=True)
+        at = fields.AwareDateTime(required=True)
+        tags = fields.List(fields.String())
+        note = fields.String(dump_default="none")
+        absent = fields.Integer()
+        renamed = fields.String(attribute="employee_id", data_key="nip", dump_only=True)
+
+    schema = ThingSchema()
+    assert codec(schema).dump(Thing()) == schema.dump(Thing())
+    assert "absent" not in codec(schema).dump(Thing())
+
+
+def test_a_schema_with_its_own_hooks_or_options_is_not_compiled():
+    class Hooked(Schema):
+        a = fields.Integer()
+
+        @post_load
+        def _after(self, data, **_kwargs):
+            return data
+
+    class Included(Schema):
+        class Meta:
+            unknown = "include"
+        a = fields.Integer()
+
+    assert codec(Hooked()) is None
+    assert codec(Included()) is None
+
+
+def test_field_options_are_honoured():
+    class Options(Schema):
+        class Meta:
+            unknown = EXCLUDE
+        n = fields.Integer(load_default=lambda: 5, validate=validate.Range(min=1))
+        s = fields.String(data_key="text", attribute="label", allow_none=True)
+        d = fields.Date(load_default=None)
+        t = fields.List(fields.Nested(lambda: Inner()), load_default=list)
+
+    class Inner(Schema):
+        k = fields.String(required=True)
+
+    schema, compiled = Options(), codec(Options())
+    for data in ({}, {"n": 3, "text": None}, {"text": "x", "other": 1}, {"t": [{"k": "v"}]},
+                 {"d": "2026-01-31", "n": 2}):
+        assert _strict(compiled.load(data)) == _strict(schema.load(data))
+    for data in ({"n": 0}, {"label": "x", "n": 1} | {"n": "a"}, {"t": [{"k": 1}]}, {"t": [{}]}):
+        with pytest.raises(Unsure):
+            compiled.load(data)
+    assert compiled.load({})["t"] == [] and compiled.load({})["n"] == 5
+    assert missing is not None
