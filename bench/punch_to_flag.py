@@ -5,7 +5,7 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
 - **apply**: the consumers alone, in process, on PostgreSQL (fresh attendance and scoring databases): `--events`
   `attendance.punch.recorded` events of `--employees` employees (a clock-in and a clock-out per employee and
   day, in time order as devices send them) parsed from their wire form and applied by attendance's real
-  consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (200); then the
+  consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (1,000); then the
   `attendance.day.built` events that produced, applied the same way by scoring's consumer. Events per second
   of each (no Kafka hop: `bench/relay.py` measures the relay).
 - **stack**: the whole path running as in production: a Kafka broker (`--brokers 3`: a three-broker cluster,
@@ -59,7 +59,6 @@ from attendance_ingest import (BATCH, _bodies, _children, _cpu_seconds, _device_
                                throwaway_kafka)
 
 WIB = 7  # Asia/Jakarta, UTC+7
-POLL = 200  # the consumers' max_poll_records (runtime/kafka.py)
 FIRST_NIP = 198001012005011000
 
 
@@ -92,7 +91,9 @@ class _Record:
 
 
 def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]]) -> float:
-    """Apply wire events through the service's real consumer path, in polls of POLL; events per second."""
+    """Apply wire events through the service's real consumer path, in polls of `max_poll_records`; events per
+    second."""
+    from runtime.kafka import MAX_POLL_RECORDS as POLL
     from runtime.consumer import EventConsumer
     from runtime.db import make_engine, make_session_factory
     engine = make_engine(url)
