@@ -1,0 +1,148 @@
+"""Benchmark and profile scoring's consumer of attendance days alone, and fingerprint what it produced.
+
+The `attendance.day.built` events of `bench/punch_to_flag.py --part apply` (punch events of `--employees`
+employees applied by attendance's real consumer) are made once and kept in `--days-file` (JSON lines of
+topic, key, wire form), so that scoring can be measured again and again on exactly the same input without
+rebuilding attendance's side. Each run applies them on a fresh scoring database through the real consumer
+path (`EventConsumer.handle_records`, inbox included, polls of 200), optionally under cProfile, and prints
+day events per second plus a fingerprint of the result: every day, flag (message, evidence, state,
+resolution) and published event (type, key, data). Two trees that print the same fingerprints produced the
+same results; `--dump` writes them out to compare line by line.
+
+    eval "$(bash deploy/postgres.sh start)"
+    .venv/bin/python bench/scoring_days.py --events 10000 --employees 5000 --days-file /tmp/days.jsonl
+    .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --profile 40
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "services"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import text  # noqa: E402
+
+from attendance_ingest import _drop_database  # noqa: E402
+from punch_to_flag import FIRST_NIP, POLL, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
+
+
+def make_days(pg: str, employees: int, events: int, path: Path) -> None:
+    """Run attendance's consumer over the punch events once and keep the day events it published."""
+    from attendance import tables
+    from attendance.consumers import handlers
+    from runtime.config import Settings
+    url = _database(pg, "attendance")
+    try:
+        wires = _punch_events(url, employees, events)
+        settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url))
+        _apply("attendance", url, tables.metadata, handlers(settings), wires)
+        with _engine(url) as conn:
+            rows = conn.execute(text("SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' "
+                                     "ORDER BY id")).all()
+        path.write_text("".join(json.dumps([r.topic, r.key, r.payload]) + "\n" for r in rows))
+    finally:
+        _drop_database(url)
+
+
+def fingerprint(url: str) -> dict[str, list]:
+    """What scoring holds and published, in a canonical order (no generated ids or clocks)."""
+    with _engine(url) as conn:
+        days = [list(map(str, r)) for r in conn.execute(text(
+            "SELECT employee_id, local_date, version, status, punch_ids FROM days ORDER BY 1, 2"))]
+        flags = [[r.flag_key, r.kind, r.employee_id, str(r.local_date), r.message, r.evidence, r.state,
+                  r.resolution] for r in conn.execute(text("SELECT * FROM flags ORDER BY flag_key"))]
+        events = [[e["type"], e["key"], e["data"]] for e in (
+            json.loads(r.payload) for r in conn.execute(text("SELECT payload FROM outbox ORDER BY id")))]
+    return {"days": days, "flags": flags, "events": sorted(events, key=lambda e: json.dumps(e, sort_keys=True))}
+
+
+def _count_statements(enabled: bool) -> dict[str, list]:
+    """Per statement (its first words): how many ran and the seconds they took, filled in as they run."""
+    found: dict[str, list] = {}
+    if not enabled:
+        return found
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        seen = found.setdefault(" ".join(statement.split()[:6])[:70] + (" (many)" if executemany else ""), [0, 0.0])
+        seen[0] += 1
+        seen[1] += time.perf_counter() - conn.info.pop("started")
+    return found
+
+
+def main() -> int:
+    """Apply the kept day events once on a fresh database; print the rate and the fingerprints as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=10000, help="punch events behind the days")
+    parser.add_argument("--days-file", type=Path, required=True, help="made when missing, reused otherwise")
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions (cumulative)")
+    parser.add_argument("--statements", action="store_true", help="count and time the statements per poll")
+    parser.add_argument("--keep-db", action="store_true", help="keep the scoring database (its URL is printed)")
+    parser.add_argument("--dump", type=Path, help="write the fingerprinted rows as JSON")
+    args = parser.parse_args()
+    pg = os.environ.get("TEST_DATABASE_URL")
+    if not pg:
+        print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
+        return 2
+    from runtime.config import Settings
+    from scoring import tables
+    from scoring.consumers import handlers
+    if not args.days_file.exists():
+        make_days(pg, args.employees, args.events, args.days_file)
+    days = [tuple(json.loads(line)) for line in args.days_file.read_text().splitlines()]
+    url = _database(pg, "scoring")
+    try:
+        _seed_scoring(url, [str(FIRST_NIP + n) for n in range(args.employees)])
+        settings = Settings.from_env("scoring", dict(os.environ, SCORING_DATABASE_URL=url))
+        chosen = handlers(settings)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        statements = _count_statements(args.statements)
+        cpu = time.process_time()
+        rate = _apply("scoring", url, tables.metadata, chosen, days)
+        cpu = time.process_time() - cpu
+        if profiler:
+            profiler.disable()
+        found = fingerprint(url)
+    finally:
+        if not args.keep_db:
+            _drop_database(url)
+    polls = -(-len(days) // POLL)
+    report = {"load": [round(x, 2) for x in os.getloadavg()], "day_events": len(days),
+              "scoring_events_per_s": round(rate),
+              "consumer_cpu_ms_per_event": round(cpu * 1000 / len(days), 3), "flags": len(found["flags"]), "events": len(found["events"]),
+              "sha256": {name: hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+                         for name, rows in found.items()}}
+    if args.keep_db:
+        report["database"] = url
+    if args.statements:
+        report["statements_per_poll"] = {sql: [round(n / polls, 2), round(seconds * 1000 / polls, 2)]
+                                         for sql, (n, seconds) in sorted(statements.items(), key=lambda i: -i[1][1])}
+    if args.dump:
+        args.dump.write_text(json.dumps(found, sort_keys=True, indent=0))
+    print(json.dumps(report, indent=2))
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(args.profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
