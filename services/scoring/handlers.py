@@ -81,7 +81,7 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     causes: dict[str, dict[date, str]] = defaultdict(dict)
     for data in fresh:
         causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
-    recheck_many(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, policy)
+    _recheck_around(session, causes, policy)
 
 
 def _day_cause(data: dict) -> str:
@@ -93,67 +93,111 @@ def _day_cause(data: dict) -> str:
     return cause
 
 
-def apply_entry(session: Session, data: dict, policy: ScoringPolicy) -> None:
-    """Keep the newest version of an activity entry, then re-check its old and new dates."""
-    current = _get(session, tables.entries, entry_id=data["entry_id"])
-    if current is not None and current.version > data["version"]:
+def apply_entries(session: Session, entries: Sequence[dict], policy: ScoringPolicy) -> None:
+    """Keep the newest version of each activity entry of a run (one read, one upsert), then re-check each
+    employee's old and new dates of their changed entries once."""
+    e = tables.entries
+    known = {r.entry_id: (r.version, r.state, r.local_date) for r in session.execute(
+        select(e.c.entry_id, e.c.version, e.c.state, e.c.local_date).where(
+            e.c.entry_id.in_(sorted({data["entry_id"] for data in entries}))))}
+    kept: dict[str, dict] = {}
+    causes: dict[str, dict[date, str]] = defaultdict(dict)
+    for data in entries:  # in order, as one at a time: a version not newer than the one kept changes nothing
+        current = known.get(data["entry_id"])
+        if current is not None and (current[0] > data["version"] or current[:2] == (data["version"], data["state"])):
+            continue
+        because = f"entry {data['entry_id']} version {data['version']} ({data['state']})"
+        for on in {data["local_date"]} | ({current[2]} if current is not None else set()):
+            causes[data["employee_id"]].setdefault(on, because)
+        known[data["entry_id"]] = (data["version"], data["state"], data["local_date"])
+        kept[data["entry_id"]] = data
+    if not kept:
         return
-    if current is not None and current.version == data["version"] and current.state == data["state"]:
+    columns = [c.name for c in e.columns if c.name != "updated_at" and not c.name.startswith("standing_")]
+    now = _now()
+    upsert_rows(session, e, [dict({name: data.get(name) for name in columns}, updated_at=now)
+                             for data in kept.values()], ("entry_id",))
+    _restand(session, list(kept))
+    _recheck_around(session, causes, policy)
+
+
+_VERIFICATION = ("verification_id", "verdict", "verified", "verified_state", "verified_credited_minutes",
+                 "verified_creditable", "verified_at")
+
+
+def apply_decisions(session: Session, decisions: Sequence[dict], policy: ScoringPolicy) -> None:
+    """Keep the latest supervisor decision on each entry of a run (a new decision replaces the old one's
+    verification): the decisions read and written with one statement each, then each employee re-checked once."""
+    held = _decisions_held(session, decisions)
+    now, changed = _now(), []
+    for data in decisions:  # in order, as one at a time
+        current = held.get(data["entry_id"])
+        same = current is not None and current["decision_id"] == data["decision_id"]
+        if current is not None and not same and current["entry_version"] > 0 and current["decided_at"] > data["decided_at"]:
+            continue  # an older decision arriving late
+        values = {
+            "employee_id": data["employee_id"], "decision_id": data["decision_id"],
+            "entry_version": data["entry_version"], "action": data["action"], "state": data["state"],
+            "credited_minutes": data["credited_minutes"], "creditable": data["creditable"],
+            "sampled": data["sampled"], "decider_id": data["decider_id"], "decided_at": data["decided_at"],
+            "updated_at": now,
+        }
+        if current is not None and not same:
+            values.update(dict.fromkeys(_VERIFICATION))
+        held[data["entry_id"]] = dict(current or dict.fromkeys(_VERIFICATION), entry_id=data["entry_id"], **values)
+        changed.append((data, f"decision {data['action']} on entry {data['entry_id']}"))
+    _store_decisions(session, held, changed, policy)
+
+
+def apply_verifications(session: Session, verifications: Sequence[dict], policy: ScoringPolicy) -> None:
+    """Record the verification unit's verdicts on the decisions they verified, a run at once (as
+    `apply_decisions`)."""
+    held = _decisions_held(session, verifications)
+    now, changed = _now(), []
+    for data in verifications:  # in order, as one at a time
+        current = held.get(data["entry_id"])
+        if current is not None and current["decision_id"] != data["decision_id"]:
+            continue  # verdict on a decision since replaced
+        verification = {
+            "verification_id": data["verification_id"], "verdict": data["verdict"], "verified": data["verified"],
+            "verified_state": data["state"], "verified_credited_minutes": data["credited_minutes"],
+            "verified_creditable": data["creditable"], "verified_at": data["verified_at"], "updated_at": now,
+        }
+        if current is None:
+            # The verdict overtook its decision; entry_version 0 keeps it inert until the decision arrives.
+            current = {"entry_id": data["entry_id"], "employee_id": data["employee_id"],
+                       "decision_id": data["decision_id"], "entry_version": 0, "action": "pending",
+                       "state": data["state"], "credited_minutes": data["credited_minutes"],
+                       "creditable": data["creditable"], "sampled": True, "decider_id": data["verifier_id"],
+                       "decided_at": data["verified_at"]}
+        held[data["entry_id"]] = dict(current, **verification)
+        changed.append((data, f"verification {data['verdict']} of entry {data['entry_id']}"))
+    _store_decisions(session, held, changed, policy)
+
+
+def _decisions_held(session: Session, events: Sequence[dict]) -> dict[str, dict]:
+    """The decision rows on file for the entries of a run of decision or verification events."""
+    d = tables.entry_decisions
+    return {r.entry_id: dict(r._mapping) for r in session.execute(
+        select(d).where(d.c.entry_id.in_(sorted({data["entry_id"] for data in events}))))}
+
+
+def _store_decisions(session: Session, held: Mapping[str, dict], changed: Sequence[tuple[dict, str]],
+                     policy: ScoringPolicy) -> None:
+    """Write the decision rows a run changed (one upsert), restand their entries, and re-check each employee's
+    dates around each changed entry's date (the event's and the entry's own) once, each date with its cause."""
+    if not changed:
         return
-    columns = [c.name for c in tables.entries.columns
-               if c.name not in ("entry_id", "updated_at") and not c.name.startswith("standing_")]
-    values = {name: data.get(name) for name in columns}
-    upsert_row(session, tables.entries, {"entry_id": data["entry_id"]}, dict(values, updated_at=_now()))
-    _restand(session, data["entry_id"])
-    dates = {data["local_date"]} | ({current.local_date} if current is not None else set())
-    recheck(session, data["employee_id"], _around(dates), policy,
-            because=f"entry {data['entry_id']} version {data['version']} ({data['state']})")
-
-
-def apply_decision(session: Session, data: dict, policy: ScoringPolicy) -> None:
-    """Keep the latest supervisor decision on an entry (a new decision replaces the old one's verification)."""
-    current = _get(session, tables.entry_decisions, entry_id=data["entry_id"])
-    same = current is not None and current.decision_id == data["decision_id"]
-    if current is not None and not same and current.entry_version > 0 and current.decided_at > data["decided_at"]:
-        return  # an older decision arriving late
-    values = {
-        "employee_id": data["employee_id"], "decision_id": data["decision_id"], "entry_version": data["entry_version"],
-        "action": data["action"], "state": data["state"], "credited_minutes": data["credited_minutes"],
-        "creditable": data["creditable"], "sampled": data["sampled"], "decider_id": data["decider_id"],
-        "decided_at": data["decided_at"], "updated_at": _now(),
-    }
-    if current is not None and not same:
-        values.update(verification_id=None, verdict=None, verified=None, verified_state=None,
-                      verified_credited_minutes=None, verified_creditable=None, verified_at=None)
-    upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, values)
-    _restand(session, data["entry_id"])
-    _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
-                   because=f"decision {data['action']} on entry {data['entry_id']}")
-
-
-def apply_verification(session: Session, data: dict, policy: ScoringPolicy) -> None:
-    """Record the verification unit's verdict on the decision it verified."""
-    current = _get(session, tables.entry_decisions, entry_id=data["entry_id"])
-    if current is not None and current.decision_id != data["decision_id"]:
-        return  # verdict on a decision since replaced
-    verification = {
-        "verification_id": data["verification_id"], "verdict": data["verdict"], "verified": data["verified"],
-        "verified_state": data["state"], "verified_credited_minutes": data["credited_minutes"],
-        "verified_creditable": data["creditable"], "verified_at": data["verified_at"], "updated_at": _now(),
-    }
-    if current is None:
-        # The verdict overtook its decision; entry_version 0 keeps it inert until the decision arrives.
-        verification.update(employee_id=data["employee_id"], decision_id=data["decision_id"], entry_version=0,
-                            action="pending", state=data["state"], credited_minutes=data["credited_minutes"],
-                            creditable=data["creditable"], sampled=True, decider_id=data["verifier_id"],
-                            decided_at=data["verified_at"])
-        upsert_row(session, tables.entry_decisions, {"entry_id": data["entry_id"]}, verification)
-    else:
-        session.execute(update(tables.entry_decisions).where(tables.entry_decisions.c.entry_id == data["entry_id"])
-                        .values(**verification))
-    _restand(session, data["entry_id"])
-    _recheck_entry(session, data["entry_id"], data["employee_id"], data["local_date"], policy,
-                   because=f"verification {data['verdict']} of entry {data['entry_id']}")
+    ids = sorted({data["entry_id"] for data, _ in changed})
+    upsert_rows(session, tables.entry_decisions, [held[entry_id] for entry_id in ids], ("entry_id",))
+    _restand(session, ids)
+    e = tables.entries
+    dated = dict(session.execute(select(e.c.entry_id, e.c.local_date).where(e.c.entry_id.in_(ids))).all())
+    causes: dict[str, dict[date, str]] = defaultdict(dict)
+    for data, because in changed:
+        for on in {data["local_date"]} | ({dated[data["entry_id"]]} if data["entry_id"] in dated else set()):
+            causes[data["employee_id"]].setdefault(on, because)
+    _recheck_around(session, causes, policy)
 
 
 def apply_employee(session: Session, data: dict) -> None:
@@ -186,11 +230,10 @@ def _around(dates: Iterable[date]) -> list[date]:
     return sorted({d + delta for d in dates for delta in (-one, timedelta(0), one)})
 
 
-def _recheck_entry(session: Session, entry_id: str, employee_id: str, local_date: date, policy: ScoringPolicy,
-                   because: str) -> None:
-    entry = _get(session, tables.entries, entry_id=entry_id)
-    dates = {local_date} | ({entry.local_date} if entry is not None else set())
-    recheck(session, employee_id, _around(dates), policy, because)
+def _recheck_around(session: Session, causes: Mapping[str, Mapping[date, str]], policy: ScoringPolicy) -> None:
+    """Re-check each employee's dates around the dates that changed, once, each date with its nearest cause (a
+    date changed by several events of a run keeps the first one's: one at a time, that one was re-checked first)."""
+    recheck_many(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, policy)
 
 
 # --- reading projections as the rules' inputs ---------------------------------------------------------------
@@ -245,12 +288,15 @@ def _standing_query():
     ).select_from(e.outerjoin(d, d.c.entry_id == e.c.entry_id))
 
 
-def _restand(session: Session, entry_id: str) -> None:
-    """Store how an entry stands after a change to it, its decision or its verification (no entry yet: nothing)."""
+def _restand(session: Session, entry_ids: Sequence[str]) -> None:
+    """Store how entries stand after a change to them, their decisions or their verifications (one statement;
+    an entry not known yet: nothing)."""
     e = tables.entries
-    row = session.execute(_standing_query().where(e.c.entry_id == entry_id)).first()
-    if row is not None:
-        session.execute(update(e).where(e.c.entry_id == entry_id).values(**row._mapping))
+    standing = _standing_query().add_columns(e.c.entry_id.label("standing_of")).where(
+        e.c.entry_id.in_(entry_ids)).subquery()
+    session.execute(update(e).where(e.c.entry_id == standing.c.standing_of).values(
+        {name: standing.c[name] for name in ("standing_state", "standing_verified", "standing_creditable",
+                                             "standing_credited_minutes")}))
 
 
 def _entries_query(employee_ids: Sequence[str] | None = None):
@@ -311,11 +357,6 @@ def _in_spans(session: Session, query, table, spans: Mapping[str, tuple[date, da
                                         ).render_derived(name="spans")
     return query.join(wanted, and_(c.employee_id == wanted.c.employee_id,
                                    c.local_date.between(wanted.c.first, wanted.c.last)))
-
-
-def recheck(session: Session, employee_id: str, dates: Sequence[date], policy: ScoringPolicy, because: str) -> None:
-    """Re-run the cross-checks of one employee on `dates`; store and publish only the flags that changed."""
-    recheck_many(session, {employee_id: (dates, because)}, policy)
 
 
 def _cause(because: str | Mapping[date, str], on: date) -> str:
@@ -382,8 +423,8 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
     _store_flags(session, raised_rows, updates)
     publish(session, *_flag_events(changes))
     _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},
-                                          because if isinstance(because, str) else "; ".join(
-                                              because[changed] for changed in sorted(because)))
+                                          because if isinstance(because, str) else "; ".join(dict.fromkeys(
+                                              because[changed] for changed in sorted(because))))
                             for employee_id, (dates, because) in wanted.items()}, policy)
 
 

@@ -22,3 +22,10 @@ def test_the_attendance_consumer_builds_days_from_a_run_of_punches_at_once(tmp_p
 def test_the_scoring_consumer_applies_a_run_of_attendance_days_at_once(tmp_path):
     handlers = _handlers("scoring", tmp_path)
     assert isinstance(handlers["attendance.day.built"], ManyHandler)
+
+
+def test_the_scoring_consumer_applies_runs_of_entries_decisions_and_verifications_at_once(tmp_path):
+    handlers = _handlers("scoring", tmp_path)
+    for event_type in ("activities.entry.submitted", "activities.entry.revised", "activities.entry.withdrawn",
+                       "approvals.decision.made", "approvals.verification.made"):
+        assert isinstance(handlers[event_type], ManyHandler), event_type
