@@ -79,7 +79,8 @@ def _count_statements(enabled: bool) -> dict[str, list]:
 
     @event.listens_for(Engine, "after_cursor_execute")
     def _after(conn, cursor, statement, parameters, context, executemany):
-        seen = found.setdefault(" ".join(statement.split()[:6])[:70] + (" (many)" if executemany else ""), [0, 0.0])
+        name = " ".join(statement.split()[:6])[:70] + (" (many)" if executemany else "")
+        seen = found.setdefault(name, [0, 0.0])
         seen[0] += 1
         seen[1] += time.perf_counter() - conn.info.pop("started")
     return found
@@ -126,8 +127,8 @@ def main() -> int:
             _drop_database(url)
     polls = -(-len(days) // POLL)
     report = {"load": [round(x, 2) for x in os.getloadavg()], "day_events": len(days),
-              "scoring_events_per_s": round(rate),
-              "consumer_cpu_ms_per_event": round(cpu * 1000 / len(days), 3), "flags": len(found["flags"]), "events": len(found["events"]),
+              "scoring_events_per_s": round(rate), "consumer_cpu_ms_per_event": round(cpu * 1000 / len(days), 3),
+              "flags": len(found["flags"]), "events": len(found["events"]),
               "sha256": {name: hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
                          for name, rows in found.items()}}
     if args.keep_db:

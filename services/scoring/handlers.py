@@ -133,7 +133,8 @@ def apply_decisions(session: Session, decisions: Sequence[dict], policy: Scoring
     for data in decisions:  # in order, as one at a time
         current = held.get(data["entry_id"])
         same = current is not None and current["decision_id"] == data["decision_id"]
-        if current is not None and not same and current["entry_version"] > 0 and current["decided_at"] > data["decided_at"]:
+        if (current is not None and not same and current["entry_version"] > 0
+                and current["decided_at"] > data["decided_at"]):
             continue  # an older decision arriving late
         values = {
             "employee_id": data["employee_id"], "decision_id": data["decision_id"],
