@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
-from runtime.db import insert_rows, upsert_row, upsert_rows
+from runtime.db import upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import make_event, make_events
 from runtime.messaging import publish
@@ -72,12 +72,9 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
         return
     columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
     now = _now()
-    rows = [dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
-                 correction=bool(data.get("correction")), updated_at=now) for data in fresh]
-    # New days with one insert; newer versions of days already kept with one upsert.
-    insert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) not in stored])
-    upsert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) in stored],
-                ("employee_id", "local_date"))
+    upsert_rows(session, tables.days, [
+        dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
+             correction=bool(data.get("correction")), updated_at=now) for data in fresh], ("employee_id", "local_date"))
     causes: dict[str, dict[date, str]] = defaultdict(dict)
     for data in fresh:
         causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
@@ -430,11 +427,11 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
 
 
 def _store_flags(session: Session, raised: list[dict], updates: Mapping[tuple[str, ...], list[dict]]) -> None:
-    """Store a re-check's flag changes with a statement per kind: the raised flags' rows (new keys inserted at once,
-    a key raised again over its resolved row upserted), then each set of columns updated, by key, for its rows."""
+    """Store a re-check's flag changes with a statement per kind: the raised flags' rows with one upsert (a key
+    raised again takes over its resolved row), then each set of columns updated, by key, for its rows (only those
+    columns: a supervisor may be clearing the flag meanwhile)."""
     f = tables.flags
-    inserted = {r.flag_key for r in insert_rows(session, f, raised, ignore_conflicts=True, returning=("flag_key",))}
-    upsert_rows(session, f, [row for row in raised if row["flag_key"] not in inserted], ("flag_key",))
+    upsert_rows(session, f, raised, ("flag_key",))
     for columns, rows in updates.items():
         session.execute(update(f).where(f.c.flag_key == bindparam("flag")).values(
             {name: bindparam(f"new_{name}") for name in columns}),
@@ -674,12 +671,12 @@ def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, i
         c.unit_id.in_(sorted(set(units.values()))), or_(*(and_(c.year == y, c.month == m) for y, m in periods))))} \
         if units else set()
     for employee_id, (months, because) in changed.items():
-        if employee_id not in units:
+        due = sorted(period for period in months if (units.get(employee_id), *period) in closed)
+        if not due:  # the usual case (an open month): no statement to build
             continue
         members = select(em.employee_id).where(em.employee_id == employee_id)
-        for year, month in sorted(months):
-            if (units[employee_id], year, month) in closed:
-                _score(session, members, year, month, policy, because)
+        for year, month in due:
+            _score(session, members, year, month, policy, because)
 
 
 def _month_bounds(year: int, month: int) -> tuple[date, date]:
