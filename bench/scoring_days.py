@@ -4,9 +4,10 @@ The `attendance.day.built` events of `bench/punch_to_flag.py --part apply` (punc
 employees applied by attendance's real consumer) are made once and kept in `--days-file` (JSON lines of
 topic, key, wire form), so that scoring can be measured again and again on exactly the same input without
 rebuilding attendance's side. Each run applies them on a fresh scoring database through the real consumer
-path (`EventConsumer.handle_records`, inbox included, polls of 200), optionally under cProfile, and prints
-day events per second plus a fingerprint of the result: every day, flag (message, evidence, state,
-resolution) and published event (type, key, data). Two trees that print the same fingerprints produced the
+path (`EventConsumer.handle_records`, inbox included, polls of `max_poll_records`), optionally under cProfile
+or counting the statements per poll, and prints day events per second, the consumer's CPU per event and a
+fingerprint of the result: every day, flag (message, evidence, state, resolution) and published event (type,
+key, data). Two trees that print the same fingerprints produced the
 same results; `--dump` writes them out to compare line by line.
 
     eval "$(bash deploy/postgres.sh start)"
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import text  # noqa: E402
 
 from attendance_ingest import _drop_database  # noqa: E402
-from punch_to_flag import FIRST_NIP, POLL, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
+from punch_to_flag import FIRST_NIP, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
 
 
 def make_days(pg: str, employees: int, events: int, path: Path) -> None:
@@ -125,7 +126,8 @@ def main() -> int:
     finally:
         if not args.keep_db:
             _drop_database(url)
-    polls = -(-len(days) // POLL)
+    from runtime.kafka import MAX_POLL_RECORDS
+    polls = -(-len(days) // MAX_POLL_RECORDS)
     report = {"load": [round(x, 2) for x in os.getloadavg()], "day_events": len(days),
               "scoring_events_per_s": round(rate), "consumer_cpu_ms_per_event": round(cpu * 1000 / len(days), 3),
               "flags": len(found["flags"]), "events": len(found["events"]),
