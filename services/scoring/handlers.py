@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
-from runtime.db import upsert_row, upsert_rows
+from runtime.db import among, upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import make_event, make_events
 from runtime.messaging import publish
@@ -708,7 +708,8 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
     if not employees:
         return [], 0
     members = sorted(employees)  # a list, not a subquery: PostgreSQL then plans index reads of these employees
-    in_month = d.c.employee_id.in_(members), d.c.local_date.between(first, last)
+    # `among`: one array parameter, so psycopg parses each statement once, not a thousand placeholders per unit
+    in_month = among(session, d.c.employee_id, members), d.c.local_date.between(first, last)
     days, worked = defaultdict(list), {}
     for row in session.execute(_days_query(for_score=True).where(*in_month, ~_plain_day(d))).all():
         days[row[0]].append(_day_of(row))
@@ -717,13 +718,13 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
             select(d.c.employee_id, func.count(), minutes).where(*in_month, _plain_day(d)).group_by(d.c.employee_id)):
         worked[employee_id] = WorkedDays(count, int(total or 0))
     flags = defaultdict(list)
-    for row in session.execute(select(f).where(f.c.employee_id.in_(members), f.c.local_date.between(first, last),
-                                               f.c.state.in_((OPEN, CLEARED)))):
+    for row in session.execute(select(f).where(among(session, f.c.employee_id, members),
+                                               f.c.local_date.between(first, last), f.c.state.in_((OPEN, CLEARED)))):
         flags[row.employee_id].append(row)
     tallies, entries = _entry_tallies(session, members, first, last,
                                       set().union(*map(_flagged_entry_ids, flags.values())))
     ratings = {r.employee_id: r for r in session.execute(
-        select(b).where(b.c.employee_id.in_(members), b.c.year == year, b.c.month == month))}
+        select(b).where(among(session, b.c.employee_id, members), b.c.year == year, b.c.month == month))}
     holidays = {r.date: r.name for r in session.execute(
         select(h.c.date, h.c.name).where(h.c.date.between(first, last), h.c.active.is_(True)))}
     achievements = skp_targets.month_achievements(session, members, year, month, policy)
@@ -745,9 +746,10 @@ def _score(session: Session, members, year: int, month: int, policy: ScoringPoli
                                only_if=lambda table, new: table.c.content_hash != new.content_hash,
                                overrides={"version": lambda table, _new: table.c.version + 1},
                                returning=("employee_id", "version")))
-    events = [make_event("scoring.month.scored", employee_id,
-                         dict(_event_data(dict(records[employee_id], version=version)), cause=because),
-                         PRODUCER) for employee_id, version in sorted(written.items())]
+    # One batch: the contract's check and the wire form are made together (`make_events`), not event by event.
+    events = make_events("scoring.month.scored",
+                         [(employee_id, dict(_event_data(dict(records[employee_id], version=version)), cause=because))
+                          for employee_id, version in sorted(written.items())], PRODUCER) if written else []
     publish(session, *events)
     return sorted(employees), len(events)
 
