@@ -23,11 +23,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from prometheus_client import Counter
-from sqlalchemy import BigInteger, any_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from runtime.db import among
 from runtime.kafka import Backoff
+from runtime.lease import Lease
 from runtime.uow import unit_of_work
 from runtime.wakeup import OUTBOX_CHANNEL, Wakeup
 
@@ -78,7 +79,7 @@ class Relay:
     def _mark(self, ids: list[int]) -> int:
         with unit_of_work(self.sessions) as session:
             outbox = session.info["metadata"].tables["outbox"]
-            session.execute(update(outbox).where(_among(session, outbox.c.id, ids))
+            session.execute(update(outbox).where(among(session, outbox.c.id, ids))
                             .values(sent_at=datetime.now(timezone.utc)))
         RELAYED.labels(self.service).inc(len(ids))
         return len(ids)
@@ -160,14 +161,6 @@ class Relay:
         self.database.shutdown(wait=True, cancel_futures=True)
 
 
-def _among(session: Session, column, ids: list[int]):
-    """`column` is one of `ids`: on PostgreSQL one array parameter (`= ANY`), however many ids, so the statement
-    is the same text every time; elsewhere an IN list."""
-    if session.bind.dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
-    return column.in_(ids)
-
-
 def _wait(future, timeout_s: float) -> bool:
     """Wait until `future` is done (acknowledged or failed); False on timeout."""
     try:
@@ -195,15 +188,29 @@ def relay_once(sessions: sessionmaker[Session], producer, service: str, batch_si
 
 
 def run_relay(sessions: sessionmaker[Session], producer, service: str, stop: threading.Event,
-              idle_wait_s: float = 0.2, backoff: Backoff | None = None, idle_poll_s: float = 5.0) -> None:
+              idle_wait_s: float = 0.2, backoff: Backoff | None = None, idle_poll_s: float = 5.0,
+              standby_s: float = 2.0) -> None:
     """Relay until `stop` is set. When the outbox is empty, wait for the next outbox commit (PostgreSQL
     NOTIFY; at most `idle_poll_s`), or poll every `idle_wait_s` on SQLite; wait with a growing pause while the
-    broker or the database fails (an outage never ends the loop; the rows stay unsent until it is over)."""
+    broker or the database fails (an outage never ends the loop; the rows stay unsent until it is over).
+
+    Only the holder of the service's relay lease sends (`runtime.lease`): another instance's relay stands by,
+    asking every `standby_s`, and takes over when the holder's database connection ends."""
     backoff = backoff or Backoff()
     relay = Relay(sessions, producer, service)
     wakeup = Wakeup(sessions.kw["bind"], OUTBOX_CHANNEL, poll_s=idle_poll_s, fallback_s=idle_wait_s)
+    lease = Lease(sessions.kw["bind"], f"kinerja-relay:{service}")
+    standing_by = False
     try:
         while not stop.is_set():
+            if not lease.held():
+                if not standing_by:
+                    log.info("another relay holds the lease; standing by", extra={"service": service})
+                    relay.reset()  # what this relay sent and had not marked is the holder's to send again
+                    standing_by = True
+                stop.wait(standby_s)
+                continue
+            standing_by = False
             try:
                 wakeup.listen()  # before reading: a commit after this point wakes the next wait
                 _, idle = relay.step()
@@ -221,3 +228,4 @@ def run_relay(sessions: sessionmaker[Session], producer, service: str, stop: thr
     finally:
         wakeup.close()
         relay.close()
+        lease.close()

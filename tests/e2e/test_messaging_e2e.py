@@ -181,3 +181,56 @@ def test_an_idle_relay_is_woken_by_the_outbox_commit_not_by_a_timer(consumer_db,
         relay.join(timeout=30)
         producer.close()
     assert not relay.is_alive()
+
+
+
+def test_two_relays_on_one_outbox_send_each_row_once_in_order_and_the_standby_takes_over(consumer_db, kafka_bootstrap):
+    """Every instance of a service may run its relay; only the lease holder sends, so no row goes out twice or
+    out of order, and when the holder stops the standby sends what comes next."""
+    import json
+
+    from runtime.relay import run_relay
+    outbox = consumer_db.kw["info"]["metadata"].tables["outbox"]
+    marker = uuid.uuid4().hex[:8]
+
+    def publish_many(first, count):
+        with consumer_db() as session, session.begin():
+            publish(session, *[make_event("payroll.run.drafted", marker, {
+                "run_id": f"{marker}-{n:04d}", "organisation": "test", "year": 2026, "month": 1, "state": "draft",
+                "employees": n, "gross_total": 0, "net_total": 0, "content_hash": marker}, "test")
+                for n in range(first, first + count)])
+
+    def unsent():
+        with consumer_db() as s:
+            return s.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar()
+
+    stops = [threading.Event(), threading.Event()]
+    producers = [make_producer(kafka_bootstrap, f"test-lease-{n}") for n in range(2)]
+    relays = [threading.Thread(target=run_relay, args=(consumer_db, producers[n], "test", stops[n]),
+                               kwargs={"standby_s": 0.2}, daemon=True) for n in range(2)]
+    try:
+        relays[0].start()
+        publish_many(0, 50)
+        _wait(lambda: unsent() == 0, what="the first relay to take the lease and send")
+        relays[1].start()  # a second instance's relay: it stands by
+        for batch in range(1, 6):
+            publish_many(batch * 50, 50)
+        _wait(lambda: unsent() == 0, what="the outbox to be sent while two relays run")
+        stops[0].set()  # the holder stops: its connection closes and the lease is free
+        relays[0].join(timeout=30)
+        assert not relays[0].is_alive()
+        publish_many(300, 50)
+        _wait(lambda: unsent() == 0, what="the standby to take over and send what came after")
+    finally:
+        for stop in stops:
+            stop.set()
+        for relay in relays:
+            relay.join(timeout=30)
+        for producer in producers:
+            producer.close()
+    reader = make_consumer(kafka_bootstrap, None, f"test-lease-reader-{marker}", consumer_timeout_ms=5000)
+    reader.subscribe(["payroll.runs"])
+    seen = [doc["data"]["employees"] for doc in (json.loads(record.value) for record in reader)
+            if doc["key"] == marker]
+    reader.close()
+    assert seen == list(range(350))  # each row once, in outbox order, across the change of holder
