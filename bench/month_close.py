@@ -251,23 +251,70 @@ def _drop(server_url: str, *names: str) -> None:
     admin.dispose()
 
 
-def bench(server_url: str, n: int, workers: int = 1) -> dict:
-    """Seed fresh databases for N employees, then time close, move and draft."""
+def _copy_of_seed(server_url: str, n: int, service: str, name: str, url: str) -> bool:
+    """With `--reuse-seed`: create database `name` as a copy of the kept seed of this size, when there is one,
+    migrated to the tree's head (a seed made by an older tree gets the newer migrations, as production data
+    would). False when there is no kept seed yet."""
+    template = f"bench_seed_{service}_{n}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :t"), {"t": template}).first():
+                return False
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
+    upgrade(service, url)
+    return True
+
+
+def _keep_seed(server_url: str, n: int, service: str, url: str) -> None:
+    """Keep a just-seeded, settled database as the seed of this size (`--reuse-seed`)."""
+    template = f"bench_seed_{service}_{n}"
+    name = make_url(url).database
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+            conn.execute(text(f'CREATE DATABASE "{template}" TEMPLATE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+def bench(server_url: str, n: int, workers: int = 1, reuse_seed: bool = False) -> dict:
+    """Seed fresh databases for N employees (or copy the kept seed, `reuse_seed`), then time close, move and
+    draft."""
     from payroll.domain.policy import load_policy as payroll_policy
     from payroll.tables import metadata as payroll_metadata
     from scoring.tables import metadata as scoring_metadata
     scoring_name, scoring_url = _database(server_url, "bench_month_scoring")
     payroll_name, payroll_url = _database(server_url, "bench_month_payroll")
-    upgrade("scoring", scoring_url)
-    upgrade("payroll", payroll_url)
+    copied = reuse_seed and _copy_of_seed(server_url, n, "scoring", scoring_name, scoring_url) \
+        and _copy_of_seed(server_url, n, "payroll", payroll_name, payroll_url)
+    if not copied:
+        _drop(server_url, scoring_name, payroll_name)
+        upgrade("scoring", scoring_url)
+        upgrade("payroll", payroll_url)
     scoring_engine, payroll_engine = make_engine(scoring_url), make_engine(payroll_url)
     try:
         scoring_sessions = make_session_factory(scoring_engine, scoring_metadata)
         payroll_sessions = make_session_factory(payroll_engine, payroll_metadata)
         started = time.perf_counter()
-        counts = seed_scoring(scoring_engine, n)
-        seed_payroll(payroll_engine, n)
+        if copied:  # the copy's files are new: settle them like a seed's
+            settle(scoring_engine)
+            settle(payroll_engine)
+            with scoring_engine.connect() as conn:
+                counts = {"entries": conn.execute(text("SELECT count(*) FROM entries")).scalar(),
+                          "days": conn.execute(text("SELECT count(*) FROM days")).scalar()}
+        else:
+            counts = seed_scoring(scoring_engine, n)
+            seed_payroll(payroll_engine, n)
         seeded = time.perf_counter() - started
+        if reuse_seed and not copied:
+            scoring_engine.dispose()
+            payroll_engine.dispose()
+            _keep_seed(server_url, n, "scoring", scoring_url)
+            _keep_seed(server_url, n, "payroll", payroll_url)
 
         cpu_started = _cpu()
         started = time.perf_counter()
@@ -306,12 +353,15 @@ def durability(server_url: str) -> str:
 
 def main(argv: list[str]) -> int:
     """Run the benchmark for each size given (default 1000 10000 50000); `--workers K` closes and moves in K
-    processes (as K scoring and K payroll consumer processes would)."""
+    processes (as K scoring and K payroll consumer processes would); `--reuse-seed` keeps each size's seeded
+    databases on the server (`bench_seed_*`) and times later runs on copies of them (the seed column is then
+    the copy's settling; drop them with `DROP DATABASE` when done)."""
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
         return 2
-    workers = 1
+    workers, reuse_seed = 1, "--reuse-seed" in argv
+    argv = [a for a in argv if a != "--reuse-seed"]
     if "--workers" in argv:
         at = argv.index("--workers")
         workers = int(argv[at + 1])
@@ -322,7 +372,7 @@ def main(argv: list[str]) -> int:
           flush=True)
     for n in [int(a) for a in argv] or [1000, 10000, 50000]:
         before = os.getloadavg()[0]
-        r = bench(server, n, workers)
+        r = bench(server, n, workers, reuse_seed)
         after = os.getloadavg()[0]
         print(f"{r['employees']:>9} {r['units']:>5} {r['entries']:>9} {r['seed_s']:>7.2f} {r['close_s']:>8.2f} "
               f"{r['move_s']:>7.2f} {r['draft_s']:>8.2f} {r['total_s']:>8.2f} {1000 * r['total_s'] / n:>11.3f} "

@@ -329,6 +329,7 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
     carried, adjustment_records, waiting = _corrections(session, policy, year, month, run_id) if corrections \
         else ({}, [], [])
     payslips, rows, skipped, incomplete = [], [], [], []
+    memo: dict = {}  # the day lines already priced in this run (`compute_tpp`)
     for row in _month_rows(session, year, month):
         if row.known is None:
             skipped.append({"employee_id": row.employee_id, "reason": "not in the directory"})
@@ -342,7 +343,7 @@ def compute_run(session: Session, policy: PayrollPolicy, year: int, month: int, 
                                  ActiveSanction(row.sanction_level, index) if index else None, row.grade)
         facts = _month_facts(row, year, month, carried.get(row.employee_id, ()))
         try:
-            payslip = compute_tpp(employee, facts, policy)
+            payslip = compute_tpp(employee, facts, policy, memo)
         except ValueError as exc:
             skipped.append({"employee_id": row.employee_id, "reason": str(exc)})
             continue

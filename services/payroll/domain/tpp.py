@@ -230,14 +230,17 @@ def round_money(amount: Decimal, mode: str, unit: int = 1) -> int:
     return int((Decimal(amount) / unit).quantize(Decimal(1), rounding)) * unit
 
 
-def compute_tpp(employee: EmployeeFacts, month: MonthFacts, policy: PayrollPolicy) -> Payslip:
-    """Compute one employee's payslip for one month (order of operations in the module docstring)."""
+def compute_tpp(employee: EmployeeFacts, month: MonthFacts, policy: PayrollPolicy,
+                memo: dict | None = None) -> Payslip:
+    """Compute one employee's payslip for one month (order of operations in the module docstring). A run prices
+    thousands of payslips with one policy: `memo`, a dict kept across them, reuses the lines of a day already
+    charged against the same base (the same day facts give the same lines), and changes no result."""
     base, base_text = _base(employee, policy)
     earning = [_component(c, base, base_text, month, policy) for c in policy.components]
     earned = _total(earning)
 
     deduction_base, deduction_base_text = _deduction_base(base, policy)
-    deductions = _discipline(month.days, deduction_base, deduction_base_text, policy)
+    deductions = _discipline(month.days, deduction_base, deduction_base_text, policy, memo)
     earning += deductions + _cap(deductions, deduction_base, earned, policy)
     if employee.active_sanction:
         earning.append(_sanction(employee.active_sanction, _total(earning), policy))
@@ -389,28 +392,43 @@ def _deduction_base(base: Decimal, policy: PayrollPolicy) -> tuple[Decimal, str]
     return amount, f"{format_rupiah(amount)} ({', '.join(c.name for c in components)})"
 
 
-def _discipline(days: Sequence[DayFact], base: Decimal, base_text: str, policy: PayrollPolicy) -> list[_Draft]:
-    rules = policy.discipline
+def _discipline(days: Sequence[DayFact], base: Decimal, base_text: str, policy: PayrollPolicy,
+                memo: dict | None = None) -> list[_Draft]:
     drafts = []
     for day in sorted(days, key=lambda d: d.local_date):
-        kind = day.absence_kind or (day.status if day.status in ABSENCE_KINDS else None)
-        if kind:
-            charges = [(kind, f"{kind} day", rules.absence_rates.get(kind, Decimal(0)))]
-        elif day.status == "absent":
-            charges = [("TK", "TK absent without notice", rules.absent_per_day)]
-        else:
-            charges = [
-                (band, f"{band} {_BAND_NAMES[band.rstrip('1234')]}", rules.band_rates[band])
-                for band in (day.late_band, day.early_band)
-                if band
-            ]
-        charges = [charge for charge in charges if charge[2]]
-        evidence = _day_evidence(day) if charges else ""  # most days deduct nothing: skip their evidence text
-        for label, description, rate in charges:
-            if rate:
-                formula = f"{label} on {format_date(day.local_date)}: {format_percent(rate)} of {base_text}"
-                amount, formula = _stepped(-base * rate / _HUNDRED, formula, policy.precision.deduction, policy)
-                drafts.append(_Draft("discipline", description, formula, evidence, amount))
+        if memo is None:
+            drafts += _day_charges(day, base, base_text, policy)
+            continue
+        key = (day, base, base_text)
+        charged = memo.get(key)
+        if charged is None:
+            charged = memo[key] = _day_charges(day, base, base_text, policy)
+        drafts += charged
+    return drafts
+
+
+def _day_charges(day: DayFact, base: Decimal, base_text: str, policy: PayrollPolicy) -> list[_Draft]:
+    """The deduction lines of one day (none for most days)."""
+    rules = policy.discipline
+    drafts = []
+    kind = day.absence_kind or (day.status if day.status in ABSENCE_KINDS else None)
+    if kind:
+        charges = [(kind, f"{kind} day", rules.absence_rates.get(kind, Decimal(0)))]
+    elif day.status == "absent":
+        charges = [("TK", "TK absent without notice", rules.absent_per_day)]
+    else:
+        charges = [
+            (band, f"{band} {_BAND_NAMES[band.rstrip('1234')]}", rules.band_rates[band])
+            for band in (day.late_band, day.early_band)
+            if band
+        ]
+    charges = [charge for charge in charges if charge[2]]
+    evidence = _day_evidence(day) if charges else ""  # most days deduct nothing: skip their evidence text
+    for label, description, rate in charges:
+        if rate:
+            formula = f"{label} on {format_date(day.local_date)}: {format_percent(rate)} of {base_text}"
+            amount, formula = _stepped(-base * rate / _HUNDRED, formula, policy.precision.deduction, policy)
+            drafts.append(_Draft("discipline", description, formula, evidence, amount))
     return drafts
 
 
