@@ -17,7 +17,7 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
   clock-in and late clock-out (overtime with no activity logged: scoring raises `overtime_without_activity`).
   For each probe: acknowledged -> punch stored -> day built -> flag raised (row timestamps, one clock),
   p50/p90/p99 per hop; probes before the load give the idle latency. Once a second from the load's start: what
-  waits at each hop (uploads, punch events, days; reported every 5 s) and each group's committed offsets,
+  waits at each hop (uploads, unsent outbox rows, punch events, days; reported every 5 s) and each group's committed offsets,
   credited to the instance holding each partition. After the load: how long until nothing waits anywhere
   ("drained N s after the load ended", or what still waits after `--drain-timeout`), each consumer's events
   per second while it had work waiting, per instance, and the CPU seconds of every process and of the
@@ -244,20 +244,21 @@ def _summary(hops: list[dict]) -> dict:
 def _consumed(urls: dict[str, str]) -> dict[str, int]:
     """Events produced and applied along the path so far."""
     with _engine(urls["attendance"]) as conn:
-        pending, punches, days, applied = conn.execute(text(
+        pending, unsent, punches, days, applied = conn.execute(text(
             "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL),"
+            " (SELECT count(*) FROM outbox WHERE sent_at IS NULL),"
             " (SELECT count(*) FROM outbox WHERE type = 'attendance.punch.recorded'),"
             " (SELECT count(*) FROM outbox WHERE type = 'attendance.day.built'),"
             " (SELECT count(*) FROM inbox WHERE type = 'attendance.punch.recorded')")).one()
     with _engine(urls["scoring"]) as conn:
         scored = conn.execute(text("SELECT count(*) FROM inbox WHERE type = 'attendance.day.built'")).scalar()
-    return {"pending_uploads": pending, "punch_events": punches, "punch_events_applied": applied, "day_events": days, "day_events_applied": scored}
+    return {"pending_uploads": pending, "unsent": unsent, "punch_events": punches, "punch_events_applied": applied, "day_events": days, "day_events_applied": scored}
 
 
 def _behind(counts: dict[str, int]) -> dict[str, int]:
-    """What is waiting at each hop: uploads not yet stored as punches, punch events not yet applied by
-    attendance, days not yet applied by scoring."""
-    return {"uploads": counts["pending_uploads"], "punch_events": counts["punch_events"] - counts["punch_events_applied"],
+    """What is waiting at each hop: uploads not yet stored as punches, attendance's outbox rows not yet sent by
+    its relay, punch events not yet applied by attendance (sent or not), days not yet applied by scoring."""
+    return {"uploads": counts["pending_uploads"], "unsent": counts["unsent"], "punch_events": counts["punch_events"] - counts["punch_events_applied"],
             "day_events": counts["day_events"] - counts["day_events_applied"]}
 
 
