@@ -114,9 +114,13 @@ def _schedules(session: Session, schedule_ids: set[str]) -> dict:
 
 
 def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
-                 force: bool = False) -> list[dict]:
+                 force: bool = False, new_punches: Mapping[str, set[str]] | None = None) -> list[dict]:
     """Build the given local dates of many employees at once; publish `attendance.day.built` for each day that
     changed, in one outbox statement.
+
+    With `new_punches` (employee -> the ids of punches just recorded), an employee's dates are only those the
+    new punches are assigned to: each punch counts for one date, chosen on its own (`assign_punches`), so a
+    new punch changes that day and no other, and its neighbours, read to assign it, need no rebuild.
 
     A date is built when punches belong to it, when it was built before, or when `force` is set (the
     daily build that gives everyone a day). Unchanged content keeps its version and publishes nothing;
@@ -179,10 +183,13 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
                                  shifts, zone, config.policy)
         covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences[employee_id]
                     if r.start_date <= last and r.end_date >= first]
+        fresh = new_punches.get(employee_id) if new_punches is not None else None
         for local_date in dates:
             day_punches = grouped.get(local_date, ())
             current = existing.get((employee_id, local_date))
             if not day_punches and current is None and not force:
+                continue
+            if fresh is not None and not any(p.punch_id in fresh for p in day_punches):
                 continue
             day = build_day(employee_id, local_date, zone, shifts[local_date], day_punches, covering,
                             local_date in holidays, config.policy, version=1)
@@ -259,14 +266,15 @@ def list_days(session: Session, employee_id: str, start: date, end: date) -> lis
 
 
 def on_punches_recorded(session: Session, punches: Iterable[dict], config: AttendanceConfig) -> list[dict]:
-    """Rebuild the days recorded punches may belong to (each punch's local date and the dates either side), each
-    employee's dates once however many of the punches are theirs (a poll's run of `attendance.punch.recorded`)."""
+    """Rebuild the days recorded punches belong to (each assigned among its local date and the dates either side),
+    each employee's dates once however many of the punches are theirs (a poll's run of `attendance.punch.recorded`)."""
     punches = list(punches)
     e = tables.employees.c
     zones = {r.employee_id: r.zone for r in session.execute(select(e.employee_id, e.zone).where(
         among(session, e.employee_id, sorted({data["employee_id"] for data in punches}))))}
-    wanted = defaultdict(set)
+    wanted, new = defaultdict(set), defaultdict(set)
     for data in punches:
         local_date = data["at"].astimezone(ZoneInfo(zones.get(data["employee_id"], data["zone"]))).date()
         wanted[data["employee_id"]].update(local_date + timedelta(days=n) for n in (-1, 0, 1))
-    return rebuild_many(session, wanted, config)
+        new[data["employee_id"]].add(str(data["punch_id"]))
+    return rebuild_many(session, wanted, config, new_punches=new)

@@ -3,7 +3,8 @@
 Two sets of employees get identical punches (one device each): the punch events of the first set are
 applied one by one, each in its own transaction; those of the second set in batches, shuffled across
 employees (each employee's own order kept, as its partition keeps it). Every day must come out the same,
-with the same versions and the same `attendance.day.built` events.
+with the same versions and the same `attendance.day.built` events, and a rebuild of every date from scratch
+must find nothing left stale.
 """
 import random
 from datetime import date, timedelta
@@ -150,6 +151,13 @@ def test_batched_days_equal_days_built_one_event_at_a_time(att, new_nip):
     assert len(att.outbox("attendance.day.built")) == built
     assert {k: _same_day(r) for k, r in _days(att, many).items()} == \
         {k: _same_day(r) for k, r in days_many.items()}
+
+    # A punch event rebuilds only the day its punch counts for: rebuilding every date of the week and the dates
+    # around it from scratch, for both sets, finds nothing the events left stale.
+    week = [MONDAY + timedelta(days=n) for n in range(-2, 12)]
+    with att.sessions.begin() as session:
+        assert days.rebuild_many(session, {nip: week for nip in one + many}, _config(att)) == []
+    assert len(att.outbox("attendance.day.built")) == built
 
 
 def _config(att):
