@@ -96,7 +96,7 @@ def apply_entries(session: Session, entries: Sequence[dict], policy: ScoringPoli
     e = tables.entries
     known = {r.entry_id: (r.version, r.state, r.local_date) for r in session.execute(
         select(e.c.entry_id, e.c.version, e.c.state, e.c.local_date).where(
-            e.c.entry_id.in_(sorted({data["entry_id"] for data in entries}))))}
+            among(session, e.c.entry_id, sorted({data["entry_id"] for data in entries}))))}
     kept: dict[str, dict] = {}
     causes: dict[str, dict[date, str]] = defaultdict(dict)
     for data in entries:  # in order, as one at a time: a version not newer than the one kept changes nothing
@@ -177,7 +177,7 @@ def _decisions_held(session: Session, events: Sequence[dict]) -> dict[str, dict]
     """The decision rows on file for the entries of a run of decision or verification events."""
     d = tables.entry_decisions
     return {r.entry_id: dict(r._mapping) for r in session.execute(
-        select(d).where(d.c.entry_id.in_(sorted({data["entry_id"] for data in events}))))}
+        select(d).where(among(session, d.c.entry_id, sorted({data["entry_id"] for data in events}))))}
 
 
 def _store_decisions(session: Session, held: Mapping[str, dict], changed: Sequence[tuple[dict, str]],
@@ -190,7 +190,7 @@ def _store_decisions(session: Session, held: Mapping[str, dict], changed: Sequen
     upsert_rows(session, tables.entry_decisions, [held[entry_id] for entry_id in ids], ("entry_id",))
     _restand(session, ids)
     e = tables.entries
-    dated = dict(session.execute(select(e.c.entry_id, e.c.local_date).where(e.c.entry_id.in_(ids))).all())
+    dated = dict(session.execute(select(e.c.entry_id, e.c.local_date).where(among(session, e.c.entry_id, ids))).all())
     causes: dict[str, dict[date, str]] = defaultdict(dict)
     for data, because in changed:
         for on in {data["local_date"]} | ({dated[data["entry_id"]]} if data["entry_id"] in dated else set()):
@@ -291,7 +291,7 @@ def _restand(session: Session, entry_ids: Sequence[str]) -> None:
     an entry not known yet: nothing)."""
     e = tables.entries
     standing = _standing_query().add_columns(e.c.entry_id.label("standing_of")).where(
-        e.c.entry_id.in_(entry_ids)).subquery()
+        among(session, e.c.entry_id, entry_ids)).subquery()
     session.execute(update(e).where(e.c.entry_id == standing.c.standing_of).values(
         {name: standing.c[name] for name in ("standing_state", "standing_verified", "standing_creditable",
                                              "standing_credited_minutes")}))
@@ -665,7 +665,7 @@ def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, i
         return
     em, c = tables.employees.c, tables.month_closures.c
     units = {r.employee_id: r.unit_id for r in session.execute(
-        select(em.employee_id, em.unit_id).where(em.employee_id.in_(sorted(changed))))}
+        select(em.employee_id, em.unit_id).where(among(session, em.employee_id, sorted(changed))))}
     periods = {period for value in changed.values() for period in value[0]}
     closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
         c.unit_id.in_(sorted(set(units.values()))), or_(*(and_(c.year == y, c.month == m) for y, m in periods))))} \
