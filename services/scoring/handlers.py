@@ -394,6 +394,8 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
                                                 if first <= entry.local_date <= last])
         by_date = {day.local_date: day for day in mine}
         for on in dates:
+            if on not in by_date and on not in grouped and (employee_id, on) not in stored:
+                continue  # no day, no entry, no flag: nothing to check (most neighbours of a rebuilt day)
             current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
             rows = {row.flag_key: row for row in stored.get((employee_id, on), ())}
             if not current and not rows:

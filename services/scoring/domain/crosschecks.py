@@ -317,11 +317,16 @@ class _DayCheck:
         if instant is None:
             return "none"
         if self.zone is None:
-            return f"{instant.astimezone(ZoneInfo('UTC')):%H:%M} UTC"
-        return f"{instant.astimezone(self.zone):%H:%M}"
+            return f"{_hh_mm(instant.astimezone(ZoneInfo('UTC')))} UTC"
+        return _hh_mm(instant.astimezone(self.zone))
 
     def _span(self, start: datetime, end: datetime) -> str:
         return f"{self._time(start)}–{self._time(end)}"
+
+
+def _hh_mm(local: datetime) -> str:
+    """`f"{local:%H:%M}"` without strftime (a flag's message formats several times per day re-checked)."""
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def _clocked_window(day: Day) -> Interval | None:
