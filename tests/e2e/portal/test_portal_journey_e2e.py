@@ -235,7 +235,10 @@ def test_a_day_logged_with_a_photo_reaches_the_payslip(portal_stack, browser, tm
     wait_until("the full queue in the portal", full_queue, TIMEOUT_S, interval_s=2)
     item = page.locator("li.item").filter(has=page.locator("img.evidence"))
     assert item.count() == 1 and day.strftime("%Y") in item.inner_text()
-    assert item.locator("img.evidence").evaluate("img => img.complete && img.naturalWidth > 0")
+    photo = item.locator("img.evidence")  # loaded lazily: in view, it arrives a moment later on a busy machine
+    photo.scroll_into_view_if_needed()
+    wait_until("the evidence photo to load", lambda: photo.evaluate("img => img.complete && img.naturalWidth > 0"),
+               30, interval_s=0.5)
     assert "Masuk 07:25" in item.inner_text()  # the attendance day beside the entry
     _accessible(page)
     item.scroll_into_view_if_needed()

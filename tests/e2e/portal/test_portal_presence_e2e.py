@@ -120,7 +120,9 @@ def test_a_nurse_checks_in_from_her_phone_and_her_supervisor_rejects_the_doubtfu
     card = page.locator("li.item")
     assert card.count() == 1
     assert "Ns. Wulan" in card.inner_text() and f"Di luar area: 234 m dari {fence}" in card.inner_text()
-    assert page.evaluate("document.querySelector('img.checkin-photo').naturalWidth") > 0  # the photo itself
+    wait_until("the check-in photo to load", lambda: page.evaluate(  # the photo itself, once it has arrived
+        "(() => { const img = document.querySelector('img.checkin-photo'); return img.complete && img.naturalWidth > 0; })()"),
+        30, interval_s=0.5)
     _accessible(page)
     _fits(page)
     card.locator("button:has-text('Tolak')").click()
