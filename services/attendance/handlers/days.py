@@ -113,8 +113,15 @@ def _schedules(session: Session, schedule_ids: set[str]) -> dict:
         select(s.schedule_id, s.definition).where(among(session, s.schedule_id, sorted(schedule_ids)), s.active.is_(True)))}
 
 
+def _employees(session: Session, ids: Iterable[str]) -> dict:
+    """Employee id -> the projected employee row, for the ids given that attendance knows."""
+    e = tables.employees.c
+    return {r.employee_id: r for r in session.execute(select(tables.employees).where(among(session, e.employee_id, ids)))}
+
+
 def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
-                 force: bool = False, new_punches: Mapping[str, set[str]] | None = None) -> list[dict]:
+                 force: bool = False, new_punches: Mapping[str, set[str]] | None = None,
+                 employees: Mapping | None = None) -> list[dict]:
     """Build the given local dates of many employees at once; publish `attendance.day.built` for each day that
     changed, in one outbox statement.
 
@@ -132,8 +139,9 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     if not work:
         return []
     ids = sorted({employee_id for employee_id, _ in work})
-    e, p, a, d, m = (tables.employees.c, tables.punches.c, tables.absences.c, tables.days.c, tables.closed_months.c)
-    employees = {r.employee_id: r for r in session.execute(select(tables.employees).where(among(session, e.employee_id, ids)))}
+    p, a, d, m = (tables.punches.c, tables.absences.c, tables.days.c, tables.closed_months.c)
+    if employees is None:  # the caller may have read them already (`on_punches_recorded`)
+        employees = _employees(session, ids)
     schedules = _schedules(session, {r.schedule_id for r in employees.values() if r.schedule_id})
     windows = []  # (employee_id, employee row, zone, schedule, dates, first, last)
     default = default_schedule()
@@ -269,12 +277,11 @@ def on_punches_recorded(session: Session, punches: Iterable[dict], config: Atten
     """Rebuild the days recorded punches belong to (each assigned among its local date and the dates either side),
     each employee's dates once however many of the punches are theirs (a poll's run of `attendance.punch.recorded`)."""
     punches = list(punches)
-    e = tables.employees.c
-    zones = {r.employee_id: r.zone for r in session.execute(select(e.employee_id, e.zone).where(
-        among(session, e.employee_id, sorted({data["employee_id"] for data in punches}))))}
+    employees = _employees(session, sorted({data["employee_id"] for data in punches}))
     wanted, new = defaultdict(set), defaultdict(set)
     for data in punches:
-        local_date = data["at"].astimezone(ZoneInfo(zones.get(data["employee_id"], data["zone"]))).date()
+        known = employees.get(data["employee_id"])
+        local_date = data["at"].astimezone(ZoneInfo(known.zone if known else data["zone"])).date()
         wanted[data["employee_id"]].update(local_date + timedelta(days=n) for n in (-1, 0, 1))
         new[data["employee_id"]].add(str(data["punch_id"]))
-    return rebuild_many(session, wanted, config, new_punches=new)
+    return rebuild_many(session, wanted, config, new_punches=new, employees=employees)
