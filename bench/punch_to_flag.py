@@ -94,10 +94,11 @@ def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, 
     """Apply wire events through the service's real consumer path, in polls of `max_poll_records`; events per
     second."""
     from runtime.kafka import MAX_POLL_RECORDS as POLL
-    from runtime.consumer import EventConsumer
+    from runtime.consumer import EventConsumer, collect_for_polls
     from runtime.db import make_engine, make_session_factory
     engine = make_engine(url)
     consumer = EventConsumer(name, None, None, make_session_factory(engine, metadata), handlers)
+    collect_for_polls()  # the collector as `EventConsumer.run` sets it
     records = [_Record(topic, n, key, value) for n, (topic, key, value) in enumerate(wires)]
     t0 = time.perf_counter()
     for start in range(0, len(records), POLL):

@@ -13,6 +13,7 @@ outage loses nothing and applies nothing twice.
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -37,6 +38,22 @@ DEAD_LETTERED = Counter("kinerja_events_dead_lettered_total", "Events sent to a 
 DUPLICATES = Counter("kinerja_events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
 AGE_AT_APPLY = Histogram("kinerja_event_age_at_apply_seconds", "Time from an event's occurrence to its application",
                          ["consumer"], buckets=(0.1, 0.5, 1, 2.5, 5, 15, 60, 300, 900, 3600, 21600, 86400))
+
+
+GC_YOUNG_THRESHOLD = 20_000  # container allocations between young collections (CPython's default: 700)
+
+
+def collect_for_polls() -> None:
+    """Tune the garbage collector of a process that applies polls of events (`EventConsumer.run`).
+
+    A poll allocates some hundred thousand short-lived dicts and tuples. At CPython's defaults the collector
+    runs every 700 of them and, every hundred runs, walks everything alive, the process's modules included:
+    a fifth of the attendance consumer's time went there. The objects alive at start (modules, schemas,
+    metadata) are moved out of the collector's sight (`gc.freeze`: they live as long as the process), and a
+    young collection waits for 20,000 allocations. Reference cycles are still collected, only less often.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class ManyHandler:
@@ -110,8 +127,9 @@ class EventConsumer:
             DUPLICATES.labels(self.name).inc(duplicates)
         now = time.time()
         age = AGE_AT_APPLY.labels(self.name)
+        for run in _runs(applied):
+            PROCESSED.labels(self.name, run[0].type).inc(len(run))
         for event in applied:
-            PROCESSED.labels(self.name, event.type).inc()
             age.observe(max(0.0, now - event.occurred_at.timestamp()))
         return len(applied)
 
@@ -183,6 +201,7 @@ class EventConsumer:
     def run(self, stop: threading.Event, backoff: Backoff | None = None) -> None:
         """Consume until `stop` is set, riding out broker and database outages with a growing pause."""
         backoff = backoff or Backoff()
+        collect_for_polls()
         while not stop.is_set():
             try:
                 self.poll_once()

@@ -4,7 +4,8 @@ values every event carries, at a tenth of the cost; marshmallow itself decides e
 marshmallow's `Schema.load` spends most of its time in its own machinery (an error store, a closure and a
 `_call_and_store` per field, `And` around the validators), not in the fields' conversions. A `Codec` walks
 the schema's fields in the same order and calls the same pieces marshmallow calls: each field's own
-`_deserialize`/`_serialize`, then its own validators. What the codec does itself is only the bookkeeping
+`_deserialize`/`_serialize`, then its own validators (the common ones, `Length`, `Range`, `OneOf` and `Regexp`,
+written out as the comparisons they make). What the codec does itself is only the bookkeeping
 around them: a missing key (its `load_default`, or refusal when required), `None` (`allow_none`), keys the
 schema does not know (`unknown`), and the recursion into `List` and `Nested`.
 
@@ -23,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from marshmallow.utils import missing
 
 __all__ = ["Codec", "Unsure", "codec"]
@@ -163,7 +164,7 @@ class _Source:
     def __init__(self):
         self.lines: list[str] = []
         self.names: dict[str, Any] = {"missing": missing, "Unsure": Unsure, "Mapping": Mapping, "_get": _get,
-                                      "ValidationError": ValidationError}
+                                      "ValidationError": ValidationError, "partial": functools.partial}
 
     def name(self, value: Any) -> str:
         label = f"_{len(self.names)}"
@@ -213,7 +214,7 @@ def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
             body.append(f"        v = {src.name(parse)}(v) if type(v) is str else {deserialize}(v, {k}, data)")
         else:
             body.append(f"        v = {src.name(_converter(field, key))}(v, data)")
-        body += [f"        {src.name(validator)}(v)" for validator in field.validators]
+        body += [f"        {_check(src, validator)}" for validator in field.validators]
         body.append(f"        out[{a}] = v")
     unknown = f"    if not data.keys() <= {src.name(frozenset(known))}: raise Unsure" if schema.unknown == RAISE else ""
     src.lines = ["def load(data):",
@@ -227,6 +228,30 @@ def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
                  "        raise Unsure from None",
                  "    return out"]
     return src.function("load")
+
+
+def _check(src: _Source, validator) -> str:
+    """A line testing `v` as the validator does: marshmallow's common validators written out (refusal is `Unsure`),
+    so a valid value costs a comparison instead of a call; any other validator is called."""
+    kind = type(validator)
+    if kind is validate.Length:
+        if validator.equal is not None:
+            return f"if len(v) != {src.name(validator.equal)}: raise Unsure"
+        tests = ([f"len(v) < {src.name(validator.min)}"] if validator.min is not None else []) + (
+            [f"len(v) > {src.name(validator.max)}"] if validator.max is not None else [])
+        return f"if {' or '.join(tests)}: raise Unsure" if tests else "len(v)"
+    if kind is validate.Range:
+        tests = []
+        if validator.min is not None:
+            tests.append(f"v {'<' if validator.min_inclusive else '<='} {src.name(validator.min)}")
+        if validator.max is not None:
+            tests.append(f"v {'>' if validator.max_inclusive else '>='} {src.name(validator.max)}")
+        return f"if {' or '.join(tests)}: raise Unsure" if tests else "pass"
+    if kind is validate.OneOf:  # `in` as the validator tests it (a TypeError, as there, is a refusal)
+        return f"if v not in {src.name(validator.choices)}: raise Unsure"
+    if kind is validate.Regexp:
+        return f"if {src.name(validator.regex)}.match(v) is None: raise Unsure"
+    return f"{src.name(validator)}(v)"
 
 
 def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
@@ -258,7 +283,7 @@ def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
             body.append(f"        out[{k}] = {src.name(_dumper(field, attribute))}(v, obj)")
     src.lines = ["def dump(obj):",
                  "    if type(obj) is dict: get = obj.get",
-                 "    elif not hasattr(obj, '__getitem__'): get = lambda a, m: getattr(obj, a, m)",
+                 "    elif not hasattr(obj, '__getitem__'): get = partial(getattr, obj)",
                  "    else: get = lambda a, m: _get(obj, a)",
                  "    out = {}", *body, "    return out"]
     return src.function("dump")

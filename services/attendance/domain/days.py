@@ -136,15 +136,19 @@ def assign_punches(
     """
     before = timedelta(minutes=policy.punch_window_before_minutes)
     after = timedelta(minutes=policy.punch_window_after_minutes)
-    shifts = sorted((s for s in shifts_by_date.values() if s is not None), key=lambda s: s.start)
+    windows = [(s.start - before, s.end + after, s)
+               for s in sorted((s for s in shifts_by_date.values() if s is not None), key=lambda s: s.start)]
     tz = ZoneInfo(zone)
     grouped: dict[date, list[Punch]] = {}
     for punch in sorted(punches, key=lambda p: p.at):
-        candidates = [s for s in shifts if s.start - before <= punch.at <= s.end + after]
-        if candidates:
-            local_date = min(candidates, key=lambda s: _distance(punch.at, s)).local_date
-        else:
-            local_date = punch.at.astimezone(tz).date()
+        at, nearest, local_date = punch.at, None, None
+        for opens, closes, shift in windows:  # the nearest start or end wins, the earlier shift on a tie
+            if opens <= at <= closes:
+                distance = _distance(at, shift)
+                if nearest is None or distance < nearest:
+                    nearest, local_date = distance, shift.local_date
+        if local_date is None:
+            local_date = at.astimezone(tz).date()
         grouped.setdefault(local_date, []).append(punch)
     return {local_date: tuple(day_punches) for local_date, day_punches in grouped.items()}
 

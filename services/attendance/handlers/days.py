@@ -7,12 +7,14 @@ once (`on_punches_recorded`: each employee's dates once, everything read and wri
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import Text, and_, case, cast, false, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from attendance import tables
@@ -87,6 +89,13 @@ def _local_midnight_utc(local_date: date, zone: str) -> datetime:
     return datetime.combine(local_date, time(0), ZoneInfo(zone)).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=1024)
+def _punch_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
+    """The UTC instants between which a build window's punches are read (a batch's windows mostly share theirs):
+    from the local midnight after `first` to the local midnight starting `last`."""
+    return _local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone)
+
+
 def rebuild_days(session: Session, employee_id: str, dates: Iterable[date], config: AttendanceConfig,
                  force: bool = False) -> list[dict]:
     """Build the given local dates of one employee (`rebuild_many` with one employee)."""
@@ -114,9 +123,11 @@ def _schedules(session: Session, schedule_ids: set[str]) -> dict:
 
 
 def _employees(session: Session, ids: Iterable[str]) -> dict:
-    """Employee id -> the projected employee row, for the ids given that attendance knows."""
+    """Employee id -> what a build reads of the projected employee (zone, schedule, unit), for the ids given that
+    attendance knows."""
     e = tables.employees.c
-    return {r.employee_id: r for r in session.execute(select(tables.employees).where(among(session, e.employee_id, ids)))}
+    return {r.employee_id: r for r in session.execute(select(e.employee_id, e.zone, e.schedule_id, e.unit_id).where(
+        among(session, e.employee_id, ids))).all()}
 
 
 def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
@@ -132,8 +143,10 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     A date is built when punches belong to it, when it was built before, or when `force` is set (the
     daily build that gives everyone a day). Unchanged content keeps its version and publishes nothing;
     a changed day in a month closed for payroll is published as a correction. What the build reads
-    (employees, schedules, holidays, punches, absences, the days already built, closed months) is read
-    once for all the employees, one statement each, and the days are written with one upsert.
+    (employees, schedules, holidays, punches, absences, closed months) is read once for all the employees,
+    one statement each, and the days are written with one upsert that also decides what changed: PostgreSQL
+    compares each built day's content with the stored one (`_content_differs`) and bumps the version of
+    those that differ, so the stored days' content is never read back and decoded here.
     """
     work = [(employee_id, dates) for employee_id, given in wanted.items() for dates in _clusters(given)]
     if not work:
@@ -155,49 +168,49 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     holidays = holiday_dates(session, low, high)
     by_bounds = defaultdict(set)  # a punch window in UTC -> the employees reading it (usually one or two windows)
     for employee_id, _, zone, _, _, first, last in windows:
-        by_bounds[(_local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone))].add(
-            employee_id)
+        by_bounds[_punch_bounds(first, last, zone)].add(employee_id)
     punches = defaultdict(list)
-    for r in session.execute(select(p.employee_id, p.id, p.at).where(p.voided_at.is_(None), or_(*(
-            and_(among(session, p.employee_id, sorted(members)), p.at >= start, p.at < end)
-            for (start, end), members in by_bounds.items())))):
-        punches[r.employee_id].append((aware(r.at), str(r.id)))
+    for employee_id, punch_id, at in session.execute(select(p.employee_id, p.id, p.at).where(
+            p.voided_at.is_(None), or_(*(and_(among(session, p.employee_id, sorted(members)), p.at >= start, p.at < end)
+                                         for (start, end), members in by_bounds.items())))).all():
+        punches[employee_id].append(Punch(str(punch_id), aware(at)))
     absences = defaultdict(list)
     for r in session.execute(select(tables.absences).where(among(session, a.employee_id, ids), a.start_date <= high,
                                                             a.end_date >= low).order_by(a.id)):
         absences[r.employee_id].append(r)
-    all_dates = sorted({local_date for *_, dates, _, _ in windows for local_date in dates})
-    existing = {(r.employee_id, r.local_date): r for r in session.execute(
-        select(tables.days).where(among(session, d.employee_id, ids), among(session, d.local_date, all_dates)))}
+    built = None  # (employee, date) of the days built before: only asked when a date without punches may be built
+    if new_punches is None and not force:
+        all_dates = sorted({local_date for *_, dates, _, _ in windows for local_date in dates})
+        built = {(r.employee_id, r.local_date) for r in session.execute(select(d.employee_id, d.local_date).where(
+            among(session, d.employee_id, ids), among(session, d.local_date, all_dates)))}
     pending = _pending_doubts(session, ids)
     units = sorted({r.unit_id for r in employees.values()})
     closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(m.unit_id, m.year, m.month).where(
         among(session, m.unit_id, units), m.year >= low.year, m.year <= high.year))} if units else set()
     now = datetime.now(UTC)
-    rows, published = [], []
-    plans = {}  # (schedule, zone, date) -> the planned shift: most employees of a batch share their schedule
+    rows, candidates = [], []
+    plans = {}  # (schedule, zone, first, last) -> the planned shifts of a window: most employees share theirs
 
-    def plan(schedule, zone: str, local_date: date):
-        key = (id(schedule), zone, local_date)
+    def plan(schedule, zone: str, first: date, last: date) -> dict:
+        key = (id(schedule), zone, first, last)
         if key not in plans:
-            plans[key] = planned_shift(schedule, local_date, holidays, zone)
+            plans[key] = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
+                          for n in range((last - first).days + 1)}
         return plans[key]
 
     for employee_id, employee, zone, schedule, dates, first, last in windows:
-        shifts = {first + timedelta(days=n): plan(schedule, zone, first + timedelta(days=n))
-                  for n in range((last - first).days + 1)}
-        start, end = _local_midnight_utc(first + timedelta(days=1), zone), _local_midnight_utc(last, zone)
-        grouped = assign_punches([Punch(punch_id, at) for at, punch_id in punches[employee_id] if start <= at < end],
+        shifts = plan(schedule, zone, first, last)
+        start, end = _punch_bounds(first, last, zone)
+        grouped = assign_punches([punch for punch in punches[employee_id] if start <= punch.at < end],
                                  shifts, zone, config.policy)
         covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences[employee_id]
                     if r.start_date <= last and r.end_date >= first]
         fresh = new_punches.get(employee_id) if new_punches is not None else None
         for local_date in dates:
             day_punches = grouped.get(local_date, ())
-            current = existing.get((employee_id, local_date))
-            if not day_punches and current is None and not force:
-                continue
             if fresh is not None and not any(p.punch_id in fresh for p in day_punches):
+                continue
+            if not day_punches and not force and (built is None or (employee_id, local_date) not in built):
                 continue
             day = build_day(employee_id, local_date, zone, shifts[local_date], day_punches, covering,
                             local_date in holidays, config.policy, version=1)
@@ -205,17 +218,30 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
             doubtful = [{"punch_id": p, "doubts": pending[p]} for p in content["punch_ids"] if p in pending]
             if doubtful:  # left out otherwise: a day without check-ins reads as it always did
                 content["doubtful_punches"] = doubtful
-            if current is not None and current.content == content:
-                continue
-            version = current.version + 1 if current else 1
             correction = employee is not None and (employee.unit_id, local_date.year, local_date.month) in closed
-            rows.append({"employee_id": employee_id, "local_date": local_date, "version": version,
+            rows.append({"employee_id": employee_id, "local_date": local_date, "version": 1,
                          "status": content["status"], "content": content, "correction": correction, "built_at": now})
-            published.append(dict(content, version=version, correction=correction))
-    upsert_rows(session, tables.days, rows, ("employee_id", "local_date"))
+            candidates.append(((employee_id, local_date), content, correction))
+    written = {(r.employee_id, r.local_date): r.version for r in upsert_rows(
+        session, tables.days, rows, ("employee_id", "local_date"), only_if=_content_differs(session),
+        overrides={"version": lambda table, _new: table.c.version + 1},
+        returning=("employee_id", "local_date", "version"))}
+    published = [dict(content, version=written[key], correction=correction) for key, content, correction in candidates
+                 if key in written]
     publish(session, *make_events("attendance.day.built", [(data["employee_id"], data) for data in published],
                                   PRODUCER))
     return published
+
+
+def _content_differs(session: Session):
+    """The upsert's condition: a built day's content differs from the stored day's as a JSON value (as the dicts
+    compare, key order and spacing aside). On PostgreSQL the same text is the same content, decided at once (a
+    `json` column keeps the text written, and `_day_content` always writes the schema's order); only different
+    text is compared as `jsonb` (parsed: about 7 µs a side). SQLite has no `jsonb`: `json()` text there."""
+    if session.bind.dialect.name == "postgresql":
+        return lambda table, new: case((cast(table.c.content, Text) == cast(new.content, Text), false()),
+                                       else_=cast(table.c.content, JSONB) != cast(new.content, JSONB))
+    return lambda table, new: func.json(table.c.content) != func.json(new.content)
 
 
 _BUILD_CHUNK = 1000  # employees per `rebuild_many` in the daily build: bounded IN lists and memory
@@ -279,9 +305,11 @@ def on_punches_recorded(session: Session, punches: Iterable[dict], config: Atten
     punches = list(punches)
     employees = _employees(session, sorted({data["employee_id"] for data in punches}))
     wanted, new = defaultdict(set), defaultdict(set)
+    day = timedelta(days=1)
     for data in punches:
-        known = employees.get(data["employee_id"])
+        employee_id = data["employee_id"]
+        known = employees.get(employee_id)
         local_date = data["at"].astimezone(ZoneInfo(known.zone if known else data["zone"])).date()
-        wanted[data["employee_id"]].update(local_date + timedelta(days=n) for n in (-1, 0, 1))
-        new[data["employee_id"]].add(str(data["punch_id"]))
+        wanted[employee_id].update((local_date - day, local_date, local_date + day))
+        new[employee_id].add(str(data["punch_id"]))
     return rebuild_many(session, wanted, config, new_punches=new, employees=employees)
