@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.orm import Session
 
 from runtime.db import insert_rows
 from runtime.events import Event
 from runtime.wakeup import OUTBOX_CHANNEL, notify
+
+
+# The relay reads the unsent rows in id order, a batch at a time: a partial index holds only those rows, in that
+# order, so a read stops after its batch however many rows are waiting or were ever sent, and marking a row sent
+# removes it from the index instead of writing a new entry. (The index it replaces, on (sent_at, id), made
+# PostgreSQL fetch every unsent row after the cursor and sort them for each batch: IS NULL does not order an
+# index scan. At a backlog of 30,000 rows a read took 21 ms instead of 0.4.)
+_UNSENT_ONLY = {"postgresql_where": text("sent_at IS NULL"), "sqlite_where": text("sent_at IS NULL")}
 
 
 def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -31,7 +39,7 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("payload", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("sent_at", DateTime(timezone=True), nullable=True),
-        Index("ix_outbox_unsent", "sent_at", "id"),
+        Index("ix_outbox_unsent", "id", **_UNSENT_ONLY),
     )
     inbox = Table(
         "inbox", metadata,
@@ -79,3 +87,16 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
         {"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": now} for e in first.values()],
         ignore_conflicts=True, returning=("event_id",))}
     return [event for event in first.values() if event.event_id in new]
+
+
+def index_unsent_rows_only(op) -> None:
+    """Migration step (every service's outbox): replace the (sent_at, id) index with the partial one on the
+    unsent rows' ids that `add_messaging_tables` declares."""
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], **_UNSENT_ONLY)
+
+
+def index_every_row_again(op) -> None:
+    """The step back: the (sent_at, id) index on every outbox row."""
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+    op.create_index("ix_outbox_unsent", "outbox", ["sent_at", "id"])

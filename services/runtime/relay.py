@@ -37,6 +37,14 @@ RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafk
 PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches that failed (retried)", ["service"])
 
 
+def unsent_after(outbox, after_id: int, limit: int):
+    """The next `limit` unsent outbox rows after `after_id`, in outbox order: read through the partial index of
+    the unsent rows (`runtime.messaging`), so the read stops after its batch."""
+    return (select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
+            .where(outbox.c.sent_at.is_(None), outbox.c.id > after_id)
+            .order_by(outbox.c.id).limit(limit))
+
+
 class RelayFailed(Exception):
     """The broker did not acknowledge a row in time, or refused it: the rows not yet marked are sent again."""
 
@@ -49,9 +57,12 @@ class Relay:
     and reads from the start of the unsent rows again, so a row whose transaction committed after a later
     id had been read (ids are taken before commit) is sent on the next round, not skipped.
 
-    The statements run on one database thread of the relay's own, in the order they are asked for: while a
-    full batch is handed to the producer, the next one is already being read, and marks are written while the
-    next rows are sent (the database's time overlaps the producer's instead of adding to it).
+    The statements run on two database threads of the relay's own, each with its own connection: one reads,
+    one marks, each in the order asked. While a full batch is handed to the producer the next one is already
+    being read, and marks are written while the next rows are sent, so the database's time overlaps the
+    producer's instead of adding to it, and a read never waits behind a mark (a mark rewrites its rows and
+    costs several times a read). Reading ahead of the marks is safe: a read only looks after the last row
+    handed over, and the read from the start of a round waits until every mark is committed.
     """
 
     def __init__(self, sessions: sessionmaker[Session], producer, service: str, batch_size: int = 1000,
@@ -64,17 +75,15 @@ class Relay:
         self.send_timeout_s = send_timeout_s
         self.pending: deque = deque()  # (outbox id, future, monotonic time handed over), in outbox order
         self.after_id = 0  # the last id handed to the producer in this round
-        self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{service}")
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{service}-read")
+        self.marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{service}-mark")
         self.next_read: Future | None = None  # the batch after `after_id`, read while the last one is sent
         self.marks: deque[Future] = deque()  # marks asked for and not yet known to be committed
 
     def _read(self, after_id: int) -> list:
         with self.sessions() as session:
-            outbox = session.info["metadata"].tables["outbox"]
-            return session.execute(
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
-                .where(outbox.c.sent_at.is_(None), outbox.c.id > after_id)
-                .order_by(outbox.c.id).limit(self.batch_size)).all()
+            return session.execute(unsent_after(session.info["metadata"].tables["outbox"], after_id,
+                                                self.batch_size)).all()
 
     def _mark(self, ids: list[int]) -> int:
         with unit_of_work(self.sessions) as session:
@@ -87,9 +96,9 @@ class Relay:
     def send_more(self) -> int:
         """Hand the next unsent rows to the producer (without waiting for the broker); return how many."""
         reading, self.next_read = self.next_read, None
-        rows = reading.result() if reading is not None else self.database.submit(self._read, self.after_id).result()
+        rows = reading.result() if reading is not None else self.reader.submit(self._read, self.after_id).result()
         if len(rows) == self.batch_size:  # probably more behind them: read on while these are sent
-            self.next_read = self.database.submit(self._read, rows[-1].id)
+            self.next_read = self.reader.submit(self._read, rows[-1].id)
         now = time.monotonic()
         send = self.producer.send
         for row in rows:
@@ -119,7 +128,7 @@ class Relay:
             acked.append(row_id)
             pending.popleft()
         if acked:  # the prefix before a failure is marked too
-            self.marks.append(self.database.submit(self._mark, acked))
+            self.marks.append(self.marker.submit(self._mark, acked))
         if failure is not None:
             raise failure
         marked = 0
@@ -157,8 +166,9 @@ class Relay:
         self.after_id = 0
 
     def close(self) -> None:
-        """Finish the statements asked for and stop the database thread."""
-        self.database.shutdown(wait=True, cancel_futures=True)
+        """Finish the statements asked for and stop the database threads."""
+        self.reader.shutdown(wait=True, cancel_futures=True)
+        self.marker.shutdown(wait=True, cancel_futures=True)
 
 
 def _wait(future, timeout_s: float) -> bool:

@@ -83,3 +83,36 @@ def test_many_events_are_written_in_order_exactly_as_published_one_by_one(sessio
         rows = session.execute(select(outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.type,
                                       outbox.c.payload).order_by(outbox.c.id)).all()
     assert [tuple(r) for r in rows] == [(e.event_id, e.topic, e.key, e.type, e.to_json()) for e in holidays]
+
+
+def test_a_relay_read_stops_after_its_batch_however_many_rows_wait(sessions):
+    """The relay reads the unsent rows in outbox order a batch at a time: through the partial index of unsent rows
+    the scan is already in order and stops at the batch's end. (An index on (sent_at, id) had PostgreSQL fetch
+    every unsent row after the cursor and sort them for each batch.)"""
+    import json
+    from datetime import datetime, timezone
+    from sqlalchemy import text, update
+    from runtime.relay import unsent_after
+    with sessions() as session, session.begin():
+        outbox = session.info["metadata"].tables["outbox"]
+        now = datetime.now(timezone.utc)
+        session.execute(text(
+            "INSERT INTO outbox (event_id, topic, key, type, payload, created_at) "
+            "SELECT 'e' || n, 't', 'k' || (n % 50), 'x', '{}', :now FROM generate_series(1, 20000) n"), {"now": now})
+        session.execute(update(outbox).where(outbox.c.id <= 5000).values(sent_at=now))
+    with sessions() as session, session.begin():
+        session.execute(text("ANALYZE outbox"))
+        read = unsent_after(session.info["metadata"].tables["outbox"], 6000, 1000)
+        compiled = read.compile(session.bind, compile_kwargs={"literal_binds": True})
+        plan = session.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}")).scalar()
+        rows = session.execute(read).all()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    nodes, stack = [], [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node.get("Plans", []))
+    assert [r.id for r in rows] == list(range(6001, 7001))
+    assert not [n for n in nodes if n["Node Type"] == "Sort"], nodes
+    scans = [n for n in nodes if n["Node Type"] in ("Index Scan", "Index Only Scan")]
+    assert scans and all(n["Index Name"] == "ix_outbox_unsent" and n["Actual Rows"] <= 1000 for n in scans), scans
