@@ -64,7 +64,16 @@ def _bodies(serial_index: int, batches: int, pins: int) -> list[bytes]:
     return out
 
 
-def _seed(url: str, serials: list[str], pins: int, first_nip: int = 198001012005011000) -> None:
+FIRST_NIP = 198001012005011000
+
+
+def bench_nip(device: int, pin: int, pins: int, first_nip: int = FIRST_NIP) -> str:
+    """The NIP enrolled as `pin` on the `device`-th device of devices with `pins` PINs each: 18 digits, unique per
+    device and PIN."""
+    return str(first_nip + device * max(1000, 10 ** len(str(pins))) + pin)
+
+
+def _seed(url: str, serials: list[str], pins: int, first_nip: int = FIRST_NIP) -> None:
     """Approved devices, each with `pins` enrolled employees."""
     from attendance import tables
     from runtime.db import make_engine, make_session_factory
@@ -78,7 +87,7 @@ def _seed(url: str, serials: list[str], pins: int, first_nip: int = 198001012005
         rows = []
         for d, serial in enumerate(serials):
             for pin in range(1, pins + 1):
-                nip = str(first_nip + d * 1000 + pin)  # 18 digits, unique per device and PIN
+                nip = bench_nip(d, pin, pins, first_nip)
                 rows.append({"device_serial": serial, "pin": str(pin), "employee_id": nip, "name": "", "active": True})
         session.execute(insert(tables.enrolments), rows)
     engine.dispose()

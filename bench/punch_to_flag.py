@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from attendance_ingest import (BATCH, _bodies, _children, _cpu_seconds, _device_worker, _drop_database,  # noqa: E402
+from attendance_ingest import (BATCH, _bodies, bench_nip, _children, _cpu_seconds, _device_worker, _drop_database,  # noqa: E402
                                _free_port, _named, _percentile, _seed, _wait_ready, gunicorn_command,
                                throwaway_kafka)
 
@@ -368,8 +368,9 @@ def _stack_processes(args, port: int, env: dict, urls: dict[str, str], logs: str
     the attendance and scoring consumers (one group per service: they share the partitions). Each connects to
     PostgreSQL under its own application name, so its backends' CPU is told apart (`_cpu`)."""
     commands = {"web": gunicorn_command(port, 2),
-                "ingest": [sys.executable, "-m", "runtime.cli", "work", "attendance"],
                 "relay-attendance": [sys.executable, "-m", "runtime.cli", "relay", "attendance"]}
+    for n in range(1, args.ingest_processes + 1):  # side by side, each claiming other uploads (SKIP LOCKED)
+        commands["ingest" if n == 1 else f"ingest-{n}"] = [sys.executable, "-m", "runtime.cli", "work", "attendance"]
     for n in range(1, args.instances + 1):
         for service in ("attendance", "scoring"):
             commands[f"consume-{service}-{n}"] = [sys.executable, "-m", "runtime.cli", "consume", service]
@@ -419,14 +420,15 @@ def part_stack(pg: str, args) -> dict:
     probes = args.idle_probes + int(args.seconds / args.probe_every) + 10
     urls = {name: _database(pg, name) for name in ("attendance", "scoring")}
     serials = [f"BENCH{n:05d}" for n in range(devices)]
-    _seed(urls["attendance"], serials, 50)
+    _seed(urls["attendance"], serials, args.pins)
     _seed(urls["attendance"], [PROBE_SERIAL], probes, first_nip=PROBE_FIRST_NIP)
-    _seed_employees(urls, [str(198001012005011000 + d * 1000 + pin) for d in range(devices) for pin in range(1, 51)]
-                    + [str(PROBE_FIRST_NIP + pin) for pin in range(1, probes + 1)])
-    bodies = {serial: _bodies(n, batches, 50) for n, serial in enumerate(serials)}
+    _seed_employees(urls, [bench_nip(d, pin, args.pins) for d in range(devices) for pin in range(1, args.pins + 1)]
+                    + [bench_nip(0, pin, probes, PROBE_FIRST_NIP) for pin in range(1, probes + 1)])
+    bodies = {serial: _bodies(n, batches, args.pins) for n, serial in enumerate(serials)}
     port = _free_port()
     logs = tempfile.mkdtemp(prefix="bench-p2f-")
     report = {"rate": args.rate, "seconds": args.seconds, "devices": devices, "punches": devices * batches * BATCH,
+              "employees": devices * args.pins, "ingest_processes": args.ingest_processes,
               "brokers": args.brokers, "consumer_instances": args.instances, "logs": logs}
     with ExitStack() as cleanup:  # undone in reverse: processes stopped, then the broker, then the databases
         if not args.keep_db:
@@ -539,6 +541,12 @@ def main() -> int:
     parser.add_argument("--idle-probes", type=int, default=20, help="stack: probes before the load")
     parser.add_argument("--instances", type=int, default=1,
                         help="stack: processes of each consumer (attendance, scoring), one group per service")
+    parser.add_argument("--pins", type=int, default=50,
+                        help="stack: employees enrolled per device (40 devices), each device's punches going round "
+                             "them a minute apart: 50 gives every employee ~29 punches a day; punches/s x seconds / 40 "
+                             "gives each employee one punch, as in a morning peak")
+    parser.add_argument("--ingest-processes", type=int, default=1,
+                        help="stack: processes of the ingest job (`kinerja work attendance`) side by side")
     parser.add_argument("--brokers", type=int, choices=[1, 3], default=1,
                         help="stack: one broker, or a three-broker cluster (replication 3, min.insync.replicas 2)")
     parser.add_argument("--partitions", type=int, default=None,
