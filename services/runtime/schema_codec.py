@@ -85,10 +85,15 @@ def _converter(field: fields.Field, name: str | None) -> Callable[[Any, Any], An
     """(value (not missing, not None), the whole input) -> the field's `_deserialize` of it."""
     if type(field) is fields.List:
         inner = _loader(field.inner, None)  # `List` loads its items with neither name nor input
+        item = field.inner
+        # items the inner field loads as they are (a `String` of str, no validators): the list copied at once
+        same = _passes_through(item) if not (item.validators or item.pre_load or item.post_load) else None
 
         def convert_list(value, data):
             if type(value) not in (list, tuple):
                 raise Unsure
+            if same is not None and all(type(each) is same for each in value):
+                return list(value)
             return [inner(each, None) for each in value]
         return convert_list
     nested = _plain_nested(field)
@@ -274,11 +279,14 @@ def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
                      "    if v is not missing:"]
         serialize = src.name(field._serialize)
         same = _passes_through(field)
+        # these kinds' `_serialize` gives None for None: said at once, without the call
         if same is not None:
-            body.append(f"        out[{k}] = v if type(v) is {src.name(same)} else {serialize}(v, {a}, obj)")
+            body.append(f"        out[{k}] = v if type(v) is {src.name(same)} else None if v is None else "
+                        f"{serialize}(v, {a}, obj)")
         elif _iso_parser(field) is not None:
             own = src.name(date if type(field) is fields.Date else datetime)
-            body.append(f"        out[{k}] = v.isoformat() if type(v) is {own} else {serialize}(v, {a}, obj)")
+            body.append(f"        out[{k}] = v.isoformat() if type(v) is {own} else None if v is None else "
+                        f"{serialize}(v, {a}, obj)")
         else:
             body.append(f"        out[{k}] = {src.name(_dumper(field, attribute))}(v, obj)")
     src.lines = ["def dump(obj):",
