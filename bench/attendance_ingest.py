@@ -15,6 +15,13 @@ measures the ceiling of one kafka-python producer sending the same records strai
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/attendance_ingest.py --devices 40 --batches 25 --workers 2 --rate 10000
 (`KAFKA_BOOTSTRAP_SERVERS` names a broker; without it a throwaway local broker is started.)
+
+`--part job` measures the ingest job alone, in this process: the same devices' uploads are stored straight
+into `raw_uploads` (untimed), then `jobs.drain` turns them into punches and outbox rows; it reports the job's
+punches per second and CPU per punch (this process and its PostgreSQL backend), and a fingerprint of what
+was stored (punches, their outbox events in order per key) that must not change with an optimisation:
+
+    .venv/bin/python bench/attendance_ingest.py --part job --devices 40 --batches 20 --pins 7500 --repeat 3
 """
 from __future__ import annotations
 
@@ -76,7 +83,7 @@ def bench_nip(device: int, pin: int, pins: int, first_nip: int = FIRST_NIP) -> s
 def _seed(url: str, serials: list[str], pins: int, first_nip: int = FIRST_NIP) -> None:
     """Approved devices, each with `pins` enrolled employees."""
     from attendance import tables
-    from runtime.db import make_engine, make_session_factory
+    from runtime.db import insert_rows, make_engine, make_session_factory
     engine = make_engine(url)
     sessions = make_session_factory(engine, tables.metadata)
     now = datetime.now(UTC)
@@ -89,7 +96,7 @@ def _seed(url: str, serials: list[str], pins: int, first_nip: int = FIRST_NIP) -
             for pin in range(1, pins + 1):
                 nip = bench_nip(d, pin, pins, first_nip)
                 rows.append({"device_serial": serial, "pin": str(pin), "employee_id": nip, "name": "", "active": True})
-        session.execute(insert(tables.enrolments), rows)
+        insert_rows(session, tables.enrolments, rows)  # one statement: a morning peak enrols 300,000
     engine.dispose()
 
 
@@ -289,6 +296,97 @@ def _kafka_ceiling(bootstrap: str, records: list[bytes]) -> float:
     return len(records) / elapsed
 
 
+def _store_uploads(url: str, bodies: dict[str, list[bytes]]) -> None:
+    """The devices' uploads stored as the upload request stores them (pending), interleaved as they arrive."""
+    from attendance import tables
+    from runtime.db import make_engine, make_session_factory
+    engine = make_engine(url)
+    sessions = make_session_factory(engine, tables.metadata)
+    now = datetime.now(UTC)
+    batches = max(len(b) for b in bodies.values())
+    with sessions() as session, session.begin():
+        session.execute(insert(tables.raw_uploads), [
+            {"device_serial": serial, "table_name": "ATTLOG", "stamp": str(n + 1), "received_at": now,
+             "body": device_bodies[n]}
+            for n in range(batches) for serial, device_bodies in bodies.items() if n < len(device_bodies)])
+    engine.dispose()
+
+
+def _fingerprint(engine) -> dict:
+    """What the job stored, in a form that must not change: punches, rejected lines and the outbox's punch
+    events (their data, and their order per key), hashed."""
+    import hashlib
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        punches = conn.execute(text(
+            "SELECT device_serial, pin, sequence, employee_id, source, at, local_time, zone, local_date,"
+            " device_status, verify, upload_id FROM punches ORDER BY device_serial, pin, local_time")).all()
+        events = conn.execute(text(
+            "SELECT key, topic, type, payload FROM outbox WHERE type = 'attendance.punch.recorded' ORDER BY id")).all()
+        rejected = conn.execute(text("SELECT upload_id, line_no, raw, reason FROM rejected_lines"
+                                     " ORDER BY upload_id, line_no")).all()
+        ids = {r.id: (r.device_serial, r.pin, str(r.local_time)) for r in conn.execute(text(
+            "SELECT id, device_serial, pin, local_time FROM punches"))}
+    per_key: dict[str, list] = {}
+    for key, topic, _, payload in events:
+        data = json.loads(payload)
+        body = {k: v for k, v in data.items() if k not in ("event_id", "occurred_at")}
+        body["data"] = dict(body["data"], punch_id=ids[int(body["data"]["punch_id"])])
+        per_key.setdefault(key, []).append((topic, json.dumps(body, sort_keys=True)))
+    digest = lambda rows: hashlib.sha256(repr(rows).encode()).hexdigest()[:16]  # noqa: E731
+    return {"punches": len(punches), "punches_sha": digest([tuple(map(str, r)) for r in punches]),
+            "events": len(events), "events_sha": digest(sorted(per_key.items())),
+            "rejected": len(rejected), "rejected_sha": digest([tuple(map(str, r)) for r in rejected])}
+
+
+def part_job(pg: str, args) -> dict:
+    """The ingest job alone: uploads stored (untimed), then drained by `jobs.drain` in this process, timed."""
+    from sqlalchemy import text
+
+    from attendance import tables
+    from attendance.app import build_context
+    from attendance.jobs import drain
+    from runtime.config import Settings
+    from runtime.db import make_engine, make_session_factory
+    from runtime.migrate import upgrade
+    serials = [f"BENCH{n:05d}" for n in range(args.devices)]
+    bodies = {serial: _bodies(n, args.batches, args.pins) for n, serial in enumerate(serials)}
+    runs = []
+    for _ in range(args.repeat):
+        url = make_url(pg).set(database=f"bench_job_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+        upgrade("attendance", url)
+        _seed(url, serials, args.pins)
+        _store_uploads(url, bodies)
+        engine = make_engine(_named(url, "bench-job"))
+        try:
+            with engine.connect() as conn:  # analysed as the autovacuum would have by then
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+            sessions = make_session_factory(engine, tables.metadata)
+            config = build_context(Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url)))
+            with sessions() as session:  # the pool's connection opened: its backend is the one measured
+                session.execute(text("SELECT 1"))
+            backends = _backends(engine, "bench-job")
+            load = os.getloadavg()[0]
+            cpu0, backend0, t0 = time.process_time(), _cpu_seconds(backends), time.perf_counter()
+            report = drain(sessions, config, args.ingest_batch)
+            elapsed = time.perf_counter() - t0
+            cpu, backend_cpu = time.process_time() - cpu0, _cpu_seconds(backends) - backend0
+            fingerprint = _fingerprint(engine)
+        finally:
+            engine.dispose()
+            _drop_database(url)
+        punches = report.punches
+        runs.append({"elapsed_s": round(elapsed, 2), "punches_per_s": round(punches / elapsed),
+                     "job_cpu_us_per_punch": round(cpu * 1e6 / punches, 1),
+                     "postgres_cpu_us_per_punch": round(backend_cpu * 1e6 / punches, 1),
+                     "uploads": report.uploads, "published": report.published, "load_average": round(load, 2),
+                     "fingerprint": fingerprint})
+    return {"part": "job", "devices": args.devices, "batches_per_device": args.batches, "pins": args.pins,
+            "uploads_per_transaction": args.ingest_batch, "runs": runs,
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"}
+
+
 def main() -> int:
     """Run the benchmark and print its figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -306,12 +404,18 @@ def main() -> int:
     parser.add_argument("--job-nice", type=int, default=0, help="ATTENDANCE_INGEST_NICE of the ingest job")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka ceiling")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark's database afterwards")
+    parser.add_argument("--part", choices=["service", "job"], default="service",
+                        help="the service under gunicorn with its job (default), or the ingest job alone")
+    parser.add_argument("--repeat", type=int, default=1, help="--part job: runs, each on a fresh database")
     args = parser.parse_args()
 
     pg = os.environ.get("TEST_DATABASE_URL")
     if not pg:
         print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
         return 2
+    if args.part == "job":
+        print(json.dumps(part_job(pg, args), indent=2))
+        return 0
     from runtime.db import make_engine
     from runtime.migrate import upgrade
     url = make_url(pg).set(database=f"bench_attendance_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)

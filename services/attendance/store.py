@@ -7,6 +7,7 @@ functions and never look at the dialect themselves.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +16,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from attendance import tables
-from runtime.db import insert_for
-from runtime.db import insert_rows
+from runtime.db import insert_for, insert_rows
 
 
 def _postgresql(session: Session) -> bool:
@@ -177,6 +177,17 @@ PUNCH_COLUMNS = ("id", "device_serial", "pin", "employee_id", "source", "at", "l
                  "device_status", "verify")
 
 
+def enrolled_pairs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(device serial, PIN) -> employee id for the active enrolments among `pairs`."""
+    if not pairs:
+        return {}
+    e = tables.enrolments.c
+    rows = session.execute(select(e.device_serial, e.pin, e.employee_id).where(
+        e.active.is_(True), e.device_serial.in_(sorted({s for s, _ in pairs})),
+        e.pin.in_(sorted({p for _, p in pairs}))))
+    return {(r.device_serial, r.pin): r.employee_id for r in rows if (r.device_serial, r.pin) in pairs}
+
+
 def insert_punches(session: Session, rows: list[dict]) -> list:
     """Insert punches in one statement, skipping those already stored; return the new ones (PUNCH_COLUMNS).
 
@@ -184,3 +195,45 @@ def insert_punches(session: Session, rows: list[dict]) -> list:
     wait for each other rather than deadlock.
     """
     return insert_rows(session, tables.punches, rows, ignore_conflicts=True, returning=PUNCH_COLUMNS)
+
+
+DEVICE_PUNCH_FIELDS = ("device_serial", "pin", "sequence", "at", "local_time", "zone", "device_status", "verify",
+                       "upload_id")
+
+# A batch of device punches in one statement on PostgreSQL: each matched to its (device, PIN)'s active
+# enrolment by the primary key as it is inserted (no look-up of its own, no cross product of the batch's
+# serials and PINs), with what every punch of the batch shares (source, local date, recording time) set
+# here rather than sent with each row. The rows are inserted, and returned, in the order given.
+_DEVICE_PUNCHES_SQL = f"""
+INSERT INTO punches (device_serial, pin, sequence, employee_id, source, origin, at, local_time, zone, local_date,
+                     device_status, verify, upload_id, recorded_at)
+SELECT r.device_serial, r.pin, r.sequence,
+       (SELECT e.employee_id FROM enrolments AS e
+        WHERE e.device_serial = r.device_serial AND e.pin = r.pin AND e.active),
+       'adms', NULL, r.at, r.local_time, r.zone, CAST(r.local_time AS date), r.device_status, r.verify,
+       r.upload_id, :now
+FROM json_to_recordset(CAST(:rows AS json)) AS r(device_serial varchar(64), pin varchar(32), sequence bigint,
+     at timestamptz, local_time timestamp, zone varchar(40), device_status integer, verify integer, upload_id bigint)
+ON CONFLICT DO NOTHING
+RETURNING {", ".join(PUNCH_COLUMNS)}
+"""
+
+
+@functools.cache
+def _device_punches_sql():
+    return text(_DEVICE_PUNCHES_SQL)
+
+
+def insert_device_punches(session: Session, rows: list[dict], now: datetime) -> list:
+    """Insert punches read from device uploads (`DEVICE_PUNCH_FIELDS`: source `adms`, recorded at `now`), each
+    matched to the employee its (device, PIN) is actively enrolled as, skipping those already stored; return
+    the new ones (PUNCH_COLUMNS) in the order given (see `insert_punches` for that order)."""
+    if not rows:
+        return []
+    if _postgresql(session):
+        return session.execute(_device_punches_sql(), {
+            "rows": json.dumps(rows, default=datetime.isoformat), "now": now}).all()
+    enrolled = enrolled_pairs(session, {(r["device_serial"], r["pin"]) for r in rows})
+    return insert_punches(session, [dict(r, employee_id=enrolled.get((r["device_serial"], r["pin"])), source="adms",
+                                         origin=None, local_date=r["local_time"].date(), recorded_at=now)
+                                    for r in rows])

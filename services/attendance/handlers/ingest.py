@@ -2,9 +2,9 @@
 
 `process_pending` (run by the `kinerja work attendance` job, see `jobs.py`) claims pending uploads in
 batches and, in one transaction per batch, stores their punches (one `INSERT ... ON CONFLICT DO NOTHING`,
-so re-sent records add nothing), their rejected lines, the users they list, and one
-`attendance.punch.recorded` outbox row per new matched punch. Building days is not on this path: the
-service's own consumer does it from those events (`days.on_punches_recorded`).
+so re-sent records add nothing, which also matches each to its enrolment), their rejected lines, the users
+they list, and one `attendance.punch.recorded` outbox row per new matched punch. Building days is not on
+this path: the service's own consumer does it from those events (`days.on_punches_recorded`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from attendance import store, tables
 from attendance.config import AttendanceConfig
 from attendance.domain import adms
 from attendance.domain.days import local_time_to_utc
-from attendance.handlers.punches import enrolled_pairs, store_punches
+from attendance.handlers.punches import store_device_punches
 from attendance.handlers.shared import zone_of
 from runtime.db import insert_for
 
@@ -60,11 +60,12 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     """Turn stored, unprocessed uploads of approved devices into punches, in the caller's transaction.
 
     Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
-    inserts their punches in one statement (a re-sent record adds nothing), keeps rejected lines with their
-    reason, keeps the users, templates and photos they carry, writes one `attendance.punch.recorded`
-    outbox row per new matched punch, and marks the uploads processed. A crash before the commit leaves
-    them pending: processing them again gives the same result. Uploads of devices awaiting approval are
-    left alone; uploads of tables the service does not read are marked processed and stay as they came.
+    inserts their punches in one statement (a re-sent record adds nothing; each matched to the employee its
+    device and PIN are enrolled as), keeps rejected lines with their reason, keeps the users, templates and
+    photos they carry, writes one `attendance.punch.recorded` outbox row per new matched punch, and marks the
+    uploads processed. A crash before the commit leaves them pending: processing them again gives the same
+    result. Uploads of devices awaiting approval are left alone; uploads of tables the service does not read
+    are marked processed and stay as they came.
     """
     uploads = store.claim_pending(session, limit, device_serial)
     if not uploads:
@@ -88,10 +89,8 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
                     sequences.add(sequence)
                 punches[key] = {
                     "device_serial": upload.device_serial, "pin": record.pin, "sequence": record.sequence,
-                    "employee_id": None, "source": "adms", "origin": None,
                     "at": local_time_to_utc(record.local_time, zone), "local_time": record.local_time, "zone": zone,
-                    "local_date": record.local_time.date(), "device_status": record.status, "verify": record.verify,
-                    "upload_id": upload.id, "recorded_at": now,
+                    "device_status": record.status, "verify": record.verify, "upload_id": upload.id,
                 }
         elif table == "OPERLOG":
             operlog = adms.parse_operlog(upload.body)
@@ -108,11 +107,8 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
             _store_templates(session, upload.device_serial, templates, now)
         elif table == "ATTPHOTO":
             rejected += _store_photo(session, upload, now)
-    enrolled = enrolled_pairs(session, {(s, pin) for s, pin, _ in punches})
-    for (serial, pin, _), row in punches.items():
-        row["employee_id"] = enrolled.get((serial, pin))
     # One order for every writer, so concurrent workers inserting the same keys wait rather than deadlock.
-    new = store_punches(session, [punches[key] for key in sorted(punches)], now)
+    new = store_device_punches(session, [punches[key] for key in sorted(punches)], now)
     if rejected:
         session.execute(insert(tables.rejected_lines), rejected)
     r = tables.raw_uploads.c

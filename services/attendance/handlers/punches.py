@@ -22,19 +22,18 @@ from runtime.messaging import publish
 PUNCH_RECORDED = "attendance.punch.recorded"
 
 
-def enrolled_pairs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(device serial, PIN) -> employee id for the active enrolments among `pairs`."""
-    if not pairs:
-        return {}
-    e = tables.enrolments.c
-    rows = session.execute(select(e.device_serial, e.pin, e.employee_id).where(
-        e.active.is_(True), e.device_serial.in_(sorted({s for s, _ in pairs})), e.pin.in_(sorted({p for _, p in pairs}))))
-    return {(r.device_serial, r.pin): r.employee_id for r in rows if (r.device_serial, r.pin) in pairs}
-
-
 def store_punches(session: Session, rows: list[dict], now: datetime) -> list:
     """Insert punches ignoring those already stored; publish the new matched ones; return the new rows."""
-    new = store.insert_punches(session, rows)
+    return _published(session, store.insert_punches(session, rows), now)
+
+
+def store_device_punches(session: Session, rows: list[dict], now: datetime) -> list:
+    """Insert punches read from device uploads (`store.DEVICE_PUNCH_FIELDS`), matched to their enrolments as
+    they are stored, ignoring those already stored; publish the new matched ones; return the new rows."""
+    return _published(session, store.insert_device_punches(session, rows, now), now)
+
+
+def _published(session: Session, new: list, now: datetime) -> list:
     publish_punches(session, [r for r in new if r.employee_id], now)
     return new
 
@@ -101,7 +100,8 @@ def _distinct(rows: list[dict]) -> list[dict]:
 
 
 def _enrolled(session: Session, serial: str, pins: Iterable[str]) -> dict[str, str]:
-    return {pin: employee_id for (_, pin), employee_id in enrolled_pairs(session, {(serial, p) for p in pins}).items()}
+    enrolled = store.enrolled_pairs(session, {(serial, p) for p in pins})
+    return {pin: employee_id for (_, pin), employee_id in enrolled.items()}
 
 
 def _api_row(session: Session, item: dict, now: datetime) -> dict:

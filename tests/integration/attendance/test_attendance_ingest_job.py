@@ -149,3 +149,26 @@ def test_punch_events_are_written_exactly_as_the_contract_dumps_them(att, new_ni
         again = make_event(wire["type"], wire["key"], wire["data"], wire["producer"],
                            datetime.fromisoformat(wire["occurred_at"]), event_id=wire["event_id"])
         assert again.to_json() == payload
+
+
+def test_a_batch_matches_each_punch_to_its_own_device_and_pins_active_enrolment_only(att, new_nip):
+    """Two devices in one batch, each enrolling one of the PINs both post (and one enrolment inactive): a punch is
+    matched only by its own (device, PIN), never by the same PIN on the other device."""
+    first, second = att.device(), att.device(zone="Asia/Makassar")
+    one, two, gone = att.employee(new_nip()), att.employee(new_nip(), zone="Asia/Makassar"), att.employee(new_nip())
+    att.enrol(first, "46", one)
+    att.enrol(second, "47", two)
+    att.enrol(second, "48", gone, active=False)
+    body = "".join(f"{pin}\t2025-01-29 07:0{n}:00\t0\t15\t0\r\n" for n, pin in enumerate(("46", "47", "48")))
+    assert att.post_attlog(first, body).data == b"OK: 3"
+    assert att.post_attlog(second, body).data == b"OK: 3"
+    done = att.work()
+    assert (done.uploads, done.punches, done.published) == (2, 6, 2)
+    p = tables.punches.c
+    with att.sessions() as session:
+        stored = {(r.device_serial, r.pin): r.employee_id for r in session.execute(select(p.device_serial, p.pin,
+                                                                                           p.employee_id))}
+    assert stored == {(first, "46"): one, (first, "47"): None, (first, "48"): None,
+                      (second, "46"): None, (second, "47"): two, (second, "48"): None}
+    assert sorted((e.key, e.data["device_serial"], e.data["pin"]) for e in att.outbox("attendance.punch.recorded")) == \
+        sorted([(one, first, "46"), (two, second, "47")])
