@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,7 +41,11 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Sessions in UTC, whatever the server's own zone: stored instants come back as `datetime.UTC` (psycopg maps the
+    # zone "UTC" to it; a server in "Etc/UTC" gave a ZoneInfo, which compares with UTC instants ten times slower,
+    # and a server in Asia/Jakarta would give local times). Every instant is stored in UTC (ARCHITECTURE.md).
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"options": "-c TimeZone=UTC"})
 
 
 def make_session_factory(engine: Engine, metadata: MetaData) -> sessionmaker[Session]:
@@ -129,20 +134,44 @@ def _recordset_sql(table: Table, columns: tuple[str, ...], ignore_conflicts: boo
                 f"AS r({record}){suffix}")
 
 
+def _copy_rows(session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[dict]) -> None:
+    """`rows` into `table` with COPY, on the session's own connection and transaction. A JSON column's value is
+    encoded as `json_to_recordset` would have received it (the same text); every other value is psycopg's."""
+    encoded = [n for n, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    values = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        write = copy.write_row
+        for row in rows:
+            if encoded:
+                row = list(values(row))
+                for n in encoded:
+                    if row[n] is not None:
+                        row[n] = json.dumps(row[n], default=_json_value)
+                write(row)
+            else:
+                write(values(row))
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[dict], ignore_conflicts: bool = False,
                 returning: tuple[str, ...] = ()) -> list:
     """Insert `rows` (all with the same keys) in one statement, in order; with `ignore_conflicts` a row that
     violates a unique constraint is skipped. Returns the rows inserted, with the `returning` columns.
 
-    On PostgreSQL the whole batch travels as one JSON parameter (`json_to_recordset`, encoded and decoded
-    in C): one short statement however many rows, where a multi-row VALUES list of thousands of
-    placeholders costs more to build and parse than the insert itself. Elsewhere (SQLite) it is an
-    executemany of the dialect's INSERT.
+    On PostgreSQL a plain insert is a `COPY ... FROM STDIN` in the caller's transaction (rows formatted by
+    psycopg in C, parsed by PostgreSQL without JSON); one that skips conflicts or returns rows travels as one
+    JSON parameter (`json_to_recordset`, encoded and decoded in C): one short statement however many rows, where
+    a multi-row VALUES list of thousands of placeholders costs more to build and parse than the insert itself.
+    Either way a JSON column's None is SQL's NULL. Elsewhere (SQLite) it is an executemany of the dialect's INSERT.
     """
     if not rows:
         return []
     if session.bind.dialect.name == "postgresql":
         columns = tuple(rows[0])
+        if not ignore_conflicts and not returning:
+            _copy_rows(session, table, columns, rows)
+            return []
         result = session.execute(_recordset_sql(table, columns, ignore_conflicts, tuple(returning)),
                                  {"rows": json.dumps(list(rows), default=_json_value)})
         return result.all() if returning else []
