@@ -1,7 +1,8 @@
 """Making and checking events: the envelope plus the data schema of the event's type.
 
 `make_event` builds one event; `make_events` builds many of one type, validated and dumped together, and
-gives exactly what `make_event` would give for each. Every load and dump goes through the schema's compiled
+gives exactly what `make_event` would give for each; `dumped_events` builds many from data that already is
+the type's dump (a producer's own object dumped by `dump_data`). Every load and dump goes through the schema's compiled
 codec (`runtime.schema_codec`: the fields' own conversions and validators without marshmallow's per-call
 machinery) and falls back to `Schema.load` whenever the codec is unsure, so refused data is reported with
 marshmallow's own messages.
@@ -153,10 +154,26 @@ def make_events(event_type: str, items: Iterable[tuple[str, dict]], producer: st
     made with them (`to_json` then only writes the envelope)."""
     items = list(items)
     loaded, dumped = _load_and_dump_many(event_type, [data for _, data in items])
+    return _events(event_type, [key for key, _ in items], loaded, dumped, producer, occurred_at, version)
+
+
+def dumped_events(event_type: str, items: Iterable[tuple[str, dict]], producer: str,
+                  occurred_at: datetime | None = None, version: int = 1) -> list[Event]:
+    """Build many new events of one type from `(key, wire data)` pairs whose data is already the type's dump
+    (`dump_data` of the producer's own object) with every field the schema defaults on load present: sent as
+    given, not loaded and dumped again (which would give the same text at the price of building it twice).
+    The events' `data` is that wire form too. Data from anywhere else goes through `make_events`."""
+    items = list(items)
+    wires = [data for _, data in items]
+    return _events(event_type, [key for key, _ in items], wires, wires, producer, occurred_at, version)
+
+
+def _events(event_type: str, keys: list, loaded: list[dict], dumped: list[dict], producer: str,
+            occurred_at: datetime | None, version: int) -> list[Event]:
     occurred_at = occurred_at or datetime.now(timezone.utc)
     topic = topic_of(event_type)
     return [Event(event_id, event_type, version, occurred_at, producer, str(key), data, topic, wire)
-            for event_id, (key, _), data, wire in zip(_event_ids(len(items)), items, loaded, dumped)]
+            for event_id, key, data, wire in zip(_event_ids(len(keys)), keys, loaded, dumped)]
 
 
 def parse_event(raw: bytes | str) -> Event:

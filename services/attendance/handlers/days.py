@@ -23,7 +23,7 @@ from attendance.domain.days import Absence, AttendanceDay, Punch, assign_punches
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
 from runtime.db import among, upsert_rows
-from runtime.events import dump_data, make_events
+from runtime.events import dump_data, dumped_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
 
@@ -228,9 +228,16 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         returning=("employee_id", "local_date", "version"))}
     published = [dict(content, version=written[key], correction=correction) for key, content, correction in candidates
                  if key in written]
-    publish(session, *make_events("attendance.day.built", [(data["employee_id"], data) for data in published],
-                                  PRODUCER))
+    publish(session, *dumped_events("attendance.day.built", [(data["employee_id"], _day_wire(data))
+                                                             for data in published], PRODUCER))
     return published
+
+
+def _day_wire(data: dict) -> dict:
+    """A published day's `attendance.day.built` data as its schema dumps it: the content is the dump of the built
+    `AttendanceDay` (`_day_content`), with its version and correction; loading it would add only the empty
+    `doubtful_punches` the stored content leaves out, so that is added here instead of loading and dumping it."""
+    return data if "doubtful_punches" in data else dict(data, doubtful_punches=[])
 
 
 def _content_differs(session: Session):

@@ -1,6 +1,7 @@
 """Fixtures of the attendance integration tests: a migrated database, the app, and the consumer's handlers."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
-from runtime.events import make_event, parse_event
+from runtime.events import dump_data, make_event, parse_event
 
 UNIT = "dinkes"
 
@@ -61,8 +62,13 @@ class Attendance:
         """Events of `event_type` written to the outbox, oldest first."""
         with self.sessions() as session:
             outbox = session.info["metadata"].tables["outbox"]
-            rows = session.execute(select(outbox.c.payload).where(outbox.c.type == event_type).order_by(outbox.c.id))
-            return [parse_event(r.payload) for r in rows]
+            rows = session.execute(select(outbox.c.payload).where(outbox.c.type == event_type)
+                                   .order_by(outbox.c.id)).all()
+            events = [parse_event(r.payload) for r in rows]
+        # every payload is what `make_events` would have written: the schema's dump of its data as loaded back
+        for event, row in zip(events, rows):
+            assert json.loads(row.payload)["data"] == dump_data(event_type, event.data)
+        return events
 
     def work(self):
         """Run the ingest job (`kinerja work attendance`) until no upload is pending; return its totals."""

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from runtime.events import InvalidEvent, make_event, make_events, parse_event
+from runtime.events import InvalidEvent, dump_data, dumped_events, make_event, make_events, parse_event
 
 AT = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
 
@@ -27,6 +27,16 @@ def test_a_batch_is_what_one_by_one_gives_with_python_or_wire_values():
     assert [e.to_json() for e in events] == [e.to_json() for e in one_by_one]
     assert [parse_event(e.to_json()).data for e in events] == [e.data for e in one_by_one]
     assert len({e.event_id for e in events}) == 40
+
+
+def test_events_of_data_already_dumped_are_the_events_make_events_makes():
+    rows = [dump_data("attendance.punch.recorded", _punch(n, employee=f"19800101200501100{n % 4}")) for n in range(6)]
+    made = make_events("attendance.punch.recorded", [(r["employee_id"], r) for r in rows], "test", AT)
+    given = dumped_events("attendance.punch.recorded", [(r["employee_id"], r) for r in rows], "test", AT)
+    assert [e.to_json().replace(e.event_id, "") for e in given] == [e.to_json().replace(e.event_id, "") for e in made]
+    assert [(e.key, e.topic, e.dumped) for e in given] == [(e.key, e.topic, e.dumped) for e in made]
+    assert [parse_event(e.to_json()).data for e in given] == [e.data for e in made]
+    assert len({e.event_id for e in given}) == 6
 
 
 def test_a_bad_row_refuses_the_batch_naming_the_row_and_field():
