@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from runtime.consumer import EventConsumer
 from runtime.db import make_engine, make_session_factory
+from runtime.events import dump_data, parse_event
 
 
 @dataclass
@@ -33,7 +34,11 @@ class Scoring:
                                    .order_by(outbox.c.id)).all()
         if rows:
             self.seen = rows[-1].id
-        return [json.loads(row.payload) for row in rows]
+        wires = [json.loads(row.payload) for row in rows]
+        # every payload is what `make_events` would have written: the schema's dump of its data as loaded back
+        for row, wire in zip(rows, wires):
+            assert wire["data"] == dump_data(wire["type"], parse_event(row.payload).data)
+        return wires
 
 
 @pytest.fixture
