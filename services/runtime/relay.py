@@ -57,12 +57,11 @@ class Relay:
     and reads from the start of the unsent rows again, so a row whose transaction committed after a later
     id had been read (ids are taken before commit) is sent on the next round, not skipped.
 
-    The statements run on two database threads of the relay's own, each with its own connection: one reads,
-    one marks, each in the order asked. While a full batch is handed to the producer the next one is already
-    being read, and marks are written while the next rows are sent, so the database's time overlaps the
-    producer's instead of adding to it, and a read never waits behind a mark (a mark rewrites its rows and
-    costs several times a read). Reading ahead of the marks is safe: a read only looks after the last row
-    handed over, and the read from the start of a round waits until every mark is committed.
+    Reads go ahead of the sends (`_Reads`): on PostgreSQL the read of the next batch is sent before the current
+    one is handed to the producer, and its rows are taken when they are needed, so PostgreSQL runs it while the
+    producer works. Marks are written on a database thread of the relay's own, in the order asked, while the next
+    rows are sent. Reading ahead of the marks is safe: a read only looks after the last row handed over, and the
+    read from the start of a round waits until every mark is committed.
     """
 
     def __init__(self, sessions: sessionmaker[Session], producer, service: str, batch_size: int = 1000,
@@ -75,15 +74,9 @@ class Relay:
         self.send_timeout_s = send_timeout_s
         self.pending: deque = deque()  # (outbox id, future, monotonic time handed over), in outbox order
         self.after_id = 0  # the last id handed to the producer in this round
-        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{service}-read")
+        self.reads = _Reads(sessions, batch_size)
         self.marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{service}-mark")
-        self.next_read: Future | None = None  # the batch after `after_id`, read while the last one is sent
         self.marks: deque[Future] = deque()  # marks asked for and not yet known to be committed
-
-    def _read(self, after_id: int) -> list:
-        with self.sessions() as session:
-            return session.execute(unsent_after(session.info["metadata"].tables["outbox"], after_id,
-                                                self.batch_size)).all()
 
     def _mark(self, ids: list[int]) -> int:
         with unit_of_work(self.sessions) as session:
@@ -95,16 +88,17 @@ class Relay:
 
     def send_more(self) -> int:
         """Hand the next unsent rows to the producer (without waiting for the broker); return how many."""
-        reading, self.next_read = self.next_read, None
-        rows = reading.result() if reading is not None else self.reader.submit(self._read, self.after_id).result()
+        if not self.reads.asked():
+            self.reads.ask(self.after_id)
+        rows = self.reads.take()
         if len(rows) == self.batch_size:  # probably more behind them: read on while these are sent
-            self.next_read = self.reader.submit(self._read, rows[-1].id)
+            self.reads.ask(rows[-1][0])
         now = time.monotonic()
-        send = self.producer.send
-        for row in rows:
-            self.pending.append((row.id, send(row.topic, key=row.key, value=row.payload), now))
+        send, pending = self.producer.send, self.pending.append
+        for row_id, topic, key, payload in rows:
+            pending((row_id, send(topic, key=key, value=payload), now))
         if rows:
-            self.after_id = rows[-1].id
+            self.after_id = rows[-1][0]
         return len(rows)
 
     def settle(self, wait: bool) -> int:
@@ -150,13 +144,12 @@ class Relay:
 
     def reset(self) -> None:
         """After a failure: forget what is pending (it stays unsent in the outbox and is sent again)."""
-        for work in [self.next_read, *self.marks]:
-            if work is not None:
-                try:
-                    work.result()
-                except Exception:  # noqa: BLE001 - a failed read or mark leaves the rows unsent: sent again
-                    pass
-        self.next_read = None
+        for work in self.marks:
+            try:
+                work.result()
+            except Exception:  # noqa: BLE001 - a failed mark leaves the rows unsent: sent again
+                pass
+        self.reads.close()  # a read asked ahead is dropped; the next round reads from the start
         self.marks.clear()
         try:
             self.producer.flush(timeout=self.send_timeout_s)
@@ -166,9 +159,74 @@ class Relay:
         self.after_id = 0
 
     def close(self) -> None:
-        """Finish the statements asked for and stop the database threads."""
-        self.reader.shutdown(wait=True, cancel_futures=True)
+        """Finish the marks asked for, stop the database thread and close the reads' connection."""
         self.marker.shutdown(wait=True, cancel_futures=True)
+        self.reads.close()
+
+
+class _Reads:
+    """The relay's reads of the next batch of unsent rows (`unsent_after`), asked ahead and taken when needed.
+
+    On PostgreSQL a read is sent when asked, on a connection of its own in pipeline mode, and its rows are fetched
+    when taken: PostgreSQL runs the statement and its rows travel while the relay hands the previous batch to the
+    producer, and the sending thread takes them from the socket itself (a thread reading them had to win the
+    interpreter lock back from the sending thread for every chunk of the result, up to 5 ms each time, and the
+    sends waited on it). The connection is in autocommit: each read sees what is committed when it runs, and no
+    transaction stays open between reads. On SQLite the read runs when taken."""
+
+    def __init__(self, sessions: sessionmaker[Session], batch_size: int):
+        self.sessions = sessions
+        self.batch_size = batch_size
+        self.engine = sessions.kw["bind"]
+        self.connection = None  # PostgreSQL: the reads' own connection
+        self.cursor = None  # PostgreSQL: the read asked and not yet taken
+        self.after_id: int | None = None  # the read asked: rows after this id
+
+    def asked(self) -> bool:
+        return self.after_id is not None
+
+    def _statement(self, after_id: int):
+        return unsent_after(self.sessions.kw["info"]["metadata"].tables["outbox"], after_id, self.batch_size)
+
+    def ask(self, after_id: int) -> None:
+        """Ask for the batch after `after_id` (at most one read is asked at a time)."""
+        self.after_id = after_id
+        if self.engine.dialect.name != "postgresql":
+            return
+        if self.connection is None:
+            import psycopg
+            self.connection = psycopg.connect(self.engine.url.set(drivername="postgresql")
+                                              .render_as_string(hide_password=False), autocommit=True)
+        compiled = self._statement(after_id).compile(dialect=self.engine.dialect)
+        self.pipeline = self.connection.pipeline()
+        self.pipeline.__enter__()
+        self.cursor = self.connection.cursor()
+        self.cursor.execute(str(compiled), compiled.params)
+
+    def take(self) -> list:
+        """The rows of the read asked, as (id, topic, key, payload), in outbox order."""
+        after_id, self.after_id = self.after_id, None
+        if self.cursor is None:
+            with self.sessions() as session:
+                return [tuple(row) for row in session.execute(self._statement(after_id))]
+        cursor, self.cursor = self.cursor, None
+        try:
+            rows = cursor.fetchall()
+            self.pipeline.__exit__(None, None, None)
+            return rows
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the read asked, if any, and the connection."""
+        self.after_id, self.cursor = None, None
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a broken connection is closed all the same
+                pass
 
 
 def _wait(future, timeout_s: float) -> bool:
