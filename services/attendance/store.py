@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from attendance import tables
@@ -204,7 +205,12 @@ DEVICE_PUNCH_FIELDS = ("device_serial", "pin", "sequence", "at", "local_time", "
 # enrolment by the primary key as it is inserted (no look-up of its own, no cross product of the batch's
 # serials and PINs), with what every punch of the batch shares (source, local date, recording time) set
 # here rather than sent with each row. The rows are inserted, and returned, in the order given.
-_DEVICE_PUNCHES_SQL = f"""
+@functools.cache
+def _device_punches_sql():
+    # the rows' record typed as the punches table types its columns (as `runtime.db.insert_rows` does)
+    dialect = postgresql.dialect()
+    record = ", ".join(f"{name} {tables.punches.c[name].type.compile(dialect=dialect)}" for name in DEVICE_PUNCH_FIELDS)
+    return text(f"""
 INSERT INTO punches (device_serial, pin, sequence, employee_id, source, origin, at, local_time, zone, local_date,
                      device_status, verify, upload_id, recorded_at)
 SELECT r.device_serial, r.pin, r.sequence,
@@ -212,16 +218,10 @@ SELECT r.device_serial, r.pin, r.sequence,
         WHERE e.device_serial = r.device_serial AND e.pin = r.pin AND e.active),
        'adms', NULL, r.at, r.local_time, r.zone, CAST(r.local_time AS date), r.device_status, r.verify,
        r.upload_id, :now
-FROM json_to_recordset(CAST(:rows AS json)) AS r(device_serial varchar(64), pin varchar(32), sequence bigint,
-     at timestamptz, local_time timestamp, zone varchar(40), device_status integer, verify integer, upload_id bigint)
+FROM json_to_recordset(CAST(:rows AS json)) AS r({record})
 ON CONFLICT DO NOTHING
 RETURNING {", ".join(PUNCH_COLUMNS)}
-"""
-
-
-@functools.cache
-def _device_punches_sql():
-    return text(_DEVICE_PUNCHES_SQL)
+""")
 
 
 def insert_device_punches(session: Session, rows: list[dict], now: datetime) -> list:

@@ -143,15 +143,16 @@ def _copy_rows(session: Session, table: Table, columns: tuple[str, ...], rows: S
     connection = session.connection().connection.driver_connection
     with connection.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         write = copy.write_row
-        for row in rows:
-            if encoded:
-                row = list(values(row))
-                for n in encoded:
-                    if row[n] is not None:
-                        row[n] = json.dumps(row[n], default=_json_value)
-                write(row)
-            else:
+        if not encoded:
+            for row in rows:
                 write(values(row))
+            return
+        for row in rows:
+            row = list(values(row))
+            for n in encoded:
+                if row[n] is not None:
+                    row[n] = json.dumps(row[n], default=_json_value)
+            write(row)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict], ignore_conflicts: bool = False,

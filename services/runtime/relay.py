@@ -179,6 +179,7 @@ class _Reads:
         self.batch_size = batch_size
         self.engine = sessions.kw["bind"]
         self.connection = None  # PostgreSQL: the reads' own connection
+        self.pipeline = None  # PostgreSQL: the pipeline the read asked runs in
         self.cursor = None  # PostgreSQL: the read asked and not yet taken
         self.after_id: int | None = None  # the read asked: rows after this id
 
@@ -208,7 +209,7 @@ class _Reads:
         after_id, self.after_id = self.after_id, None
         if self.cursor is None:
             with self.sessions() as session:
-                return [tuple(row) for row in session.execute(self._statement(after_id))]
+                return session.execute(self._statement(after_id)).all()
         cursor, self.cursor = self.cursor, None
         try:
             rows = cursor.fetchall()
@@ -220,7 +221,7 @@ class _Reads:
 
     def close(self) -> None:
         """Drop the read asked, if any, and the connection."""
-        self.after_id, self.cursor = None, None
+        self.after_id, self.cursor, self.pipeline = None, None, None
         if self.connection is not None:
             connection, self.connection = self.connection, None
             try:
