@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Date, String, and_, bindparam, case, column, extract, false, func, null, or_, select,
-                        text, update)
+                        text, type_coerce, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
-from runtime.db import among, upsert_row, upsert_rows
+from runtime.db import among, insert_rows, upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import dumped_events, make_event, make_events
 from runtime.messaging import publish
@@ -53,32 +53,46 @@ def _get(session: Session, table, **key):
 
 
 def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) -> None:
-    """Keep the newest version of each attendance day of a run (one read, one upsert), then re-check each
-    employee's dates around its days once (`recheck_many`), however many of the run's days are theirs."""
+    """Keep the newest version of each attendance day of a run, then re-check each employee's dates around its
+    days once (`recheck_many`), however many of the run's days are theirs.
+
+    The employees are locked first (`_lock_employees`), then their days around the run's dates are read once:
+    that read decides which days are newer than the stored ones and is, with the newer days put in, the days
+    the re-check reads (the days it stores are the event's values: read back, they are the same). A day not
+    stored yet goes in with COPY, one stored in an older version is upserted."""
     newest: dict[tuple[str, date], dict] = {}
     for data in days:
         key = (data["employee_id"], data["local_date"])
         if key not in newest or data["version"] > newest[key]["version"]:
             newest[key] = data
-    d = tables.days.c
     spans: dict[str, tuple[date, date]] = {}
     for employee_id, on in newest:
         first, last = spans.get(employee_id, (on, on))
         spans[employee_id] = (min(first, on), max(last, on))
-    stored = {(r.employee_id, r.local_date): r.version for r in session.execute(
-        _in_spans(session, select(d.employee_id, d.local_date, d.version), tables.days, spans))}
+    _lock_employees(session, list(spans))
+    two = timedelta(days=2)  # what a re-check of the dates around reads (`recheck_many`)
+    known = _read_days(session, {employee_id: (first - two, last + two) for employee_id, (first, last) in spans.items()})
+    stored = {(day.employee_id, day.local_date): day.version for held in known.values() for day in held}
     fresh = [data for key, data in newest.items() if key not in stored or stored[key] < data["version"]]
     if not fresh:
         return
     columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
     now = _now()
-    upsert_rows(session, tables.days, [
-        dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
-             correction=bool(data.get("correction")), updated_at=now) for data in fresh], ("employee_id", "local_date"))
+    rows = [dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
+                 correction=bool(data.get("correction")), updated_at=now) for data in fresh]
+    insert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) not in stored])
+    upsert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) in stored],
+                ("employee_id", "local_date"))
     causes: dict[str, dict[date, str]] = defaultdict(dict)
+    built = {}
     for data in fresh:
         causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
-    _recheck_around(session, causes, policy)
+        built[(data["employee_id"], data["local_date"])] = _day_of_data(data)
+    for employee_id, held in known.items():
+        known[employee_id] = [built.pop((employee_id, day.local_date), day) for day in held]
+    for (employee_id, _), day in built.items():
+        known[employee_id].append(day)
+    _recheck(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, known, policy)
 
 
 def _day_cause(data: dict) -> str:
@@ -258,6 +272,24 @@ def _days_query(for_score: bool = False):
                   punches, d.c.absence_kind, reference, doubtful)
 
 
+def _day_of_data(data: dict) -> Day:
+    """An `attendance.day.built` event's data as the rules' Day: what `_day_of` gives once it is stored."""
+    return Day(*(data[name] for name in _DAY_FIELDS), tuple(data["punch_ids"]), data.get("absence_kind"),
+               data.get("absence_reference"),
+               tuple((d["punch_id"], tuple(d["doubts"])) for d in data.get("doubtful_punches") or ()))
+
+
+def _flags_query():
+    """The stored flags of the dates a re-check reads: every column of the open and cleared ones, only the key
+    and state of the resolved ones (which a flag raised again takes over)."""
+    f = tables.flags
+    standing = f.c.state != RESOLVED
+    return select(f.c.flag_key, f.c.kind, f.c.employee_id, f.c.local_date,
+                  case((standing, f.c.message)).label("message"),
+                  type_coerce(case((standing, f.c.evidence)), f.c.evidence.type).label("evidence"),
+                  f.c.state, f.c.raised_at, f.c.resolved_at, f.c.resolution, f.c.cleared_by)
+
+
 def _day_of(row) -> Day:
     """A `_days_query` row as the rules' Day (positional: 100,000s of rows per month close)."""
     *fields, punch_ids, absence_kind, absence_reference, doubtful = row
@@ -369,27 +401,49 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
     """Re-run the cross-checks of several employees, each on its dates with its cause (one, or one per changed
     date); store and publish only the flags that changed. Days, entries and flags are read for all of them
     with one statement each."""
+    wanted = {employee_id: (dates, because) for employee_id, (dates, because) in wanted.items() if dates}
+    if not wanted:
+        return
+    _lock_employees(session, list(wanted))
+    one = timedelta(days=1)
+    days = _read_days(session, {employee_id: (min(dates) - one, max(dates) + one)
+                                for employee_id, (dates, _) in wanted.items()})
+    _recheck(session, wanted, days, policy)
+
+
+def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict[str, list[Day]]:
+    """The stored days of each employee in its span, as the rules' Days."""
+    days = defaultdict(list)
+    for r in session.execute(_in_spans(session, _days_query(), tables.days, spans)):
+        days[r.employee_id].append(_day_of(r))
+    return days
+
+
+def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str]]],
+             days: Mapping[str, list[Day]], policy: ScoringPolicy) -> None:
+    """`recheck_many` with the employees locked and their `days` (at least the dates around the wanted ones)
+    in hand."""
     wanted = {employee_id: (sorted(set(dates)), because) for employee_id, (dates, because) in sorted(wanted.items())
               if dates}
     if not wanted:
         return
-    _lock_employees(session, list(wanted))
     around = {employee_id: (dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1))
               for employee_id, (dates, _) in wanted.items()}
     f = tables.flags
-    days, entries, stored = defaultdict(list), defaultdict(list), defaultdict(list)
-    for r in session.execute(_in_spans(session, _days_query(), tables.days, around)):
-        days[r.employee_id].append(_day_of(r))
+    entries, stored, resolved_keys = defaultdict(list), defaultdict(list), set()
     for r in session.execute(_in_spans(session, _entries_query(), tables.entries, around)):
         entries[r.employee_id].append(_entry_of(r))
-    for row in session.execute(_in_spans(session, select(f).where(f.c.state.in_((OPEN, CLEARED))), f, {
+    for row in session.execute(_in_spans(session, _flags_query(), f, {
             employee_id: (dates[0], dates[-1]) for employee_id, (dates, _) in wanted.items()})):
-        stored[(row.employee_id, row.local_date)].append(row)
+        if row.state == RESOLVED:
+            resolved_keys.add(row.flag_key)
+        else:
+            stored[(row.employee_id, row.local_date)].append(row)
     now = _now()
     raised_rows, updates, changes = [], defaultdict(list), []  # what to store; (event type, row, resolution) to publish
     for employee_id, (dates, because) in wanted.items():
         first, last = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
-        mine = [day for day in days[employee_id] if first <= day.local_date <= last]
+        mine = [day for day in days.get(employee_id, ()) if first <= day.local_date <= last]
         grouped = assign_entries_to_days(mine, [entry for entry in entries[employee_id]
                                                 if first <= entry.local_date <= last])
         by_date = {day.local_date: day for day in mine}
@@ -420,7 +474,7 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
                 if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
                     updates[("message", "evidence")].append(
                         {"key": row.flag_key, "message": flag.message, "evidence": _evidence_json(flag.evidence)})
-    _store_flags(session, raised_rows, updates)
+    _store_flags(session, raised_rows, resolved_keys, updates)
     publish(session, *_flag_events(changes))
     _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},
                                           because if isinstance(because, str) else "; ".join(dict.fromkeys(
@@ -428,12 +482,14 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
                             for employee_id, (dates, because) in wanted.items()}, policy)
 
 
-def _store_flags(session: Session, raised: list[dict], updates: Mapping[tuple[str, ...], list[dict]]) -> None:
-    """Store a re-check's flag changes with a statement per kind: the raised flags' rows with one upsert (a key
-    raised again takes over its resolved row), then each set of columns updated, by key, for its rows (only those
-    columns: a supervisor may be clearing the flag meanwhile)."""
+def _store_flags(session: Session, raised: list[dict], resolved_keys: set[str],
+                 updates: Mapping[tuple[str, ...], list[dict]]) -> None:
+    """Store a re-check's flag changes with a statement per kind: the raised flags' rows (a key never raised
+    before with COPY, one raised again with an upsert taking over its resolved row), then each set of columns
+    updated, by key, for its rows (only those columns: a supervisor may be clearing the flag meanwhile)."""
     f = tables.flags
-    upsert_rows(session, f, raised, ("flag_key",))
+    insert_rows(session, f, [row for row in raised if row["flag_key"] not in resolved_keys])
+    upsert_rows(session, f, [row for row in raised if row["flag_key"] in resolved_keys], ("flag_key",))
     for columns, rows in updates.items():
         session.execute(update(f).where(f.c.flag_key == bindparam("flag")).values(
             {name: bindparam(f"new_{name}") for name in columns}),
@@ -667,17 +723,21 @@ def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[in
 
 def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, int]], str | None]],
                   policy: ScoringPolicy) -> None:
-    """`_rescore_if_closed` for several employees, with one read of their units' closed months."""
+    """`_rescore_if_closed` for several employees, with one read of the closed months (and of their units when
+    any is closed)."""
     changed = {employee_id: value for employee_id, value in changed.items() if value[0]}
     if not changed:
         return
     em, c = tables.employees.c, tables.month_closures.c
+    periods = {period for value in changed.values() for period in value[0]}
+    # The months closed first (a small table): most re-checks fall in open months, and then no employee's unit
+    # needs reading.
+    closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
+        or_(*(and_(c.year == y, c.month == m) for y, m in sorted(periods)))))}
+    if not closed:
+        return
     units = {r.employee_id: r.unit_id for r in session.execute(
         select(em.employee_id, em.unit_id).where(among(session, em.employee_id, sorted(changed))))}
-    periods = {period for value in changed.values() for period in value[0]}
-    closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
-        c.unit_id.in_(sorted(set(units.values()))), or_(*(and_(c.year == y, c.month == m) for y, m in periods))))} \
-        if units else set()
     for employee_id, (months, because) in changed.items():
         due = sorted(period for period in months if (units.get(employee_id), *period) in closed)
         if not due:  # the usual case (an open month): no statement to build
