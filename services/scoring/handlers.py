@@ -7,6 +7,7 @@ changes nothing and publishes nothing (the consumer's inbox, and the diff of fla
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import json
 import logging
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Date, String, and_, bindparam, case, column, extract, false, func, null, or_, select,
-                        text, type_coerce, update)
+                        text, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -279,17 +280,6 @@ def _day_of_data(data: dict) -> Day:
                tuple((d["punch_id"], tuple(d["doubts"])) for d in data.get("doubtful_punches") or ()))
 
 
-def _flags_query():
-    """The stored flags of the dates a re-check reads: every column of the open and cleared ones, only the key
-    and state of the resolved ones (which a flag raised again takes over)."""
-    f = tables.flags
-    standing = f.c.state != RESOLVED
-    return select(f.c.flag_key, f.c.kind, f.c.employee_id, f.c.local_date,
-                  case((standing, f.c.message)).label("message"),
-                  type_coerce(case((standing, f.c.evidence)), f.c.evidence.type).label("evidence"),
-                  f.c.state, f.c.raised_at, f.c.resolved_at, f.c.resolution, f.c.cleared_by)
-
-
 def _day_of(row) -> Day:
     """A `_days_query` row as the rules' Day (positional: 100,000s of rows per month close)."""
     *fields, punch_ids, absence_kind, absence_reference, doubtful = row
@@ -368,25 +358,42 @@ def _lock_employees(session: Session, employee_ids: Sequence[str]) -> None:
                              "ORDER BY k"), {"keys": sorted(f"scoring:{employee_id}" for employee_id in employee_ids)})
 
 
-def _in_spans(session: Session, query, table, spans: Mapping[str, tuple[date, date]]):
-    """`query` kept to the rows of `table` whose employee has a span and whose `local_date` lies in it.
+def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]]):
+    """The rows of `read` ("days", "entries" or "flags": `_SPAN_READS`) whose employee has a span and whose
+    `local_date` lies in it.
 
     On PostgreSQL the spans travel as three array parameters joined as a set (`unnest`), so each employee's rows
     come from the (employee_id, local_date) index whatever the table's statistics say: the statement's text is
     the same every poll, and the generic plan psycopg's prepared statement gets for an IN list of hundreds of
-    parameters scanned every flag of the date range instead (0.2 s a poll at 9,000 flags). Elsewhere: an IN list
-    and the overall date range (the caller keeps what is its own)."""
-    c = table.c
+    parameters scanned every flag of the date range instead (0.2 s a poll at 9,000 flags). The statement is
+    built once per process (`_spans_statement`), so a poll does not build and key it again. Elsewhere: an IN
+    list and the overall date range (the caller keeps what is its own)."""
     if session.bind.dialect.name != "postgresql":
-        return query.where(c.employee_id.in_(list(spans)), c.local_date.between(
-            min(first for first, _ in spans.values()), max(last for _, last in spans.values())))
-    wanted = func.unnest(bindparam("span_ids", list(spans), type_=ARRAY(String)),
-                         bindparam("span_firsts", [first for first, _ in spans.values()], type_=ARRAY(Date)),
-                         bindparam("span_lasts", [last for _, last in spans.values()], type_=ARRAY(Date))
+        query, table = _SPAN_READS[read]()
+        return session.execute(query.where(table.c.employee_id.in_(list(spans)), table.c.local_date.between(
+            min(first for first, _ in spans.values()), max(last for _, last in spans.values()))))
+    return session.execute(_spans_statement(read), {
+        "span_ids": list(spans), "span_firsts": [first for first, _ in spans.values()],
+        "span_lasts": [last for _, last in spans.values()]})
+
+
+@functools.cache
+def _spans_statement(read: str):
+    """`_SPAN_READS[read]` joined to the spans' arrays (`_in_spans`), built once."""
+    query, table = _SPAN_READS[read]()
+    wanted = func.unnest(bindparam("span_ids", type_=ARRAY(String)), bindparam("span_firsts", type_=ARRAY(Date)),
+                         bindparam("span_lasts", type_=ARRAY(Date))
                          ).table_valued(column("employee_id", String), column("first", Date), column("last", Date)
                                         ).render_derived(name="spans")
-    return query.join(wanted, and_(c.employee_id == wanted.c.employee_id,
-                                   c.local_date.between(wanted.c.first, wanted.c.last)))
+    return query.join(wanted, and_(table.c.employee_id == wanted.c.employee_id,
+                                   table.c.local_date.between(wanted.c.first, wanted.c.last)))
+
+
+_SPAN_READS = {  # what a re-check reads by span: the query and the table whose employee and date it keeps to
+    "days": lambda: (_days_query(), tables.days),
+    "entries": lambda: (_entries_query(), tables.entries),
+    "flags": lambda: (select(tables.flags), tables.flags),
+}
 
 
 def _cause(because: str | Mapping[date, str], on: date) -> str:
@@ -414,7 +421,7 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
 def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict[str, list[Day]]:
     """The stored days of each employee in its span, as the rules' Days."""
     days = defaultdict(list)
-    for r in session.execute(_in_spans(session, _days_query(), tables.days, spans)):
+    for r in _in_spans(session, "days", spans):
         days[r.employee_id].append(_day_of(r))
     return days
 
@@ -429,13 +436,12 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
         return
     around = {employee_id: (dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1))
               for employee_id, (dates, _) in wanted.items()}
-    f = tables.flags
     entries, stored, resolved_keys = defaultdict(list), defaultdict(list), set()
-    for r in session.execute(_in_spans(session, _entries_query(), tables.entries, around)):
+    for r in _in_spans(session, "entries", around):
         entries[r.employee_id].append(_entry_of(r))
-    for row in session.execute(_in_spans(session, _flags_query(), f, {
-            employee_id: (dates[0], dates[-1]) for employee_id, (dates, _) in wanted.items()})):
-        if row.state == RESOLVED:
+    for row in _in_spans(session, "flags", {employee_id: (dates[0], dates[-1])
+                                            for employee_id, (dates, _) in wanted.items()}):
+        if row.state == RESOLVED:  # only its key matters: a flag raised again takes over its row
             resolved_keys.add(row.flag_key)
         else:
             stored[(row.employee_id, row.local_date)].append(row)
