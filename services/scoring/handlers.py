@@ -15,8 +15,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import (Date, String, and_, bindparam, case, column, extract, false, func, null, or_, select,
-                        text, update)
+from sqlalchemy import (Date, String, Text, and_, bindparam, case, cast, column, extract, false, func, null, or_,
+                        select, text, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -355,7 +355,8 @@ def _lock_employees(session: Session, employee_ids: Sequence[str]) -> None:
     statement in a fixed order, so two processes never wait on each other crosswise)."""
     if session.bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k "
-                             "ORDER BY k"), {"keys": sorted(f"scoring:{employee_id}" for employee_id in employee_ids)})
+                             "ORDER BY k"), {"keys": _array_text(sorted(f"scoring:{employee_id}"
+                                                                         for employee_id in employee_ids))})
 
 
 def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]]):
@@ -373,20 +374,28 @@ def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]
         return session.execute(query.where(table.c.employee_id.in_(list(spans)), table.c.local_date.between(
             min(first for first, _ in spans.values()), max(last for _, last in spans.values()))))
     return session.execute(_spans_statement(read), {
-        "span_ids": list(spans), "span_firsts": [first for first, _ in spans.values()],
-        "span_lasts": [last for _, last in spans.values()]})
+        "span_ids": _array_text(spans), "span_firsts": _array_text(first.isoformat() for first, _ in spans.values()),
+        "span_lasts": _array_text(last.isoformat() for _, last in spans.values())})
+
+
+def _array_text(values: Iterable[str]) -> str:
+    """`values` in PostgreSQL's text form of an array, each quoted: one string parameter that PostgreSQL casts to
+    the array, where psycopg dumps a list element by element in Python (3 ms for a poll's 1,000 employees, each
+    read)."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 @functools.cache
 def _spans_statement(read: str):
     """`_SPAN_READS[read]` joined to the spans' arrays (`_in_spans`), built once."""
     query, table = _SPAN_READS[read]()
-    wanted = func.unnest(bindparam("span_ids", type_=ARRAY(String)), bindparam("span_firsts", type_=ARRAY(Date)),
-                         bindparam("span_lasts", type_=ARRAY(Date))
-                         ).table_valued(column("employee_id", String), column("first", Date), column("last", Date)
-                                        ).render_derived(name="spans")
-    return query.join(wanted, and_(table.c.employee_id == wanted.c.employee_id,
-                                   table.c.local_date.between(wanted.c.first, wanted.c.last)))
+    spans = func.unnest(cast(bindparam("span_ids", type_=Text), ARRAY(String)),
+                        cast(bindparam("span_firsts", type_=Text), ARRAY(Date)),
+                        cast(bindparam("span_lasts", type_=Text), ARRAY(Date))
+                        ).table_valued(column("employee_id", String), column("first", Date), column("last", Date)
+                                       ).render_derived(name="spans")
+    return query.join(spans, and_(table.c.employee_id == spans.c.employee_id,
+                                  table.c.local_date.between(spans.c.first, spans.c.last)))
 
 
 _SPAN_READS = {  # what a re-check reads by span: the query and the table whose employee and date it keeps to
