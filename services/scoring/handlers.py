@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import (Date, String, Text, and_, bindparam, case, cast, column, extract, false, func, null, or_,
+from sqlalchemy import (JSON, Date, String, Text, and_, bindparam, case, cast, column, extract, false, func, null, or_,
                         select, text, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -378,11 +378,12 @@ def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]
         "span_lasts": _array_text(last.isoformat() for _, last in spans.values())})
 
 
-def _array_text(values: Iterable[str]) -> str:
-    """`values` in PostgreSQL's text form of an array, each quoted: one string parameter that PostgreSQL casts to
-    the array, where psycopg dumps a list element by element in Python (3 ms for a poll's 1,000 employees, each
-    read)."""
-    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
+def _array_text(values: Iterable[str | None]) -> str:
+    """`values` in PostgreSQL's text form of an array, each quoted (None as NULL): one string parameter that
+    PostgreSQL casts to the array, where psycopg dumps a list element by element in Python (3 ms for a poll's
+    1,000 employees, each read)."""
+    return "{" + ",".join("NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for value in values) + "}"
 
 
 @functools.cache
@@ -506,9 +507,36 @@ def _store_flags(session: Session, raised: list[dict], resolved_keys: set[str],
     insert_rows(session, f, [row for row in raised if row["flag_key"] not in resolved_keys])
     upsert_rows(session, f, [row for row in raised if row["flag_key"] in resolved_keys], ("flag_key",))
     for columns, rows in updates.items():
+        if session.bind.dialect.name == "postgresql":  # one statement, however many rows (`_flags_update`)
+            session.execute(_flags_update(columns), {"keys": _array_text(row["key"] for row in rows), **{
+                name: _array_text(_array_element(f.c[name].type, row[name]) for row in rows) for name in columns}})
+            continue
         session.execute(update(f).where(f.c.flag_key == bindparam("flag")).values(
             {name: bindparam(f"new_{name}") for name in columns}),
             [{"flag": row["key"], **{f"new_{name}": row[name] for name in columns}} for row in rows])
+
+
+@functools.cache
+def _flags_update(columns: tuple[str, ...]):
+    """UPDATE of these columns of the flags named by parameter `keys`, each to its value in the parameter of the
+    column's name (arrays in text form, joined as a set: one statement for a poll's resolutions, where an
+    executemany ran one UPDATE per flag)."""
+    f = tables.flags
+    given = func.unnest(cast(bindparam("keys", type_=Text), ARRAY(String)),
+                        *(cast(bindparam(name, type_=Text), ARRAY(f.c[name].type)) for name in columns)
+                        ).table_valued(column("key", String), *(column(name, f.c[name].type) for name in columns)
+                                       ).render_derived(name="given")
+    return update(f).where(f.c.flag_key == given.c.key).values({name: given.c[name] for name in columns})
+
+
+def _array_element(kind, value) -> str | None:
+    """A value as the text `_array_text` puts in an array of this column type: JSON as SQLAlchemy writes it, an
+    instant in ISO form."""
+    if value is None:
+        return None
+    if isinstance(kind, JSON):
+        return json.dumps(value)
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _flag_data(row: Mapping, resolution: str | None) -> dict:
