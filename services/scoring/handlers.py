@@ -15,8 +15,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import (JSON, Date, String, Text, and_, bindparam, case, cast, column, extract, false, func, null, or_,
-                        select, text, update)
+from sqlalchemy import (JSON, Date, String, Text, and_, bindparam, case, cast, column, delete, extract, false, func,
+                        null, or_, select, text, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -59,8 +59,9 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
 
     The employees are locked first (`_lock_employees`), then their days around the run's dates are read once:
     that read decides which days are newer than the stored ones and is, with the newer days put in, the days
-    the re-check reads (the days it stores are the event's values: read back, they are the same). A day not
-    stored yet goes in with COPY, one stored in an older version is upserted."""
+    the re-check reads (the days it stores are the event's values: read back, they are the same). The days go
+    in with COPY, an older version of one deleted first (every column is replaced: what an upsert did, without
+    the JSON document)."""
     newest: dict[tuple[str, date], dict] = {}
     for data in days:
         key = (data["employee_id"], data["local_date"])
@@ -81,9 +82,9 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     now = _now()
     rows = [dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
                  correction=bool(data.get("correction")), updated_at=now) for data in fresh]
-    insert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) not in stored])
-    upsert_rows(session, tables.days, [row for row in rows if (row["employee_id"], row["local_date"]) in stored],
-                ("employee_id", "local_date"))
+    _delete_days(session, [(data["employee_id"], data["local_date"]) for data in fresh
+                           if (data["employee_id"], data["local_date"]) in stored])
+    insert_rows(session, tables.days, rows)
     causes: dict[str, dict[date, str]] = defaultdict(dict)
     built = {}
     for data in fresh:
@@ -94,6 +95,29 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     for (employee_id, _), day in built.items():
         known[employee_id].append(day)
     _recheck(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, known, policy)
+
+
+def _delete_days(session: Session, keys: Sequence[tuple[str, date]]) -> None:
+    """Delete the stored days of these (employee, date) keys: on PostgreSQL one statement (`_days_delete`)."""
+    if not keys:
+        return
+    if session.bind.dialect.name == "postgresql":
+        session.execute(_days_delete(), {"ids": _array_text(employee_id for employee_id, _ in keys),
+                                         "dates": _array_text(on.isoformat() for _, on in keys)})
+        return
+    d = tables.days
+    session.execute(delete(d).where(d.c.employee_id == bindparam("of"), d.c.local_date == bindparam("on")),
+                    [{"of": employee_id, "on": on} for employee_id, on in keys])
+
+
+@functools.cache
+def _days_delete():
+    """DELETE of the days whose keys parameters `ids` and `dates` list (arrays in text form, joined as a set)."""
+    d = tables.days
+    keys = func.unnest(cast(bindparam("ids", type_=Text), ARRAY(String)), cast(bindparam("dates", type_=Text), ARRAY(Date))
+                       ).table_valued(column("employee_id", String), column("local_date", Date)
+                                      ).render_derived(name="keys")
+    return delete(d).where(d.c.employee_id == keys.c.employee_id, d.c.local_date == keys.c.local_date)
 
 
 def _day_cause(data: dict) -> str:
