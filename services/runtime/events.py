@@ -21,6 +21,7 @@ from marshmallow import Schema, ValidationError
 
 from contracts.envelope import EnvelopeSchema
 from contracts.registry import EVENTS
+from runtime import jsoncodec
 from runtime.schema_codec import Unsure, codec
 
 
@@ -64,7 +65,7 @@ class Event:
 
     def to_json(self) -> str:
         """The wire form (JSON), with `data` dumped by the type's schema."""
-        return json.dumps({
+        return jsoncodec.dumps({
             "event_id": self.event_id, "type": self.type, "version": self.version,
             "occurred_at": _instant(self.occurred_at), "producer": self.producer,
             "key": self.key, "data": self.dumped if self.dumped is not None else dump_data(self.type, self.data),
@@ -179,7 +180,7 @@ def _events(event_type: str, keys: list, loaded: list[dict], dumped: list[dict],
 def parse_event(raw: bytes | str) -> Event:
     """Parse and validate a wire event (validated on consume); raise InvalidEvent with the fields at fault."""
     try:
-        doc = json.loads(raw)
+        doc = jsoncodec.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidEvent({"_schema": [f"not JSON: {exc}"]}) from None
     if not isinstance(doc, dict):

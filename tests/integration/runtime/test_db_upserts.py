@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, Numeric, String, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from runtime.db import make_engine, make_session_factory, upsert_row, upsert_rows
+from runtime.db import among, make_engine, make_session_factory, upsert_row, upsert_rows
 from runtime.events import make_event
 from runtime.messaging import add_messaging_tables, claim
 
@@ -101,3 +101,18 @@ def test_upsert_keeps_each_column_type_as_a_single_row_insert_would(sessions):
     assert stored == {"a": (Decimal("87.25"), at, {"days": [1, 2], "note": "é"}, None),
                       "b": (Decimal("61.50"), at, [], {"x": 1})}
     assert nulls == []  # stored as JSON null, not SQL NULL, as SQLAlchemy writes None to a JSON column
+
+
+def test_a_read_among_many_keys_finds_exactly_those_keys_whatever_their_characters(sessions):
+    """`among` sends a list of strings as one array text on PostgreSQL: quotes, backslashes, commas, braces,
+    spaces, the word NULL and the empty string are keys like any other, and no other key matches."""
+    awkward = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "é ü", "i'j", "\\", '"']
+    others = ["ab", "cd", "e", "g", "h", "null", "x"]
+    with sessions() as session, session.begin():
+        upsert_rows(session, SCORES, [{"who": who, "version": 1} for who in awkward + others], ("who",))
+    with sessions() as session:
+        found = session.execute(select(SCORES.c.who).where(among(session, SCORES.c.who, awkward))).scalars().all()
+        numbers = session.execute(select(SCORES.c.who).where(among(session, SCORES.c.version, [1]))).scalars().all()
+        none = session.execute(select(SCORES.c.who).where(among(session, SCORES.c.who, []))).scalars().all()
+    assert sorted(found) == sorted(awkward)
+    assert sorted(numbers) == sorted(awkward + others) and none == []
