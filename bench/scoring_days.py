@@ -5,13 +5,20 @@ employees applied by attendance's real consumer) are made once and kept in `--da
 topic, key, wire form), so that scoring can be measured again and again on exactly the same input without
 rebuilding attendance's side. Each run applies them on a fresh scoring database through the real consumer
 path (`EventConsumer.handle_records`, inbox included, polls of `max_poll_records`), optionally under cProfile
-or counting the statements per poll, and prints day events per second, the consumer's CPU per event and a
-fingerprint of the result: every day, flag (message, evidence, state, resolution) and published event (type,
-key, data). Two trees that print the same fingerprints produced the
-same results; `--dump` writes them out to compare line by line.
+or counting the statements per poll, and prints day events per second, the CPU per event of the consumer and
+of the PostgreSQL backend serving it, and a fingerprint of the result: every day, flag (message, evidence,
+state, resolution) and published event (type, key, data). Two trees that print the same fingerprints produced
+the same results; `--dump` writes them out to compare line by line.
+
+`--poll N` applies polls of N events instead (a consumer keeping up with a steady rate gets small polls).
+`--clock-out-later` applies each day twice: first as its clock-in alone (a missing clock-out, version 1),
+then, once every day had its first version, as kept (version 2): the morning's punches, then the
+afternoon's, so the second half replaces stored days and resolves their missing clock-outs.
 
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/scoring_days.py --events 10000 --employees 5000 --days-file /tmp/days.jsonl
+    .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --poll 50
+    .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --clock-out-later
     .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --profile 40
 """
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import pstats
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import text  # noqa: E402
 
-from attendance_ingest import _drop_database  # noqa: E402
-from punch_to_flag import FIRST_NIP, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
+from attendance_ingest import _cpu_seconds, _drop_database, _named  # noqa: E402
+from punch_to_flag import FIRST_NIP, _Record, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
 
 
 def make_days(pg: str, employees: int, events: int, path: Path) -> None:
@@ -52,6 +60,50 @@ def make_days(pg: str, employees: int, events: int, path: Path) -> None:
         path.write_text("".join(json.dumps([r.topic, r.key, r.payload]) + "\n" for r in rows))
     finally:
         _drop_database(url)
+
+
+def clock_out_later(days: list[tuple]) -> list[tuple]:
+    """Each day first as its clock-in alone (version 1: missing clock-out, the first punch only, no presence),
+    then every day as it was (version 2), each with a new event id."""
+    first, then = [], []
+    for topic, key, payload in days:
+        morning, afternoon = json.loads(payload), json.loads(payload)
+        morning["data"].update(version=1, clock_out=None, missing_clock_out=True, presence_minutes=0,
+                               overtime_minutes=0, early_leave_minutes=0, early_band=None,
+                               punch_ids=morning["data"]["punch_ids"][:1])
+        afternoon["data"]["version"] = 2
+        for event, out in ((morning, first), (afternoon, then)):
+            event["event_id"] = str(uuid.uuid4())
+            out.append((topic, key, json.dumps(event)))
+    return first + then
+
+
+def apply_in_polls(url: str, handlers: dict, days: list[tuple], poll: int) -> dict:
+    """Apply the wire events through the real consumer path in polls of `poll`: events per second, and CPU
+    microseconds per event of this process and of the PostgreSQL backend serving it."""
+    from runtime.consumer import EventConsumer, collect_for_polls
+    from runtime.db import make_engine, make_session_factory
+    from scoring import tables
+    application = f"bench-scoring-days-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(_named(url, application))
+    consumer = EventConsumer("scoring", None, None, make_session_factory(engine, tables.metadata), handlers)
+    collect_for_polls()  # the collector as `EventConsumer.run` sets it
+    records = [_Record(topic, n, key, value) for n, (topic, key, value) in enumerate(days)]
+
+    def backend() -> float:
+        with _engine(url) as conn:
+            return _cpu_seconds(pid for (pid,) in conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": application}))
+
+    with engine.connect() as conn:  # the backend started, so that its CPU is counted from here
+        conn.execute(text("SELECT 1"))
+    pg, cpu, t0 = backend(), time.process_time(), time.perf_counter()
+    for start in range(0, len(records), poll):
+        consumer.handle_records(records[start:start + poll])
+    elapsed, cpu, pg = time.perf_counter() - t0, time.process_time() - cpu, backend() - pg
+    engine.dispose()
+    return {"events_per_s": round(len(records) / elapsed), "cpu_us_per_event": round(cpu * 1e6 / len(records)),
+            "postgres_cpu_us_per_event": round(pg * 1e6 / len(records))}
 
 
 def fingerprint(url: str) -> dict[str, list]:
@@ -95,6 +147,10 @@ def main() -> int:
     parser.add_argument("--days-file", type=Path, required=True, help="made when missing, reused otherwise")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions (cumulative)")
     parser.add_argument("--statements", action="store_true", help="count and time the statements per poll")
+    parser.add_argument("--poll", type=int, default=0,
+                        help="events per poll, timing PostgreSQL's CPU too (default: max_poll_records, as the consumer)")
+    parser.add_argument("--clock-out-later", action="store_true",
+                        help="each day first without its clock-out (version 1), then complete (version 2)")
     parser.add_argument("--keep-db", action="store_true", help="keep the scoring database (its URL is printed)")
     parser.add_argument("--dump", type=Path, help="write the fingerprinted rows as JSON")
     args = parser.parse_args()
@@ -108,6 +164,8 @@ def main() -> int:
     if not args.days_file.exists():
         make_days(pg, args.employees, args.events, args.days_file)
     days = [tuple(json.loads(line)) for line in args.days_file.read_text().splitlines()]
+    if args.clock_out_later:
+        days = clock_out_later(days)
     url = _database(pg, "scoring")
     try:
         _seed_scoring(url, [str(FIRST_NIP + n) for n in range(args.employees)])
@@ -118,7 +176,11 @@ def main() -> int:
             profiler.enable()
         statements = _count_statements(args.statements)
         cpu = time.process_time()
-        rate = _apply("scoring", url, tables.metadata, chosen, days)
+        if args.poll:
+            measured = apply_in_polls(url, chosen, days, args.poll)
+            rate = measured["events_per_s"]
+        else:
+            rate = _apply("scoring", url, tables.metadata, chosen, days)
         cpu = time.process_time() - cpu
         if profiler:
             profiler.disable()
@@ -127,12 +189,14 @@ def main() -> int:
         if not args.keep_db:
             _drop_database(url)
     from runtime.kafka import MAX_POLL_RECORDS
-    polls = -(-len(days) // MAX_POLL_RECORDS)
+    polls = -(-len(days) // (args.poll or MAX_POLL_RECORDS))
     report = {"load": [round(x, 2) for x in os.getloadavg()], "day_events": len(days),
               "scoring_events_per_s": round(rate), "consumer_cpu_ms_per_event": round(cpu * 1000 / len(days), 3),
               "flags": len(found["flags"]), "events": len(found["events"]),
               "sha256": {name: hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
                          for name, rows in found.items()}}
+    if args.poll:
+        report.update(poll=args.poll, **measured)
     if args.keep_db:
         report["database"] = url
     if args.statements:
