@@ -20,6 +20,7 @@ from sqlalchemy import (JSON, Date, String, Text, and_, bindparam, case, cast, c
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from runtime import jsoncodec
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
 from runtime.db import among, insert_rows, upsert_row, upsert_rows
@@ -554,12 +555,12 @@ def _flags_update(columns: tuple[str, ...]):
 
 
 def _array_element(kind, value) -> str | None:
-    """A value as the text `_array_text` puts in an array of this column type: JSON as SQLAlchemy writes it, an
-    instant in ISO form."""
+    """A value as the text `_array_text` puts in an array of this column type: JSON as `runtime.db` writes it
+    (`runtime.jsoncodec`), an instant in ISO form."""
     if value is None:
         return None
     if isinstance(kind, JSON):
-        return json.dumps(value)
+        return jsoncodec.dumps(value)
     return value.isoformat() if isinstance(value, datetime) else value
 
 
