@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "services"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from attendance_ingest import (BATCH, _bodies, bench_nip, _children, _cpu_seconds, _device_worker, _drop_database,  # noqa: E402
@@ -90,9 +90,10 @@ class _Record:
         self.topic, self.partition, self.offset, self.key, self.value = topic, 0, offset, key.encode(), value
 
 
-def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]]) -> float:
-    """Apply wire events through the service's real consumer path, in polls of `max_poll_records`; events per
-    second."""
+def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]]) -> dict:
+    """Apply wire events through the service's real consumer path, in polls of `max_poll_records`: events per
+    second, and the CPU per event of the consumer's own Python and of the PostgreSQL backend serving it (which
+    the machine's other work disturbs much less than the wall clock)."""
     from runtime.kafka import MAX_POLL_RECORDS as POLL
     from runtime.consumer import EventConsumer, collect_for_polls
     from runtime.db import make_engine, make_session_factory
@@ -100,12 +101,25 @@ def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, 
     consumer = EventConsumer(name, None, None, make_session_factory(engine, metadata), handlers)
     collect_for_polls()  # the collector as `EventConsumer.run` sets it
     records = [_Record(topic, n, key, value) for n, (topic, key, value) in enumerate(wires)]
-    t0 = time.perf_counter()
+    backends = []  # every connection's backend process
+
+    @event.listens_for(engine, "connect")
+    def _backend(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            backends.append(cursor.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+    with engine.connect():
+        pass  # the connection the consumer's sessions will take from the pool, made before the clock starts
+    backend_cpu = {pid: _cpu_seconds([pid]) for pid in backends}
+    cpu, t0 = time.process_time(), time.perf_counter()
     for start in range(0, len(records), POLL):
         consumer.handle_records(records[start:start + POLL])
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    backend_cpu = sum(_cpu_seconds([pid]) - backend_cpu.get(pid, 0.0) for pid in backends)
     engine.dispose()
-    return len(records) / elapsed
+    per_event = 1e6 / len(records)
+    return {"per_s": round(len(records) / elapsed), "cpu_us_per_event": {
+        "python": round(cpu * per_event, 1), "postgres": round(backend_cpu * per_event, 1)}}
 
 
 def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str, str]]:
@@ -157,17 +171,19 @@ def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
         wires = _punch_events(attendance_url, employees, events)
         _seed_scoring(scoring_url, [str(FIRST_NIP + n) for n in range(employees)])
         settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=attendance_url))
-        attendance_rate = _apply("attendance", attendance_url, attendance_tables.metadata,
-                                 attendance_handlers(settings), wires)
+        attendance = _apply("attendance", attendance_url, attendance_tables.metadata, attendance_handlers(settings),
+                            wires)
         with _engine(attendance_url) as conn:
             days = [(r.topic, r.key, r.payload) for r in conn.execute(text(
                 "SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id"))]
         settings = Settings.from_env("scoring", dict(os.environ, SCORING_DATABASE_URL=scoring_url))
-        scoring_rate = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days)
+        scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days)
         with _engine(scoring_url) as conn:
             flags = conn.execute(text("SELECT count(*) FROM flags")).scalar()
-        return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": round(attendance_rate),
-                "day_events": len(days), "scoring_events_per_s": round(scoring_rate), "flags_raised": flags}
+        return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": attendance["per_s"],
+                "attendance_cpu_us_per_event": attendance["cpu_us_per_event"], "day_events": len(days),
+                "scoring_events_per_s": scoring["per_s"], "scoring_cpu_us_per_event": scoring["cpu_us_per_event"],
+                "flags_raised": flags}
     finally:
         if not keep:
             _drop_database(attendance_url)

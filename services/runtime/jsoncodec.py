@@ -13,6 +13,7 @@ canonical form is not this text: it stays on `json` (`runtime.audit_chain`), so 
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
@@ -30,6 +31,12 @@ def _value(value):
 def dumps(value, sort_keys: bool = False) -> str:
     """`value` as JSON text (with `sort_keys`, every object's keys in order)."""
     return orjson.dumps(value, default=_value, option=_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS).decode()
+
+
+def isoformat(moment: datetime) -> str:
+    """`moment.isoformat()`, written by orjson for an instant in UTC (0.4 µs; `isoformat()` of an instant whose
+    zone is `datetime.UTC` takes 1.4, and a built day's dump has four): the same text, its offset being zero."""
+    return orjson.dumps(moment)[1:-1].decode() if moment.tzinfo is UTC else moment.isoformat()
 
 
 def loads(text: str | bytes):

@@ -27,6 +27,8 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from marshmallow.utils import missing
 
+from runtime.jsoncodec import isoformat
+
 __all__ = ["Codec", "Unsure", "codec"]
 
 
@@ -158,8 +160,9 @@ def _dumper(field: fields.Field, attribute: str) -> Callable[[Any, Any], Any]:
     if same is not None:
         return lambda value, obj: value if type(value) is same else serialize(value, attribute, obj)
     if _iso_parser(field) is not None:  # `isoformat` of the field's own type
-        own = date if type(field) is fields.Date else datetime
-        return lambda value, obj: value.isoformat() if type(value) is own else serialize(value, attribute, obj)
+        if type(field) is fields.Date:
+            return lambda value, obj: value.isoformat() if type(value) is date else serialize(value, attribute, obj)
+        return lambda value, obj: isoformat(value) if type(value) is datetime else serialize(value, attribute, obj)
     return lambda value, obj: serialize(value, attribute, obj)
 
 
@@ -283,9 +286,9 @@ def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
         if same is not None:
             body.append(f"        out[{k}] = v if type(v) is {src.name(same)} else None if v is None else "
                         f"{serialize}(v, {a}, obj)")
-        elif _iso_parser(field) is not None:
-            own = src.name(date if type(field) is fields.Date else datetime)
-            body.append(f"        out[{k}] = v.isoformat() if type(v) is {own} else None if v is None else "
+        elif _iso_parser(field) is not None:  # `isoformat` of the field's own type (an instant's through orjson)
+            own, text = (date, "v.isoformat()") if type(field) is fields.Date else (datetime, f"{src.name(isoformat)}(v)")
+            body.append(f"        out[{k}] = {text} if type(v) is {src.name(own)} else None if v is None else "
                         f"{serialize}(v, {a}, obj)")
         else:
             body.append(f"        out[{k}] = {src.name(_dumper(field, attribute))}(v, obj)")

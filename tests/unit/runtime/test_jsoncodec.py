@@ -54,3 +54,9 @@ def test_what_json_refuses_the_codec_refuses():
     for text in ("{", "", "[1,]", b"\xff"):
         with pytest.raises(ValueError):
             jsoncodec.loads(text)
+
+
+def test_an_instants_text_is_its_isoformat():
+    moments = [m for m in INSTANTS if isinstance(m, datetime)] + [
+        datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC), datetime(1900, 1, 1, 7, 30, tzinfo=ZoneInfo("Asia/Jakarta"))]
+    assert [jsoncodec.isoformat(moment) for moment in moments] == [moment.isoformat() for moment in moments]
