@@ -64,9 +64,16 @@ class Lease:
         return self.holding
 
     def close(self) -> None:
-        """Give the role up (closing the connection releases the lock)."""
-        self.holding = False
+        """Give the role up: unlock, then close the connection. (Closing alone releases the lock too, but only once
+        the server's backend has ended, a moment after the client returns: a standby asking in that moment was
+        refused.)"""
+        holding, self.holding = self.holding, False
         if self.connection is not None:
+            try:
+                if holding:
+                    self.connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            except psycopg.Error:  # the connection is gone already: so is the lock
+                pass
             try:
                 self.connection.close()
             except psycopg.Error:  # pragma: no cover - closing a broken connection
