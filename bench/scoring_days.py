@@ -180,7 +180,8 @@ def main() -> int:
             measured = apply_in_polls(url, chosen, days, args.poll)
             rate = measured["events_per_s"]
         else:
-            rate = _apply("scoring", url, tables.metadata, chosen, days)
+            measured = _apply("scoring", url, tables.metadata, chosen, days)
+            rate = measured["per_s"]
         cpu = time.process_time() - cpu
         if profiler:
             profiler.disable()
@@ -196,7 +197,8 @@ def main() -> int:
               "sha256": {name: hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
                          for name, rows in found.items()}}
     if args.poll:
-        report.update(poll=args.poll, **measured)
+        report["poll"] = args.poll
+    report.update(measured)
     if args.keep_db:
         report["database"] = url
     if args.statements:
