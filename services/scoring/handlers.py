@@ -15,15 +15,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import (JSON, Date, String, Text, and_, bindparam, case, cast, column, delete, extract, false, func,
-                        null, or_, select, text, update)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (Date, String, Text, and_, bindparam, case, delete, extract, false, func, null, or_, select,
+                        update)
 from sqlalchemy.orm import Session
 
-from runtime import jsoncodec
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
-from runtime.db import among, insert_rows, upsert_row, upsert_rows
+from runtime.db import among, insert_rows, unnested, upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import dumped_events, make_event, make_events
 from runtime.messaging import publish
@@ -103,8 +101,8 @@ def _delete_days(session: Session, keys: Sequence[tuple[str, date]]) -> None:
     if not keys:
         return
     if session.bind.dialect.name == "postgresql":
-        session.execute(_days_delete(), {"ids": _array_text(employee_id for employee_id, _ in keys),
-                                         "dates": _array_text(on.isoformat() for _, on in keys)})
+        session.execute(_days_delete(), {"employee_id": [employee_id for employee_id, _ in keys],
+                                         "local_date": [on for _, on in keys]})
         return
     d = tables.days
     session.execute(delete(d).where(d.c.employee_id == bindparam("of"), d.c.local_date == bindparam("on")),
@@ -113,11 +111,9 @@ def _delete_days(session: Session, keys: Sequence[tuple[str, date]]) -> None:
 
 @functools.cache
 def _days_delete():
-    """DELETE of the days whose keys parameters `ids` and `dates` list (arrays in text form, joined as a set)."""
+    """DELETE of the days whose keys parameters `employee_id` and `local_date` list (arrays joined as a set)."""
     d = tables.days
-    keys = func.unnest(cast(bindparam("ids", type_=Text), ARRAY(String)), cast(bindparam("dates", type_=Text), ARRAY(Date))
-                       ).table_valued(column("employee_id", String), column("local_date", Date)
-                                      ).render_derived(name="keys")
+    keys = unnested("keys", {"employee_id": String, "local_date": Date})
     return delete(d).where(d.c.employee_id == keys.c.employee_id, d.c.local_date == keys.c.local_date)
 
 
@@ -379,9 +375,14 @@ def _lock_employees(session: Session, employee_ids: Sequence[str]) -> None:
     """Serialise re-checks of each employee across consumer processes (PostgreSQL advisory locks, taken in one
     statement in a fixed order, so two processes never wait on each other crosswise)."""
     if session.bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k "
-                             "ORDER BY k"), {"keys": _array_text(sorted(f"scoring:{employee_id}"
-                                                                         for employee_id in employee_ids))})
+        session.execute(_locks(), {"key": sorted(f"scoring:{employee_id}" for employee_id in employee_ids)})
+
+
+@functools.cache
+def _locks():
+    """The advisory locks of the keys parameter `key` lists, taken in their order."""
+    keys = unnested("keys", {"key": Text})
+    return select(func.pg_advisory_xact_lock(func.hashtext(keys.c.key))).order_by(keys.c.key)
 
 
 def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]]):
@@ -399,27 +400,15 @@ def _in_spans(session: Session, read: str, spans: Mapping[str, tuple[date, date]
         return session.execute(query.where(table.c.employee_id.in_(list(spans)), table.c.local_date.between(
             min(first for first, _ in spans.values()), max(last for _, last in spans.values()))))
     return session.execute(_spans_statement(read), {
-        "span_ids": _array_text(spans), "span_firsts": _array_text(first.isoformat() for first, _ in spans.values()),
-        "span_lasts": _array_text(last.isoformat() for _, last in spans.values())})
-
-
-def _array_text(values: Iterable[str | None]) -> str:
-    """`values` in PostgreSQL's text form of an array, each quoted (None as NULL): one string parameter that
-    PostgreSQL casts to the array, where psycopg dumps a list element by element in Python (3 ms for a poll's
-    1,000 employees, each read)."""
-    return "{" + ",".join("NULL" if value is None else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for value in values) + "}"
+        "employee_id": list(spans), "first": [first for first, _ in spans.values()],
+        "last": [last for _, last in spans.values()]})
 
 
 @functools.cache
 def _spans_statement(read: str):
     """`_SPAN_READS[read]` joined to the spans' arrays (`_in_spans`), built once."""
     query, table = _SPAN_READS[read]()
-    spans = func.unnest(cast(bindparam("span_ids", type_=Text), ARRAY(String)),
-                        cast(bindparam("span_firsts", type_=Text), ARRAY(Date)),
-                        cast(bindparam("span_lasts", type_=Text), ARRAY(Date))
-                        ).table_valued(column("employee_id", String), column("first", Date), column("last", Date)
-                                       ).render_derived(name="spans")
+    spans = unnested("spans", {"employee_id": String, "first": Date, "last": Date})
     return query.join(spans, and_(table.c.employee_id == spans.c.employee_id,
                                   table.c.local_date.between(spans.c.first, spans.c.last)))
 
@@ -533,8 +522,8 @@ def _store_flags(session: Session, raised: list[dict], resolved_keys: set[str],
     upsert_rows(session, f, [row for row in raised if row["flag_key"] in resolved_keys], ("flag_key",))
     for columns, rows in updates.items():
         if session.bind.dialect.name == "postgresql":  # one statement, however many rows (`_flags_update`)
-            session.execute(_flags_update(columns), {"keys": _array_text(row["key"] for row in rows), **{
-                name: _array_text(_array_element(f.c[name].type, row[name]) for row in rows) for name in columns}})
+            session.execute(_flags_update(columns), {"key": [row["key"] for row in rows], **{
+                name: [row[name] for row in rows] for name in columns}})
             continue
         session.execute(update(f).where(f.c.flag_key == bindparam("flag")).values(
             {name: bindparam(f"new_{name}") for name in columns}),
@@ -543,25 +532,12 @@ def _store_flags(session: Session, raised: list[dict], resolved_keys: set[str],
 
 @functools.cache
 def _flags_update(columns: tuple[str, ...]):
-    """UPDATE of these columns of the flags named by parameter `keys`, each to its value in the parameter of the
-    column's name (arrays in text form, joined as a set: one statement for a poll's resolutions, where an
-    executemany ran one UPDATE per flag)."""
+    """UPDATE of these columns of the flags named by parameter `key`, each to its value in the parameter of the
+    column's name (arrays joined as a set: one statement for a poll's resolutions, where an executemany ran one
+    UPDATE per flag)."""
     f = tables.flags
-    given = func.unnest(cast(bindparam("keys", type_=Text), ARRAY(String)),
-                        *(cast(bindparam(name, type_=Text), ARRAY(f.c[name].type)) for name in columns)
-                        ).table_valued(column("key", String), *(column(name, f.c[name].type) for name in columns)
-                                       ).render_derived(name="given")
+    given = unnested("given", {"key": String, **{name: f.c[name].type for name in columns}})
     return update(f).where(f.c.flag_key == given.c.key).values({name: given.c[name] for name in columns})
-
-
-def _array_element(kind, value) -> str | None:
-    """A value as the text `_array_text` puts in an array of this column type: JSON as `runtime.db` writes it
-    (`runtime.jsoncodec`), an instant in ISO form."""
-    if value is None:
-        return None
-    if isinstance(kind, JSON):
-        return jsoncodec.dumps(value)
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _flag_data(row: Mapping, resolution: str | None) -> dict:

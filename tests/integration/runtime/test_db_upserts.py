@@ -2,13 +2,14 @@
 import uuid
 
 import pytest
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, Numeric, String, Table, create_engine, select, text
+from sqlalchemy import (JSON, Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, Text, create_engine,
+                        select, text)
 from sqlalchemy.engine import make_url
 
-from runtime.db import among, make_engine, make_session_factory, upsert_row, upsert_rows
+from runtime.db import among, make_engine, make_session_factory, unnested, upsert_row, upsert_rows
 from runtime.events import make_event
 from runtime.messaging import add_messaging_tables, claim
 
@@ -116,3 +117,22 @@ def test_a_read_among_many_keys_finds_exactly_those_keys_whatever_their_characte
         none = session.execute(select(SCORES.c.who).where(among(session, SCORES.c.who, []))).scalars().all()
     assert sorted(found) == sorted(awkward)
     assert sorted(numbers) == sorted(awkward + others) and none == []
+
+
+def test_several_lists_unnested_together_come_back_row_by_row_with_their_types(sessions):
+    """`unnested` sends each list as one array parameter and joins them as a set on PostgreSQL: the n-th values of
+    the lists make the n-th row, whatever the strings' characters, with nulls, dates, instants and JSON documents
+    kept, and a list of nothing but nulls typed by its column."""
+    awkward = ['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "", "é ü", None]
+    n = len(awkward)
+    at = datetime(2026, 12, 1, 7, 30, tzinfo=timezone.utc)
+    values = {"who": awkward, "day": [date(2026, 11, k + 1) for k in range(n)], "at": [at] * (n - 1) + [None],
+              "doc": [{"k": k, "s": awkward[k]} for k in range(n - 1)] + [None], "nothing": [None] * n}
+    with sessions() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("unnest of arrays is PostgreSQL's")
+        given = unnested("given", {"who": Text, "day": Date, "at": DateTime(timezone=True), "doc": JSON,
+                                   "nothing": Integer})
+        rows = session.execute(select(given.c.who, given.c.day, given.c.at, given.c.doc, given.c.nothing),
+                               values).all()
+    assert [tuple(row) for row in rows] == list(zip(*values.values()))
