@@ -136,3 +136,14 @@ def test_several_lists_unnested_together_come_back_row_by_row_with_their_types(s
         rows = session.execute(select(given.c.who, given.c.day, given.c.at, given.c.doc, given.c.nothing),
                                values).all()
     assert [tuple(row) for row in rows] == list(zip(*values.values()))
+
+
+def test_a_json_column_reads_back_what_was_written_integers_beyond_64_bits_included(sessions):
+    """JSON columns are read with the platform's codec (`runtime.db.json_loads`) on both backends: a document
+    SQLAlchemy wrote with an integer beyond 64 bits reads back with that integer, not a float near it."""
+    documents = {"small": {"n": 1, "x": 0.5, "s": "é"}, "huge": {"n": 123456789012345678901234567890, "list": [-2 ** 70]}}
+    with sessions() as session, session.begin():
+        session.execute(TYPED.insert(), [{"who": who, "doc": doc} for who, doc in documents.items()])
+    with sessions() as session:
+        stored = dict(session.execute(select(TYPED.c.who, TYPED.c.doc)).all())
+    assert stored == documents and isinstance(stored["huge"]["n"], int)
