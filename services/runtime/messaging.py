@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.orm import Session
 
@@ -72,10 +73,16 @@ def publish(session: Session, *events: Event) -> None:
 
 def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     """Record `events` in this consumer's inbox inside the caller's transaction; return those not recorded
-    before (each once, in order): the ones to apply. One INSERT ... ON CONFLICT DO NOTHING RETURNING, so the
-    inbox key decides, whatever PostgreSQL's statistics say about a young, fast-growing inbox (a look-up by an
-    IN list was planned as a scan of the whole inbox there, 60 ms a batch at 50,000 rows), written as
-    `runtime.db.insert_rows` writes any batch."""
+    before (each once, in order): the ones to apply. The inbox key decides, whatever PostgreSQL's statistics say
+    about a young, fast-growing inbox (a look-up by an IN list was planned as a scan of the whole inbox there,
+    60 ms a batch at 50,000 rows).
+
+    On PostgreSQL a poll's events are almost always all new, so they are first written as a plain insert (a COPY,
+    `runtime.db.insert_rows`) under a savepoint: the key refuses the whole insert if any was recorded before, or
+    by another instance meanwhile (the COPY waits for that instance's transaction, as any insert of the same key
+    would), and the savepoint is rolled back. Only then does each row go through INSERT ... ON CONFLICT DO NOTHING
+    RETURNING, which skips the recorded ones: its speculative insertion cost 8 µs of PostgreSQL per event, the
+    COPY about 5. Elsewhere (SQLite) that statement is the only one."""
     inbox = _table(session, "inbox")
     first: dict[str, Event] = {}
     for event in events:
@@ -83,9 +90,20 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     if not first:
         return []
     now = datetime.now(timezone.utc)
-    new = {row.event_id for row in insert_rows(session, inbox, [
-        {"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": now} for e in first.values()],
-        ignore_conflicts=True, returning=("event_id",))}
+    postgresql = session.bind.dialect.name == "postgresql"
+    # On PostgreSQL the instant goes as its text, written once: psycopg writes a datetime into a COPY with `str()`,
+    # 1.3 µs a row, and PostgreSQL parses the text either way.
+    stamp = now.isoformat() if postgresql else now
+    rows = [{"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": stamp}
+            for e in first.values()]
+    if postgresql:
+        try:
+            with session.begin_nested():
+                insert_rows(session, inbox, rows)
+            return list(first.values())
+        except UniqueViolation:
+            pass  # some were recorded before: the savepoint is rolled back, and the conflicts are skipped below
+    new = {row.event_id for row in insert_rows(session, inbox, rows, ignore_conflicts=True, returning=("event_id",))}
     return [event for event in first.values() if event.event_id in new]
 
 

@@ -1,4 +1,6 @@
 """Outbox and inbox on a real PostgreSQL: events commit or roll back with the state change; the inbox dedupes."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select
 
@@ -69,6 +71,52 @@ def test_inbox_claims_each_event_once_per_consumer(sessions):
     with sessions() as session, session.begin():
         assert claim(session, "activities", [natal]) == [natal]
 
+
+
+def test_a_claim_of_new_and_recorded_events_keeps_the_new_and_what_its_transaction_wrote_before(sessions):
+    natal, nyepi, waisak = _holiday("Natal"), _holiday("Nyepi"), _holiday("Waisak")
+    with sessions() as session, session.begin():
+        assert claim(session, "scoring", [nyepi]) == [nyepi]
+    with sessions() as session, session.begin():
+        session.execute(insert(session.info["metadata"].tables["things"]).values(name="written first"))
+        assert claim(session, "scoring", [natal, nyepi, waisak, natal]) == [natal, waisak]
+        assert claim(session, "scoring", [waisak]) == []  # recorded earlier in this transaction
+    with sessions() as session:
+        things = session.info["metadata"].tables["things"]
+        assert session.execute(select(things.c.name)).scalars().all() == ["written first"]
+        inbox = session.info["metadata"].tables["inbox"]
+        assert sorted(session.execute(select(inbox.c.event_id)).scalars()) == sorted(
+            e.event_id for e in (natal, nyepi, waisak))
+        for processed_at in session.execute(select(inbox.c.processed_at)).scalars():  # the instant, whatever its form
+            assert abs(processed_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_two_instances_claiming_the_same_event_at_once_apply_it_once(sessions, first_commits):
+    """A rebalance can hand a partition over while its old owner still applies a poll: the new owner's claim waits
+    for the old owner's transaction, then skips what it recorded (or takes it all, if it rolled back)."""
+    import threading
+    natal, nyepi, waisak = _holiday("Natal"), _holiday("Nyepi"), _holiday("Waisak")
+    second: dict = {}
+    with sessions() as old_owner:
+        old_owner.begin()
+        assert claim(old_owner, "scoring", [natal, nyepi]) == [natal, nyepi]
+
+        def new_owner():
+            with sessions() as session, session.begin():
+                second["claimed"] = claim(session, "scoring", [nyepi, waisak])
+
+        thread = threading.Thread(target=new_owner)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting on the old owner's uncommitted inbox row
+        old_owner.commit() if first_commits else old_owner.rollback()
+        thread.join(10)
+    assert second["claimed"] == ([waisak] if first_commits else [nyepi, waisak])
+    with sessions() as session:
+        inbox = session.info["metadata"].tables["inbox"]
+        expected = (natal, nyepi, waisak) if first_commits else (nyepi, waisak)
+        assert sorted(session.execute(select(inbox.c.event_id)).scalars()) == sorted(e.event_id for e in expected)
 
 
 def test_many_events_are_written_in_order_exactly_as_published_one_by_one(sessions):
