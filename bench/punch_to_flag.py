@@ -263,13 +263,15 @@ def _summary(hops: list[dict]) -> dict:
 
 
 def _consumed(urls: dict[str, str]) -> dict[str, int]:
-    """Events produced and applied along the path so far."""
+    """Events produced and applied along the path so far. The outbox keeps only unsent rows, so what was produced is
+    counted from what each event stands for: one punch event per stored punch, one day event per version of a
+    built day (an unchanged rebuild keeps its version and publishes nothing)."""
     with _engine(urls["attendance"]) as conn:
         pending, unsent, punches, days, applied = conn.execute(text(
             "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL),"
-            " (SELECT count(*) FROM outbox WHERE sent_at IS NULL),"
-            " (SELECT count(*) FROM outbox WHERE type = 'attendance.punch.recorded'),"
-            " (SELECT count(*) FROM outbox WHERE type = 'attendance.day.built'),"
+            " (SELECT count(*) FROM outbox),"
+            " (SELECT count(*) FROM punches),"
+            " (SELECT coalesce(sum(version), 0) FROM days),"
             " (SELECT count(*) FROM inbox WHERE type = 'attendance.punch.recorded')")).one()
     with _engine(urls["scoring"]) as conn:
         scored = conn.execute(text("SELECT count(*) FROM inbox WHERE type = 'attendance.day.built'")).scalar()

@@ -62,7 +62,7 @@ def _unsent(sessions) -> int:
     from sqlalchemy import func, select
     with sessions() as session:
         outbox = session.info["metadata"].tables["outbox"]
-        return session.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar()
+        return session.execute(select(func.count()).select_from(outbox)).scalar()  # only unsent rows are kept
 
 
 def _refill(sessions, events) -> None:

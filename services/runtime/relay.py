@@ -1,4 +1,5 @@
-"""The outbox relay: publishes committed outbox rows with an idempotent producer, then marks them sent.
+"""The outbox relay: publishes committed outbox rows with an idempotent producer, then deletes them (the outbox
+holds only rows not yet sent: `runtime.messaging`). "Marking a row sent" below is that delete.
 
 A crash after the publish and before the mark re-sends those rows on restart; consumers drop the
 duplicates through their inbox. A crash before the publish loses nothing: the rows stay unsent.
@@ -20,10 +21,9 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime.db import among
@@ -38,11 +38,10 @@ PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches t
 
 
 def unsent_after(outbox, after_id: int, limit: int):
-    """The next `limit` unsent outbox rows after `after_id`, in outbox order: read through the partial index of
-    the unsent rows (`runtime.messaging`), so the read stops after its batch."""
+    """The next `limit` outbox rows (every one unsent) after `after_id`, in outbox order: read through the primary
+    key, so the read stops after its batch."""
     return (select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
-            .where(outbox.c.sent_at.is_(None), outbox.c.id > after_id)
-            .order_by(outbox.c.id).limit(limit))
+            .where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
 
 
 class RelayFailed(Exception):
@@ -81,8 +80,7 @@ class Relay:
     def _mark(self, ids: list[int]) -> int:
         with unit_of_work(self.sessions) as session:
             outbox = session.info["metadata"].tables["outbox"]
-            session.execute(update(outbox).where(among(session, outbox.c.id, ids))
-                            .values(sent_at=datetime.now(timezone.utc)))
+            session.execute(delete(outbox).where(among(session, outbox.c.id, ids)))
         RELAYED.labels(self.service).inc(len(ids))
         return len(ids)
 
@@ -101,16 +99,16 @@ class Relay:
             self.after_id = rows[-1][0]
         return len(rows)
 
-    def settle(self, wait: bool) -> int:
-        """Mark sent the acknowledged prefix of the pending rows; with `wait`, wait for every pending row and
-        for the marks to be committed. Return how many rows are known marked since the last call. Raises
-        RelayFailed if a pending row failed or waited too long."""
+    def settle(self, wait: bool, keep: int = 0) -> int:
+        """Mark sent the acknowledged prefix of the pending rows; with `wait`, wait until at most `keep` rows are
+        pending, and with `keep` 0 (every row) also for the marks to be committed. Return how many rows are known
+        marked since the last call. Raises RelayFailed if a pending row failed or waited too long."""
         acked, failure = [], None
         pending = self.pending
         while pending:
             row_id, future, handed = pending[0]
             if not future.is_done:
-                if not wait:
+                if not wait or len(pending) <= keep:
                     break
                 left = self.send_timeout_s - (time.monotonic() - handed)
                 if left <= 0 or not _wait(future, left):
@@ -126,7 +124,7 @@ class Relay:
         if failure is not None:
             raise failure
         marked = 0
-        while self.marks and (wait or self.marks[0].done()):
+        while self.marks and ((wait and not keep) or self.marks[0].done()):
             marked += self.marks.popleft().result()
         return marked
 
@@ -140,7 +138,9 @@ class Relay:
             marked = self.settle(wait=True)
             self.after_id = 0
             return marked, read == 0 and marked == 0
-        return self.settle(wait=len(self.pending) >= self.window), False
+        # a full window waits only for its oldest batch: the producer keeps the rest in flight (waiting for all
+        # of them emptied the pipeline every `window` rows)
+        return self.settle(wait=len(self.pending) >= self.window, keep=self.window - self.batch_size), False
 
     def reset(self) -> None:
         """After a failure: forget what is pending (it stays unsent in the outbox and is sent again)."""

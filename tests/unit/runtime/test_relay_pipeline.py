@@ -1,5 +1,5 @@
 """The pipelined relay's bookkeeping, on SQLite with a producer whose acknowledgements the test gives: rows are
-marked sent only as an acknowledged prefix, a failure leaves every later row unsent (sent again, in order), and a
+marked sent (deleted from the outbox) only as an acknowledged prefix, a failure leaves every later row unsent (sent again, in order), and a
 row committed late with a lower id is not skipped. (The real broker: tests/e2e/test_broker_outage_e2e.py.)"""
 from datetime import datetime, timezone
 
@@ -33,11 +33,11 @@ def _publish(sessions, *keys):
                            for key in keys))
 
 
-def _sent_keys(sessions) -> list[str]:
+def _unsent_keys(sessions) -> list[str]:
+    """The keys still in the outbox (a row marked sent is deleted)."""
     with sessions() as session:
         outbox = session.info["metadata"].tables["outbox"]
-        return list(session.execute(select(outbox.c.key).where(outbox.c.sent_at.is_not(None))
-                                    .order_by(outbox.c.id)).scalars())
+        return list(session.execute(select(outbox.c.key).order_by(outbox.c.id)).scalars())
 
 
 def _marks_committed(relay):
@@ -60,11 +60,11 @@ def test_rows_are_marked_only_as_an_acknowledged_prefix(sessions, relay):
     producer.sent[1][1].success(None)
     producer.sent[2][1].success(None)
     assert relay.settle(wait=False) == 0  # "a" is not acknowledged: "b" and "c" wait for it
-    assert _sent_keys(sessions) == []
+    assert _unsent_keys(sessions) == ["a", "b", "c", "d"]
     producer.sent[0][1].success(None)
     relay.settle(wait=False)
     _marks_committed(relay)
-    assert _sent_keys(sessions) == ["a", "b", "c"]  # "d" is still waiting for its acknowledgement
+    assert _unsent_keys(sessions) == ["d"]  # still waiting for its acknowledgement
 
 
 def test_a_failed_row_leaves_every_later_row_unsent_and_they_are_sent_again_in_order(sessions, relay):
@@ -77,13 +77,13 @@ def test_a_failed_row_leaves_every_later_row_unsent_and_they_are_sent_again_in_o
     with pytest.raises(RelayFailed):
         relay.settle(wait=True)
     relay.reset()
-    assert _sent_keys(sessions) == ["a"]
+    assert _unsent_keys(sessions) == ["b", "c"]
     assert relay.send_more() == 2
     assert [key for key, _ in producer.sent[3:]] == ["b", "c"]
     for _, future in producer.sent[3:]:
         future.success(None)
     relay.settle(wait=True)
-    assert _sent_keys(sessions) == ["a", "b", "c"]
+    assert _unsent_keys(sessions) == []
 
 
 def test_a_row_not_acknowledged_in_time_fails_the_batch(sessions, relay):
@@ -92,7 +92,7 @@ def test_a_row_not_acknowledged_in_time_fails_the_batch(sessions, relay):
     relay.send_more()
     with pytest.raises(RelayFailed, match="not acknowledged"):
         relay.settle(wait=True)
-    assert _sent_keys(sessions) == []
+    assert _unsent_keys(sessions) == ["a"]
 
 
 def test_a_row_committed_late_with_a_lower_id_is_sent_on_the_next_round(sessions, relay):

@@ -1,0 +1,23 @@
+"""the outbox keeps only unsent rows: the relay deletes a row once it is sent (runtime.messaging.forget_sent_rows)
+
+Revision ID: 04662978b44e
+Revises: 2e4eff648eaf
+Create Date: 2026-12-01 13:45:00
+"""
+from alembic import op
+
+from runtime.messaging import forget_sent_rows, keep_sent_rows_again
+
+
+revision = '04662978b44e'
+down_revision = '2e4eff648eaf'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    forget_sent_rows(op)
+
+
+def downgrade():
+    keep_sent_rows_again(op)
