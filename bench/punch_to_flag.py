@@ -5,7 +5,7 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
 - **apply**: the consumers alone, in process, on PostgreSQL (fresh attendance and scoring databases): `--events`
   `attendance.punch.recorded` events of `--employees` employees (a clock-in and a clock-out per employee and
   day, in time order as devices send them) parsed from their wire form and applied by attendance's real
-  consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (1,000); then the
+  consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (4,000); then the
   `attendance.day.built` events that produced, applied the same way by scoring's consumer. Events per second
   of each (no Kafka hop: `bench/relay.py` measures the relay).
 - **stack**: the whole path running as in production: a Kafka broker (`--brokers 3`: a three-broker cluster,

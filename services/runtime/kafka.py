@@ -56,9 +56,12 @@ def make_producer(bootstrap: str, client_id: str, **overrides) -> KafkaProducer:
 
 
 # Records a poll hands the consumer at most: a batched consumer (`runtime.consumer.ManyHandler`) reads and writes a
-# poll's events with a handful of statements, so a backlog drains in polls of a thousand (about 0.7 MB of
-# events) rather than two hundred, whose fixed cost per statement dominated (bench/punch_to_flag.py).
-MAX_POLL_RECORDS = 1000
+# poll's events with a handful of statements, so a backlog drains in big polls, whose fixed cost per statement and
+# round trip is shared by more events: the attendance consumer applied 8,100-8,800 punch events/s in polls of
+# 1,000, 9,600-9,900 in polls of 2,000 and 10,800 in polls of 4,000 (bench/punch_to_flag.py --part apply, an idle
+# machine; docs/PERFORMANCE.md). 4,000 punch events are about 3 MB, what one fetch brings from three partitions
+# at the default 1 MB per partition; a consumer that has caught up gets what is there, so small polls stay quick.
+MAX_POLL_RECORDS = 4000
 
 
 def make_consumer(bootstrap: str, group_id: str | None, client_id: str, **overrides) -> KafkaConsumer:
