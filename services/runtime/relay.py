@@ -63,7 +63,7 @@ class Relay:
     read from the start of a round waits until every mark is committed.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], producer, service: str, batch_size: int = 1000,
+    def __init__(self, sessions: sessionmaker[Session], producer, service: str, batch_size: int = 4000,
                  window: int = 20000, send_timeout_s: float = 30.0):
         self.sessions = sessions
         self.producer = producer
