@@ -77,6 +77,14 @@ _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
 
 
+def own_connection(engine: Engine, application_name: str):
+    """A PostgreSQL connection of its own (psycopg, autocommit) to the engine's database, outside its pool: for a
+    lock held as long as the connection (`runtime.lease`), a LISTEN (`runtime.wakeup`), the relay's reads."""
+    import psycopg
+    return psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                           autocommit=True, application_name=application_name)
+
+
 def make_session_factory(engine: Engine, metadata: MetaData) -> sessionmaker[Session]:
     """Sessions bound to a service's tables (`session.info["metadata"]`), not expiring rows on commit."""
     return sessionmaker(engine, expire_on_commit=False, info={"metadata": metadata})

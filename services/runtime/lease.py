@@ -17,6 +17,8 @@ import time
 import psycopg
 from sqlalchemy.engine import Engine
 
+from runtime.db import own_connection
+
 log = logging.getLogger(__name__)
 
 
@@ -47,8 +49,7 @@ class Lease:
             return True
         try:
             if self.connection is None:
-                conninfo = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-                self.connection = psycopg.connect(conninfo, autocommit=True, application_name=f"lease:{self.name}")
+                self.connection = own_connection(self.engine, f"lease:{self.name}")
             if self.holding:
                 self.connection.execute("SELECT 1")  # the lock lives as long as this connection
             else:

@@ -16,6 +16,7 @@ When it has caught up it waits for the next outbox commit (`runtime.wakeup`: Pos
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -23,10 +24,10 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from prometheus_client import Counter
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from runtime.db import among
+from runtime.db import among, own_connection
 from runtime.kafka import Backoff
 from runtime.lease import Lease
 from runtime.uow import unit_of_work
@@ -41,7 +42,7 @@ def unsent_after(outbox, after_id: int, limit: int):
     """The next `limit` outbox rows (every one unsent) after `after_id`, in outbox order: read through the primary
     key, so the read stops after its batch."""
     return (select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload)
-            .where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit))
+            .where(outbox.c.id > bindparam("after_id", after_id)).order_by(outbox.c.id).limit(limit))
 
 
 class RelayFailed(Exception):
@@ -189,20 +190,24 @@ class _Reads:
     def _statement(self, after_id: int):
         return unsent_after(self.sessions.kw["info"]["metadata"].tables["outbox"], after_id, self.batch_size)
 
+    @functools.cached_property
+    def _compiled(self) -> tuple[str, dict]:
+        """The read's SQL and parameters, compiled once (each read differs only in `after_id`)."""
+        compiled = self._statement(0).compile(dialect=self.engine.dialect)
+        return str(compiled), compiled.params
+
     def ask(self, after_id: int) -> None:
         """Ask for the batch after `after_id` (at most one read is asked at a time)."""
         self.after_id = after_id
         if self.engine.dialect.name != "postgresql":
             return
         if self.connection is None:
-            import psycopg
-            self.connection = psycopg.connect(self.engine.url.set(drivername="postgresql")
-                                              .render_as_string(hide_password=False), autocommit=True)
-        compiled = self._statement(after_id).compile(dialect=self.engine.dialect)
+            self.connection = own_connection(self.engine, "relay-reads")
+        sql, params = self._compiled
         self.pipeline = self.connection.pipeline()
         self.pipeline.__enter__()
         self.cursor = self.connection.cursor()
-        self.cursor.execute(str(compiled), compiled.params)
+        self.cursor.execute(sql, dict(params, after_id=after_id))
 
     def take(self) -> list:
         """The rows of the read asked, as (id, topic, key, payload), in outbox order."""

@@ -20,6 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from runtime.db import own_connection
+
 log = logging.getLogger(__name__)
 OUTBOX_CHANNEL = "kinerja_outbox"  # runtime.messaging.publish notifies it; the relay waits on it
 _STOP_CHECK_S = 0.5  # how often a wait without notifications looks at its stop event
@@ -48,8 +50,7 @@ class Wakeup:
         if not self.listens or self.connection is not None:
             return
         try:
-            conninfo = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self.connection = psycopg.connect(conninfo, autocommit=True, application_name=f"wakeup:{self.channel}")
+            self.connection = own_connection(self.engine, f"wakeup:{self.channel}")
             self.connection.execute(f'LISTEN "{self.channel}"')
         except psycopg.Error as exc:
             log.warning("cannot listen; polling", extra={"channel": self.channel, "error": repr(exc)})

@@ -23,7 +23,7 @@ from runtime.access import may_read_unit, person, readable_employees, readable_u
 from runtime.auth import Principal
 from runtime.db import among, insert_rows, unnested, upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
-from runtime.events import dumped_events, make_event, make_events
+from runtime.events import dumped_events, make_events
 from runtime.messaging import publish
 from scoring import tables
 from scoring import targets as skp_targets
