@@ -3,7 +3,9 @@
 Building days is not on the upload path: the service's own consumer consumes `attendance.punch.recorded`
 (keyed by employee, so per-employee order holds) and rebuilds the days around the punches of a poll at
 once (`on_punches_recorded`: each employee's dates once, everything read and written set-based by
-`rebuild_many`). Absences and `build_days_for_date` build days directly, through the same `rebuild_many`.
+`rebuild_many`). Absences and `build_days_for_date` build days directly, through the same `rebuild_many`; the
+nightly build of every finished date for everyone (`dates_to_close`, `build_next_chunk`, `close_date`) is run by
+the attendance job, one transaction per chunk of employees (`attendance.jobs.close_finished_dates`).
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from attendance.config import AttendanceConfig
 from attendance.domain.days import Absence, AttendanceDay, Punch, assign_punches, build_day
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
-from runtime.db import among, upsert_rows
+from runtime.db import among, insert_for, upsert_rows
 from runtime.events import dump_data, dumped_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
@@ -251,23 +253,41 @@ def _content_differs(session: Session):
     return lambda table, new: func.json(table.c.content) != func.json(new.content)
 
 
-_BUILD_CHUNK = 1000  # employees per `rebuild_many` in the daily build: bounded IN lists and memory
+_BUILD_CHUNK = 1000  # employees per `rebuild_many` in the daily build: bounded IN lists and memory, one transaction each
+
+
+def build_next_chunk(session: Session, local_date: date, config: AttendanceConfig, after: str | None = None,
+                     employee_ids: Iterable[str] | None = None) -> tuple[str | None, int, int]:
+    """Build `local_date` for the next `_BUILD_CHUNK` active employees by id after `after` (among `employee_ids` when
+    given): (the last one's id, None when none was left; how many; the days that changed and were published).
+
+    A chunk built twice changes nothing the second time (`rebuild_many` publishes changed content only), so a
+    build resumed after a crash may redo the chunks before it."""
+    e = tables.employees.c
+    query = select(e.employee_id).where(e.active.is_(True)).order_by(e.employee_id).limit(_BUILD_CHUNK)
+    if after is not None:
+        query = query.where(e.employee_id > after)
+    if employee_ids is not None:
+        query = query.where(among(session, e.employee_id, employee_ids))
+    ids = session.execute(query).scalars().all()
+    if not ids:
+        return None, 0, 0
+    changed = rebuild_many(session, {employee_id: [local_date] for employee_id in ids}, config, force=True)
+    return ids[-1], len(ids), len(changed)
 
 
 def build_days_for_date(session: Session, local_date: date, config: AttendanceConfig,
                         employee_ids: Iterable[str] | None = None) -> dict:
-    """Build `local_date` for every active employee (or those given), so people with no punch get a day too."""
-    e = tables.employees.c
-    query = select(e.employee_id).where(e.active.is_(True)).order_by(e.employee_id)
-    if employee_ids is not None:
-        query = query.where(among(session, e.employee_id, employee_ids))
-    ids = session.execute(query).scalars().all()
-    changed = 0
-    for start in range(0, len(ids), _BUILD_CHUNK):
-        changed += len(rebuild_many(session, {employee_id: [local_date] for employee_id in ids[start:start + _BUILD_CHUNK]},
-                                    config, force=True))
-    built = len(ids)
-    return {"local_date": local_date.isoformat(), "employees": built, "days_changed": changed}
+    """Build `local_date` for every active employee (or those given), so people with no punch get a day too, chunk
+    after chunk in the session's one transaction (the nightly job commits each chunk: `jobs.close_finished_dates`)."""
+    employee_ids = None if employee_ids is None else list(employee_ids)
+    after, built, changed = None, 0, 0
+    while True:
+        after, employees, days_changed = build_next_chunk(session, local_date, config, after, employee_ids)
+        if after is None:
+            return {"local_date": local_date.isoformat(), "employees": built, "days_changed": changed}
+        built += employees
+        changed += days_changed
 
 
 # The westernmost zone (WIB) is the last to finish a local date.
@@ -275,27 +295,28 @@ _LAST_ZONE = ZoneInfo("Asia/Jakarta")
 _MAX_CATCH_UP_DAYS = 31
 
 
-def close_finished_dates(session: Session, config: AttendanceConfig, now: datetime) -> list[date]:
-    """Build every finished local date for all active employees, once, so nobody's day is missing.
+def dates_to_close(session: Session, config: AttendanceConfig, now: datetime) -> list[date]:
+    """The finished local dates not yet built for every active employee, oldest first.
 
-    Without this an employee who never punched would have no day at all, so no absence without notice
-    (TK) and too few effective minutes. A date is finished `close_day_after_hours` after it ends in WIB,
-    leaving night shifts time to clock out. After a pause, missed dates are caught up (at most 31);
-    on a first run only the latest finished date is built, not the whole past.
+    Every finished date gets a day for everyone, once, so nobody's day is missing: without it an employee
+    who never punched would have no day at all, so no absence without notice (TK) and too few effective
+    minutes. A date is finished `close_day_after_hours` after it ends in WIB, leaving night shifts time to
+    clock out. After a pause, missed dates are caught up (at most 31); on a first run only the latest
+    finished date is built, not the whole past. A date is closed (`close_date`) once all its chunks are built.
     """
     latest = (now.astimezone(_LAST_ZONE) - timedelta(hours=config.close_day_after_hours)).date() - timedelta(days=1)
     c = tables.closed_dates.c
     last_closed = session.execute(select(func.max(c.local_date))).scalar()
     first = latest if last_closed is None else max(last_closed + timedelta(days=1),
                                                    latest - timedelta(days=_MAX_CATCH_UP_DAYS - 1))
-    closed = []
-    day = first
-    while day <= latest:
-        report = build_days_for_date(session, day, config)
-        session.execute(insert(tables.closed_dates).values(local_date=day, closed_at=now, employees=report["employees"]))
-        closed.append(day)
-        day += timedelta(days=1)
-    return closed
+    return [first + timedelta(days=n) for n in range((latest - first).days + 1)]
+
+
+def close_date(session: Session, local_date: date, closed_at: datetime, employees: int) -> None:
+    """Record that `local_date` has been built for every active employee (`employees` of them); a date another
+    job process closed meanwhile stays as it closed it."""
+    session.execute(insert_for(session, tables.closed_dates).values(
+        local_date=local_date, closed_at=closed_at, employees=employees).on_conflict_do_nothing())
 
 
 def list_days(session: Session, employee_id: str, start: date, end: date) -> list[dict]:

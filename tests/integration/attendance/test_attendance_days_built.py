@@ -125,14 +125,13 @@ def test_the_daily_build_gives_everyone_a_day_absent_leave_holiday_or_off(att, n
 def test_finished_dates_are_built_for_everyone_once_and_missed_dates_are_caught_up(att, new_nip):
     from datetime import UTC, datetime
 
-    from attendance.handlers.days import close_finished_dates
+    from attendance.jobs import close_finished_dates
     config = att.client.application.extensions["kinerja"].service
     nobody_punched = new_nip()
     att.employee(nobody_punched)
 
     def close(at: datetime):
-        with att.sessions() as session, session.begin():
-            return close_finished_dates(session, config, at)
+        return close_finished_dates(att.sessions, config, at)
 
     # Tuesday 28 January 2025, 05:00 UTC = 12:00 WIB: Monday the 27th ended twelve hours ago.
     assert close(datetime(2025, 1, 28, 5, 0, tzinfo=UTC)) == [date(2025, 1, 27)]
