@@ -67,7 +67,7 @@ def publish(session: Session, *events: Event) -> None:
     notify(session, OUTBOX_CHANNEL)
 
 
-def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
+def claim(session: Session, consumer: str, events: list[Event], *, redelivery_possible: bool = False) -> list[Event]:
     """Record `events` in this consumer's inbox inside the caller's transaction; return those not recorded
     before (each once, in order): the ones to apply. The inbox key decides, whatever PostgreSQL's statistics say
     about a young, fast-growing inbox (a look-up by an IN list was planned as a scan of the whole inbox there,
@@ -78,7 +78,12 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     by another instance meanwhile (the COPY waits for that instance's transaction, as any insert of the same key
     would), and the savepoint is rolled back. Only then does each row go through INSERT ... ON CONFLICT DO NOTHING
     RETURNING, which skips the recorded ones: its speculative insertion cost 8 µs of PostgreSQL per event, the
-    COPY about 5. Elsewhere (SQLite) that statement is the only one."""
+    COPY about 5. Elsewhere (SQLite) that statement is the only one.
+
+    `redelivery_possible`: the caller knows the poll may hold events recorded before (a poll after a rewind, the
+    first polls of a partition newly assigned to it), so the poll goes straight to the statement that skips them.
+    A refused COPY is an ERROR in PostgreSQL's log, with its statement: one for every restart or rebalance would
+    page whoever alerts on those lines."""
     inbox = _table(session, "inbox")
     first: dict[str, Event] = {}
     for event in events:
@@ -92,7 +97,7 @@ def claim(session: Session, consumer: str, events: list[Event]) -> list[Event]:
     stamp = now.isoformat() if postgresql else now
     rows = [{"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": stamp}
             for e in first.values()]
-    if postgresql:
+    if postgresql and not redelivery_possible:
         try:
             with session.begin_nested():
                 insert_rows(session, inbox, rows)
