@@ -27,7 +27,8 @@ def handlers(settings: Settings) -> dict:
             session, event.data, datetime.now(UTC)),
         "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
         "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
-        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based.
+        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based; only
+        # the employee's own days change, so a big poll is applied in lanes by employee.
         "attendance.punch.recorded": ManyHandler(lambda session, events: days.on_punches_recorded(
-            session, [event.data for event in events], config)),
+            session, [event.data for event in events], config), by_key=True),
     }
