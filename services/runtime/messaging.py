@@ -91,13 +91,9 @@ def claim(session: Session, consumer: str, events: list[Event], *, redelivery_po
     if not first:
         return []
     now = datetime.now(timezone.utc)
-    postgresql = session.bind.dialect.name == "postgresql"
-    # On PostgreSQL the instant goes as its text, written once: psycopg writes a datetime into a COPY with `str()`,
-    # 1.3 µs a row, and PostgreSQL parses the text either way.
-    stamp = now.isoformat() if postgresql else now
-    rows = [{"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": stamp}
+    rows = [{"consumer": consumer, "event_id": e.event_id, "type": e.type, "processed_at": now}
             for e in first.values()]
-    if postgresql and not redelivery_possible:
+    if session.bind.dialect.name == "postgresql" and not redelivery_possible:
         try:
             with session.begin_nested():
                 insert_rows(session, inbox, rows)

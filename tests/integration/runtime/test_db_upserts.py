@@ -2,14 +2,16 @@
 import uuid
 
 import pytest
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import (JSON, Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, Text, create_engine,
-                        select, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Float, Integer, LargeBinary, MetaData,
+                        Numeric, SmallInteger, String, Table, Text, Time, create_engine, select, text)
 from sqlalchemy.engine import make_url
 
-from runtime.db import among, make_engine, make_session_factory, unnested, upsert_row, upsert_rows
+from runtime import jsoncodec
+from runtime.db import among, insert_rows, make_engine, make_session_factory, unnested, upsert_row, upsert_rows
 from runtime.events import make_event
 from runtime.messaging import add_messaging_tables, claim
 
@@ -18,6 +20,19 @@ SCORES = Table("scores", METADATA, Column("who", String(20), primary_key=True), 
                Column("digest", String(20)), Column("note", String(20)))
 TYPED = Table("typed", METADATA, Column("who", String(20), primary_key=True), Column("score", Numeric(7, 2)),
               Column("at", DateTime(timezone=True)), Column("doc", JSON), Column("maybe", JSON, nullable=True))
+
+
+def _every_type(name: str) -> Table:
+    """A table of every column type the services' tables use, and a few more."""
+    return Table(name, METADATA, Column("n", Integer, primary_key=True), Column("word", String(60)),
+                 Column("note", Text), Column("small", SmallInteger), Column("big", BigInteger),
+                 Column("yes", Boolean), Column("day", Date), Column("at", DateTime(timezone=True)),
+                 Column("local", DateTime(timezone=False)), Column("clock", Time), Column("amount", Numeric(9, 4)),
+                 Column("ratio", Float), Column("half", Float(precision=24)), Column("doc", JSON),
+                 Column("blob", LargeBinary))
+
+
+COPIED, INSERTED = _every_type("copied"), _every_type("inserted")  # by `insert_rows`, by SQLAlchemy's INSERT
 add_messaging_tables(METADATA)
 
 
@@ -147,3 +162,40 @@ def test_a_json_column_reads_back_what_was_written_integers_beyond_64_bits_inclu
     with sessions() as session:
         stored = dict(session.execute(select(TYPED.c.who, TYPED.c.doc)).all())
     assert stored == documents and isinstance(stored["huge"]["n"], int)
+
+
+def test_inserted_rows_read_back_as_written_whatever_their_types(sessions):
+    """`insert_rows` (a binary COPY on PostgreSQL) stores what SQLAlchemy's INSERT of the same rows stores, column
+    by column as PostgreSQL writes it back as text, and reads back as written: instants in any zone as the same
+    instant, naive local times and dates as given, text with tabs, newlines, backslashes and COPY's null marker
+    kept, integers to 64 bits, exact decimals, NULLs in every column; a JSON column holds the codec's text."""
+    jakarta = ZoneInfo("Asia/Jakarta")
+    awkward = ["a\tb\nc\\d", "\\N", "", " ", "'\"", "é ü ∑ 🙂", "\r\n", "back\\slash\\"]
+    rows = [{"n": n, "word": word, "note": f"{word}\t{n}\n{word}", "small": -32768 + n, "big": 2 ** 63 - 1 - n,
+             "yes": n % 2 == 0, "day": date(2026, 12, 1) - timedelta(days=400 * n),
+             "at": datetime(2026, 12, 1, 7, 30, 15, 123456 + n, tzinfo=timezone.utc) if n % 2 else
+             datetime(2026, 12, 1, 14, 30, n, tzinfo=jakarta),
+             "local": datetime(2026, 12, 1, 7, 30, 0, n), "clock": time(7, 30, n), "amount": Decimal(f"-{n}.0625"),
+             "ratio": 0.1 * n - 1e-300, "half": 0.5 + n,
+             "doc": {"word": word, "n": [n, -2 ** 62, 1.5, None, True], "nested": {"k": word}},
+             "blob": bytes(range(n, n + 40))} for n, word in enumerate(awkward)]
+    rows.append({"n": 99, **{c.name: None for c in COPIED.columns if c.name != "n"}})
+    with sessions() as session, session.begin():
+        insert_rows(session, COPIED, rows)
+        session.execute(INSERTED.insert(), rows)
+    with sessions() as session:
+        copied = [r._asdict() for r in session.execute(select(COPIED).order_by(COPIED.c.n))]
+        inserted = [r._asdict() for r in session.execute(select(INSERTED).order_by(INSERTED.c.n))]
+        postgresql = session.bind.dialect.name == "postgresql"
+        if postgresql:  # every column as PostgreSQL writes it as text, the JSON documents' text aside
+            as_text = ", ".join(f"{c.name}::text" for c in COPIED.columns if c.name != "doc")
+            copied_text, inserted_text = (session.execute(text(f"SELECT {as_text} FROM {name} ORDER BY n")).all()
+                                          for name in ("copied", "inserted"))
+            documents = session.execute(text("SELECT doc::text FROM copied ORDER BY n")).scalars().all()
+    assert copied == inserted
+    if postgresql:
+        assert copied == rows  # the instants compare as instants, whatever their zone
+        assert copied_text == inserted_text
+        assert documents == [jsoncodec.dumps(row["doc"]) for row in rows[:-1]] + [None]
+    else:  # SQLite keeps an instant's wall clock, without its zone
+        assert [dict(row, at=None) for row in copied] == [dict(row, at=None) for row in rows]
