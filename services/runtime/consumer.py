@@ -110,10 +110,12 @@ class EventConsumer:
         self.retry_backoff_s = retry_backoff_s
         self.lanes = lanes
         self._lane_threads: ThreadPoolExecutor | None = None  # started with the first poll applied in lanes
+        self._assigned: set[TopicPartition] = set()  # the partitions assigned at the last poll
+        self._unsure: set[TopicPartition] = set()  # those whose next poll may hold events applied before
 
-    def apply(self, event: Event) -> bool:
+    def apply(self, event: Event, redelivery_possible: bool = False) -> bool:
         """Apply one event in one transaction with its inbox row; False if it was a duplicate."""
-        return self.apply_batch([event]) == 1
+        return self.apply_batch([event], redelivery_possible) == 1
 
     def _dead_letter(self, record, error: str) -> None:
         headers = [("error", error[:2000].encode()), ("source_topic", record.topic.encode()),
@@ -125,14 +127,15 @@ class EventConsumer:
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         log.error("event dead-lettered", extra={"topic": record.topic, "offset": record.offset, "error": error})
 
-    def apply_batch(self, events: list[Event]) -> int:
+    def apply_batch(self, events: list[Event], redelivery_possible: bool = False) -> int:
         """Apply `events` in order in one transaction with their inbox rows; duplicates (already in the inbox,
         or repeated within the batch) are skipped, and a `ManyHandler` gets each run of its type at once.
-        Returns how many were applied; raises if any handler fails, and then nothing of the batch is kept."""
+        Returns how many were applied; raises if any handler fails, and then nothing of the batch is kept.
+        `redelivery_possible`: the batch may hold events applied before (`runtime.messaging.claim`)."""
         if not events:
             return 0
         with unit_of_work(self.sessions) as session:
-            applied = claim(session, self.name, events)
+            applied = claim(session, self.name, events, redelivery_possible=redelivery_possible)
             for run in _runs(applied):
                 handler = self.handlers.get(run[0].type)
                 if isinstance(handler, ManyHandler):
@@ -151,10 +154,10 @@ class EventConsumer:
             age.observe(max(0.0, now - event.occurred_at.timestamp()))
         return len(applied)
 
-    def handle_records(self, records: list) -> None:
+    def handle_records(self, records: list, redelivery_possible: bool = False) -> int:
         """Process records to completion: parsed (the invalid dead-lettered), then applied in one transaction (or
         in lanes, see the module's docstring); if that fails, each is handled alone with its retries, so only the
-        events that keep failing are dead-lettered."""
+        events that keep failing are dead-lettered. Returns how many were skipped as applied before."""
         parsed = []
         for record in records:
             try:
@@ -163,23 +166,23 @@ class EventConsumer:
                 self._dead_letter(record, f"invalid event: {exc}")
         lanes = self._lanes(parsed)
         if len(lanes) == 1:
-            self._handle_parsed(parsed)
-            return
+            return self._handle_parsed(parsed, redelivery_possible)
         if self._lane_threads is None:
             self._lane_threads = ThreadPoolExecutor(self.lanes - 1, thread_name_prefix=f"{self.name}-lane")
-        others = [self._lane_threads.submit(self._handle_parsed, lane) for lane in lanes[1:]]
-        failure = None
+        others = [self._lane_threads.submit(self._handle_parsed, lane, redelivery_possible) for lane in lanes[1:]]
+        failure, skipped = None, 0
         try:
-            self._handle_parsed(lanes[0])
+            skipped += self._handle_parsed(lanes[0], redelivery_possible)
         except Exception as exc:  # noqa: BLE001 - raised once the other lanes are done too
             failure = exc
         for other in others:
             try:
-                other.result()
+                skipped += other.result()
             except Exception as exc:  # noqa: BLE001 - the first failure is raised
                 failure = failure or exc
         if failure is not None:
             raise failure
+        return skipped
 
     def _lanes(self, parsed: list) -> list[list]:
         """The poll's (record, event) pairs split by event key into lanes: as many as `lanes` allows with at least
@@ -192,28 +195,27 @@ class EventConsumer:
             lanes[hash(pair[1].key) % count].append(pair)
         return [lane for lane in lanes if lane]
 
-    def _handle_parsed(self, parsed: list) -> None:
-        """Apply parsed (record, event) pairs in one transaction, or, if that fails, each alone with its retries."""
+    def _handle_parsed(self, parsed: list, redelivery_possible: bool) -> int:
+        """Apply parsed (record, event) pairs in one transaction, or, if that fails, each alone with its retries;
+        return how many were skipped as applied before."""
         if len(parsed) > 1:
             try:
-                self.apply_batch([event for _, event in parsed])
-                return
+                return len(parsed) - self.apply_batch([event for _, event in parsed], redelivery_possible)
             except Exception as exc:  # noqa: BLE001 - the batch is redone event by event, with retries
                 log.warning("batch failed; applying its events one by one",
                             extra={"events": len(parsed), "error": repr(exc)})
-        for record, event in parsed:
-            self._handle_event(record, event)
+        return sum(not self._handle_event(record, event, redelivery_possible) for record, event in parsed)
 
-    def _handle_event(self, record, event: Event) -> None:
+    def _handle_event(self, record, event: Event, redelivery_possible: bool) -> bool:
+        """Apply one event with its retries, dead-lettered if it keeps failing; False if it was applied before."""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                self.apply(event)
-                return
+                return self.apply(event, redelivery_possible)
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 log.warning("handler failed", extra={"type": event.type, "attempt": attempt, "error": repr(exc)})
                 if attempt == self.max_attempts:
                     self._dead_letter(record, f"handler failed {attempt} times: {exc!r}")
-                    return
+                    return True
                 time.sleep(self.retry_backoff_s * attempt)
 
     def poll_once(self, timeout_ms: int = 500) -> int:
@@ -227,11 +229,15 @@ class EventConsumer:
         records = [record for tp_records in batches.values() for record in tp_records]
         if not records:
             return 0
+        polled = {TopicPartition(tp.topic, tp.partition) for tp, tp_records in batches.items() if tp_records}
+        redelivery_possible = self._may_hold_redeliveries(polled)
         try:
-            self.handle_records(records)
+            skipped = self.handle_records(records, redelivery_possible)
         except Exception:
             self._rewind(batches)
             raise
+        if redelivery_possible and not skipped:
+            self._unsure -= polled  # they have reached events nobody applied: what follows is new too
         try:
             self.kafka.commit({TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(tp_records[-1].offset + 1, "", -1)
                                for tp, tp_records in batches.items() if tp_records})
@@ -240,6 +246,16 @@ class EventConsumer:
                         extra={"consumer": self.name, "error": repr(exc)})
         return len(records)
 
+    def _may_hold_redeliveries(self, polled: set[TopicPartition]) -> bool:
+        """Whether a poll from these partitions may hold events applied before: the partitions newly assigned
+        (after a start, a restart or a rebalance, the committed offset may lag what was applied) and those rewound
+        stay unsure until a poll of theirs skips nothing. A claim told so skips the applied events without a refused
+        insert (`runtime.messaging.claim`); an all-new poll takes the cheaper way."""
+        assigned = set(self.kafka.assignment())
+        self._unsure = (self._unsure & assigned) | (assigned - self._assigned)
+        self._assigned = assigned
+        return bool(polled & self._unsure)
+
     def _rewind(self, batches) -> None:
         """Seek back to the first record of each polled partition still assigned to this consumer (one that a
         rebalance took away is read again by its new owner from the last committed offset)."""
@@ -247,6 +263,7 @@ class EventConsumer:
         for tp, tp_records in batches.items():
             partition = TopicPartition(tp.topic, tp.partition)
             if tp_records and partition in assigned:
+                self._unsure.add(partition)
                 self.kafka.seek(partition, tp_records[0].offset)
 
     def run(self, stop: threading.Event, backoff: Backoff | None = None) -> None:

@@ -1,6 +1,8 @@
 """The consumer applies a poll's events in one transaction, and falls back to one by one when that fails."""
 from collections import namedtuple
 
+import pytest
+
 from sqlalchemy import insert, select
 
 from runtime.consumer import EventConsumer
@@ -17,9 +19,16 @@ class FakeKafka:
     def __init__(self, *polls):
         self.polls = list(polls)
         self.committed = []
+        self.assigned = {tp for poll in polls for tp in poll}
 
     def poll(self, timeout_ms):
         return self.polls.pop(0) if self.polls else {}
+
+    def assignment(self):
+        return set(self.assigned)
+
+    def seek(self, partition, offset):
+        pass
 
     def commit(self, offsets):
         self.committed.append({(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()})
@@ -132,3 +141,56 @@ def test_a_many_handler_gets_each_run_of_its_type_at_once_in_order(sessions):
     assert calls == [["Kemerdekaan", "Natal"], "Dinas", ["Nyepi"]]
     assert consumer.apply(_event("Waisak")) is True
     assert calls[-1] == ["Waisak"]
+
+
+def test_the_claim_is_told_which_polls_may_hold_events_applied_before(sessions, monkeypatch):
+    """Newly assigned partitions (a start, a rebalance) and rewound ones are unsure until a poll of theirs skips
+    nothing; a poll from them is claimed as possibly redelivered, any other the cheaper way."""
+    import runtime.consumer
+    told = []
+
+    def claim(session, consumer, events, redelivery_possible=False):
+        told.append(redelivery_possible)
+        return real_claim(session, consumer, events, redelivery_possible=redelivery_possible)
+
+    real_claim = runtime.consumer.claim
+    monkeypatch.setattr(runtime.consumer, "claim", claim)
+    a, b, c, d = (_event(name) for name in ("A", "B", "C", "D"))
+    kafka = FakeKafka({TP(TOPIC, 0): _records([a, b])},           # after a restart: applied before the crash
+                      {TP(TOPIC, 0): _records([c], 0, 2)},        # still unsure: nothing skipped, so sure after it
+                      {TP(TOPIC, 0): _records([d], 0, 3)},
+                      {TP(TOPIC, 1): _records([_event("E")], 1)})  # a partition newly assigned: unsure
+    kafka.assigned = {TP(TOPIC, 0)}
+    consumer = _consumer(sessions, kafka, FakeProducer())
+    assert consumer.apply(a) and consumer.apply(b)  # what the process before the restart applied
+    told.clear()
+    for _ in range(3):
+        consumer.poll_once()
+    kafka.assigned = {TP(TOPIC, 0), TP(TOPIC, 1)}
+    consumer.poll_once()
+    assert told == [True, True, False, True]
+    assert _applied(sessions) == ["A", "B", "C", "D", "E"]
+
+
+def test_a_rewound_partition_is_claimed_as_possibly_redelivered(sessions, monkeypatch):
+    import runtime.consumer
+    told = []
+    real_claim = runtime.consumer.claim
+    monkeypatch.setattr(runtime.consumer, "claim", lambda session, consumer, events, redelivery_possible=False: (
+        told.append(redelivery_possible) or real_claim(session, consumer, events, redelivery_possible=redelivery_possible)))
+    first, failing, again = _event("Kemerdekaan"), _event("always-fails"), _event("Natal")
+    kafka = FakeKafka({TP(TOPIC, 0): _records([first])}, {TP(TOPIC, 0): _records([failing], 0, 1)},
+                      {TP(TOPIC, 0): _records([again], 0, 2)}, {TP(TOPIC, 0): _records([_event("Nyepi")], 0, 3)})
+    producer = FakeProducer()
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("broker down")
+    producer.send = refuse  # the dead letter cannot be sent: the poll fails and is rewound
+    consumer = _consumer(sessions, kafka, producer)
+    consumer.poll_once()
+    with pytest.raises(RuntimeError):
+        consumer.poll_once()
+    consumer.poll_once()
+    consumer.poll_once()
+    assert told[0] is True and told[1] is False  # unsure at the start, sure after a poll that skipped nothing
+    assert told[-2:] == [True, False]  # after the rewind: unsure for one clean poll
