@@ -4,7 +4,10 @@ claim (`runtime.messaging.claim`), in the client's Python and in the PostgreSQL 
 On a fresh database, each part writes `--rows` rows in batches of `--batch` (each batch its own transaction), a
 `--rounds` times (the tables emptied, untimed, before each round), and prints per round the rows per second, the
 Python CPU and the backend's CPU per row (Linux /proc):
-- **claim**: polls of new events claimed by one consumer (`claim`: its COPY under a savepoint);
+- **claim**: polls of new events claimed by one consumer (`claim`: its COPY under a savepoint); **claim-told**:
+  the same told the polls may hold redeliveries (`redelivery_possible`: straight to the insert that skips them);
+- **reclaim**, **reclaim-told**: the same polls claimed again, every event recorded before (a redelivery): the
+  refused COPY, then the insert that skips them; told, that insert alone;
 - **punches**: rows of attendance's punches table (three instants, a naive local time, a date, integers, text);
 - **days**: rows of scoring's days table (a date, four instants, integers, booleans, text, two JSON documents).
 
@@ -93,22 +96,28 @@ def run(url: str, part: str, rows: int, batch: int, rounds: int) -> list[dict]:
     metadata = _tables()
     metadata.create_all(engine)
     sessions = make_session_factory(engine, metadata)
-    table = {"claim": "inbox", "punches": "punches", "days": "days"}[part]
+    table = {"punches": "punches", "days": "days"}.get(part, "inbox")
+    told = {"redelivery_possible": True} if part.endswith("-told") else {}
     with engine.connect() as conn:
         backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
     results = []
     for round_ in range(rounds):
         with sessions() as session, session.begin():
             session.execute(text(f"TRUNCATE {table}"))
-        if part == "claim":
+        if "claim" in part:
             data = _events(rows)
+            if part.startswith("reclaim"):  # recorded before, untimed
+                for start in range(0, rows, batch):
+                    with sessions() as session, session.begin():
+                        claim(session, "bench", data[start:start + batch])
         else:
             data = _punch_rows(rows, round_) if part == "punches" else _day_rows(rows)
         pg, cpu, t0 = _cpu_seconds([backend]), time.process_time(), time.perf_counter()
         for start in range(0, rows, batch):
             with sessions() as session, session.begin():
-                if part == "claim":
-                    claim(session, "bench", data[start:start + batch])
+                if "claim" in part:
+                    claimed = claim(session, "bench", data[start:start + batch], **told)
+                    assert len(claimed) == (0 if part.startswith("reclaim") else len(data[start:start + batch]))
                 else:
                     insert_rows(session, metadata.tables[table], data[start:start + batch])
         elapsed, cpu, pg = time.perf_counter() - t0, time.process_time() - cpu, _cpu_seconds([backend]) - pg
