@@ -7,7 +7,7 @@ functions and never look at the dialect themselves.
 from __future__ import annotations
 
 import functools
-import json
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from attendance import tables
+from runtime import jsoncodec
 from runtime.db import insert_for, insert_rows
 
 
@@ -232,7 +233,7 @@ def insert_device_punches(session: Session, rows: list[dict], now: datetime) -> 
         return []
     if _postgresql(session):
         return session.execute(_device_punches_sql(), {
-            "rows": json.dumps(rows, default=datetime.isoformat), "now": now}).all()
+            "rows": jsoncodec.dumps(rows), "now": now}).all()
     enrolled = enrolled_pairs(session, {(r["device_serial"], r["pin"]) for r in rows})
     return insert_punches(session, [dict(r, employee_id=enrolled.get((r["device_serial"], r["pin"])), source="adms",
                                          origin=None, local_date=r["local_time"].date(), recorded_at=now)
