@@ -15,13 +15,14 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import (Date, String, Text, and_, bindparam, case, delete, extract, false, func, null, or_, select,
-                        update)
+from sqlalchemy import (Date, String, Text, and_, bindparam, case, cast, delete, extract, false, func, null, or_,
+                        select, update)
 from sqlalchemy.orm import Session
 
+from runtime import jsoncodec
 from runtime.access import may_read_unit, person, readable_employees, readable_units, require_read
 from runtime.auth import Principal
-from runtime.db import among, insert_rows, unnested, upsert_row, upsert_rows
+from runtime.db import among, insert_rows, json_loads, unnested, upsert_row, upsert_rows
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from runtime.events import dumped_events, make_events
 from runtime.messaging import publish
@@ -369,6 +370,15 @@ def _evidence_json(evidence: Evidence) -> dict:
             "entry_ids": list(evidence.entry_ids)}
 
 
+def _same_evidence(stored: str, evidence: Evidence) -> bool:
+    """Whether a flag's stored evidence (its JSON text) is `evidence` as a JSON value (as the dicts compare, key
+    order and spacing aside). The platform writes a flag's evidence with its codec (`runtime.db`: COPY, upserts
+    and updates alike), so the same text is the same evidence, decided without parsing; any other text (written
+    elsewhere, or before) is parsed and compared as a value."""
+    wanted = _evidence_json(evidence)
+    return stored == jsoncodec.dumps(wanted) or json_loads(stored) == wanted
+
+
 # --- cross-checks -------------------------------------------------------------------------------------------
 
 def _lock_employees(session: Session, employee_ids: Sequence[str]) -> None:
@@ -416,8 +426,20 @@ def _spans_statement(read: str):
 _SPAN_READS = {  # what a re-check reads by span: the query and the table whose employee and date it keeps to
     "days": lambda: (_days_query(), tables.days),
     "entries": lambda: (_entries_query(), tables.entries),
-    "flags": lambda: (select(tables.flags), tables.flags),
+    "flags": lambda: (_flags_query(), tables.flags),
 }
+
+
+def _flags_query():
+    """What a re-check reads of the stored flags, positionally: key, employee, date, state, and only of those not
+    resolved the kind, message and evidence, the evidence as the text stored (a resolved flag's key is all a
+    re-check uses of it: raised again, it takes over the row). The evidence is compared as text first and parsed
+    only when it differs (`_same_evidence`) or the re-check resolves its flag (the event's data)."""
+    f = tables.flags
+    standing = f.c.state != RESOLVED
+    return select(f.c.flag_key, f.c.employee_id, f.c.local_date, f.c.state,
+                  *(case((standing, column), else_=null()) for column in (
+                      f.c.kind, f.c.message, cast(f.c.evidence, Text))))
 
 
 def _cause(because: str | Mapping[date, str], on: date) -> str:
@@ -445,8 +467,8 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
 def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict[str, list[Day]]:
     """The stored days of each employee in its span, as the rules' Days."""
     days = defaultdict(list)
-    for r in _in_spans(session, "days", spans):
-        days[r.employee_id].append(_day_of(r))
+    for r in _in_spans(session, "days", spans).all():
+        days[r[0]].append(_day_of(r))
     return days
 
 
@@ -460,15 +482,15 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
         return
     around = {employee_id: (dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1))
               for employee_id, (dates, _) in wanted.items()}
-    entries, stored, resolved_keys = defaultdict(list), defaultdict(list), set()
-    for r in _in_spans(session, "entries", around):
-        entries[r.employee_id].append(_entry_of(r))
-    for row in _in_spans(session, "flags", {employee_id: (dates[0], dates[-1])
-                                            for employee_id, (dates, _) in wanted.items()}):
-        if row.state == RESOLVED:  # only its key matters: a flag raised again takes over its row
-            resolved_keys.add(row.flag_key)
+    entries, stored, resolved_keys = defaultdict(list), defaultdict(dict), set()
+    for r in _in_spans(session, "entries", around).all():
+        entries[r[1]].append(_entry_of(r))
+    for key, employee_id, on, state, kind, message, evidence in _in_spans(session, "flags", {
+            employee_id: (dates[0], dates[-1]) for employee_id, (dates, _) in wanted.items()}).all():
+        if state == RESOLVED:  # only its key matters: a flag raised again takes over its row
+            resolved_keys.add(key)
         else:
-            stored[(row.employee_id, row.local_date)].append(row)
+            stored[(employee_id, on)][key] = (state, kind, message, evidence)
     now = _now()
     raised_rows, updates, changes = [], defaultdict(list), []  # what to store; (event type, row, resolution) to publish
     for employee_id, (dates, because) in wanted.items():
@@ -481,29 +503,31 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
             if on not in by_date and on not in grouped and (employee_id, on) not in stored:
                 continue  # no day, no entry, no flag: nothing to check (most neighbours of a rebuilt day)
             current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
-            rows = {row.flag_key: row for row in stored.get((employee_id, on), ())}
+            rows = stored.get((employee_id, on), {})  # flag key -> (state, kind, message, evidence text)
             if not current and not rows:
                 continue
-            raised, resolved = diff_flags([_flag_of(row) for row in rows.values()], current)
+            raised, resolved = diff_flags(rows, current)
             for flag in raised:
                 row = _raised(flag, now)
                 raised_rows.append(row)
                 changes.append(("scoring.flag.raised", row, None))
-            for flag in resolved:
-                row = rows[flag.key]
-                if row.state == CLEARED:
+            for key in resolved:
+                state, kind, message, evidence = rows[key]
+                if state == CLEARED:
                     # Already resolved by a supervisor's decision (and published then); the cause is now gone too.
-                    updates[("state",)].append({"key": row.flag_key, "state": RESOLVED})
+                    updates[("state",)].append({"key": key, "state": RESOLVED})
                     continue
                 resolution = f"cause removed by later data ({_cause(because, on)})"
                 updates[("state", "resolved_at", "resolution")].append(
-                    {"key": row.flag_key, "state": RESOLVED, "resolved_at": now, "resolution": resolution})
-                changes.append(("scoring.flag.resolved", row._mapping, resolution))
+                    {"key": key, "state": RESOLVED, "resolved_at": now, "resolution": resolution})
+                changes.append(("scoring.flag.resolved", {
+                    "flag_key": key, "kind": kind, "employee_id": employee_id, "local_date": on, "message": message,
+                    "evidence": json_loads(evidence)}, resolution))
             for flag in current:  # a kept flag takes the newest wording and evidence, without a new event
-                row = rows.get(flag.key)
-                if row is not None and (row.message != flag.message or row.evidence != _evidence_json(flag.evidence)):
+                kept = rows.get(flag.key)
+                if kept is not None and (kept[2] != flag.message or not _same_evidence(kept[3], flag.evidence)):
                     updates[("message", "evidence")].append(
-                        {"key": row.flag_key, "message": flag.message, "evidence": _evidence_json(flag.evidence)})
+                        {"key": flag.key, "message": flag.message, "evidence": _evidence_json(flag.evidence)})
     _store_flags(session, raised_rows, resolved_keys, updates)
     publish(session, *_flag_events(changes))
     _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},

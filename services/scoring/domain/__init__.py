@@ -11,7 +11,7 @@ crosschecks.py
     Day, Entry, Absence                   inputs; Day and Entry mirror attendance.days / activities.entries
     Flag(kind, employee_id, local_date, key, message, evidence: Evidence(day_version, punch_ids, entry_ids))
     check_day(day | None, entries, absences_known_in_day, policy) -> list[Flag]     one employee, one local date
-    diff_flags(previous, current) -> (raised, resolved)  by Flag.key: publish only changes
+    diff_flags(previous_keys, current) -> (raised, resolved_keys)  by Flag.key: publish only changes
     assign_entries_to_days(days, entries) -> {local_date: [Entry]}   night-shift entries go to the shift's date
 
 scores.py

@@ -120,12 +120,13 @@ def check_day(
     return sorted(flags, key=lambda flag: flag.key)
 
 
-def diff_flags(previous: Iterable[Flag], current: Iterable[Flag]) -> tuple[list[Flag], list[Flag]]:
-    """Compare two runs by key: (raised = new in current, resolved = gone from current), each sorted by key."""
-    before = {flag.key: flag for flag in previous}
+def diff_flags(previous: Iterable[str], current: Iterable[Flag]) -> tuple[list[Flag], list[str]]:
+    """Compare two runs by key, the previous one by its flags' keys (a flag's identity, all a diff reads of it):
+    (raised = the flags new in current, resolved = the keys gone from current), each sorted by key."""
+    before = set(previous)
     after = {flag.key: flag for flag in current}
-    raised = [after[key] for key in sorted(after.keys() - before.keys())]
-    resolved = [before[key] for key in sorted(before.keys() - after.keys())]
+    raised = [after[key] for key in sorted(after.keys() - before)]
+    resolved = sorted(before - after.keys())
     return raised, resolved
 
 
