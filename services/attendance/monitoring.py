@@ -1,7 +1,8 @@
 """Attendance's gauges, queried when Prometheus scrapes (`runtime.monitoring`): each device's last contact
 and last punch labelled by the unit most of its enrolled employees belong to, the devices silent during
-their working hours, and the uploads waiting for the ingest job. (Punches per day: the jobs' counter
-`kinerja_attendance_punches_stored_total`, which needs no scan of the punches.)"""
+their working hours, the uploads waiting for the ingest job, and how far the nightly build of everyone's day is
+behind. (Punches per day: the jobs' counter `kinerja_attendance_punches_stored_total`, which needs no scan of the
+punches.)"""
 from __future__ import annotations
 
 from collections import Counter
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from attendance import tables
 from attendance.config import AttendanceConfig
+from attendance.handlers import days
 from attendance.handlers.devices import is_silent
 from runtime.monitoring import Gauge
 
@@ -67,6 +69,19 @@ def _ingest(session: Session, now: datetime):
     return count, (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
+def _build_overdue(config: AttendanceConfig):
+    """Seconds since the oldest finished local date the nightly build has yet to close became finished
+    (`days.dates_to_close`, `days.date_finished_at`); 0 when every finished date is closed. One figure that reads as
+    "how late", whatever the cause: it grows by the clock while the build is stuck and drops to 0 once it catches up.
+    A fresh install (nothing closed) owes the latest finished date, so a job that never ran shows too; past the
+    31-date catch-up the oldest date the build still owes moves on each day, so the figure stays within 30-31 days."""
+    def overdue(session: Session, now: datetime):
+        dates = days.dates_to_close(session, config, now)
+        yield (), (now - days.date_finished_at(dates[0], config)).total_seconds() if dates else 0.0
+
+    return overdue
+
+
 def gauges(config: AttendanceConfig) -> list[Gauge]:
     """The attendance service's gauges."""
     return _devices(config) + [
@@ -74,4 +89,7 @@ def gauges(config: AttendanceConfig) -> list[Gauge]:
               lambda session, now: [((), _ingest(session, now)[0])]),
         Gauge("kinerja_attendance_ingest_oldest_age_seconds", "Age of the oldest upload waiting for the ingest job",
               (), lambda session, now: [((), _ingest(session, now)[1])]),
+        Gauge("kinerja_attendance_date_build_overdue_seconds", "How long the oldest finished local date not yet "
+              "built for every active employee has been finished (0: the nightly build is up to date)", (),
+              _build_overdue(config)),
     ]

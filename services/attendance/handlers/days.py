@@ -312,6 +312,13 @@ def dates_to_close(session: Session, config: AttendanceConfig, now: datetime) ->
     return [first + timedelta(days=n) for n in range((latest - first).days + 1)]
 
 
+def date_finished_at(local_date: date, config: AttendanceConfig) -> datetime:
+    """When `local_date` is finished everywhere, by `dates_to_close`'s rule: `close_day_after_hours` after it ends in
+    WIB. From then on it is among `dates_to_close` until closed (unless more than 31 dates are open)."""
+    return (datetime.combine(local_date + timedelta(days=1), time(0), _LAST_ZONE).astimezone(UTC)
+            + timedelta(hours=config.close_day_after_hours))
+
+
 def close_date(session: Session, local_date: date, closed_at: datetime, employees: int) -> None:
     """Record that `local_date` has been built for every active employee (`employees` of them); a date another
     job process closed meanwhile stays as it closed it."""
