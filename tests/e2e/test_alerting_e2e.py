@@ -6,7 +6,9 @@ alert rules, with every `for:` shortened to one second in a copy generated from 
 - a poison event reaches scoring's consumer and is dead-lettered: KinerjaDeadLetters fires for its topic;
 - a fingerprint device calls, then goes quiet: KinerjaDeviceSilent fires for it if it is working hours in
   its zone now (the alert is about working hours); when no zone is, the device is silent at once
-  (ATTENDANCE_SILENT_MINUTES=0) and no alert may fire for it.
+  (ATTENDANCE_SILENT_MINUTES=0) and no alert may fire for it;
+- no attendance job has built the latest finished date, finished three hours ago (ATTENDANCE_CLOSE_DAY_AFTER_HOURS
+  chosen so): KinerjaNightlyBuildBehind fires; once the build closes the date, it resolves.
 """
 import os
 import shutil
@@ -116,7 +118,7 @@ def _fires(alertname, **labels):
                               for a in alerts)
 
 
-def test_a_real_prometheus_fires_the_lag_dead_letter_and_silent_device_alerts(
+def test_a_real_prometheus_fires_the_lag_dead_letter_silent_device_and_nightly_build_alerts(
         new_database, make_app, kafka_bootstrap, token, new_nip, tmp_path):
     binary = shutil.which("prometheus")
     if binary is None:
@@ -149,11 +151,14 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_and_silent_device_alerts(
     consuming = threading.Thread(target=consumer.run, args=(stop_consumer,), daemon=True)
     consuming.start()
 
-    # attendance, with a device in a zone where it is working hours now (if there is one)
+    # attendance, with a device in a zone where it is working hours now (if there is one), and its latest finished
+    # date finished three to four hours ago: a local date finishes this many hours after it ends in WIB
     zone = _working_zone(datetime.now(UTC))
+    close_after = (datetime.now(ZoneInfo("Asia/Jakarta")).hour - 3) % 24
     attendance_url = new_database("attendance")
     attendance = make_app("attendance", attendance_url, kafka=kafka_bootstrap,
-                          extra={"ATTENDANCE_SILENT_MINUTES": str(SILENT_MINUTES if zone else 0)})
+                          extra={"ATTENDANCE_SILENT_MINUTES": str(SILENT_MINUTES if zone else 0),
+                                 "ATTENDANCE_CLOSE_DAY_AFTER_HOURS": str(close_after)})
     serial, nip = "ALERT" + uuid.uuid4().hex[:6].upper(), new_nip()
     directory = EventConsumer("attendance", None, None, attendance.extensions["kinerja"].sessions,
                               attendance_handlers(attendance.config["SETTINGS"]))
@@ -195,6 +200,17 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_and_silent_device_alerts(
         else:  # no zone is in working hours now: a quiet device is no problem, and no alert says otherwise
             assert not device_alert(prometheus.firing())
             assert prometheus.query(f'kinerja_attendance_device_silent{{device="{serial}"}} == 0')
+
+        # no job has built the latest finished date (this fresh database's first): the build is behind
+        build_behind = _fires("KinerjaNightlyBuildBehind", job="kinerja", severity="warning")
+        prometheus.wait_for(lambda: build_behind(prometheus.firing()), "the nightly build alert")
+        [overdue] = prometheus.query("kinerja_attendance_date_build_overdue_seconds")
+        assert 3 * 3600 <= float(overdue["value"][1]) < 5 * 3600
+        from attendance.jobs import close_finished_dates
+        assert len(close_finished_dates(attendance.extensions["kinerja"].sessions,
+                                        attendance.extensions["kinerja"].service, datetime.now(UTC))) == 1
+        prometheus.wait_for(lambda: not build_behind(prometheus.firing()), "the nightly build alert resolved")
+        assert prometheus.query("kinerja_attendance_date_build_overdue_seconds == 0")
     finally:
         stop_consumer.set()
         prometheus.stop()
