@@ -1,7 +1,9 @@
 """Cross-check flags on PostgreSQL: raised with evidence, resolved by later data or a decision, never twice."""
-from datetime import date
+import json
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from runtime.events import make_event
 import scoring_events as ev
@@ -161,3 +163,31 @@ def test_a_check_in_from_a_phone_awaiting_review_is_flagged_until_the_day_says_i
     scoring.feed(ev.day(staff, MONDAY, version=2))  # the supervisor confirmed it: the day no longer says so
     assert [(e["type"], e["data"]["kind"]) for e in scoring.published()] == [
         ("scoring.flag.resolved", "doubtful_presence")]
+
+
+def _missing_clock_out(scoring, staff):
+    with scoring.sessions() as session:
+        return session.execute(text("SELECT state, evidence::text AS evidence FROM flags WHERE flag_key = :key"),
+                               {"key": f"missing_clock_out:{staff}:{MONDAY.isoformat()}"}).one()
+
+
+def test_a_kept_flag_is_rewritten_only_when_its_evidence_changes_as_a_value(scoring, people):
+    """A re-check compares a kept flag's stored evidence with the new one as JSON values: the same value in other
+    text (spacing, key order: not the codec's) is left alone, a changed value is written, neither is published."""
+    _, staff, _ = people
+    scoring.feed(ev.day(staff, MONDAY, clock_out=None))
+    assert _kinds(scoring.published(), "scoring.flag.raised") == ["missing_clock_out"]
+    other_text = f'{{ "entry_ids" : [], "punch_ids" : ["p-{staff}-{MONDAY}-in"], "day_version" : 1 }}'
+    with scoring.sessions() as session, session.begin():
+        session.execute(text("UPDATE flags SET evidence = CAST(:evidence AS json) WHERE flag_key = :key"),
+                        {"evidence": other_text, "key": f"missing_clock_out:{staff}:{MONDAY.isoformat()}"})
+
+    scoring.feed(ev.day(staff, MONDAY + timedelta(days=1)))  # re-checks MONDAY as its neighbour: nothing changed
+    assert _missing_clock_out(scoring, staff) == ("open", other_text)
+    assert [e for e in scoring.published() if e["data"]["local_date"] == MONDAY.isoformat()] == []
+
+    scoring.feed(ev.day(staff, MONDAY, version=2, clock_out=None))  # still no clock-out, the day's next version
+    state, evidence = _missing_clock_out(scoring, staff)
+    assert state == "open"
+    assert json.loads(evidence) == {"day_version": 2, "punch_ids": [f"p-{staff}-{MONDAY}-in"], "entry_ids": []}
+    assert scoring.published() == []
