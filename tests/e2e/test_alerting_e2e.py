@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError, NotCoordinatorError
 from ruamel.yaml import YAML
 from werkzeug.serving import make_server
 
@@ -137,8 +138,16 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_silent_device_and_nightly_b
     broker = Broker(kafka_bootstrap, "alerting-test")
     from kafka.structs import OffsetAndMetadata
     partitions = broker.partitions(topics_of(handlers))
-    broker.admin.alter_group_offsets(group, {tp: OffsetAndMetadata(end, "", -1)
-                                             for tp, end in broker.end_offsets(partitions).items()})
+    ends = {tp: OffsetAndMetadata(end, "", -1) for tp, end in broker.end_offsets(partitions).items()}
+    deadline = time.monotonic() + 30
+    while True:  # a fresh broker's group coordinator may not be known yet (its offsets topic made on first use)
+        try:
+            broker.admin.alter_group_offsets(group, ends)
+            break
+        except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError, NotCoordinatorError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     broker.close()
     desk = DeadLetterDesk(kafka_bootstrap)  # what earlier tests parked on attendance.days.dlq is handled
     desk.discard("attendance.days.dlq", 100000, "alerting test: start from an empty dead-letter topic", actor="test")
