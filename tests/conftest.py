@@ -57,6 +57,32 @@ def migrated_databases(pg_server_url: str):
         admin.dispose()
 
 
+@contextmanager
+def messaging_database(pg_server_url: str, prefix: str, *tables):
+    """Sessions on a fresh PostgreSQL database holding `tables` (made with `tables(metadata)` each) and the outbox
+    and inbox, dropped when the block ends: for the runtime's messaging tests, which need no service's schema."""
+    from sqlalchemy import MetaData
+    from runtime.db import make_session_factory
+    from runtime.messaging import add_messaging_tables
+    name = f"t_{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    metadata = MetaData()
+    for table in tables:
+        table(metadata)
+    add_messaging_tables(metadata)
+    engine = create_engine(make_url(pg_server_url).set(database=name))
+    try:
+        metadata.create_all(engine)
+        yield make_session_factory(engine, metadata)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def new_database(pg_server_url):
     """Factory: a fresh PostgreSQL database migrated for a service; dropped after the test."""

@@ -2,20 +2,18 @@
 consumer and background jobs running in threads against the real Kafka broker."""
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, String, Table, select
 
 from runtime.db import make_engine, make_session_factory
 from runtime.kafka import make_producer
-from runtime.messaging import add_messaging_tables
 from runtime.relay import run_relay
 from runtime.service import SERVICES, has_jobs, service
 from runtime.workers import build_consumer
 from scenarios.clients import FlaskApi
+from tests.conftest import messaging_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,20 +57,9 @@ def platform(new_database, make_app, kafka_bootstrap, tmp_path):
 @pytest.fixture
 def consumer_db(pg_server_url):
     """Sessions on a fresh database with one table, `applied` (event_id, name), and the outbox and inbox."""
-    name = f"t_consumer_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata = MetaData()
-    Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))
-    add_messaging_tables(metadata)
-    engine = create_engine(make_url(pg_server_url).set(database=name))
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with messaging_database(pg_server_url, "consumer", lambda metadata: Table(
+            "applied", metadata, Column("event_id", String(36), primary_key=True), Column("name", String(100)))) as made:
+        yield made
 
 
 def applied(sessions) -> list[str]:

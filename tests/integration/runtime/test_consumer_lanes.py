@@ -1,17 +1,14 @@
 """A big poll of `by_key` events is applied in lanes by key, each lane its own transaction, on a real PostgreSQL:
 every event once, each key's events in order, a failing lane redone event by event while the other keeps its
 single transaction; anything else (small polls, other handlers, one lane) is one transaction as before."""
-import uuid
 from collections import Counter, namedtuple
 
 import pytest
-from sqlalchemy import BigInteger, Column, Identity, MetaData, String, Table, create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import BigInteger, Column, Identity, String, Table, insert, select, text
 
 from runtime.consumer import LANE_MIN_EVENTS, EventConsumer, ManyHandler
-from runtime.db import make_session_factory
 from runtime.events import make_event
-from runtime.messaging import add_messaging_tables
+from tests.conftest import messaging_database
 
 pytestmark = pytest.mark.postgres
 
@@ -20,22 +17,11 @@ Record = namedtuple("Record", "topic partition offset key value")
 
 @pytest.fixture
 def sessions(pg_server_url):
-    name = f"t_lanes_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata = MetaData()
-    Table("applied", metadata, Column("seq", BigInteger, Identity(), primary_key=True),
-          Column("event_id", String(36), unique=True), Column("key", String(40)), Column("name", String(40)),
-          Column("tx", BigInteger))
-    add_messaging_tables(metadata)
-    engine = create_engine(make_url(pg_server_url).set(database=name))
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with messaging_database(pg_server_url, "lanes", lambda metadata: Table(
+            "applied", metadata, Column("seq", BigInteger, Identity(), primary_key=True),
+            Column("event_id", String(36), unique=True), Column("key", String(40)), Column("name", String(40)),
+            Column("tx", BigInteger))) as made:
+        yield made
 
 
 def _events(count: int, keys: int, event_type: str = "directory.holiday.upserted") -> list:
@@ -71,10 +57,15 @@ def _applied(sessions) -> list:
                                .order_by(applied.c.seq)).all()
 
 
-def _consumer(sessions, lanes: int, by_key: bool = True) -> EventConsumer:
+def _handle(sessions, events, lanes: int, by_key: bool = True) -> None:
+    """`events` as one poll's records, handled by a consumer with `lanes` (holidays `by_key`, units not)."""
     handlers = {"directory.holiday.upserted": ManyHandler(_record, by_key=by_key),
                 "directory.unit.upserted": ManyHandler(_record)}
-    return EventConsumer("test", None, None, sessions, handlers, max_attempts=2, retry_backoff_s=0, lanes=lanes)
+    consumer = EventConsumer("test", None, None, sessions, handlers, max_attempts=2, retry_backoff_s=0, lanes=lanes)
+    try:
+        consumer.handle_records(_records(events))
+    finally:
+        consumer.close()
 
 
 def _in_order_per_key(rows) -> bool:
@@ -86,11 +77,7 @@ def _in_order_per_key(rows) -> bool:
 
 def test_a_big_poll_is_applied_in_lanes_by_key_each_once_in_order(sessions):
     events = _events(3 * LANE_MIN_EVENTS, keys=60)
-    consumer = _consumer(sessions, lanes=2)
-    try:
-        consumer.handle_records(_records(events))
-    finally:
-        consumer.close()
+    _handle(sessions, events, lanes=2)
     rows = _applied(sessions)
     assert sorted(r.event_id for r in rows) == sorted(e.event_id for e in events)
     assert _in_order_per_key(rows)
@@ -100,11 +87,7 @@ def test_a_big_poll_is_applied_in_lanes_by_key_each_once_in_order(sessions):
     for row in rows:
         assert lane_of.setdefault(row.key, row.tx) == row.tx  # a key's events all in one lane
     # Redelivered whole: the inbox skips every one of them, in either lane.
-    consumer = _consumer(sessions, lanes=2)
-    try:
-        consumer.handle_records(_records(events))
-    finally:
-        consumer.close()
+    _handle(sessions, events, lanes=2)
     assert len(_applied(sessions)) == len(events)
 
 
@@ -113,11 +96,7 @@ def test_a_failing_lane_is_redone_event_by_event_and_the_other_lane_kept_whole(s
     poison = make_event("directory.holiday.upserted", events[0].key, {"date": "2026-08-17", "name": "fail-once"},
                         "test")
     events.insert(5, poison)
-    consumer = _consumer(sessions, lanes=2)
-    try:
-        consumer.handle_records(_records(events))
-    finally:
-        consumer.close()
+    _handle(sessions, events, lanes=2)
     rows = _applied(sessions)
     assert sorted(r.event_id for r in rows) == sorted(e.event_id for e in events)
     assert _in_order_per_key(r for r in rows if r.event_id != poison.event_id)
@@ -134,11 +113,7 @@ def test_anything_else_is_one_transaction(sessions, case):
     events = _events(2 * LANE_MIN_EVENTS - (1 if case == "small poll" else 0), keys=30)
     if case == "a mixed poll":
         events.insert(700, _events(1, keys=1, event_type="directory.unit.upserted")[0])
-    consumer = _consumer(sessions, lanes=1 if case == "one lane" else 2, by_key=case != "not by key")
-    try:
-        consumer.handle_records(_records(events))
-    finally:
-        consumer.close()
+    _handle(sessions, events, lanes=1 if case == "one lane" else 2, by_key=case != "not by key")
     rows = _applied(sessions)
     assert len(rows) == len(events)
     assert len({r.tx for r in rows}) == 1

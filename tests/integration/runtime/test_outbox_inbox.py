@@ -2,34 +2,20 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, create_engine, func, insert, select, text
+from sqlalchemy import Column, String, Table, func, insert, select, text
 
-from runtime.db import make_session_factory
 from runtime.events import make_event
-from runtime.messaging import add_messaging_tables, claim, publish
+from runtime.messaging import claim, publish
+from tests.conftest import messaging_database
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def sessions(pg_server_url):
-    import uuid
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    name = f"t_runtime_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata = MetaData()
-    Table("things", metadata, Column("name", String(50), primary_key=True))
-    add_messaging_tables(metadata)
-    engine = create_engine(make_url(pg_server_url).set(database=name))
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with messaging_database(pg_server_url, "runtime",
+                            lambda metadata: Table("things", metadata, Column("name", String(50), primary_key=True))) as made:
+        yield made
 
 
 def _holiday(name):

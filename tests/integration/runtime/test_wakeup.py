@@ -1,35 +1,22 @@
 """LISTEN/NOTIFY on a real PostgreSQL: an outbox write wakes the waiting relay when it commits, not before, and
 never when it rolls back."""
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
 
-from runtime.db import make_session_factory
 from runtime.events import make_event
-from runtime.messaging import add_messaging_tables, publish
+from runtime.messaging import publish
 from runtime.wakeup import OUTBOX_CHANNEL, Wakeup
+from tests.conftest import messaging_database
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def sessions(pg_server_url):
-    name = f"t_wakeup_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    metadata = MetaData()
-    add_messaging_tables(metadata)
-    engine = create_engine(make_url(pg_server_url).set(database=name))
-    metadata.create_all(engine)
-    yield make_session_factory(engine, metadata)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with messaging_database(pg_server_url, "wakeup") as made:
+        yield made
 
 
 def _event():
