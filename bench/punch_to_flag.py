@@ -90,7 +90,7 @@ class _Record:
         self.topic, self.partition, self.offset, self.key, self.value = topic, 0, offset, key.encode(), value
 
 
-def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]], lanes: int) -> dict:
+def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]]) -> dict:
     """Apply wire events through the service's real consumer path, in polls of `max_poll_records`: events per
     second, and the CPU per event of the consumer's own Python and of the PostgreSQL backend serving it (which
     the machine's other work disturbs much less than the wall clock)."""
@@ -98,7 +98,7 @@ def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, 
     from runtime.consumer import EventConsumer, collect_for_polls
     from runtime.db import make_engine, make_session_factory
     engine = make_engine(url)
-    consumer = EventConsumer(name, None, None, make_session_factory(engine, metadata), handlers, lanes=lanes)
+    consumer = EventConsumer(name, None, None, make_session_factory(engine, metadata), handlers)
     collect_for_polls()  # the collector as `EventConsumer.run` sets it
     records = [_Record(topic, n, key, value) for n, (topic, key, value) in enumerate(wires)]
     backends = []  # every connection's backend process
@@ -115,7 +115,6 @@ def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, 
     for start in range(0, len(records), POLL):
         consumer.handle_records(records[start:start + POLL])
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu
-    consumer.close()
     backend_cpu = sum(_cpu_seconds([pid]) - backend_cpu.get(pid, 0.0) for pid in backends)
     engine.dispose()
     per_event = 1e6 / len(records)
@@ -160,7 +159,7 @@ def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str,
     return [(e.topic, e.key, e.to_json()) for e in made]
 
 
-def part_apply(pg: str, employees: int, events: int, keep: bool, lanes: int | None) -> dict:
+def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
     """The attendance and scoring consumers applying a burst, in process."""
     from attendance import tables as attendance_tables
     from attendance.consumers import handlers as attendance_handlers
@@ -172,17 +171,16 @@ def part_apply(pg: str, employees: int, events: int, keep: bool, lanes: int | No
         wires = _punch_events(attendance_url, employees, events)
         _seed_scoring(scoring_url, [str(FIRST_NIP + n) for n in range(employees)])
         settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=attendance_url))
-        lanes = lanes or settings.consumer_lanes
         attendance = _apply("attendance", attendance_url, attendance_tables.metadata, attendance_handlers(settings),
-                            wires, lanes)
+                            wires)
         with _engine(attendance_url) as conn:
             days = [(r.topic, r.key, r.payload) for r in conn.execute(text(
                 "SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id"))]
         settings = Settings.from_env("scoring", dict(os.environ, SCORING_DATABASE_URL=scoring_url))
-        scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days, lanes)
+        scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days)
         with _engine(scoring_url) as conn:
             flags = conn.execute(text("SELECT count(*) FROM flags")).scalar()
-        return {"punch_events": len(wires), "employees": employees, "lanes": lanes, "attendance_events_per_s": attendance["per_s"],
+        return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": attendance["per_s"],
                 "attendance_cpu_us_per_event": attendance["cpu_us_per_event"], "day_events": len(days),
                 "scoring_events_per_s": scoring["per_s"], "scoring_cpu_us_per_event": scoring["cpu_us_per_event"],
                 "flags_raised": flags}
@@ -559,8 +557,6 @@ def main() -> int:
     parser.add_argument("--part", choices=["apply", "stack", "both"], default="both")
     parser.add_argument("--employees", type=int, default=5000)
     parser.add_argument("--events", type=int, default=20000, help="apply: punch events")
-    parser.add_argument("--lanes", type=int, default=None,
-                        help="apply: lanes of a big poll (default: CONSUMER_LANES or its default; 1: each poll whole)")
     parser.add_argument("--rate", type=float, default=2000, help="stack: punches per second offered")
     parser.add_argument("--seconds", type=float, default=60, help="stack: how long the devices push")
     parser.add_argument("--probe-every", type=float, default=0.5, help="stack: seconds between probes")
@@ -591,7 +587,7 @@ def main() -> int:
         report["postgres"] = {name: conn.execute(text(f"SHOW {name}")).scalar()
                               for name in ("fsync", "synchronous_commit", "shared_buffers")}
     if args.part in ("apply", "both"):
-        report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db, args.lanes)
+        report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db)
     if args.part in ("stack", "both"):
         report["stack"] = part_stack(pg, args)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]

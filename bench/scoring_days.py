@@ -44,7 +44,7 @@ from attendance_ingest import _cpu_seconds, _drop_database, _named  # noqa: E402
 from punch_to_flag import FIRST_NIP, _Record, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
 
 
-def make_days(pg: str, employees: int, events: int, path: Path, lanes: int) -> None:
+def make_days(pg: str, employees: int, events: int, path: Path) -> None:
     """Run attendance's consumer over the punch events once and keep the day events it published."""
     from attendance import tables
     from attendance.consumers import handlers
@@ -53,7 +53,7 @@ def make_days(pg: str, employees: int, events: int, path: Path, lanes: int) -> N
     try:
         wires = _punch_events(url, employees, events)
         settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url))
-        _apply("attendance", url, tables.metadata, handlers(settings), wires, lanes)
+        _apply("attendance", url, tables.metadata, handlers(settings), wires)
         with _engine(url) as conn:
             rows = conn.execute(text("SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' "
                                      "ORDER BY id")).all()
@@ -152,8 +152,6 @@ def main() -> int:
     parser.add_argument("--clock-out-later", action="store_true",
                         help="each day first without its clock-out (version 1), then complete (version 2)")
     parser.add_argument("--keep-db", action="store_true", help="keep the scoring database (its URL is printed)")
-    parser.add_argument("--lanes", type=int, default=1,
-                        help="lanes of a big poll (`EventConsumer`; 1: each poll in one transaction)")
     parser.add_argument("--dump", type=Path, help="write the fingerprinted rows as JSON")
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL")
@@ -164,7 +162,7 @@ def main() -> int:
     from scoring import tables
     from scoring.consumers import handlers
     if not args.days_file.exists():
-        make_days(pg, args.employees, args.events, args.days_file, args.lanes)
+        make_days(pg, args.employees, args.events, args.days_file)
     days = [tuple(json.loads(line)) for line in args.days_file.read_text().splitlines()]
     if args.clock_out_later:
         days = clock_out_later(days)
@@ -182,7 +180,7 @@ def main() -> int:
             measured = apply_in_polls(url, chosen, days, args.poll)
             rate = measured["events_per_s"]
         else:
-            measured = _apply("scoring", url, tables.metadata, chosen, days, args.lanes)
+            measured = _apply("scoring", url, tables.metadata, chosen, days)
             rate = measured["per_s"]
         cpu = time.process_time() - cpu
         if profiler:

@@ -27,8 +27,7 @@ def handlers(settings: Settings) -> dict:
             session, event.data, datetime.now(UTC)),
         "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
         "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
-        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based; only
-        # the employee's own days change, so a big poll is applied in lanes by employee.
+        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based.
         "attendance.punch.recorded": ManyHandler(lambda session, events: days.on_punches_recorded(
-            session, [event.data for event in events], config), by_key=True),
+            session, [event.data for event in events], config)),
     }

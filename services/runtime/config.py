@@ -98,7 +98,6 @@ class Settings:
     policy_file: str | None = None
     data_dir: str = ""
     consumer_max_attempts: int = 5
-    consumer_lanes: int = 2
     audit_head_interval_seconds: float = 300
     extra: dict = field(default_factory=dict)
 
@@ -131,7 +130,6 @@ class Settings:
             policy_file=env.get("POLICY_FILE") or str(repo_root() / "deploy" / "policies" / "national.toml"),
             data_dir=data_dir,
             consumer_max_attempts=int(env.get("CONSUMER_MAX_ATTEMPTS", "5")),
-            consumer_lanes=max(1, int(env.get("CONSUMER_LANES", "2"))),
             audit_head_interval_seconds=float(env.get("AUDIT_HEAD_INTERVAL_SECONDS", "300")),
             extra={k: v for k, v in env.items() if k.startswith(service.upper() + "_")},
         )

@@ -6,13 +6,6 @@ A poll's events are applied together in one transaction (their inbox rows includ
 they are applied again one by one, each in its own transaction with its retries, so one poison event
 is dead-lettered alone and the others are kept. Offsets are committed only after the database commit.
 
-A big poll whose events all go to handlers declared `by_key` (events of different keys touch different rows)
-is applied in `lanes`: split by event key, each lane in its own transaction on its own connection, the lanes
-side by side in threads. Python holds one core at a time, but while one lane waits for PostgreSQL the other
-runs, so the database's work overlaps the consumer's own instead of adding to it. Each key's events stay in
-one lane, in order; a lane that fails is redone event by event like a whole poll, and the offsets are committed
-when every lane is done (a lane kept before another failed is skipped by the inbox when the poll comes again).
-
 A broker outage never ends the loop: a poll, a dead letter or an offset commit that fails is retried with
 a growing pause (`Backoff`) until the broker answers again. Records whose handling did not finish are
 polled again (the consumer seeks back to them); those already applied are skipped by the inbox, so the
@@ -25,7 +18,6 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from kafka.errors import KafkaError
@@ -64,20 +56,12 @@ def collect_for_polls() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
-LANE_MIN_EVENTS = 500  # a smaller poll is applied whole: a lane's own transaction and commit would cost more
-
-
 class ManyHandler:
     """A handler that applies a run of consecutive events of its type at once (`many(session, events)`), e.g.
-    with one set-based statement; called with one event, it applies a run of one.
+    with one set-based statement; called with one event, it applies a run of one."""
 
-    `by_key`: events of different keys change different rows (each employee's own, say), so a poll of them may
-    be applied in lanes by key, side by side (`EventConsumer`); what two instances of the consumer sharing the
-    partitions already do."""
-
-    def __init__(self, many: Callable[[Session, list[Event]], None], by_key: bool = False):
+    def __init__(self, many: Callable[[Session, list[Event]], None]):
         self.many = many
-        self.by_key = by_key
 
     def __call__(self, session: Session, event: Event) -> None:
         """Apply one event."""
@@ -100,7 +84,7 @@ class EventConsumer:
     """Consumes `topics` as group `name`, applying `handlers[event.type]` exactly once per event id."""
 
     def __init__(self, name: str, kafka_consumer, producer, sessions: sessionmaker[Session],
-                 handlers: dict[str, Handler], max_attempts: int = 5, retry_backoff_s: float = 0.2, lanes: int = 1):
+                 handlers: dict[str, Handler], max_attempts: int = 5, retry_backoff_s: float = 0.2):
         self.name = name
         self.kafka = kafka_consumer
         self.producer = producer
@@ -108,8 +92,6 @@ class EventConsumer:
         self.handlers = handlers
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
-        self.lanes = lanes
-        self._lane_threads: ThreadPoolExecutor | None = None  # started with the first poll applied in lanes
         self._assigned: set[TopicPartition] = set()  # the partitions assigned at the last poll
         self._unsure: set[TopicPartition] = set()  # those whose next poll may hold events applied before
 
@@ -155,45 +137,16 @@ class EventConsumer:
         return len(applied)
 
     def handle_records(self, records: list, redelivery_possible: bool = False) -> int:
-        """Process records to completion: parsed (the invalid dead-lettered), then applied in one transaction (or
-        in lanes, see the module's docstring); if that fails, each is handled alone with its retries, so only the
-        events that keep failing are dead-lettered. Returns how many were skipped as applied before."""
+        """Process records to completion: parsed (the invalid dead-lettered), then applied in one transaction; if
+        that fails, each is handled alone with its retries, so only the events that keep failing are
+        dead-lettered. Returns how many were skipped as applied before."""
         parsed = []
         for record in records:
             try:
                 parsed.append((record, parse_event(record.value)))
             except InvalidEvent as exc:
                 self._dead_letter(record, f"invalid event: {exc}")
-        lanes = self._lanes(parsed)
-        if len(lanes) == 1:
-            return self._handle_parsed(parsed, redelivery_possible)
-        if self._lane_threads is None:
-            self._lane_threads = ThreadPoolExecutor(self.lanes - 1, thread_name_prefix=f"{self.name}-lane")
-        others = [self._lane_threads.submit(self._handle_parsed, lane, redelivery_possible) for lane in lanes[1:]]
-        failure, skipped = None, 0
-        try:
-            skipped += self._handle_parsed(lanes[0], redelivery_possible)
-        except Exception as exc:  # noqa: BLE001 - raised once the other lanes are done too
-            failure = exc
-        for other in others:
-            try:
-                skipped += other.result()
-            except Exception as exc:  # noqa: BLE001 - the first failure is raised
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-        return skipped
-
-    def _lanes(self, parsed: list) -> list[list]:
-        """The poll's (record, event) pairs split by event key into lanes: as many as `lanes` allows with at least
-        `LANE_MIN_EVENTS` each, when every event goes to a `by_key` handler; otherwise one lane, the whole poll."""
-        count = min(self.lanes, len(parsed) // LANE_MIN_EVENTS)
-        if count < 2 or not all(getattr(self.handlers.get(event.type), "by_key", False) for _, event in parsed):
-            return [parsed]
-        lanes = [[] for _ in range(count)]
-        for pair in parsed:
-            lanes[hash(pair[1].key) % count].append(pair)
-        return [lane for lane in lanes if lane]
+        return self._handle_parsed(parsed, redelivery_possible)
 
     def _handle_parsed(self, parsed: list, redelivery_possible: bool) -> int:
         """Apply parsed (record, event) pairs in one transaction, or, if that fails, each alone with its retries;
@@ -280,12 +233,4 @@ class EventConsumer:
                 stop.wait(pause)
             else:
                 backoff.reset()
-        self.close()
-
-    def close(self) -> None:
-        """Stop the lanes' threads and leave the group."""
-        if self._lane_threads is not None:
-            self._lane_threads.shutdown()
-            self._lane_threads = None
-        if self.kafka is not None:
-            self.kafka.close()
+        self.kafka.close()

@@ -77,18 +77,15 @@ def build_consumer(name: str, settings: Settings, group_suffix: str = "") -> Eve
     if not handlers:
         return None
     topics = consumed_topics(name, settings)
-    engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine, spec.metadata)
+    sessions = make_session_factory(make_engine(settings.database_url), spec.metadata)
     with sessions() as session:
         inbox = spec.metadata.tables["inbox"]
         empty = session.execute(select(func.count()).select_from(inbox)).scalar() == 0
     kafka_consumer = make_consumer(settings.kafka_bootstrap_servers, f"{settings.consumer_group}{group_suffix}",
                                    f"{name}-consumer")
     kafka_consumer.subscribe(topics, listener=RebuildWhenEmpty(kafka_consumer, empty))
-    # Lanes write side by side: SQLite takes one writer at a time, so there a poll is always applied whole.
-    lanes = settings.consumer_lanes if engine.dialect.name == "postgresql" else 1
     return EventConsumer(name, kafka_consumer, make_producer(settings.kafka_bootstrap_servers, f"{name}-dlq"),
-                         sessions, handlers, settings.consumer_max_attempts, lanes=lanes)
+                         sessions, handlers, settings.consumer_max_attempts)
 
 
 def rebuild_projections(name: str, settings: Settings) -> int:
