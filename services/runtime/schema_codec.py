@@ -186,44 +186,53 @@ class _Source:
 
 def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
     """The schema's load as straight-line Python: per field, the missing key, None, the field's conversion
-    (inlined for the common kinds) and its validators, in marshmallow's order."""
+    (inlined for the common kinds) and its validators, in marshmallow's order. A value of the kind the field
+    takes as it comes (a str for a `String`, an int for an `Integer`, an ISO text for a date or an instant) is
+    tested first, and a required key is read by subscript (its absence is a KeyError): the valid data meets
+    one test per field before its validators."""
     src = _Source()
     known = set()
     body = []
-    for name, field in schema.load_fields.items():
+    for index, (name, field) in enumerate(schema.load_fields.items()):
         key = field.data_key if field.data_key is not None else name
         attribute = field.attribute or name
         if "." in attribute:
             return None
         known.add(key)
         k, a = repr(key), repr(attribute)
-        body.append(f"    v = get({k}, missing)")
         if field.pre_load or field.post_load:
-            body += [f"    v = {src.name(field.deserialize)}(v, {k}, data)",
+            body += [f"    v = get({k}, missing)", f"    v = {src.name(field.deserialize)}(v, {k}, data)",
                      f"    if v is not missing: out[{a}] = v"]
             continue
-        if field.required:
-            body.append("    if v is missing: raise Unsure")
-        else:
-            default = field.load_default
-            if default is missing:
-                body.append("    if v is missing: pass")
-            elif callable(default):
-                body.append(f"    if v is missing: out[{a}] = {src.name(default)}()")
-            else:
-                body.append(f"    if v is missing: out[{a}] = {src.name(default)}")
-        body.append(f"    elif v is None: {f'out[{a}] = None' if field.allow_none else 'raise Unsure'}")
-        body.append("    else:")
+        checks = [f"        {_check(src, validator)}" for validator in field.validators]
         deserialize = src.name(field._deserialize)
         same, parse = _passes_through(field), _iso_parser(field)
         if same is not None:
-            body.append(f"        if type(v) is not {src.name(same)}: v = {deserialize}(v, {k}, data)")
+            fast = [f"    if type(v) is {src.name(same)}:", *checks, f"        out[{a}] = v"]
+            slow = [f"        v = {deserialize}(v, {k}, data)"]
         elif parse is not None:
-            body.append(f"        v = {src.name(parse)}(v) if type(v) is str else {deserialize}(v, {k}, data)")
+            fast = [f"    if type(v) is str:", *_iso_lines(src, field, parse), *checks, f"        out[{a}] = v"]
+            slow = [f"        v = {deserialize}(v, {k}, data)"]
         else:
-            body.append(f"        v = {src.name(_converter(field, key))}(v, data)")
-        body += [f"        {_check(src, validator)}" for validator in field.validators]
-        body.append(f"        out[{a}] = v")
+            fast = []
+            slow = [f"        v = {src.name(_converter(field, key))}(v, data)"]
+        otherwise = "elif" if fast else "if"
+        if field.required:
+            body.append(f"    v = data[{k}]")
+        else:
+            body.append(f"    v = get({k}, missing)")
+        body += fast
+        if not field.required:
+            default = field.load_default
+            if default is missing:
+                body.append(f"    {otherwise} v is missing: pass")
+            elif callable(default):
+                body.append(f"    {otherwise} v is missing: out[{a}] = {src.name(default)}()")
+            else:
+                body.append(f"    {otherwise} v is missing: out[{a}] = {src.name(default)}")
+            otherwise = "elif"
+        body.append(f"    {otherwise} v is None: {f'out[{a}] = None' if field.allow_none else 'raise Unsure'}")
+        body += ["    else:", *slow, *checks, f"        out[{a}] = v"]
     unknown = f"    if not data.keys() <= {src.name(frozenset(known))}: raise Unsure" if schema.unknown == RAISE else ""
     src.lines = ["def load(data):",
                  "    if not isinstance(data, Mapping): raise Unsure",
@@ -232,10 +241,23 @@ def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
                  "    get = data.get",
                  "    try:",
                  *("    " + line for line in body),
-                 "    except (ValidationError, ValueError, TypeError):",  # marshmallow, asked again, says it its way
+                 # a required key missing (KeyError), or refused: marshmallow, asked again, says it its way
+                 "    except (KeyError, ValidationError, ValueError, TypeError):",
                  "        raise Unsure from None",
                  "    return out"]
     return src.function("load")
+
+
+def _iso_lines(src: _Source, field: fields.Field, parse: Callable[[str], Any]) -> list[str]:
+    """Lines turning the text `v` into the field's value, as `parse` (its `_iso_parser`) does: for an aware or
+    naive instant read by `datetime.fromisoformat` (whose offset, when there is one, is a fixed `timezone`, never
+    without a `utcoffset()`), the call and the test of its offset written out."""
+    kind = type(field)
+    if kind in (fields.AwareDateTime, fields.NaiveDateTime) \
+            and field.DESERIALIZATION_FUNCS[field.format] == datetime.fromisoformat:  # a bound method: equal, not the same
+        test = "is None" if kind is fields.AwareDateTime else "is not None"
+        return [f"        v = {src.name(datetime.fromisoformat)}(v)", f"        if v.tzinfo {test}: raise Unsure"]
+    return [f"        v = {src.name(parse)}(v)"]
 
 
 def _check(src: _Source, validator) -> str:

@@ -173,3 +173,34 @@ def test_field_options_are_honoured():
             compiled.load(data)
     assert compiled.load({})["t"] == [] and compiled.load({})["n"] == 5
     assert missing is not None
+
+
+def test_required_keys_values_taken_as_they_come_and_instants_keep_every_check():
+    """A required key is read by subscript and a value of the field's own kind is tested first: a missing key,
+    None, a value refused by a validator, or an instant of the wrong kind still leaves the data to marshmallow."""
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+
+    class Shapes(Schema):
+        must = fields.String(required=True, allow_none=True)
+        word = fields.String(required=True, validate=validate.OneOf(["a", "b"]))
+        count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+        aware = fields.AwareDateTime(required=True, validate=validate.Range(min=first))
+        naive = fields.NaiveDateTime(load_default=None, allow_none=True)
+        day = fields.Date(required=True, validate=validate.Range(min=date(2026, 1, 1)))
+        flag = fields.Boolean(load_default=False)
+
+    schema, compiled = Shapes(), codec(Shapes())
+    valid = {"must": "x", "word": "a", "count": 2, "aware": "2026-03-02T07:30:00+07:00", "naive": "2026-03-02T07:30:00",
+             "day": "2026-03-02", "flag": True}
+    for data in (valid, dict(valid, must=None), dict(valid, count=None), {k: v for k, v in valid.items() if k != "count"},
+                 dict(valid, naive=None), dict(valid, flag="true"), dict(valid, count="3")):
+        assert _strict(compiled.load(data)) == _strict(schema.load(data))
+    for bad in ({"must": missing}, {"word": "c"}, {"word": None}, {"word": missing}, {"count": 0}, {"count": True},
+                {"aware": "2025-12-31T23:00:00+00:00"}, {"aware": "2026-03-02T07:30:00"}, {"aware": None},
+                {"naive": "2026-03-02T07:30:00+00:00"}, {"day": "2025-12-31"}, {"day": "2026-02-30"},
+                {"flag": None}):
+        data = {k: v for k, v in dict(valid, **bad).items() if v is not missing}
+        with pytest.raises(Unsure):
+            compiled.load(data)
+        with pytest.raises(ValidationError):
+            schema.load(data)
