@@ -33,6 +33,7 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -159,6 +160,23 @@ def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str,
     return [(e.topic, e.key, e.to_json()) for e in made]
 
 
+def _attendance_fingerprint(conn, days: list[tuple[str, str, str]]) -> dict:
+    """What attendance's consumer produced, to compare two versions of its code: a hash of the stored days (the
+    content as the text stored) and one of the published days (each event without its id and time, sorted, so
+    the order they were published in does not count)."""
+    stored = hashlib.sha256()
+    for r in conn.execute(text("SELECT employee_id, local_date, version, status, correction, content::text AS content "
+                               "FROM days ORDER BY employee_id, local_date")):
+        stored.update(f"{r.employee_id}|{r.local_date}|{r.version}|{r.status}|{r.correction}|{r.content}\n".encode())
+    events = []
+    for topic, key, payload in days:
+        doc = json.loads(payload)
+        doc.pop("event_id"), doc.pop("occurred_at")
+        events.append(f"{topic}|{key}|{json.dumps(doc, sort_keys=True)}")
+    published = hashlib.sha256("\n".join(sorted(events)).encode())
+    return {"days": stored.hexdigest()[:16], "events": published.hexdigest()[:16]}
+
+
 def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
     """The attendance and scoring consumers applying a burst, in process."""
     from attendance import tables as attendance_tables
@@ -176,12 +194,14 @@ def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
         with _engine(attendance_url) as conn:
             days = [(r.topic, r.key, r.payload) for r in conn.execute(text(
                 "SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id"))]
+            fingerprint = _attendance_fingerprint(conn, days)
         settings = Settings.from_env("scoring", dict(os.environ, SCORING_DATABASE_URL=scoring_url))
         scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days)
         with _engine(scoring_url) as conn:
             flags = conn.execute(text("SELECT count(*) FROM flags")).scalar()
         return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": attendance["per_s"],
-                "attendance_cpu_us_per_event": attendance["cpu_us_per_event"], "day_events": len(days),
+                "attendance_cpu_us_per_event": attendance["cpu_us_per_event"], "attendance_fingerprint": fingerprint,
+                "day_events": len(days),
                 "scoring_events_per_s": scoring["per_s"], "scoring_cpu_us_per_event": scoring["cpu_us_per_event"],
                 "flags_raised": flags}
     finally:
