@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from .policy import AttendancePolicy
@@ -134,27 +135,40 @@ def assign_punches(
 
     `shifts_by_date` must hold the shifts of each punch's local date and of the day before and after.
     """
+    return assign_to_windows(punches, shift_windows(shifts_by_date, policy), zone)
+
+
+def shift_windows(shifts_by_date: Mapping[date, PlannedShift | None],
+                  policy: AttendancePolicy) -> tuple[tuple[datetime, datetime, datetime, datetime, date], ...]:
+    """The window in which punches count for each planned shift, in the order of the shifts' starts: (opens,
+    closes, the shift's start, its end, its local date). Employees with the same shifts share their windows."""
     before = timedelta(minutes=policy.punch_window_before_minutes)
     after = timedelta(minutes=policy.punch_window_after_minutes)
-    windows = [(s.start - before, s.end + after, s)
-               for s in sorted((s for s in shifts_by_date.values() if s is not None), key=lambda s: s.start)]
-    tz = ZoneInfo(zone)
+    return tuple((s.start - before, s.end + after, s.start, s.end, s.local_date)
+                 for s in sorted((s for s in shifts_by_date.values() if s is not None), key=_START))
+
+
+def assign_to_windows(punches: Iterable[Punch], windows: tuple[tuple[datetime, datetime, datetime, datetime, date], ...],
+                      zone: str) -> dict[date, tuple[Punch, ...]]:
+    """`assign_punches` with the shifts' windows given (`shift_windows`)."""
     grouped: dict[date, list[Punch]] = {}
-    for punch in sorted(punches, key=lambda p: p.at):
+    for punch in sorted(punches, key=_AT):
         at, nearest, local_date = punch.at, None, None
-        for opens, closes, shift in windows:  # the nearest start or end wins, the earlier shift on a tie
-            if opens <= at <= closes:
-                distance = _distance(at, shift)
+        for opens, closes, start, end, shift_date in windows:  # the nearest start or end wins, the earlier on a tie
+            if opens > at:
+                break  # every later window opens later still: they open in the order of the shifts' starts
+            if at <= closes:
+                distance = min(abs(at - start), abs(at - end))
                 if nearest is None or distance < nearest:
-                    nearest, local_date = distance, shift.local_date
+                    nearest, local_date = distance, shift_date
         if local_date is None:
-            local_date = at.astimezone(tz).date()
+            local_date = at.astimezone(ZoneInfo(zone)).date()
         grouped.setdefault(local_date, []).append(punch)
     return {local_date: tuple(day_punches) for local_date, day_punches in grouped.items()}
 
 
-def _distance(at: datetime, shift: PlannedShift) -> timedelta:
-    return min(abs(at - shift.start), abs(at - shift.end))
+_AT = attrgetter("at")
+_START = attrgetter("start")
 
 
 def build_day(
@@ -169,7 +183,7 @@ def build_day(
     version: int,
 ) -> AttendanceDay:
     """Build the attendance day of `local_date` from the punches assigned to it (see the module docstring)."""
-    ordered = sorted(punches, key=lambda p: p.at)
+    ordered = sorted(punches, key=_AT)
     scheduled = None if is_holiday else shift
     clock_in, clock_out = _clock_times(ordered, scheduled, policy)
     single_punch = bool(ordered) and (clock_in is None or clock_out is None)

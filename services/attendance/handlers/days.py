@@ -10,7 +10,7 @@ the attendance job, one transaction per chunk of employees (`attendance.jobs.clo
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from attendance import tables
 from attendance.config import AttendanceConfig
-from attendance.domain.days import Absence, AttendanceDay, Punch, assign_punches, build_day
+from attendance.domain.days import Absence, AttendanceDay, Punch, assign_to_windows, build_day, shift_windows
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
 from runtime.db import among, insert_for, upsert_rows
@@ -171,6 +171,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     by_bounds = defaultdict(set)  # a punch window in UTC -> the employees reading it (usually one or two windows)
     for employee_id, _, zone, _, _, first, last in windows:
         by_bounds[_punch_bounds(first, last, zone)].add(employee_id)
+    several = {employee_id for employee_id, count in Counter(w[0] for w in windows).items() if count > 1}
     punches = defaultdict(list)
     for employee_id, punch_id, at in session.execute(select(p.employee_id, p.id, p.at).where(
             p.voided_at.is_(None), or_(*(and_(among(session, p.employee_id, sorted(members)), p.at >= start, p.at < end)
@@ -191,20 +192,23 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         among(session, m.unit_id, units), m.year >= low.year, m.year <= high.year))} if units else set()
     now = datetime.now(UTC)
     rows, candidates = [], []
-    plans = {}  # (schedule, zone, first, last) -> the planned shifts of a window: most employees share theirs
+    plans = {}  # (schedule, zone, first, last) -> a window's planned shifts and their punch windows: mostly shared
 
-    def plan(schedule, zone: str, first: date, last: date) -> dict:
+    def plan(schedule, zone: str, first: date, last: date) -> tuple[dict, tuple]:
         key = (id(schedule), zone, first, last)
         if key not in plans:
-            plans[key] = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
-                          for n in range((last - first).days + 1)}
+            shifts = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
+                      for n in range((last - first).days + 1)}
+            plans[key] = shifts, shift_windows(shifts, config.policy)
         return plans[key]
 
     for employee_id, employee, zone, schedule, dates, first, last in windows:
-        shifts = plan(schedule, zone, first, last)
-        start, end = _punch_bounds(first, last, zone)
-        grouped = assign_punches([punch for punch in punches[employee_id] if start <= punch.at < end],
-                                 shifts, zone, config.policy)
+        shifts, punch_windows = plan(schedule, zone, first, last)
+        own = punches[employee_id]
+        if employee_id in several:  # its punches read are those of all its windows
+            start, end = _punch_bounds(first, last, zone)
+            own = [punch for punch in own if start <= punch.at < end]
+        grouped = assign_to_windows(own, punch_windows, zone)
         covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences[employee_id]
                     if r.start_date <= last and r.end_date >= first]
         fresh = new_punches.get(employee_id) if new_punches is not None else None

@@ -1,5 +1,6 @@
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -82,6 +83,29 @@ def test_a_punch_between_back_to_back_shifts_goes_to_the_nearest_boundary():
     grouped = assign_punches(punches(tuesday, "07:05:00", "07:25:00"), shifts, JAKARTA, POLICY)
     assert [p.at for p in grouped[MONDAY]] == [at(tuesday, "07:05:00")]
     assert [p.at for p in grouped[tuesday]] == [at(tuesday, "07:25:00")]
+
+
+@pytest.mark.parametrize("before, after", [(240, 360), (0, 0), (900, 900)])
+def test_every_punch_goes_to_the_containing_window_with_the_nearest_boundary_or_else_its_own_date(before, after):
+    # Night, day and evening shifts of different lengths, a rest day, windows from none to overlapping three deep:
+    # each punch (every minute of six days, ties between two boundaries included) lands where the rule, checked
+    # against every window, puts it.
+    mixed = Schedule("mix", "mix", (DayPattern(0, "21:00", "07:00", 60), DayPattern(1, "07:30", "16:00", 60),
+                                    DayPattern(2, "13:00", "23:00", 30), DayPattern(4, "23:30", "06:00", 0),
+                                    DayPattern(5, "00:00", "08:00", 0)))
+    policy = AttendancePolicy(punch_window_before_minutes=before, punch_window_after_minutes=after)
+    dates = [MONDAY - timedelta(days=1) + timedelta(days=n) for n in range(8)]
+    shifts = {d: planned_shift(mixed, d, {MONDAY + timedelta(days=3)}, MAKASSAR) for d in dates}
+    every = [Punch(str(n), at(MONDAY, "00:00:00", MAKASSAR) + timedelta(minutes=n)) for n in range(6 * 24 * 60)]
+
+    def expected(punch):
+        around = [(min(abs(punch.at - s.start), abs(punch.at - s.end)), s.start, s.local_date) for s in shifts.values()
+                  if s is not None and s.start - timedelta(minutes=before) <= punch.at <= s.end + timedelta(minutes=after)]
+        return min(around)[2] if around else punch.at.astimezone(ZoneInfo(MAKASSAR)).date()
+
+    grouped = assign_punches(reversed(every), shifts, MAKASSAR, policy)
+    assert {p: local_date for local_date, ps in grouped.items() for p in ps} == {p: expected(p) for p in every}
+    assert all(list(ps) == sorted(ps, key=lambda p: p.at) for ps in grouped.values())
 
 
 @pytest.mark.parametrize("zone, times, status, late, band, overtime", [
