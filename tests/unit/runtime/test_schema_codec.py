@@ -177,12 +177,14 @@ def test_field_options_are_honoured():
 
 def test_required_keys_values_taken_as_they_come_and_instants_keep_every_check():
     """A required key is read by subscript and a value of the field's own kind is tested first: a missing key,
-    None, a value refused by a validator, or an instant of the wrong kind still leaves the data to marshmallow."""
+    None, a value refused by a validator, or an instant of the wrong kind still leaves the data to marshmallow;
+    what it loads has marshmallow's keys in marshmallow's order."""
     first = datetime(2026, 1, 1, tzinfo=UTC)
 
     class Shapes(Schema):
         must = fields.String(required=True, allow_none=True)
         word = fields.String(required=True, validate=validate.OneOf(["a", "b"]))
+        note = fields.String()  # no default: left out when missing
         count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
         aware = fields.AwareDateTime(required=True, validate=validate.Range(min=first))
         naive = fields.NaiveDateTime(load_default=None, allow_none=True)
@@ -193,12 +195,13 @@ def test_required_keys_values_taken_as_they_come_and_instants_keep_every_check()
     valid = {"must": "x", "word": "a", "count": 2, "aware": "2026-03-02T07:30:00+07:00", "naive": "2026-03-02T07:30:00",
              "day": "2026-03-02", "flag": True}
     for data in (valid, dict(valid, must=None), dict(valid, count=None), {k: v for k, v in valid.items() if k != "count"},
-                 dict(valid, naive=None), dict(valid, flag="true"), dict(valid, count="3")):
+                 dict(valid, naive=None), dict(valid, flag="true"), dict(valid, count="3"), dict(valid, note="n")):
         assert _strict(compiled.load(data)) == _strict(schema.load(data))
+        assert list(compiled.load(data)) == list(schema.load(data))  # the same keys in the same order
     for bad in ({"must": missing}, {"word": "c"}, {"word": None}, {"word": missing}, {"count": 0}, {"count": True},
                 {"aware": "2025-12-31T23:00:00+00:00"}, {"aware": "2026-03-02T07:30:00"}, {"aware": None},
                 {"naive": "2026-03-02T07:30:00+00:00"}, {"day": "2025-12-31"}, {"day": "2026-02-30"},
-                {"flag": None}):
+                {"flag": None}, {"note": None}):
         data = {k: v for k, v in dict(valid, **bad).items() if v is not missing}
         with pytest.raises(Unsure):
             compiled.load(data)
