@@ -193,7 +193,7 @@ def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
     src = _Source()
     known = set()
     body = []
-    for index, (name, field) in enumerate(schema.load_fields.items()):
+    for name, field in schema.load_fields.items():
         key = field.data_key if field.data_key is not None else name
         attribute = field.attribute or name
         if "." in attribute:
@@ -211,7 +211,7 @@ def _load_source(schema: Schema) -> Callable[[Any], dict] | None:
             fast = [f"    if type(v) is {src.name(same)}:", *checks, f"        out[{a}] = v"]
             slow = [f"        v = {deserialize}(v, {k}, data)"]
         elif parse is not None:
-            fast = [f"    if type(v) is str:", *_iso_lines(src, field, parse), *checks, f"        out[{a}] = v"]
+            fast = ["    if type(v) is str:", *_iso_lines(src, field, parse), *checks, f"        out[{a}] = v"]
             slow = [f"        v = {deserialize}(v, {k}, data)"]
         else:
             fast = []
@@ -253,8 +253,9 @@ def _iso_lines(src: _Source, field: fields.Field, parse: Callable[[str], Any]) -
     naive instant read by `datetime.fromisoformat` (whose offset, when there is one, is a fixed `timezone`, never
     without a `utcoffset()`), the call and the test of its offset written out."""
     kind = type(field)
+    # `datetime.fromisoformat` is a bound method, made anew at each reading: equal, not the same object
     if kind in (fields.AwareDateTime, fields.NaiveDateTime) \
-            and field.DESERIALIZATION_FUNCS[field.format] == datetime.fromisoformat:  # a bound method: equal, not the same
+            and field.DESERIALIZATION_FUNCS[field.format] == datetime.fromisoformat:
         test = "is None" if kind is fields.AwareDateTime else "is not None"
         return [f"        v = {src.name(datetime.fromisoformat)}(v)", f"        if v.tzinfo {test}: raise Unsure"]
     return [f"        v = {src.name(parse)}(v)"]

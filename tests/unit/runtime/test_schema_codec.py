@@ -194,8 +194,9 @@ def test_required_keys_values_taken_as_they_come_and_instants_keep_every_check()
     schema, compiled = Shapes(), codec(Shapes())
     valid = {"must": "x", "word": "a", "count": 2, "aware": "2026-03-02T07:30:00+07:00", "naive": "2026-03-02T07:30:00",
              "day": "2026-03-02", "flag": True}
-    for data in (valid, dict(valid, must=None), dict(valid, count=None), {k: v for k, v in valid.items() if k != "count"},
-                 dict(valid, naive=None), dict(valid, flag="true"), dict(valid, count="3"), dict(valid, note="n")):
+    for data in (valid, dict(valid, must=None), dict(valid, count=None),
+                 {k: v for k, v in valid.items() if k != "count"}, dict(valid, naive=None), dict(valid, flag="true"),
+                 dict(valid, count="3"), dict(valid, note="n")):
         assert _strict(compiled.load(data)) == _strict(schema.load(data))
         assert list(compiled.load(data)) == list(schema.load(data))  # the same keys in the same order
     for bad in ({"must": missing}, {"word": "c"}, {"word": None}, {"word": missing}, {"count": 0}, {"count": True},
