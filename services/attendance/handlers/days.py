@@ -214,7 +214,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         fresh = new_punches.get(employee_id) if new_punches is not None else None
         for local_date in dates:
             day_punches = grouped.get(local_date, ())
-            if fresh is not None and not any(p.punch_id in fresh for p in day_punches):
+            if fresh is not None and fresh.isdisjoint([p.punch_id for p in day_punches]):
                 continue
             if not day_punches and not force and (built is None or (employee_id, local_date) not in built):
                 continue
