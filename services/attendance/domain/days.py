@@ -20,6 +20,7 @@ Rules chosen (all numbers come from the AttendancePolicy):
   any working day even when an absence justifies it; missing flags are never set on rest days or holidays.
 """
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -221,7 +222,7 @@ def build_day(
         early_band=_band(deducted, early, missing_clock_out, policy.early_leave_band, policy.missing_clock_out_band),
         missing_clock_in=missing_clock_in,
         missing_clock_out=missing_clock_out,
-        punch_ids=tuple(p.punch_id for p in ordered),
+        punch_ids=tuple([p.punch_id for p in ordered]),
         absence_kind=justified.kind if justified else None,
         absence_reference=justified.reference if justified else None,
     )
@@ -232,11 +233,17 @@ def _clock_times(ordered: list[Punch], shift: PlannedShift | None, policy: Atten
     if not ordered:
         return None, None
     first, last = ordered[0].at, ordered[-1].at
-    if len(ordered) > 1 and last - first >= timedelta(minutes=policy.repeat_punch_minutes):
+    if len(ordered) > 1 and last - first >= _minutes(policy.repeat_punch_minutes):
         return first, last
     if shift is None or first <= shift.midpoint:
         return first, None
     return None, last
+
+
+@functools.lru_cache(maxsize=64)
+def _minutes(count: int) -> timedelta:
+    """A policy's number of minutes as a timedelta (building one takes longer than a day's other arithmetic)."""
+    return timedelta(minutes=count)
 
 
 def _whole_minutes(earlier: datetime, later: datetime) -> int:
@@ -282,4 +289,6 @@ def _band(deducted: bool, minutes: int, missing: bool, band_for, missing_band: s
 
 def _covering_absence(absences: Iterable[Absence], local_date: date) -> Absence | None:
     covering = [a for a in absences if a.covers(local_date)]
-    return min(covering, key=lambda a: _ABSENCE_PRECEDENCE.index(a.kind), default=None)
+    if not covering:
+        return None
+    return min(covering, key=lambda a: _ABSENCE_PRECEDENCE.index(a.kind))

@@ -132,6 +132,9 @@ def _employees(session: Session, ids: Iterable[str]) -> dict:
         among(session, e.employee_id, ids))).all()}
 
 
+_TWO_DAYS = timedelta(days=2)  # a build window reaches this far either side of its dates, for night shifts' punches
+
+
 def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config: AttendanceConfig,
                  force: bool = False, new_punches: Mapping[str, set[str]] | None = None,
                  employees: Mapping | None = None) -> list[dict]:
@@ -165,7 +168,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         zone = employee.zone if employee else config.default_zone
         schedule = schedules.get(employee.schedule_id) if employee and employee.schedule_id else None
         windows.append((employee_id, employee, zone, schedule or default, dates,
-                        dates[0] - timedelta(days=2), dates[-1] + timedelta(days=2)))
+                        dates[0] - _TWO_DAYS, dates[-1] + _TWO_DAYS))
     low, high = min(w[5] for w in windows), max(w[6] for w in windows)
     holidays = holiday_dates(session, low, high)
     by_bounds = defaultdict(set)  # a punch window in UTC -> the employees reading it (usually one or two windows)
@@ -209,7 +212,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
             start, end = _punch_bounds(first, last, zone)
             own = [punch for punch in own if start <= punch.at < end]
         grouped = assign_to_windows(own, punch_windows, zone)
-        covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences[employee_id]
+        covering = [Absence(r.kind, r.start_date, r.end_date, r.reference) for r in absences.get(employee_id, ())
                     if r.start_date <= last and r.end_date >= first]
         fresh = new_punches.get(employee_id) if new_punches is not None else None
         for local_date in dates:
