@@ -139,8 +139,11 @@ def assign_punches(
     return assign_to_windows(punches, shift_windows(shifts_by_date, policy), zone)
 
 
-def shift_windows(shifts_by_date: Mapping[date, PlannedShift | None],
-                  policy: AttendancePolicy) -> tuple[tuple[datetime, datetime, datetime, datetime, date], ...]:
+# A shift's punch window: (opens, closes, the shift's start, its end, its local date).
+Window = tuple[datetime, datetime, datetime, datetime, date]
+
+
+def shift_windows(shifts_by_date: Mapping[date, PlannedShift | None], policy: AttendancePolicy) -> tuple[Window, ...]:
     """The window in which punches count for each planned shift, in the order of the shifts' starts: (opens,
     closes, the shift's start, its end, its local date). Employees with the same shifts share their windows."""
     before = timedelta(minutes=policy.punch_window_before_minutes)
@@ -149,7 +152,7 @@ def shift_windows(shifts_by_date: Mapping[date, PlannedShift | None],
                  for s in sorted((s for s in shifts_by_date.values() if s is not None), key=_START))
 
 
-def assign_to_windows(punches: Iterable[Punch], windows: tuple[tuple[datetime, datetime, datetime, datetime, date], ...],
+def assign_to_windows(punches: Iterable[Punch], windows: tuple[Window, ...],
                       zone: str) -> dict[date, tuple[Punch, ...]]:
     """`assign_punches` with the shifts' windows given (`shift_windows`)."""
     grouped: dict[date, list[Punch]] = {}

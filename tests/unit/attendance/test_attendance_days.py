@@ -99,8 +99,9 @@ def test_every_punch_goes_to_the_containing_window_with_the_nearest_boundary_or_
     every = [Punch(str(n), at(MONDAY, "00:00:00", MAKASSAR) + timedelta(minutes=n)) for n in range(6 * 24 * 60)]
 
     def expected(punch):
-        around = [(min(abs(punch.at - s.start), abs(punch.at - s.end)), s.start, s.local_date) for s in shifts.values()
-                  if s is not None and s.start - timedelta(minutes=before) <= punch.at <= s.end + timedelta(minutes=after)]
+        around = [(min(abs(punch.at - s.start), abs(punch.at - s.end)), s.start, s.local_date)
+                  for s in shifts.values() if s is not None
+                  and s.start - timedelta(minutes=before) <= punch.at <= s.end + timedelta(minutes=after)]
         return min(around)[2] if around else punch.at.astimezone(ZoneInfo(MAKASSAR)).date()
 
     grouped = assign_punches(reversed(every), shifts, MAKASSAR, policy)
