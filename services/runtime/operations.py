@@ -25,6 +25,7 @@ from runtime.monitoring import DLQ_GROUP, Broker
 AUDIT_TOPIC = "ops.audit"
 OUTBOX_STUCK_S = 300  # as the KinerjaOutboxStuck alert
 INGEST_STUCK_S = 900  # as the KinerjaIngestBacklogGrowing alert
+NIGHTLY_BEHIND_S = 2 * 3600  # as the KinerjaNightlyBuildBehind alert
 
 
 def dead_letter_topics() -> list[str]:
@@ -228,7 +229,8 @@ def read_platform(names: list[str], env, timeout_s: float = 10.0) -> list[Servic
 
 def problems(services: list[ServiceStatus]) -> list[str]:
     """What is wrong, one line each (empty when all is well): a service down or not ready, an outbox not
-    draining, dead letters waiting, uploads not ingested, devices silent in working hours."""
+    draining, dead letters waiting, uploads not ingested, the nightly build of everyone's days behind, devices
+    silent in working hours."""
     found = []
     dead_letters: dict[str, float] = {}
     for s in services:
@@ -244,6 +246,10 @@ def problems(services: list[ServiceStatus]) -> list[str]:
         if s.maximum("kinerja_attendance_ingest_oldest_age_seconds") > INGEST_STUCK_S:
             found.append(f"{s.name}: {s.total('kinerja_attendance_ingest_waiting'):.0f} uploads waiting for the "
                          f"ingest job, the oldest {s.maximum('kinerja_attendance_ingest_oldest_age_seconds'):.0f} s")
+        if s.maximum("kinerja_attendance_date_build_overdue_seconds") > NIGHTLY_BEHIND_S:
+            found.append(f"{s.name}: the nightly build of everyone's days is "
+                         f"{s.maximum('kinerja_attendance_date_build_overdue_seconds') / 3600:.1f} h behind "
+                         "(docs/OPERATIONS.md, KinerjaNightlyBuildBehind)")
         for labels, value in s.series("kinerja_attendance_device_silent"):
             if value:
                 found.append(f"{s.name}: device {labels['device']} (unit {labels['unit'] or '-'}) silent in working hours")
@@ -267,8 +273,10 @@ def render_status(services: list[ServiceStatus], found: list[str], now: float | 
     attendance = next((s for s in services if s.name == "attendance" and s.samples), None)
     if attendance:
         silent = [labels["device"] for labels, v in attendance.series("kinerja_attendance_device_silent") if v]
+        overdue = attendance.maximum("kinerja_attendance_date_build_overdue_seconds")
         lines += ["", f"ingest backlog: {attendance.total('kinerja_attendance_ingest_waiting'):.0f} uploads, oldest "
                       f"{attendance.maximum('kinerja_attendance_ingest_oldest_age_seconds'):.0f}s; "
+                      f"nightly build: {f'{overdue / 3600:.1f} h behind' if overdue else 'up to date'}; "
                       f"silent devices: {', '.join(silent) or 'none'}"]
     lines += ["", "OK: nothing needs attention" if not found else f"{len(found)} problem(s):"]
     lines += [f"  - {line}" for line in found]
