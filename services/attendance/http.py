@@ -15,6 +15,7 @@ from attendance.config import AttendanceConfig
 from attendance.domain import adms
 from attendance.domain.presence import Fix
 from attendance.handlers import checkins, days, devices, punches
+from attendance.handlers.shared import today_of
 from contracts.attendance import ABSENCE_KINDS
 from contracts.directory import ZONES
 from contracts.vocabulary import NIP
@@ -308,11 +309,11 @@ def post_punches():
 
 RANGE_QUERY = {"employee_id": "default: the caller",
                "from": fields.Date(metadata={"description": f"default: 30 days before `to`, at most {MAX_RANGE_DAYS} days"}),
-               "to": fields.Date(metadata={"description": "default: today"})}
+               "to": fields.Date(metadata={"description": "default: today in the employee's zone"})}
 
 
-def _range() -> tuple[date, date]:
-    end = date_arg("to") or date.today()
+def _range(employee_id: str) -> tuple[date, date]:
+    end = date_arg("to") or today_of(db(), employee_id, _now(), _config())
     start = date_arg("from") or end - timedelta(days=30)
     if start > end or (end - start).days > MAX_RANGE_DAYS:
         raise Invalid(f"from must be on or before to, at most {MAX_RANGE_DAYS} days apart", field="from",
@@ -333,7 +334,7 @@ def _readable_employee() -> str:
 def get_punches():
     """An employee's punches (`employee_id`, `from`, `to`): own, a report's, or anyone's for admin/ops."""
     employee_id = _readable_employee()
-    start, end = _range()
+    start, end = _range(employee_id)
     return {"employee_id": employee_id, "punches": punches.list_punches(db(), employee_id, start, end)}
 
 
@@ -343,7 +344,7 @@ def get_punches():
 def get_days():
     """An employee's attendance days (`employee_id`, `from`, `to`), each with its version."""
     employee_id = _readable_employee()
-    start, end = _range()
+    start, end = _range(employee_id)
     return {"employee_id": employee_id, "days": days.list_days(db(), employee_id, start, end)}
 
 
@@ -382,7 +383,7 @@ def post_absence():
 def get_absences():
     """An employee's absences (`employee_id`, `from`, `to`)."""
     employee_id = _readable_employee()
-    start, end = _range()
+    start, end = _range(employee_id)
     return {"employee_id": employee_id, "absences": days.list_absences(db(), employee_id, start, end)}
 
 
@@ -547,7 +548,7 @@ def get_checkins():
     """An employee's check-ins with everything kept about them (`employee_id`, `from`, `to`): own, a report's,
     their unit's for a verifier, anyone's for admin/ops."""
     employee_id = _readable_employee()
-    start, end = _range()
+    start, end = _range(employee_id)
     return {"employee_id": employee_id, "checkins": checkins.list_checkins(db(), employee_id, start, end, _now())}
 
 

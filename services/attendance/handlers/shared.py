@@ -1,7 +1,8 @@
 """Small helpers the attendance use cases share."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,3 +33,12 @@ def zone_of(device_row, config: AttendanceConfig) -> str:
 
 def employee_row(session: Session, employee_id: str):
     return session.execute(select(tables.employees).where(tables.employees.c.employee_id == employee_id)).first()
+
+
+def today_of(session: Session, employee_id: str, now: datetime, config: AttendanceConfig) -> date:
+    """Today where the employee works: the local date in their zone (attendance's projection of them; the service's
+    default zone for one it does not know). The server's own date is UTC's: from midnight to 07:00 in Jakarta
+    (09:00 in Jayapura) it is still yesterday there, and a clock-in of this morning would fall outside "the last 30
+    days" that a list without dates asks for."""
+    zone = session.execute(select(tables.employees.c.zone).where(tables.employees.c.employee_id == employee_id)).scalar()
+    return now.astimezone(ZoneInfo(zone or config.default_zone)).date()

@@ -102,3 +102,18 @@ def test_devices_show_last_contact_and_are_marked_silent_during_working_hours(at
     listed = {d["device_serial"]: d for d in att.client.get("/devices", headers=token(new_nip(), "ops")).json["devices"]}
     assert listed[chatty]["silent"] is False and listed[quiet]["last_seen_at"] == long_ago.isoformat()
     assert att.client.get("/devices", headers=token(new_nip(), "staff")).status_code == 403
+
+
+def test_a_list_without_dates_ends_today_where_the_employee_works(att, new_nip):
+    """The server's date is UTC's; from midnight to 07:00 in Jakarta (09:00 in Jayapura) it is still yesterday
+    there, and a list of punches, days, absences or check-ins without dates must still hold this morning's."""
+    from attendance.handlers.shared import today_of
+    config = att.client.application.extensions["kinerja"].service
+    east, west = att.employee(new_nip("7"), zone="Asia/Jayapura"), att.employee(new_nip("8"), zone="Asia/Jakarta")
+    with att.sessions() as session:
+        late_evening_utc = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 23:30 in Jakarta, 01:30 in Jayapura
+        assert today_of(session, west, late_evening_utc, config) == date(2026, 12, 1)
+        assert today_of(session, east, late_evening_utc, config) == date(2026, 12, 2)
+        after_midnight = datetime(2026, 12, 1, 17, 30, tzinfo=UTC)  # 00:30 in Jakarta
+        assert today_of(session, west, after_midnight, config) == date(2026, 12, 2)
+        assert today_of(session, "199001012020011999", after_midnight, config) == date(2026, 12, 2)  # default zone
