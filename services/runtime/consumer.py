@@ -146,11 +146,6 @@ class EventConsumer:
                 parsed.append((record, parse_event(record.value)))
             except InvalidEvent as exc:
                 self._dead_letter(record, f"invalid event: {exc}")
-        return self._handle_parsed(parsed, redelivery_possible)
-
-    def _handle_parsed(self, parsed: list, redelivery_possible: bool) -> int:
-        """Apply parsed (record, event) pairs in one transaction, or, if that fails, each alone with its retries;
-        return how many were skipped as applied before."""
         if len(parsed) > 1:
             try:
                 return len(parsed) - self.apply_batch([event for _, event in parsed], redelivery_possible)
