@@ -434,13 +434,40 @@ def _cpu(pg: str, processes: dict[str, subprocess.Popen]) -> dict[str, dict[int,
         out[f"{name} postgres"] = {}
     for application, pid in backends:
         out.setdefault(f"{application.removeprefix('bench-p2f-')} postgres", {})[pid] = _cpu_seconds([pid])
+    # what else shares the two cores: the broker(s) this bench started, the bench itself (the devices' threads,
+    # the probes, the watch), and the whole machine (`_machine_busy`), so that the rest is known too
+    ours = os.getpid()
+    out["kafka broker"] = {pid: _cpu_seconds([pid]) for pid in _children(ours) if _is_java(pid)}
+    out["bench (devices, probes, watch)"] = {ours: _cpu_seconds([ours])}
+    out[MACHINE] = {0: _machine_busy()}
     return out
 
 
+MACHINE = "machine (every process, every core)"
+
+
+def _is_java(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "java"
+    except OSError:
+        return False
+
+
+def _machine_busy() -> float:
+    """CPU seconds the machine's cores have been busy since boot (Linux /proc/stat: all but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_used(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]]) -> dict[str, float]:
-    """CPU seconds used between two `_cpu` looks (a pid born in between counted in full)."""
-    return {name: round(sum(seconds - start.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items()), 1)
+    """CPU seconds used between two `_cpu` looks (a pid born in between counted in full), and what the machine
+    spent besides every part named (PostgreSQL's own processes, short-lived ones, anything else running)."""
+    used = {name: round(sum(seconds - start.get(name, {}).get(pid, 0.0) for pid, seconds in pids.items()), 1)
             for name, pids in end.items()}
+    if MACHINE in used:
+        used["the rest of the machine"] = round(used[MACHINE] - sum(v for k, v in used.items() if k != MACHINE), 1)
+    return used
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
