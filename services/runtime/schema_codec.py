@@ -37,13 +37,17 @@ class Unsure(Exception):
 
 
 class Codec:
-    """`load(data)` and `dump(obj)` of one schema, compiled; see the module's text."""
+    """`load(data)` and `dump(obj)` of one schema, compiled, and `load_dump(data)` for data the platform builds
+    itself; see the module's text."""
 
-    __slots__ = ("load", "dump")
+    __slots__ = ("load", "dump", "load_dump")
 
-    def __init__(self, load: Callable[[Any], dict], dump: Callable[[Any], dict]):
+    def __init__(self, load: Callable[[Any], dict], dump: Callable[[Any], dict],
+                 load_dump: Callable[[Any], tuple[dict, dict]]):
         self.load = load  # what `Schema.load(data)` returns; raises `Unsure` instead of deciding anything else
         self.dump = dump  # what `Schema.dump(obj)` returns
+        # (`Schema.load(data)`, `Schema.dump` of that) for a dict of every field's own loaded values; else `Unsure`
+        self.load_dump = load_dump
 
 
 def _get(obj, key):
@@ -323,6 +327,64 @@ def _dump_source(schema: Schema) -> Callable[[Any], dict] | None:
     return src.function("dump")
 
 
+def _typed_test(field: fields.Field) -> tuple[str, str] | None:
+    """For a field whose loaded values are of one plain kind: (the test that `v` is such a value, which its
+    `_deserialize` returns unchanged, the expression of its `_serialize` of `v`), with `{}` for the names the
+    generated text gives the types and `isoformat`; None for any other field."""
+    kind = type(field)
+    same = _passes_through(field)
+    if same is not None:  # a str for a `String`, an int (not a bool) for an `Integer`, a bool for a `Boolean`
+        return f"type(v) is {{{same.__name__}}}", "v"
+    if _iso_parser(field) is None:
+        return None
+    if kind is fields.Date:  # a date, not a datetime (a `Date` field would load a datetime as it is, and dump its time)
+        return "type(v) is {date}", "v.isoformat()"
+    if kind is fields.AwareDateTime:  # `utils.is_aware`, as its `_deserialize` tests it
+        return "type(v) is {datetime} and v.tzinfo is not None and v.utcoffset() is not None", "{isoformat}(v)"
+    if kind is fields.NaiveDateTime:
+        return "type(v) is {datetime} and v.tzinfo is None", "{isoformat}(v)"
+    return "type(v) is {datetime}", "{isoformat}(v)"  # `DateTime`
+
+
+def _load_dump_source(schema: Schema) -> Callable[[Any], tuple[dict, dict]]:
+    """(`Schema.load(data)`, `Schema.dump` of that) in one pass, for the data a producer builds from its own typed
+    values: a dict with every field's key and no other, each value of the kind its field loads as it is (a str for a
+    `String`, an int for an `Integer`, an aware datetime for an `AwareDateTime`, a date for a `Date`...) or None
+    where the field allows it, within the field's validators. The loaded values are the given ones (marshmallow's
+    `_deserialize` returns such a value itself), the dumped ones their `_serialize` (a date or an instant as
+    `isoformat()`). `Unsure` for anything else, and always for a schema with a field of another kind, a field
+    loaded or dumped under another name, or a field only loaded or only dumped: the caller then loads and dumps."""
+    src = _Source()
+    types = {"str": src.name(str), "int": src.name(int), "bool": src.name(bool), "date": src.name(date),
+             "datetime": src.name(datetime), "isoformat": src.name(isoformat)}
+    load_fields, dump_fields = schema.load_fields, schema.dump_fields
+    plain = load_fields.keys() == dump_fields.keys() and all(
+        dump_fields[name] is field and field.data_key in (None, name) and field.attribute in (None, name)
+        and not (field.pre_load or field.post_load) for name, field in load_fields.items())
+    tests = [_typed_test(field) for field in load_fields.values()] if plain else [None]
+    if any(test is None for test in tests):
+        src.lines = ["def load_dump(data):", "    raise Unsure"]
+        return src.function("load_dump")
+    body = []
+    for number, ((name, field), (test, wire)) in enumerate(zip(load_fields.items(), tests)):
+        checks = [f"        {_check(src, validator)}" for validator in field.validators]
+        body += [f"    v = data[{name!r}]",
+                 f"    if {test.format(**types)}:", *checks, f"        w = {wire.format(**types)}",
+                 "    elif v is None: w = None" if field.allow_none else "",  # validators are not run on None
+                 "    else: raise Unsure",
+                 f"    v{number}, w{number} = v, w"]
+    loaded = ", ".join(f"{name!r}: v{n}" for n, name in enumerate(load_fields))
+    numbers = {name: n for n, name in enumerate(load_fields)}
+    dumped = ", ".join(f"{name!r}: w{numbers[name]}" for name in dump_fields)  # in the dump's own order
+    src.lines = ["def load_dump(data):",
+                 f"    if type(data) is not dict or data.keys() != {src.name(frozenset(load_fields))}: raise Unsure",
+                 "    try:", *("    " + line for line in body if line),
+                 "    except (ValidationError, ValueError, TypeError):",  # a validator's refusal or failure
+                 "        raise Unsure from None",
+                 f"    return {{{loaded}}}, {{{dumped}}}"]
+    return src.function("load_dump")
+
+
 @functools.cache
 def _compiled(schema: Schema) -> Codec | None:
     schema_class = type(schema)
@@ -332,7 +394,7 @@ def _compiled(schema: Schema) -> Codec | None:
     load, dump = _load_source(schema), _dump_source(schema)
     if load is None or dump is None:
         return None
-    return Codec(load, dump)
+    return Codec(load, dump, _load_dump_source(schema))
 
 
 def codec(schema: Schema) -> Codec | None:

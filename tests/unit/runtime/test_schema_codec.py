@@ -8,6 +8,7 @@ is the fast path), and dumps must agree.
 """
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
@@ -15,6 +16,8 @@ from marshmallow.utils import missing
 
 from contracts.envelope import EnvelopeSchema
 from contracts.registry import EVENTS
+from contracts.vocabulary import EntryState
+from runtime import jsoncodec
 from runtime.schema_codec import Unsure, codec
 
 POOL = [
@@ -208,3 +211,102 @@ def test_required_keys_values_taken_as_they_come_and_instants_keep_every_check()
             compiled.load(data)
         with pytest.raises(ValidationError):
             schema.load(data)
+
+
+class _Instant(datetime):
+    """A datetime of another class: its own type, which the one-pass path leaves to marshmallow."""
+
+
+class _Text(str):
+    pass
+
+
+TYPED_POOL = POOL + [
+    datetime(2026, 3, 2, 7, 30, tzinfo=timezone(timedelta(hours=7))), datetime(2026, 3, 2, 7, 30, 0, 250),
+    datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Asia/Jayapura")), _Instant(2026, 3, 2, 0, 30, tzinfo=UTC),
+    _Instant(2026, 3, 2, 7, 30), date(1999, 12, 31), _Text("198001012005011001"), _Text("adms"),
+    EntryState.APPROVED, 2 ** 62, 1.0,
+]
+
+
+def _typed_example(schema: Schema) -> dict:
+    """A valid example as the producer builds it: every field's key, each value as `Schema.load` gives it."""
+    loaded = schema.load(_example(schema))
+    return {name: loaded.get(name) for name in schema.load_fields}
+
+
+def _agree_in_one_pass(schema: Schema, data) -> bool:
+    """True when `load_dump` decided `data`: then marshmallow accepts it, loads the same values (same types, same
+    order) and dumps what `load_dump` dumped, to the same JSON text."""
+    try:
+        fast, wire = codec(schema).load_dump(data)
+    except Unsure:
+        return False
+    slow = schema.load(data)  # must not raise: the one pass answers only for data marshmallow accepts
+    assert _strict(fast) == _strict(slow) and list(fast) == list(slow), (data, fast, slow)
+    dumped = schema.dump(slow)
+    assert _strict(wire) == _strict(dumped) and list(wire) == list(dumped), (data, wire, dumped)
+    assert jsoncodec.dumps(wire, sort_keys=True) == jsoncodec.dumps(dumped, sort_keys=True)
+    return True
+
+
+@pytest.mark.parametrize("name,schema", list(_schemas()), ids=[n for n, _ in _schemas()])
+def test_the_one_pass_load_and_dump_is_marshmallows_load_then_dump_on_every_contract(name, schema):
+    compiled = codec(schema)
+    if compiled is None:
+        return
+    example = _typed_example(schema)
+    decided = _agree_in_one_pass(schema, example)
+    for name_ in schema.load_fields:
+        for value in _choices(schema.load_fields[name_]) + TYPED_POOL:
+            decided += _agree_in_one_pass(schema, dict(example, **{name_: value}))
+        assert not _agree_in_one_pass(schema, {k: v for k, v in example.items() if k != name_})
+    assert not _agree_in_one_pass(schema, dict(example, surprise=1))
+    if name == "attendance.punch.recorded":  # the punches' data is built of plain values: the fast path decides it
+        assert decided > 2 * len(schema.load_fields)
+
+
+def test_the_one_pass_refuses_what_the_schema_refuses_and_stands_aside_for_other_kinds():
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+
+    class Shapes(Schema):
+        word = fields.String(required=True, validate=validate.OneOf(["a", "b"]))
+        nip = fields.String(required=True, validate=validate.Regexp(r"^\d{3}$"))
+        count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+        aware = fields.AwareDateTime(required=True, validate=validate.Range(min=first))
+        naive = fields.NaiveDateTime(load_default=None, allow_none=True)
+        day = fields.Date(required=True, validate=validate.Range(min=date(2026, 1, 1)))
+        flag = fields.Boolean(load_default=False)
+
+    schema, compiled = Shapes(), codec(Shapes())
+    valid = {"word": "a", "nip": "123", "count": 2, "aware": datetime(2026, 3, 2, tzinfo=UTC),
+             "naive": datetime(2026, 3, 2, 7, 30), "day": date(2026, 3, 2), "flag": True}
+    for data in (valid, dict(valid, count=None), dict(valid, naive=None)):
+        assert _agree_in_one_pass(schema, data)
+    for bad in ({"word": "c"}, {"word": None}, {"nip": "12"}, {"nip": "1234"}, {"count": 0}, {"count": True},
+                {"count": 2.0}, {"aware": datetime(2025, 12, 31, 23, tzinfo=UTC)}, {"aware": datetime(2026, 3, 2)},
+                {"aware": None}, {"naive": datetime(2026, 3, 2, tzinfo=UTC)}, {"day": date(2025, 12, 31)},
+                {"day": datetime(2026, 3, 2)}, {"flag": None}, {"flag": 1}):
+        data = dict(valid, **bad)
+        with pytest.raises(Unsure):
+            compiled.load_dump(data)
+        try:  # refused by the schema (a date compared with a datetime: a TypeError), or left to the load and dump
+            schema.load(data)
+        except (ValidationError, TypeError):
+            pass
+    with pytest.raises(Unsure):  # a key missing, even one the schema defaults, is the schema's to fill
+        compiled.load_dump({k: v for k, v in valid.items() if k != "flag"})
+
+    class Renamed(Schema):
+        a = fields.String(data_key="b")
+
+    class Listed(Schema):
+        a = fields.List(fields.String())
+
+    class DumpOnly(Schema):
+        a = fields.String()
+        b = fields.String(dump_only=True)
+
+    for other, data in ((Renamed(), {"b": "x"}), (Listed(), {"a": ["x"]}), (DumpOnly(), {"a": "x", "b": "y"})):
+        with pytest.raises(Unsure):
+            codec(other).load_dump(data)
