@@ -108,12 +108,12 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
         elif table == "ATTPHOTO":
             rejected += _store_photo(session, upload, now)
     # One order for every writer, so concurrent workers inserting the same keys wait rather than deadlock.
-    new = store_device_punches(session, [punches[key] for key in sorted(punches)], now)
+    stored, published = store_device_punches(session, [punches[key] for key in sorted(punches)], now)
     if rejected:
         session.execute(insert(tables.rejected_lines), rejected)
     r = tables.raw_uploads.c
     session.execute(update(tables.raw_uploads).where(r.id.in_([u.id for u in uploads])).values(processed_at=now))
-    return IngestReport(len(uploads), len(new), sum(1 for row in new if row.employee_id), len(rejected))
+    return IngestReport(len(uploads), stored, published, len(rejected))
 
 
 def _store_templates(session: Session, serial: str, templates: Iterable[adms.Template], now: datetime) -> None:

@@ -24,33 +24,40 @@ PUNCH_RECORDED = "attendance.punch.recorded"
 
 def store_punches(session: Session, rows: list[dict], now: datetime) -> list:
     """Insert punches ignoring those already stored; publish the new matched ones; return the new rows."""
-    return _published(session, store.insert_punches(session, rows), now)
-
-
-def store_device_punches(session: Session, rows: list[dict], now: datetime) -> list:
-    """Insert punches read from device uploads (`store.DEVICE_PUNCH_FIELDS`), matched to their enrolments as
-    they are stored, ignoring those already stored; publish the new matched ones; return the new rows."""
-    return _published(session, store.insert_device_punches(session, rows, now), now)
-
-
-def _published(session: Session, new: list, now: datetime) -> list:
-    publish_punches(session, [r for r in new if r.employee_id], now)
+    new = store.insert_punches(session, rows)
+    publish_punches(session, new, now)
     return new
 
 
+def store_device_punches(session: Session, rows: list[dict], now: datetime) -> tuple[int, int]:
+    """Insert punches read from device uploads (`store.DEVICE_PUNCH_FIELDS`), matched to their enrolments as
+    they are stored, ignoring those already stored; publish the new matched ones; return how many punches were
+    new and how many of them were published."""
+    new = store.insert_device_punches(session, rows, now)
+    return len(new), publish_punches(session, new, now)
+
+
 def punch_data(row) -> dict:
-    """A stored punch as `attendance.punch.recorded` data."""
+    """A stored punch as `attendance.punch.recorded` data. `row` begins with `store.PUNCH_COLUMNS` in their order
+    (as every statement returning punches selects them), read by position: a SQLAlchemy row's attribute costs
+    0.5 µs, eleven of them more than the rest of the punch's event."""
+    punch_id, device_serial, pin, employee_id, source, at, local_time, zone, local_date, device_status, verify = \
+        row[:len(store.PUNCH_COLUMNS)]
     return {
-        "punch_id": str(row.id), "employee_id": row.employee_id, "device_serial": row.device_serial, "pin": row.pin,
-        "source": row.source, "at": aware(row.at), "local_time": row.local_time, "zone": row.zone,
-        "local_date": row.local_date, "device_status": row.device_status, "verify": row.verify,
+        "punch_id": str(punch_id), "employee_id": employee_id, "device_serial": device_serial, "pin": pin,
+        "source": source, "at": aware(at), "local_time": local_time, "zone": zone, "local_date": local_date,
+        "device_status": device_status, "verify": verify,
     }
 
 
-def publish_punches(session: Session, rows, now: datetime) -> None:
-    """One `attendance.punch.recorded` per matched punch, validated together, written in one statement."""
-    if rows:
-        publish(session, *make_events(PUNCH_RECORDED, ((r.employee_id, punch_data(r)) for r in rows), PRODUCER, now))
+def publish_punches(session: Session, rows, now: datetime) -> int:
+    """One `attendance.punch.recorded` per matched punch of `rows` (those with an employee), validated together,
+    written in one statement; return how many."""
+    matched = [data for data in map(punch_data, rows) if data["employee_id"]]
+    if matched:
+        publish(session, *make_events(PUNCH_RECORDED, ((data["employee_id"], data) for data in matched), PRODUCER,
+                                      now))
+    return len(matched)
 
 
 # --- JSON punches -----------------------------------------------------------------------------------------
