@@ -347,6 +347,7 @@ def part_job(pg: str, args) -> dict:
     from attendance.app import build_context
     from attendance.jobs import drain
     from runtime.config import Settings
+    from runtime.consumer import collect_for_polls
     from runtime.db import make_engine, make_session_factory
     from runtime.migrate import upgrade
     serials = [f"BENCH{n:05d}" for n in range(args.devices)]
@@ -367,6 +368,7 @@ def part_job(pg: str, args) -> dict:
             with sessions() as session:  # the pool's connection opened: its backend is the one measured
                 session.execute(text("SELECT 1"))
             backends = _backends(engine, "bench-job")
+            collect_for_polls()  # the collector as `jobs.run` sets it
             load = os.getloadavg()[0]
             cpu0, backend0, t0 = time.process_time(), _cpu_seconds(backends), time.perf_counter()
             report = drain(sessions, config, args.ingest_batch)
