@@ -175,20 +175,20 @@ def _punch_batch(body: bytes, read_line) -> AttlogBatch:
 # The plain form of an ATTLOG line (ASCII, no padding): PIN, time, status, verify, workcode, then plain
 # fields. A line of this form is read here in one match; any other goes through the field-by-field reading
 # below, which gives the same record for a plain line and the reason for a bad one.
-_PLAIN_ATTLOG = re.compile(rb"([0-9A-Za-z]{1,24})\t(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})"
+_PLAIN_ATTLOG = re.compile(rb"([0-9A-Za-z]{1,24})\t(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})"
                            rb"\t(-?\d{1,9})\t(-?\d{1,9})\t([0-9A-Za-z]*)((?:\t[0-9A-Za-z]*)*)")
 
 
 def _attlog_record(raw: bytes) -> AttlogRecord:
     plain = _PLAIN_ATTLOG.fullmatch(raw)
     if plain is not None:
-        pin, year, month, day, hour, minute, second, status, verify, workcode, rest = plain.groups()
+        pin, when, status, verify, workcode, rest = plain.groups()
         more = rest.split(b"\t")[1:]
         count = MIN_ATTLOG_FIELDS + len(more)
         sequence = more[SEQUENCE_FIELDS - MIN_ATTLOG_FIELDS - 1] if count == SEQUENCE_FIELDS else b""
         if count <= MAX_ATTLOG_FIELDS and (not sequence or sequence.isdigit() and len(sequence) <= 18):
-            try:
-                local_time = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+            try:  # the time's digits in `fromisoformat`'s form: one call, the same ranges checked as `datetime()`
+                local_time = datetime.fromisoformat(when.decode())
             except ValueError:
                 pass  # not a real date: the reading below says so
             else:

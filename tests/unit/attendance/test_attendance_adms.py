@@ -278,3 +278,34 @@ def test_mixed_line_endings_keep_their_line_numbers():
     parsed = parse_attlog(b"46\t2025-01-29 06:58:48\t0\t15\t0\rcut\r\n\r8\t2025-01-29 12:10:17\t1\t1\t0\n")
     assert [r.pin for r in parsed.records] == ["46", "8"]
     assert [(r.line_no, r.raw) for r in parsed.rejected] == [(2, "cut")]
+
+
+def _read(read_line, raw: bytes):
+    """A line's record, or the reason it is refused."""
+    from attendance.domain.adms import _Refused
+    try:
+        return read_line(raw)
+    except _Refused as refusal:
+        return ("refused", str(refusal))
+
+
+def test_the_one_match_reading_of_a_plain_line_is_the_field_by_field_reading(monkeypatch):
+    """Every line, plain or not, real date or not, reads as the field-by-field reading reads it; a plain line with a
+    real date is read without it."""
+    from attendance.domain import adms
+    from attendance.domain.adms import _attlog_fields, _attlog_record
+    times = [b"2025-01-29 06:58:48", b"2024-02-29 23:59:59", b"2025-02-29 08:00:00", b"2025-02-30 08:00:00",
+             b"2025-13-01 08:00:00", b"2025-00-10 08:00:00", b"2025-01-00 08:00:00", b"0000-01-01 00:00:00",
+             b"9999-12-31 23:59:59", b"2025-01-29 24:00:00", b"2025-01-29 23:60:00", b"2025-01-29 23:59:60",
+             b"2025-1-29 06:58:48", b"2025-01-29T06:58:48", b"2025-01-29 06:58", b"2025-01-29 06:58:48.5",
+             b"\xd9\xa2025-01-29 06:58:48", b" 2025-01-29 06:58:48"]
+    tails = [b"\t0\t15\t0\t0\t0\t0\t0\t0\t10881", b"\t1\t1\t0", b"\t0\t25\t0\t0\t0\t0\t0\t0", b"\t-1\t2\tA7",
+             b"\t0\t1\t0\t0\t0\t0\t0\t0\t1234567890123456789", b"\tx\t1\t0"]
+    lines = [pin + b"\t" + time + tail for pin in (b"46", b"A1", b"0" * 25) for time in times for tail in tails]
+    accepted = 0
+    for raw in lines:
+        assert _read(_attlog_record, raw) == _read(_attlog_fields, raw), raw
+        accepted += not isinstance(_read(_attlog_record, raw), tuple)
+    assert accepted >= 30  # real lines among them, read alike
+    monkeypatch.setattr(adms, "_attlog_fields", None)
+    assert _attlog_record(lines[0]) == _attlog_fields(lines[0])
