@@ -80,17 +80,18 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
             batch = PUNCH_TABLES[table](upload.body)
             rejected += _rejected_rows(upload.id, batch.rejected, now)
             zone = zone_of(upload, config)
+            serial, upload_id = upload.device_serial, upload.id  # a row's attribute costs 0.5 µs: read once
             for record in batch.records:
-                key = (upload.device_serial, record.pin, record.local_time)
-                sequence = (upload.device_serial, record.sequence)
+                key = (serial, record.pin, record.local_time)
+                sequence = (serial, record.sequence)
                 if key in punches or (record.sequence is not None and sequence in sequences):
                     continue  # the first wins, as the unique constraints would decide
                 if record.sequence is not None:
                     sequences.add(sequence)
                 punches[key] = {
-                    "device_serial": upload.device_serial, "pin": record.pin, "sequence": record.sequence,
+                    "device_serial": serial, "pin": record.pin, "sequence": record.sequence,
                     "at": local_time_to_utc(record.local_time, zone), "local_time": record.local_time, "zone": zone,
-                    "device_status": record.status, "verify": record.verify, "upload_id": upload.id,
+                    "device_status": record.status, "verify": record.verify, "upload_id": upload_id,
                 }
         elif table == "OPERLOG":
             operlog = adms.parse_operlog(upload.body)
