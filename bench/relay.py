@@ -9,7 +9,12 @@ employees), then, in the same process (the outbox emptied and filled again, unti
 - **serial** (`--serial`): the same outbox drained by `relay_once` in a loop (read 500, send, flush, wait for
   every acknowledgement, mark), the relay as it was before it was pipelined;
 - **idle latency**: with `run_relay` running in a thread and the outbox empty, `--idle` single events, each
-  published in its own transaction; the time from the commit to a consumer receiving it.
+  published in its own transaction; the time from the commit to a consumer receiving it;
+- **concurrent inserts** (`--insert-rate R`): with `run_relay` running in a thread, a second process publishes
+  events in transactions of `--insert-batch` (128, as the ingest job's `runtime.messaging.publish`) at R rows/s
+  for `--insert-seconds`, then the bench waits until the outbox is empty. Each drain (the backlog's too) reports
+  the relay's CPU per row: its process (Python, with the producer's thread) and its PostgreSQL backends (every
+  backend of the bench's database but the inserter's and the bench's own look-ups), from `/proc`.
 
 The topics are created with `KAFKA_PARTITIONS` (default 3) partitions. Without `KAFKA_BOOTSTRAP_SERVERS` a
 throwaway broker is started (`--cluster`: a throwaway three-broker cluster, replication 3, min ISR 2).
@@ -17,12 +22,15 @@ throwaway broker is started (`--cluster`: a throwaway three-broker cluster, repl
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/relay.py --rows 100000
     .venv/bin/python bench/relay.py --rows 100000 --cluster
+    .venv/bin/python bench/relay.py --rows 60000 --rounds 1 --idle 0 --insert-rate 8000 --insert-seconds 30
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -35,11 +43,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 
 
-def _events(count: int, topic_suffix: str):
+INSERTER = "bench-relay-insert"  # the application names of the inserter's backends and of the bench's look-ups,
+WATCHER = "bench-relay-watch"  # not counted as the relay's
+
+
+def _events(count: int, topic_suffix: str, first: int = 0):
     from runtime.events import make_events
     start = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
     items = []
-    for n in range(count):
+    for n in range(first, first + count):
         employee = f"19800101200501{n % 5000:04d}"
         at = start + timedelta(seconds=n)
         items.append((employee, {
@@ -78,6 +90,38 @@ def _refill(sessions, events) -> None:
         session.execute(text("ANALYZE outbox"))
 
 
+class _RelayCpu:
+    """CPU seconds used by this process (the relay and its producer's thread) and by the relay's PostgreSQL backends
+    (every client backend of `database` but the inserter's and the watcher's; one born in between counted in full)."""
+
+    def __init__(self, watch, database: str):
+        self.watch, self.database = watch, database
+        self.names: dict[int, str] = {}  # the backends seen, by pid: their application names
+        self.by_name: dict[str, float] = {}  # after `used`: the backends' CPU seconds by application name
+        self.start = self._look()
+
+    def _look(self) -> tuple[float, dict[int, float]]:
+        from sqlalchemy import text
+        from attendance_ingest import _cpu_seconds
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        with self.watch.connect() as conn:
+            backends = conn.execute(text("SELECT pid, application_name FROM pg_stat_activity WHERE datname = :db AND "
+                                         "backend_type = 'client backend' AND application_name NOT IN (:inserter, "
+                                         ":watcher)"), {"db": self.database, "inserter": INSERTER, "watcher": WATCHER})
+            self.names.update(dict(backends.all()))
+        return usage.ru_utime + usage.ru_stime, {pid: _cpu_seconds([pid]) for pid in self.names}
+
+    def used(self) -> tuple[float, float]:
+        """(process, backends) CPU seconds since this was made; `by_name` holds the backends' by application name."""
+        (process0, backends0), (process1, backends1) = self.start, self._look()
+        for pid, seconds in backends1.items():
+            if pid in backends0 and not seconds:  # ended in between: what it used is not known
+                continue
+            name = self.names[pid] or "pool"
+            self.by_name[name] = self.by_name.get(name, 0.0) + seconds - backends0.get(pid, 0.0)
+        return process1 - process0, sum(self.by_name.values())
+
+
 def _ceiling(producer, events) -> float:
     records = [(e.topic, e.key, e.to_json()) for e in events]
     t0 = time.perf_counter()
@@ -87,10 +131,12 @@ def _ceiling(producer, events) -> float:
     return len(records) / (time.perf_counter() - t0)
 
 
-def _drain_pipelined(sessions, producer) -> float:
+def _drain_pipelined(sessions, producer, watch, database: str) -> tuple[float, tuple[float, float]]:
+    """(rows/s, (process, backends) CPU µs per row) of the relay draining the outbox."""
     from runtime.relay import Relay
     relay = Relay(sessions, producer, "bench")
     total = 0
+    cpu = _RelayCpu(watch, database)
     t0 = time.perf_counter()
     try:
         while True:
@@ -100,7 +146,87 @@ def _drain_pipelined(sessions, producer) -> float:
                 break
     finally:
         relay.close()
-    return total / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return total / elapsed, tuple(s * 1e6 / total for s in cpu.used())
+
+
+def _insert_steadily(url: str, topic_suffix: str, rate: float, seconds: float, batch: int, go, inserted) -> None:
+    """(A process of its own.) Publish `batch` events per transaction at `rate` rows/s for `seconds` once `go` is
+    set, as the ingest job does; count them in `inserted`."""
+    from sqlalchemy import MetaData
+    from runtime.db import make_engine, make_session_factory
+    from runtime.messaging import add_messaging_tables, publish
+    from runtime.uow import unit_of_work
+    from attendance_ingest import _named
+    engine = make_engine(_named(url, INSERTER))
+    metadata = MetaData()
+    add_messaging_tables(metadata)
+    sessions = make_session_factory(engine, metadata)
+    go.wait()
+    t0 = time.monotonic()
+    n = 0
+    while (now := time.monotonic() - t0) < seconds:
+        due = n / rate - now
+        if due > 0:
+            time.sleep(due)
+        events = _events(batch, topic_suffix, first=n)
+        with unit_of_work(sessions) as session:
+            publish(session, *events)
+        n += batch
+        inserted.value = n
+    engine.dispose()
+
+
+def _index_reads(watch) -> tuple[int, int]:
+    """(scans, entries read) of the outbox's primary key so far: the entries of deleted rows stepped over count."""
+    from sqlalchemy import text
+    with watch.connect() as conn:
+        return tuple(conn.execute(text("SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes "
+                                       "WHERE indexrelname = 'outbox_pkey'")).one())
+
+
+def _concurrent(sessions, producer, url: str, watch, database: str, topic_suffix: str, args) -> dict:
+    """The relay loop (`run_relay`) while another process inserts at `args.insert_rate` rows/s, until the outbox
+    is empty after the inserts end: rows, seconds, backlog at most, and CPU µs per row (process, backends)."""
+    from sqlalchemy import text
+    from runtime.relay import run_relay
+    if args.backlog:  # unsent rows already waiting when the inserts begin, as when a burst has outrun the relay
+        _fill(sessions, _events(args.backlog, topic_suffix))
+    spawn = multiprocessing.get_context("spawn")
+    go, inserted = spawn.Event(), spawn.Value("q", 0)
+    inserter = spawn.Process(target=_insert_steadily, args=(url, topic_suffix, args.insert_rate, args.insert_seconds,
+                                                            args.insert_batch, go, inserted))
+    inserter.start()
+    time.sleep(3.0)  # the inserter connected
+    index_reads = _index_reads(watch)
+    cpu = _RelayCpu(watch, database)
+    t0 = time.perf_counter()
+    stop = threading.Event()
+    thread = threading.Thread(target=run_relay, args=(sessions, producer, "bench", stop), daemon=True)
+    thread.start()
+    go.set()
+    most = 0
+    while True:
+        time.sleep(0.5)
+        with watch.connect() as conn:
+            waiting = conn.execute(text("SELECT count(*) FROM outbox")).scalar()
+        most = max(most, waiting)
+        if not inserter.is_alive() and waiting == 0:
+            break
+    elapsed = time.perf_counter() - t0
+    process, backends = cpu.used()
+    by_name = {name: seconds * 1e6 / (inserted.value + args.backlog) for name, seconds in sorted(cpu.by_name.items())}
+    stop.set()
+    thread.join(timeout=30)
+    inserter.join()
+    rows = inserted.value + args.backlog
+    time.sleep(1.0)  # the backends' statistics reach the views within a second
+    with watch.connect() as conn:
+        vacuums = conn.execute(text("SELECT autovacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'")).scalar()
+    scans, entries = (end - start for start, end in zip(index_reads, _index_reads(watch)))
+    return {"rows": rows, "seconds": elapsed, "most": most, "process": process * 1e6 / rows,
+            "backends": backends * 1e6 / rows, "autovacuums": vacuums, "by_name": by_name,
+            "scans": scans, "entries": entries}
 
 
 def _drain_serial(sessions, producer) -> float:
@@ -163,6 +289,10 @@ def main() -> int:
     parser.add_argument("--linger", type=int, default=None)
     parser.add_argument("--batch-kb", type=int, default=None)
     parser.add_argument("--compression", default=None, help="none, lz4, gzip, snappy, zstd")
+    parser.add_argument("--insert-rate", type=float, default=0, help="rows/s inserted concurrently (0: skip)")
+    parser.add_argument("--insert-seconds", type=float, default=30)
+    parser.add_argument("--insert-batch", type=int, default=128)
+    parser.add_argument("--backlog", type=int, default=0, help="unsent rows waiting when the inserts begin")
     args = parser.parse_args()
 
     from sqlalchemy import MetaData, create_engine, text
@@ -171,7 +301,8 @@ def main() -> int:
     from runtime.db import make_engine, make_session_factory
     from runtime.kafka import PRODUCER_SETTINGS, ensure_topics, make_producer, topic_partitions, topic_settings
     from runtime.messaging import add_messaging_tables
-    from attendance_ingest import throwaway_kafka
+    from runtime.uow import unit_of_work
+    from attendance_ingest import _named, throwaway_kafka
     from month_close import durability
 
     overrides = {}
@@ -190,6 +321,7 @@ def main() -> int:
         conn.execute(text(f'CREATE DATABASE "{database}"'))
     url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
     engine = make_engine(url)
+    watch = create_engine(_named(url, WATCHER))
     metadata = MetaData()
     add_messaging_tables(metadata)
     metadata.create_all(engine)
@@ -212,15 +344,22 @@ def main() -> int:
         producer = make_producer(bootstrap, "bench-relay", **overrides)
         producer.send(topic, key="warm", value=b"{}").get(timeout=60)
         load = os.getloadavg()[0]
-        ceilings, pipelined, serial = [], [], []
+        ceilings, pipelined, serial, cpus = [], [], [], []
         for _ in range(args.rounds):
             ceilings.append(_ceiling(producer, events))
             _refill(sessions, events)
-            pipelined.append(_drain_pipelined(sessions, producer))
+            rate, cpu = _drain_pipelined(sessions, producer, watch, database)
+            pipelined.append(rate)
+            cpus.append(cpu)
             if args.serial:
                 _refill(sessions, events)
                 serial.append(_drain_serial(sessions, producer))
             assert _unsent(sessions) == 0
+        concurrent = None
+        if args.insert_rate:
+            with unit_of_work(sessions) as session:
+                session.execute(text("TRUNCATE outbox"))
+            concurrent = _concurrent(sessions, producer, url, watch, database, suffix, args)
         latencies = sorted(_idle_latency(sessions, producer, bootstrap, suffix + "i", args.idle, replication)) \
             if args.idle else []
         producer.close()
@@ -234,17 +373,29 @@ def main() -> int:
         print(f"fill: {args.rows / fill_s:,.0f} rows/s; load average {load:.2f} -> {load_after:.2f}")
         for n in range(args.rounds):
             line = f"round {n + 1}: ceiling {ceilings[n]:,.0f}/s, relay {pipelined[n]:,.0f}/s " \
-                   f"({pipelined[n] / ceilings[n]:.2f} of the ceiling)"
+                   f"({pipelined[n] / ceilings[n]:.2f} of the ceiling); relay CPU per row: process " \
+                   f"{cpus[n][0]:.1f} µs, PostgreSQL {cpus[n][1]:.1f} µs"
             if serial:
                 line += f", serial relay {serial[n]:,.0f}/s"
             print(line)
         print(f"relay / ceiling, mean: {statistics.mean(pipelined) / statistics.mean(ceilings):.2f}")
+        if concurrent:
+            c = concurrent
+            print(f"concurrent inserts after a backlog of {args.backlog:,} rows, {args.insert_rate:,.0f} rows/s asked in transactions of {args.insert_batch} "
+                  f"for {args.insert_seconds:.0f} s: {c['rows']:,} rows in all ({(c['rows'] - args.backlog) / args.insert_seconds:,.0f}/s "
+                  f"inserted), "
+                  f"outbox empty after {c['seconds']:.1f} s, at most {c['most']:,} waiting; relay CPU per row: "
+                  f"process {c['process']:.1f} µs, PostgreSQL {c['backends']:.1f} µs; outbox autovacuums "
+                  f"{c['autovacuums']}; primary key: {c['scans']:,} scans, {c['entries'] / c['rows']:.1f} entries read "
+                  f"per row; PostgreSQL µs per row by connection: "
+                  + ", ".join(f"{name} {us:.1f}" for name, us in c["by_name"].items()))
         if latencies:
             p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
             print(f"idle commit -> consumed, {len(latencies)} events: p50 {p(0.5):.1f} ms, p90 {p(0.9):.1f} ms, "
                   f"max {latencies[-1]:.1f} ms")
     finally:
         engine.dispose()
+        watch.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()

@@ -1,0 +1,124 @@
+"""Where the relay's rounds start on a real PostgreSQL: after the rows handed over, or just below an id whose
+transaction is still open (a gap), so a row committed late is sent on the next round; a row committed after its
+gap was let go is sent by the next round from the first id. Rows are acknowledged by the test
+(`HeldProducer`); the real broker: tests/e2e/test_broker_outage_e2e.py."""
+import pytest
+from sqlalchemy import select
+
+from runtime.events import make_event
+from runtime.messaging import publish
+from runtime.relay import Relay
+from tests.conftest import messaging_database
+from tests.unit.runtime.test_relay_pipeline import HeldProducer
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def sessions(pg_server_url):
+    with messaging_database(pg_server_url, "relay_rounds") as made:
+        yield made
+
+
+def _event(key):
+    return make_event("directory.holiday.upserted", key, {"date": "2026-12-25", "name": key}, "t")
+
+
+def _publish(sessions, *keys):
+    with sessions() as session, session.begin():
+        publish(session, *(_event(key) for key in keys))
+
+
+def _round(relay, producer):
+    """Acknowledge everything sent and end the round (the relay has caught up)."""
+    for _, future in producer.sent:
+        if not future.is_done:
+            future.success(None)
+    return relay.step()
+
+
+def _unsent(sessions):
+    with sessions() as session:
+        outbox = session.info["metadata"].tables["outbox"]
+        return list(session.execute(select(outbox.c.key).order_by(outbox.c.id)).scalars())
+
+
+def _relay(sessions, **options):
+    producer = HeldProducer()
+    return Relay(sessions, producer, "test", batch_size=10, send_timeout_s=0.01, **options), producer
+
+
+def test_a_round_starts_after_the_rows_handed_over_when_no_id_is_missing(sessions):
+    relay, producer = _relay(sessions)
+    try:
+        _publish(sessions, "a", "b", "c")
+        relay.send_more()
+        assert _round(relay, producer) == (3, False)
+        assert relay.gaps == [] and relay.after_id == relay.top > 0  # not from the first id: the rows below are gone
+        _publish(sessions, "d")
+        assert relay.send_more() == 1
+        _round(relay, producer)
+        assert [key for key, _ in producer.sent] == ["a", "b", "c", "d"] and _unsent(sessions) == []
+    finally:
+        relay.close()
+
+
+def test_a_row_committed_late_in_a_gap_is_sent_on_the_next_round(sessions):
+    relay, producer = _relay(sessions)
+    try:
+        _publish(sessions, "a")
+        relay.send_more()
+        _round(relay, producer)
+        with sessions() as late:
+            late.begin()
+            publish(late, _event("late"))  # its id taken, its transaction still open
+            _publish(sessions, "b")
+            relay.send_more()
+            _round(relay, producer)
+            (gap,) = relay.gaps
+            assert gap[0] == gap[1] == relay.after_id + 1  # the next round starts just below the missing id
+            late.commit()
+        assert relay.send_more() == 1
+        _round(relay, producer)
+        assert [key for key, _ in producer.sent] == ["a", "b", "late"] and _unsent(sessions) == []
+        assert relay.gaps == [] and relay.after_id == relay.top
+    finally:
+        relay.close()
+
+
+def test_a_row_committed_after_its_gap_was_let_go_is_sent_by_the_next_round_from_the_first_id(sessions):
+    relay, producer = _relay(sessions, gap_s=0.0, rescan_s=3600)
+    try:
+        _publish(sessions, "a")
+        relay.send_more()
+        _round(relay, producer)
+        with sessions() as late:
+            late.begin()
+            publish(late, _event("late"))
+            _publish(sessions, "b")
+            relay.send_more()
+            _round(relay, producer)
+            assert relay.gaps == []  # kept for no time at all
+            late.commit()
+        assert relay.step() == (0, True)  # the round after the rows handed over does not see it
+        relay.rescanned -= 3600  # a round from the first id is due
+        assert relay.step() == (0, True)
+        assert relay.after_id == 0 and relay.send_more() == 1
+        _round(relay, producer)
+        assert [key for key, _ in producer.sent] == ["a", "b", "late"] and _unsent(sessions) == []
+    finally:
+        relay.close()
+
+
+def test_after_a_failure_the_next_round_starts_from_the_first_id(sessions):
+    relay, producer = _relay(sessions)
+    try:
+        _publish(sessions, "a", "b")
+        relay.send_more()
+        relay.reset()  # nothing acknowledged: both stay unsent
+        assert relay.after_id == relay.top == 0 and relay.gaps == []
+        assert relay.send_more() == 2
+        _round(relay, producer)
+        assert [key for key, _ in producer.sent] == ["a", "b", "a", "b"] and _unsent(sessions) == []
+    finally:
+        relay.close()
