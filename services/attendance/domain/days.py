@@ -199,7 +199,7 @@ def build_day(
     early = _beyond_grace(_whole_minutes(clock_out, scheduled.end), policy.early_leave_grace_minutes) \
         if scheduled and clock_out else 0
     overtime = _overtime(scheduled, clock_out, presence, policy)
-    absence = _covering_absence(absences, local_date)
+    absence = _covering_absence(absences, local_date) if absences else None
 
     status = _status(is_holiday, scheduled, absence, bool(ordered),
                      bool(late or early or missing_clock_in or missing_clock_out))
