@@ -89,3 +89,18 @@ def test_numbers_of_different_kinds_in_one_field_are_decided_row_by_row():
     events = make_events("attendance.punch.recorded", [("k", r) for r in rows], "t")
     assert [e.to_json() for e in events] == [make_event("attendance.punch.recorded", "k", r, "t", e.occurred_at,
                                                         event_id=e.event_id).to_json() for r, e in zip(rows, events)]
+
+
+def test_an_event_holds_each_argument_in_its_own_field_and_stays_frozen():
+    import dataclasses
+
+    from runtime.events import Event
+    names = [each.name for each in dataclasses.fields(Event)]
+    values = {name: f"value of {name}" for name in names}
+    for event in (Event(*values.values()), Event(**values)):
+        assert {name: getattr(event, name) for name in names} == values
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            event.key = "other"
+    assert Event(**dict(values, dumped=None)) == Event(**values)  # `dumped` is not compared
+    assert Event(**{k: v for k, v in values.items() if k != "dumped"}).dumped is None
+    assert dataclasses.replace(Event(**values), key="k2").key == "k2"
