@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from .policy import AttendancePolicy
 from .schedule import PlannedShift
 
-_MINUTE = timedelta(minutes=1)
 
 
 class DayStatus(StrEnum):
@@ -250,7 +249,11 @@ def _minutes(count: int) -> timedelta:
 
 
 def _whole_minutes(earlier: datetime, later: datetime) -> int:
-    return (later - earlier) // _MINUTE
+    """`(later - earlier) // 1 minute`, from the difference's normalised days and seconds (seconds always 0..86399,
+    microseconds 0..999999, so the minutes are whole for any sign): a timedelta's floor division goes through
+    arbitrary-precision microseconds, about five times the instructions."""
+    delta = later - earlier
+    return delta.days * 1440 + delta.seconds // 60
 
 
 def _beyond_grace(minutes: int, grace: int) -> int:

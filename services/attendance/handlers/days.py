@@ -220,17 +220,14 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     now = datetime.now(UTC)
     rows, candidates = [], []
     plans = {}  # (schedule, zone, first, last) -> a window's planned shifts and their punch windows: mostly shared
-
-    def plan(schedule, zone: str, first: date, last: date) -> tuple[dict, tuple]:
+    for employee_id, employee, zone, schedule, dates, first, last, (start, end) in windows:
         key = (id(schedule), zone, first, last)
-        if key not in plans:
+        planned = plans.get(key)
+        if planned is None:
             shifts = {first + timedelta(days=n): planned_shift(schedule, first + timedelta(days=n), holidays, zone)
                       for n in range((last - first).days + 1)}
-            plans[key] = shifts, shift_windows(shifts, config.policy)
-        return plans[key]
-
-    for employee_id, employee, zone, schedule, dates, first, last, (start, end) in windows:
-        shifts, punch_windows = plan(schedule, zone, first, last)
+            planned = plans[key] = shifts, shift_windows(shifts, config.policy)
+        shifts, punch_windows = planned
         own = punches.get(employee_id)
         if own and employee_id in several:  # its punches read are those of all its windows
             own = [punch for punch in own if start <= punch.at < end]
@@ -263,20 +260,21 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
         overrides={"version": lambda table, _new: table.c.version + 1},
         returning=("employee_id", "local_date", "version"))}
     published = [_day_wire(content, written[key], correction) for key, content, correction in candidates
-                 if key in written]
+                 if key in written]  # the contents are written: each becomes its event's data in place
     publish(session, *dumped_events("attendance.day.built", [(data["employee_id"], data) for data in published],
                                     PRODUCER))
     return published
 
 
 def _day_wire(content: dict, version: int, correction: bool) -> dict:
-    """A changed day's `attendance.day.built` data as its schema dumps it: the stored content (the dump of the built
-    `AttendanceDay`, `_day_content`) with its version and correction; loading it would add only the empty
-    `doubtful_punches` the stored content leaves out, so that is added here instead of loading and dumping it."""
-    data = dict(content, version=version, correction=correction)
-    if "doubtful_punches" not in data:
-        data["doubtful_punches"] = []
-    return data
+    """A changed day's `attendance.day.built` data as its schema dumps it, made of its content once written (the dump
+    of the built `AttendanceDay`, `_day_content`): the version and correction added, and the empty
+    `doubtful_punches` the stored content leaves out (loading it would add just that), in place rather than in a
+    copy of the day's twenty-odd keys."""
+    content["version"], content["correction"] = version, correction
+    if "doubtful_punches" not in content:
+        content["doubtful_punches"] = []
+    return content
 
 
 def _content_differs(session: Session):

@@ -137,6 +137,16 @@ def test_late_arrival_bands(arrival, late, band, status):
     assert (built.late_minutes, built.late_band, built.status, built.early_band) == (late, band, status, None)
 
 
+@pytest.mark.parametrize("micros", [0, 1, 999_999, 59_999_999, 60_000_000, 60_000_001, 3_599_999_999,
+                                    86_399_999_999, 86_400_000_000, 90_061_000_001, 7 * 86_400_000_000 + 1])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_the_minutes_between_two_instants_are_whole_minutes_rounded_down_whatever_the_sign(micros, sign):
+    from attendance.domain.days import _whole_minutes
+    start = datetime(2025, 1, 27, 0, 30, tzinfo=UTC)
+    later = start + timedelta(microseconds=sign * micros)
+    assert _whole_minutes(start, later) == (later - start) // timedelta(minutes=1)
+
+
 @pytest.mark.parametrize("departure, early, band", [
     ("16:00:00", 0, None),
     ("15:59:00", 1, "PSW1"),
