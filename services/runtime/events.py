@@ -1,7 +1,8 @@
 """Making and checking events: the envelope plus the data schema of the event's type.
 
-`make_event` builds one event; `make_events` builds many of one type, validated and dumped together, and
-gives exactly what `make_event` would give for each; `dumped_events` builds many from data that already is
+`make_event` builds one event; `make_events` builds many of one type, validated and dumped together (data of
+the fields' own typed values checked and dumped in one pass, `Codec.load_dump`), and gives exactly what
+`make_event` would give for each; `dumped_events` builds many from data that already is
 the type's dump (a producer's own object dumped by `dump_data`). Every load and dump goes through the schema's compiled
 codec (`runtime.schema_codec`: the fields' own conversions and validators without marshmallow's per-call
 machinery) and falls back to `Schema.load` whenever the codec is unsure, so refused data is reported with

@@ -16,6 +16,9 @@ asks `Schema.load`, which gives the result or the exact errors. So a value the c
 whose behaviour is not only its fields' (hooks, `validates`, a custom `get_attribute`, `INCLUDE`, dotted
 attributes); callers then use marshmallow as before. `tests/unit/runtime/test_schema_codec.py` compares
 the two on every contract of the registry, with valid and mutated data.
+
+`load_dump` is the load and the dump of data a producer builds from its own typed values (each field's value of
+the kind the field loads as it is), in one pass: the same validators, the same `Unsure` for anything else.
 """
 from __future__ import annotations
 
