@@ -3,7 +3,7 @@ transaction is still open (a gap), so a row committed late is sent on the next r
 gap was let go is sent by the next round from the first id. Rows are acknowledged by the test
 (`HeldProducer`); the real broker: tests/e2e/test_broker_outage_e2e.py."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from runtime.events import make_event
 from runtime.messaging import publish
@@ -120,5 +120,27 @@ def test_after_a_failure_the_next_round_starts_from_the_first_id(sessions):
         assert relay.send_more() == 2
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "a", "b"] and _unsent(sessions) == []
+    finally:
+        relay.close()
+
+
+def test_a_mark_on_a_lost_connection_fails_leaves_its_rows_unsent_and_the_next_mark_reconnects(sessions):
+    relay, producer = _relay(sessions)
+    try:
+        _publish(sessions, "a")
+        relay.send_more()
+        _round(relay, producer)
+        pid = relay.mark_connection.connection.dbapi_connection.info.backend_pid
+        with sessions() as session:
+            session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        _publish(sessions, "b")
+        relay.send_more()
+        with pytest.raises(Exception):
+            _round(relay, producer)
+        relay.reset()
+        assert relay.mark_connection is None and _unsent(sessions) == ["b"]
+        assert relay.send_more() == 1
+        _round(relay, producer)
+        assert [key for key, _ in producer.sent] == ["a", "b", "b"] and _unsent(sessions) == []
     finally:
         relay.close()
