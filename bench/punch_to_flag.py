@@ -282,20 +282,27 @@ def _summary(hops: list[dict]) -> dict:
     return out
 
 
-def _consumed(urls: dict[str, str]) -> dict[str, int]:
-    """Events produced and applied along the path so far. The outbox keeps only unsent rows, so what was produced is
-    counted from what each event stands for: one punch event per stored punch, one day event per version of a
-    built day (an unchanged rebuild keeps its version and publishes nothing)."""
-    with _engine(urls["attendance"]) as conn:
-        pending, unsent, punches, days, applied = conn.execute(text(
-            "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL),"
-            " (SELECT count(*) FROM outbox),"
-            " (SELECT count(*) FROM punches),"
-            " (SELECT coalesce(sum(version), 0) FROM days),"
-            " (SELECT count(*) FROM inbox WHERE type = 'attendance.punch.recorded')")).one()
-    with _engine(urls["scoring"]) as conn:
-        scored = conn.execute(text("SELECT count(*) FROM inbox WHERE type = 'attendance.day.built'")).scalar()
+def _consumed(connections: dict) -> dict[str, int]:
+    """Events produced and applied along the path so far, counted exactly (every punch, day and inbox row read: a
+    look costs a fraction of a second of PostgreSQL's CPU at a burst's sizes). The outbox keeps only unsent rows, so
+    what was produced is counted from what each event stands for: one punch event per stored punch, one day event
+    per version of a built day (an unchanged rebuild keeps its version and publishes nothing). `connections`: an
+    open connection to each of the attendance and scoring databases."""
+    pending, unsent, punches, days, applied = connections["attendance"].execute(text(
+        "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL),"
+        " (SELECT count(*) FROM outbox),"
+        " (SELECT count(*) FROM punches),"
+        " (SELECT coalesce(sum(version), 0) FROM days),"
+        " (SELECT count(*) FROM inbox WHERE type = 'attendance.punch.recorded')")).one()
+    scored = connections["scoring"].execute(
+        text("SELECT count(*) FROM inbox WHERE type = 'attendance.day.built'")).scalar()
     return {"pending_uploads": pending, "unsent": unsent, "punch_events": punches, "punch_events_applied": applied, "day_events": days, "day_events_applied": scored}
+
+
+def _consumed_once(urls: dict[str, str]) -> dict[str, int]:
+    """`_consumed` on connections of its own."""
+    with _engine(urls["attendance"]) as attendance, _engine(urls["scoring"]) as scoring:
+        return _consumed({"attendance": attendance, "scoring": scoring})
 
 
 def _behind(counts: dict[str, int]) -> dict[str, int]:
@@ -319,14 +326,27 @@ MEASURED_TOPIC = {"attendance": "attendance.punches", "scoring": "attendance.day
 
 
 class _Watch:
-    """Once a second while running: what is waiting at each hop (`_consumed`) and, for each consumer group, the
-    offsets it committed on its hot topic (MEASURED_TOPIC), each advance credited to the group member (consumer
-    instance) holding that partition at the look: how the instances shared the work."""
+    """While running, once a second, a quick look: whether anything waits anywhere (`_quiet`: an upload not yet
+    stored, an outbox row not yet sent, an event in Kafka its consumer group has not committed), and for each
+    consumer group the offsets it committed on its hot topic (MEASURED_TOPIC), each advance credited to the group
+    member (consumer instance) holding that partition at the look: how the instances shared the work. Every
+    `exact_every` seconds, and at the end, an exact count of what waits at each hop (`_consumed`).
 
-    def __init__(self, urls: dict[str, str], bootstrap: str):
+    The watch shares the two cores with what it watches, so it looks cheaply: its own two connections, kept open
+    in autocommit (no transaction holds back the vacuum of the outbox), counting without parallel workers, named
+    `bench-p2f-watch` (its PostgreSQL CPU is counted apart); the exact counts, which read every row, every few
+    seconds only (a look each second, with a new connection each time, was about a tenth of the machine in a
+    burst)."""
+
+    def __init__(self, urls: dict[str, str], bootstrap: str, exact_every: float = 5.0):
+        from runtime.db import make_engine
         from runtime.monitoring import Broker
-        self.urls, self.broker = urls, Broker(bootstrap, "bench-p2f-watch")
-        self.samples: list[tuple[float, dict]] = []
+        self.broker = Broker(bootstrap, "bench-p2f-watch")
+        self.engines = {name: make_engine(_named(url, "bench-p2f-watch")) for name, url in urls.items()}
+        self.connections = {}
+        self.exact_every = exact_every
+        self.samples: list[tuple[float, dict]] = []  # (time, `_consumed`): the exact looks
+        self.quick: list[tuple[float, bool, dict]] = []  # (time, nothing waiting anywhere, each group's lag)
         self.credited = {group: {} for group in MEASURED_TOPIC}  # member -> events
         self.held = {group: {} for group in MEASURED_TOPIC}  # member -> partitions at the last look
         self.offsets: dict = {}
@@ -336,30 +356,62 @@ class _Watch:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> "_Watch":
-        self._look()
+        for name, engine in self.engines.items():
+            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text("SET max_parallel_workers_per_gather = 0"))
+            self.connections[name] = connection
+        self._look(exact=True)
         self.thread.start()
         return self
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Stop looking, after one last exact look."""
         if not self.stop.is_set():
             self.stop.set()
             self.thread.join(timeout=30)
-            self.broker.close()
+            self._look(exact=True)
+
+    def close(self) -> None:
+        self.finish()
+        for connection in self.connections.values():
+            connection.close()
+        for engine in self.engines.values():
+            engine.dispose()
+        self.broker.close()
 
     def _run(self) -> None:
+        exact_at = time.monotonic() + self.exact_every
         while not self.stop.wait(1.0):
-            self._look()
+            exact = time.monotonic() >= exact_at
+            if exact:
+                exact_at += self.exact_every
+            self._look(exact)
 
-    def _look(self) -> None:
+    def _look(self, exact: bool) -> None:
+        lags = {}
         for group, topic in MEASURED_TOPIC.items():
             try:
-                self._credit(group, topic)
+                lags[group] = self._credit(group, topic)
             except Exception:  # noqa: BLE001 - a rebalance or a slow coordinator: the next look credits it
                 self.failed_looks += 1
         try:
-            self.samples.append((time.time(), _consumed(self.urls)))
+            at = time.time()
+            if exact:
+                self.samples.append((at, _consumed(self.connections)))
+            if len(lags) == len(MEASURED_TOPIC):
+                self.quick.append((at, not any(lags.values()) and _quiet(self.connections["attendance"]), lags))
         except Exception:  # noqa: BLE001 - PostgreSQL busy beyond its timeouts: the next look counts
             self.failed_looks += 1
+
+    def quiet_since(self, since: float, looks: int = 3) -> float | None:
+        """The first of `looks` quick looks in a row after `since` that found nothing waiting anywhere."""
+        after = [(at, quiet) for at, quiet, _ in self.quick if at > since][-looks:]
+        return after[0][0] if len(after) == looks and all(quiet for _, quiet in after) else None
+
+    def lagging_until(self, group: str, since: float) -> float | None:
+        """When a quick look last saw events in Kafka that `group` had not committed, after `since`."""
+        behind = [at for at, _, lags in self.quick if at >= since and lags.get(group)]
+        return behind[-1] if behind else None
 
     def _credit(self, group: str, topic: str) -> None:
         owner = {}
@@ -378,6 +430,8 @@ class _Watch:
                 self.credited[group][owner[tp.partition]] += offset - previous
             self.offsets[group, tp.partition] = offset
             self.first_offsets.setdefault((group, tp.partition), offset)
+        ends = self.broker.end_offsets(self.broker.partitions([topic]))
+        return sum(end - self.offsets.get((group, tp.partition), 0) for tp, end in ends.items())
 
     def advanced(self, group: str) -> int:
         """How far the group's committed offsets on its hot topic moved while watched (credited or not)."""
@@ -397,6 +451,13 @@ class _Watch:
                 out.append({"t_s": round(at - since), **_behind(counts)})
                 next_at = at + every_s
         return out
+
+
+def _quiet(attendance) -> bool:
+    """Whether no upload waits to be stored and no outbox row to be sent (the partial index of pending uploads and
+    the outbox, which holds only unsent rows: two index probes, not counts)."""
+    return not attendance.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM raw_uploads WHERE processed_at IS NULL) OR EXISTS (SELECT 1 FROM outbox)")).scalar()
 
 
 def _busy_until(samples: list[tuple[float, dict]], hop: str, since: float) -> float | None:
@@ -545,14 +606,16 @@ def part_stack(pg: str, args) -> dict:
             thread.join()
         load_s = time.perf_counter() - t0
         ended = time.time()
-        backlog = _behind(_consumed(urls))
-        drained = None  # the first of three looks in a row with nothing waiting anywhere
+        backlog = _behind(_consumed_once(urls))
+        drained = None  # the first of three quick looks in a row with nothing waiting anywhere, confirmed by counting
         while drained is None and time.time() < ended + args.drain_timeout:
             time.sleep(1.0)
-            quiet = [at for at, counts in watch.samples[-3:] if at > ended and not any(_behind(counts).values())]
-            drained = quiet[0] if len(quiet) == 3 else None
-        watch.close()
+            drained = watch.quiet_since(ended)
+            if drained is not None and any(_behind(_consumed_once(urls)).values()):
+                drained = None  # cannot be (a committed offset ahead of its transaction?): go on looking
+        watch.finish()
         used = _cpu_used(cpu, _cpu(pg, processes))
+        watch.close()
         after = watch.samples[-1][1]
         deadline = time.monotonic() + 10  # the last probes' flags, bounded as a whole
         for p in loaded:
@@ -572,8 +635,9 @@ def part_stack(pg: str, args) -> dict:
         for service, hop, applied in (("attendance", "punch_events", "punch_events_applied"),
                                       ("scoring", "day_events", "day_events_applied")):
             # a consumer's rate over the time it had work waiting: from the load's start until its queue was empty
-            busy = (_busy_until(watch.samples, hop, wall0) or wall0) - wall0
-            done = [counts[applied] for at, counts in watch.samples if at <= wall0 + busy][-1]
+            busy = max(_busy_until(watch.samples, hop, wall0) or wall0, watch.lagging_until(service, wall0) or wall0) - wall0
+            # what it had applied when it was done: the first exact count after (nothing waited meanwhile)
+            done = next((counts[applied] for at, counts in watch.samples if at >= wall0 + busy), after[applied])
             report["load"][f"{service}_consumer"] = {
                 "busy_s": round(busy, 1), "events_per_s": round((done - before[applied]) / busy) if busy else None,
                 "offsets_advanced": watch.advanced(service), "per_instance": watch.per_instance(service, busy)}
