@@ -352,6 +352,7 @@ class _Watch:
         self.offsets: dict = {}
         self.first_offsets: dict = {}
         self.failed_looks = 0
+        self.low = [0]  # the first unsent outbox id seen (`_quiet`)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -399,7 +400,7 @@ class _Watch:
             if exact:
                 self.samples.append((at, _consumed(self.connections)))
             if len(lags) == len(MEASURED_TOPIC):
-                self.quick.append((at, not any(lags.values()) and _quiet(self.connections["attendance"]), lags))
+                self.quick.append((at, not any(lags.values()) and _quiet(self.connections["attendance"], self.low), lags))
         except Exception:  # noqa: BLE001 - PostgreSQL busy beyond its timeouts: the next look counts
             self.failed_looks += 1
 
@@ -453,11 +454,18 @@ class _Watch:
         return out
 
 
-def _quiet(attendance) -> bool:
-    """Whether no upload waits to be stored and no outbox row to be sent (the partial index of pending uploads and
-    the outbox, which holds only unsent rows: two index probes, not counts)."""
-    return not attendance.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM raw_uploads WHERE processed_at IS NULL) OR EXISTS (SELECT 1 FROM outbox)")).scalar()
+def _quiet(attendance, low: list[int]) -> bool:
+    """Whether no upload waits to be stored and no outbox row to be sent: the partial index of pending uploads, and
+    the outbox's first row (it holds only unsent rows) looked for from `low[0]`, the first one seen the last time,
+    through the primary key (from the start of the table that stepped over every row the relay has deleted since the
+    last vacuum, hundreds of thousands in a burst). A row committed late below it is missed here and found by the
+    exact count that confirms a drain."""
+    pending, first = attendance.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM raw_uploads WHERE processed_at IS NULL),"
+        " (SELECT min(id) FROM outbox WHERE id >= :low)"), {"low": low[0]}).one()
+    if first is not None:
+        low[0] = first
+    return not pending and first is None
 
 
 def _busy_until(samples: list[tuple[float, dict]], hop: str, since: float) -> float | None:
@@ -486,14 +494,15 @@ def _stack_processes(args, port: int, env: dict, urls: dict[str, str], logs: str
 def _cpu(pg: str, processes: dict[str, subprocess.Popen]) -> dict[str, dict[int, float]]:
     """CPU seconds so far, by pid, of each process (with its children: gunicorn's workers) and of the PostgreSQL
     backends serving it ("<name> postgres", by the application name `_stack_processes` gave it)."""
-    with _engine(pg) as conn:
+    with _engine(pg) as conn:  # the bench's databases are named after the bench (`_database`)
         backends = conn.execute(text("SELECT application_name, pid FROM pg_stat_activity "
-                                     "WHERE application_name LIKE 'bench-p2f-%'")).all()
+                                     "WHERE backend_type = 'client backend' AND datname LIKE 'bench_p2f%'")).all()
     out = {}
     for name, process in processes.items():
         out[name] = {pid: _cpu_seconds([pid]) for pid in [process.pid, *_children(process.pid)]}
         out[f"{name} postgres"] = {}
     for application, pid in backends:
+        # a connection a process names itself (the relay's reads, a lease, a wake-up) keeps its own name
         out.setdefault(f"{application.removeprefix('bench-p2f-')} postgres", {})[pid] = _cpu_seconds([pid])
     # what else shares the two cores: the broker(s) this bench started, the bench itself (the devices' threads,
     # the probes, the watch), and the whole machine (`_machine_busy`), so that the rest is known too
