@@ -35,6 +35,13 @@ from runtime.wakeup import OUTBOX_CHANNEL, Wakeup
 
 log = logging.getLogger(__name__)
 RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
+# The relay's reads and marks are planned for each execution's values, not once for all: psycopg prepares a statement
+# run five times, and PostgreSQL may then keep one generic plan for it. Planned while the outbox is nearly empty (as
+# when the relay starts), the marks' generic plan was a sequential scan filtering `id = ANY(array)`, casting the array
+# and searching it row by row; kept as the outbox grew to hundreds of thousands of rows in a burst, until the next
+# ANALYZE of the table, each mark read the whole table (the relay's PostgreSQL 27-55 CPU seconds in a burst, with
+# its marks falling behind, against about 4 µs a row for the index scan). Planning a mark costs well under 1 ms.
+CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
 PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches that failed (retried)", ["service"])
 
 
@@ -111,9 +118,10 @@ class Relay:
                 outbox = session.info["metadata"].tables["outbox"]
                 session.execute(delete(outbox).where(among(session, outbox.c.id, ids)))
         else:
-            if self.mark_connection is None:
-                self.mark_connection = self.sessions.kw["bind"].connect()
             try:
+                if self.mark_connection is None:
+                    self.mark_connection = self.sessions.kw["bind"].connect()
+                    self.mark_connection.exec_driver_sql(CUSTOM_PLANS)  # kept by the commit below
                 self.mark_connection.execute(self.mark_statement, {"ids": ids})
                 self.mark_connection.commit()
             except Exception:
@@ -126,7 +134,7 @@ class Relay:
         connection, self.mark_connection = self.mark_connection, None
         if connection is not None:
             try:
-                connection.invalidate()  # not back to the pool: it may be broken
+                connection.invalidate()  # not back to the pool: it may be broken, and it plans as only the marks should
                 connection.close()
             except Exception:  # noqa: BLE001 - a broken connection is closed all the same
                 pass
@@ -243,9 +251,7 @@ class Relay:
     def close(self) -> None:
         """Finish the marks asked for, stop the database thread and close the reads' connection."""
         self.marker.shutdown(wait=True, cancel_futures=True)
-        if self.mark_connection is not None:
-            self.mark_connection.close()
-            self.mark_connection = None
+        self._close_marks()  # not back to the pool: it plans as only the relay's marks should
         self.reads.close()
 
 
@@ -287,6 +293,7 @@ class _Reads:
             return
         if self.connection is None:
             self.connection = own_connection(self.engine, "relay-reads")
+            self.connection.execute(CUSTOM_PLANS)
         sql, params = self._compiled
         self.pipeline = self.connection.pipeline()
         self.pipeline.__enter__()

@@ -144,3 +144,23 @@ def test_a_mark_on_a_lost_connection_fails_leaves_its_rows_unsent_and_the_next_m
         assert [key for key, _ in producer.sent] == ["a", "b", "b"] and _unsent(sessions) == []
     finally:
         relay.close()
+
+
+def test_the_relays_reads_and_marks_are_planned_for_each_executions_values(sessions):
+    """A statement run five times is prepared, and PostgreSQL may then keep one generic plan for it. The relay starts
+    on a nearly empty outbox: a generic plan made then (for the marks, a scan filtering `id = ANY(array)` row by row)
+    stayed cached while a burst grew the table to hundreds of thousands of rows. Its reads and marks never take one."""
+    relay, producer = _relay(sessions)
+    try:
+        for n in range(12):  # twice the marks and reads after which a generic plan would be chosen
+            _publish(sessions, f"k{n}", f"k{n}b")
+            relay.send_more()
+            _round(relay, producer)
+        assert _unsent(sessions) == []
+        plans = "SELECT count(*), coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
+        prepared, generic, custom = relay.mark_connection.exec_driver_sql(plans).one()
+        assert prepared >= 1 and custom >= 6 and generic == 0
+        prepared, generic, custom = relay.reads.connection.execute(plans).fetchone()
+        assert prepared >= 1 and custom >= 6 and generic == 0
+    finally:
+        relay.close()
