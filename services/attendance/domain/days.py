@@ -32,7 +32,6 @@ from .policy import AttendancePolicy
 from .schedule import PlannedShift
 
 
-
 class DayStatus(StrEnum):
     """Status of an attendance day."""
 

@@ -2,6 +2,8 @@
 transaction is still open (a gap), so a row committed late is sent on the next round; a row committed after its
 gap was let go is sent by the next round from the first id. Rows are acknowledged by the test
 (`HeldProducer`); the real broker: tests/e2e/test_broker_outage_e2e.py."""
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import select, text
 
@@ -43,14 +45,19 @@ def _unsent(sessions):
         return list(session.execute(select(outbox.c.key).order_by(outbox.c.id)).scalars())
 
 
+@contextmanager
 def _relay(sessions, **options):
+    """A relay of 10-row batches and the producer it hands rows to, closed afterwards."""
     producer = HeldProducer()
-    return Relay(sessions, producer, "test", batch_size=10, send_timeout_s=0.01, **options), producer
+    relay = Relay(sessions, producer, "test", batch_size=10, send_timeout_s=0.01, **options)
+    try:
+        yield relay, producer
+    finally:
+        relay.close()
 
 
 def test_a_round_starts_after_the_rows_handed_over_when_no_id_is_missing(sessions):
-    relay, producer = _relay(sessions)
-    try:
+    with _relay(sessions) as (relay, producer):
         _publish(sessions, "a", "b", "c")
         relay.send_more()
         assert _round(relay, producer) == (3, False)
@@ -59,13 +66,10 @@ def test_a_round_starts_after_the_rows_handed_over_when_no_id_is_missing(session
         assert relay.send_more() == 1
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "c", "d"] and _unsent(sessions) == []
-    finally:
-        relay.close()
 
 
 def test_a_row_committed_late_in_a_gap_is_sent_on_the_next_round(sessions):
-    relay, producer = _relay(sessions)
-    try:
+    with _relay(sessions) as (relay, producer):
         _publish(sessions, "a")
         relay.send_more()
         _round(relay, producer)
@@ -82,13 +86,10 @@ def test_a_row_committed_late_in_a_gap_is_sent_on_the_next_round(sessions):
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "late"] and _unsent(sessions) == []
         assert relay.gaps == [] and relay.after_id == relay.top
-    finally:
-        relay.close()
 
 
 def test_a_row_committed_after_its_gap_was_let_go_is_sent_by_the_next_round_from_the_first_id(sessions):
-    relay, producer = _relay(sessions, gap_s=0.0, rescan_s=3600)
-    try:
+    with _relay(sessions, gap_s=0.0, rescan_s=3600) as (relay, producer):
         _publish(sessions, "a")
         relay.send_more()
         _round(relay, producer)
@@ -106,13 +107,10 @@ def test_a_row_committed_after_its_gap_was_let_go_is_sent_by_the_next_round_from
         assert relay.after_id == 0 and relay.send_more() == 1
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "late"] and _unsent(sessions) == []
-    finally:
-        relay.close()
 
 
 def test_after_a_failure_the_next_round_starts_from_the_first_id(sessions):
-    relay, producer = _relay(sessions)
-    try:
+    with _relay(sessions) as (relay, producer):
         _publish(sessions, "a", "b")
         relay.send_more()
         relay.reset()  # nothing acknowledged: both stay unsent
@@ -120,13 +118,10 @@ def test_after_a_failure_the_next_round_starts_from_the_first_id(sessions):
         assert relay.send_more() == 2
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "a", "b"] and _unsent(sessions) == []
-    finally:
-        relay.close()
 
 
 def test_a_mark_on_a_lost_connection_fails_leaves_its_rows_unsent_and_the_next_mark_reconnects(sessions):
-    relay, producer = _relay(sessions)
-    try:
+    with _relay(sessions) as (relay, producer):
         _publish(sessions, "a")
         relay.send_more()
         _round(relay, producer)
@@ -142,16 +137,13 @@ def test_a_mark_on_a_lost_connection_fails_leaves_its_rows_unsent_and_the_next_m
         assert relay.send_more() == 1
         _round(relay, producer)
         assert [key for key, _ in producer.sent] == ["a", "b", "b"] and _unsent(sessions) == []
-    finally:
-        relay.close()
 
 
 def test_the_relays_reads_and_marks_are_planned_for_each_executions_values(sessions):
     """A statement run five times is prepared, and PostgreSQL may then keep one generic plan for it. The relay starts
     on a nearly empty outbox: a generic plan made then (for the marks, a scan filtering `id = ANY(array)` row by row)
     stayed cached while a burst grew the table to hundreds of thousands of rows. Its reads and marks never take one."""
-    relay, producer = _relay(sessions)
-    try:
+    with _relay(sessions) as (relay, producer):
         for n in range(12):  # twice the marks and reads after which a generic plan would be chosen
             _publish(sessions, f"k{n}", f"k{n}b")
             relay.send_more()
@@ -162,5 +154,3 @@ def test_the_relays_reads_and_marks_are_planned_for_each_executions_values(sessi
         assert prepared >= 1 and custom >= 6 and generic == 0
         prepared, generic, custom = relay.reads.connection.execute(plans).fetchone()
         assert prepared >= 1 and custom >= 6 and generic == 0
-    finally:
-        relay.close()
