@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
@@ -73,15 +74,17 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
         spans[employee_id] = (min(first, on), max(last, on))
     _lock_employees(session, list(spans))
     two = timedelta(days=2)  # what a re-check of the dates around reads (`recheck_many`)
-    known = _read_days(session, {employee_id: (first - two, last + two) for employee_id, (first, last) in spans.items()})
-    stored = {(day.employee_id, day.local_date): day.version for held in known.values() for day in held}
+    held = _in_spans(session, "days", {employee_id: (first - two, last + two)
+                                       for employee_id, (first, last) in spans.items()}).all()
+    stored = {(row[0], row[1]): row[3] for row in held}  # (employee, date) -> version
     fresh = [data for key, data in newest.items() if key not in stored or stored[key] < data["version"]]
     if not fresh:
         return
     columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
     now = _now()
-    rows = [dict({name: data.get(name) for name in columns}, punch_ids=list(data["punch_ids"]),
-                 correction=bool(data.get("correction")), updated_at=now) for data in fresh]
+    rows = [{name: data.get(name) for name in columns} for data in fresh]
+    for row, data in zip(rows, fresh):
+        row.update(punch_ids=list(data["punch_ids"]), correction=bool(data.get("correction")), updated_at=now)
     _delete_days(session, [(data["employee_id"], data["local_date"]) for data in fresh
                            if (data["employee_id"], data["local_date"]) in stored])
     insert_rows(session, tables.days, rows)
@@ -90,8 +93,11 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     for data in fresh:
         causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
         built[(data["employee_id"], data["local_date"])] = _day_of_data(data)
-    for employee_id, held in known.items():
-        known[employee_id] = [built.pop((employee_id, day.local_date), day) for day in held]
+    # The days the re-check reads: each stored one, or the new version replacing it (its old one is not made)
+    known: dict[str, list[Day]] = defaultdict(list)
+    for row in held:
+        day = built.pop((row[0], row[1]), None)
+        known[row[0]].append(_day_of(row) if day is None else day)
     for (employee_id, _), day in built.items():
         known[employee_id].append(day)
     _recheck(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, known, policy)
@@ -261,8 +267,11 @@ def apply_holiday(session: Session, data: dict) -> None:
 
 
 def _around(dates: Iterable[date]) -> list[date]:
-    one = timedelta(days=1)
-    return sorted({d + delta for d in dates for delta in (-one, timedelta(0), one)})
+    """Each date with the day before and after, in order, once."""
+    return sorted({d + delta for d in dates for delta in _AROUND})
+
+
+_AROUND = (timedelta(days=-1), timedelta(0), timedelta(days=1))
 
 
 def _recheck_around(session: Session, causes: Mapping[str, Mapping[date, str]], policy: ScoringPolicy) -> None:
@@ -295,18 +304,22 @@ def _days_query(for_score: bool = False):
                   punches, d.c.absence_kind, reference, doubtful)
 
 
+_DAY_VALUES = operator.itemgetter(*_DAY_FIELDS)
+
+
 def _day_of_data(data: dict) -> Day:
     """An `attendance.day.built` event's data as the rules' Day: what `_day_of` gives once it is stored."""
-    return Day(*(data[name] for name in _DAY_FIELDS), tuple(data["punch_ids"]), data.get("absence_kind"),
-               data.get("absence_reference"),
-               tuple((d["punch_id"], tuple(d["doubts"])) for d in data.get("doubtful_punches") or ()))
+    doubtful = data.get("doubtful_punches")
+    return Day.of((*_DAY_VALUES(data), tuple(data["punch_ids"]), data.get("absence_kind"),
+                   data.get("absence_reference"),
+                   tuple((d["punch_id"], tuple(d["doubts"])) for d in doubtful) if doubtful else ()))
 
 
 def _day_of(row) -> Day:
     """A `_days_query` row as the rules' Day (positional: 100,000s of rows per month close)."""
     *fields, punch_ids, absence_kind, absence_reference, doubtful = row
-    return Day(*fields, tuple(punch_ids or ()), absence_kind, absence_reference,
-               tuple((d["punch_id"], tuple(d["doubts"])) for d in doubtful or ()))
+    return Day.of((*fields, tuple(punch_ids) if punch_ids else (), absence_kind, absence_reference,
+                   tuple((d["punch_id"], tuple(d["doubts"])) for d in doubtful) if doubtful else ()))
 
 
 def _standing_query():
@@ -480,8 +493,8 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
               if dates}
     if not wanted:
         return
-    around = {employee_id: (dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1))
-              for employee_id, (dates, _) in wanted.items()}
+    one = timedelta(days=1)
+    around = {employee_id: (dates[0] - one, dates[-1] + one) for employee_id, (dates, _) in wanted.items()}
     entries, stored, resolved_keys = defaultdict(list), defaultdict(dict), set()
     for r in _in_spans(session, "entries", around).all():
         entries[r[1]].append(_entry_of(r))
@@ -494,7 +507,7 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
     now = _now()
     raised_rows, updates, changes = [], defaultdict(list), []  # what to store; (event type, row, resolution) to publish
     for employee_id, (dates, because) in wanted.items():
-        first, last = dates[0] - timedelta(days=1), dates[-1] + timedelta(days=1)
+        first, last = around[employee_id]
         mine = [day for day in days.get(employee_id, ()) if first <= day.local_date <= last]
         grouped = assign_entries_to_days(mine, [entry for entry in entries[employee_id]
                                                 if first <= entry.local_date <= last])
@@ -530,9 +543,7 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
                         {"key": flag.key, "message": flag.message, "evidence": _evidence_json(flag.evidence)})
     _store_flags(session, raised_rows, resolved_keys, updates)
     publish(session, *_flag_events(changes))
-    _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates},
-                                          because if isinstance(because, str) else "; ".join(dict.fromkeys(
-                                              because[changed] for changed in sorted(because))))
+    _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates}, because)
                             for employee_id, (dates, because) in wanted.items()}, policy)
 
 
@@ -566,13 +577,18 @@ def _flags_update(columns: tuple[str, ...]):
 
 def _flag_data(row: Mapping, resolution: str | None) -> dict:
     """A flag row's event data in its wire form, as the flag schema dumps what it loads: every field (the evidence's
-    defaulted ones included), the date as ISO text; the texts and lists are the row's own."""
+    defaulted ones included), the date as ISO text; the texts and lists are the row's own. Evidence with exactly
+    the three fields (a raised flag's, `_evidence_json`, and what the platform stored of it) is its own wire form."""
     evidence = row["evidence"]
+    if evidence.keys() != _EVIDENCE_FIELDS:
+        evidence = {"day_version": evidence.get("day_version"), "punch_ids": evidence.get("punch_ids", []),
+                    "entry_ids": evidence.get("entry_ids", [])}
     return {"flag_key": row["flag_key"], "kind": row["kind"], "employee_id": row["employee_id"],
-            "local_date": row["local_date"].isoformat(), "message": row["message"],
-            "evidence": {"day_version": evidence.get("day_version"), "punch_ids": evidence.get("punch_ids", []),
-                         "entry_ids": evidence.get("entry_ids", [])},
+            "local_date": row["local_date"].isoformat(), "message": row["message"], "evidence": evidence,
             "resolution": resolution}
+
+
+_EVIDENCE_FIELDS = frozenset({"day_version", "punch_ids", "entry_ids"})
 
 
 def _flag_events(changes: Sequence[tuple[str, Mapping, str | None]]) -> list:
@@ -789,10 +805,12 @@ def _rescore_if_closed(session: Session, employee_id: str, periods: set[tuple[in
     _rescore_many(session, {employee_id: (periods, because)}, policy)
 
 
-def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, int]], str | None]],
+def _rescore_many(session: Session,
+                  changed: Mapping[str, tuple[set[tuple[int, int]], str | Mapping[date, str] | None]],
                   policy: ScoringPolicy) -> None:
     """`_rescore_if_closed` for several employees, with one read of the closed months (and of their units when
-    any is closed)."""
+    any is closed); a cause given per changed date names them all, in date order, each once (written only for
+    an employee whose month is closed)."""
     changed = {employee_id: value for employee_id, value in changed.items() if value[0]}
     if not changed:
         return
@@ -810,6 +828,8 @@ def _rescore_many(session: Session, changed: Mapping[str, tuple[set[tuple[int, i
         due = sorted(period for period in months if (units.get(employee_id), *period) in closed)
         if not due:  # the usual case (an open month): no statement to build
             continue
+        if because is not None and not isinstance(because, str):
+            because = "; ".join(dict.fromkeys(because[on] for on in sorted(because)))
         members = select(em.employee_id).where(em.employee_id == employee_id)
         for year, month in due:
             _score(session, members, year, month, policy, because)
