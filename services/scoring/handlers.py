@@ -81,8 +81,10 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     if not fresh:
         return
     columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
+    every = set(columns)
     now = _now()
-    rows = [{name: data.get(name) for name in columns} for data in fresh]
+    # The event's data has every column: a copy of it is the row (from another version of the contract, what it has)
+    rows = [dict(data) if data.keys() == every else {name: data.get(name) for name in columns} for data in fresh]
     for row, data in zip(rows, fresh):
         row.update(punch_ids=list(data["punch_ids"]), correction=bool(data.get("correction")), updated_at=now)
     _delete_days(session, [(data["employee_id"], data["local_date"]) for data in fresh

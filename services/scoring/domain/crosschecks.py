@@ -121,13 +121,12 @@ def check_day(
         *check.missing_punches(),
         *check.late_and_early(),
         *check.overtime_without_activity(),
-        *check.outside_attendance(),
-        *check.without_attendance(),
-        *check.overlapping(),
-        *check.exceeds_presence(),
         *check.present_without_activity(),
         *check.doubtful_presence(),
     ]
+    if active:  # the checks of the day's entries (each finds nothing without one)
+        flags += [*check.outside_attendance(), *check.without_attendance(), *check.overlapping(),
+                  *check.exceeds_presence()]
     return sorted(flags, key=_KEY) if len(flags) > 1 else flags
 
 
@@ -169,8 +168,8 @@ class _DayCheck:
         self.employee_id = day.employee_id if day else active[0].employee_id
         self.local_date = day.local_date if day else active[0].local_date
         self.zone = ZoneInfo(day.zone) if day else None
-        self.absence_windows = [(a.start_at, a.end_at) for a in absences if a.start_at and a.end_at]
-        self.absent_all_day = any(a.start_at is None or a.end_at is None for a in absences) or (
+        self.absence_windows = [(a.start_at, a.end_at) for a in absences if a.start_at and a.end_at] if absences else []
+        self.absent_all_day = (absences and any(a.start_at is None or a.end_at is None for a in absences)) or (
             day is not None and (day.status in ABSENCE_STATUSES or day.absence_kind is not None)
         )
         self.window = _clocked_window(day) if day else None
