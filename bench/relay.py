@@ -3,7 +3,8 @@
 Fills a fresh PostgreSQL outbox with `--rows` real `attendance.punch.recorded` events (keyed by employee, 5,000
 employees), then, in the same process (the outbox emptied and filled again, untimed, before each drain):
 - **ceiling**: one kafka-python producer with the platform's settings (`runtime.kafka.make_producer`, or the
-  `--linger`, `--batch-kb`, `--compression` given) sends the same records (topic, key, payload) and flushes;
+  `--linger`, `--batch-kb`, `--compression` given) sends the same records (topic, key, payload) with `send` and
+  flushes; and, where the producer has it, with `send_keyed`, the relay's way (**keyed ceiling**);
 - **relay**: the pipelined relay (`runtime.relay.Relay`, the loop `run_relay` runs) drains the outbox: read,
   send, mark sent as acknowledged, until nothing is unsent;
 - **serial** (`--serial`): the same outbox drained by `relay_once` in a loop (read 500, send, flush, wait for
@@ -122,11 +123,15 @@ class _RelayCpu:
         return process1 - process0, sum(self.by_name.values())
 
 
-def _ceiling(producer, events) -> float:
+def _ceiling(producer, events, keyed: bool = False) -> float:
     records = [(e.topic, e.key, e.to_json()) for e in events]
     t0 = time.perf_counter()
-    for topic, key, payload in records:
-        producer.send(topic, key=key, value=payload)
+    if keyed:
+        for topic, key, payload in records:
+            producer.send_keyed(topic, key, payload)
+    else:
+        for topic, key, payload in records:
+            producer.send(topic, key=key, value=payload)
     producer.flush(timeout=600)
     return len(records) / (time.perf_counter() - t0)
 
@@ -344,9 +349,11 @@ def main() -> int:
         producer = make_producer(bootstrap, "bench-relay", **overrides)
         producer.send(topic, key="warm", value=b"{}").get(timeout=60)
         load = os.getloadavg()[0]
-        ceilings, pipelined, serial, cpus = [], [], [], []
+        ceilings, keyed, pipelined, serial, cpus = [], [], [], [], []
         for _ in range(args.rounds):
             ceilings.append(_ceiling(producer, events))
+            if hasattr(producer, "send_keyed"):  # (a producer from before it had none: the bench compares both)
+                keyed.append(_ceiling(producer, events, keyed=True))
             _refill(sessions, events)
             rate, cpu = _drain_pipelined(sessions, producer, watch, database)
             pipelined.append(rate)
@@ -372,13 +379,16 @@ def main() -> int:
               f"compression={settings['compression_type']}")
         print(f"fill: {args.rows / fill_s:,.0f} rows/s; load average {load:.2f} -> {load_after:.2f}")
         for n in range(args.rounds):
-            line = f"round {n + 1}: ceiling {ceilings[n]:,.0f}/s, relay {pipelined[n]:,.0f}/s " \
-                   f"({pipelined[n] / ceilings[n]:.2f} of the ceiling); relay CPU per row: process " \
-                   f"{cpus[n][0]:.1f} µs, PostgreSQL {cpus[n][1]:.1f} µs"
+            line = f"round {n + 1}: ceiling {ceilings[n]:,.0f}/s" + \
+                (f", keyed ceiling {keyed[n]:,.0f}/s" if keyed else "") + \
+                f", relay {pipelined[n]:,.0f}/s ({pipelined[n] / ceilings[n]:.2f} of the ceiling" + \
+                (f", {pipelined[n] / keyed[n]:.2f} of the keyed one" if keyed else "") + \
+                f"); relay CPU per row: process {cpus[n][0]:.1f} µs, PostgreSQL {cpus[n][1]:.1f} µs"
             if serial:
                 line += f", serial relay {serial[n]:,.0f}/s"
             print(line)
-        print(f"relay / ceiling, mean: {statistics.mean(pipelined) / statistics.mean(ceilings):.2f}")
+        print(f"relay / ceiling, mean: {statistics.mean(pipelined) / statistics.mean(ceilings):.2f}"
+              + (f"; relay / keyed ceiling, mean: {statistics.mean(pipelined) / statistics.mean(keyed):.2f}" if keyed else ""))
         if concurrent:
             c = concurrent
             print(f"concurrent inserts after a backlog of {args.backlog:,} rows, {args.insert_rate:,.0f} rows/s asked in transactions of {args.insert_batch} "

@@ -46,3 +46,24 @@ def test_the_hash_is_kafkas_murmur2_for_every_length():
         for _ in range(50):
             key = bytes(rng.getrandbits(8) for _ in range(length))
             assert murmur2(key) & 0x7FFFFFFF == kafka_murmur2(key) & 0x7FFFFFFF
+
+
+def test_a_key_hashed_before_goes_where_the_default_sends_it_after_its_hash_was_let_go_or_the_topic_grew():
+    rng = random.Random(5)
+    keys = [str(198001012005011000 + rng.randrange(300)).encode() for _ in range(3000)]  # repeats, 300 distinct
+    ours, default = KeyedPartitioner(cached_keys=64), DefaultPartitioner()  # most hashes let go before asked again
+    for count in (3, 6, 3, 7):  # the same keys again after the topic's partitions changed
+        cluster = Cluster({"attendance.days": set(range(count))})
+        for key in keys:
+            assert ours.partition("attendance.days", None, key, None, None, cluster) == \
+                default.partition("attendance.days", None, key, None, None, cluster)
+
+
+def test_a_key_given_as_a_bytearray_or_memoryview_goes_where_its_bytes_go():
+    cluster = Cluster({"attendance.days": set(range(6))})
+    ours, default = KeyedPartitioner(), DefaultPartitioner()
+    for n in range(200):
+        key = str(198001012005011000 + n).encode()
+        expected = default.partition("attendance.days", None, key, None, None, cluster)
+        assert ours.partition("attendance.days", None, bytearray(key), None, None, cluster) == expected
+        assert ours.partition("attendance.days", None, memoryview(key), None, None, cluster) == expected

@@ -18,7 +18,7 @@ class HeldProducer:
     def __init__(self):
         self.sent: list[tuple[str, Future]] = []
 
-    def send(self, topic, key, value):
+    def send_keyed(self, topic, key, value):
         future = Future()
         self.sent.append((key, future))
         return future
