@@ -166,14 +166,18 @@ MAX_POLL_RECORDS = 4000
 
 
 def make_consumer(bootstrap: str, group_id: str | None, client_id: str, **overrides) -> KafkaConsumer:
-    """A consumer that never commits by itself: offsets are committed after the database commit."""
+    """A consumer that never commits by itself: offsets are committed after the database commit. Its fetches are
+    decoded by `runtime.kafka_records.PlainRecords` (the same records as kafka-python's, in half the time)."""
+    from runtime.kafka_records import decode_plainly
     options = dict(
         bootstrap_servers=bootstrap, group_id=group_id, client_id=client_id, enable_auto_commit=False,
         auto_offset_reset="earliest", max_poll_records=MAX_POLL_RECORDS, session_timeout_ms=10000,
         heartbeat_interval_ms=3000, consumer_timeout_ms=float("inf"),
     )
     options.update(overrides)
-    return KafkaConsumer(**options)
+    consumer = KafkaConsumer(**options)
+    decode_plainly(consumer)
+    return consumer
 
 
 def topic_settings(env: dict | None = None) -> tuple[int, dict]:
