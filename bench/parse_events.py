@@ -2,9 +2,14 @@
 attendance punch and day kinds, made in memory with `make_events` (no database, no broker).
 
     PYTHONPATH=services python bench/parse_events.py --events 20000 --rounds 5
+    PYTHONPATH=services python bench/parse_events.py --events 40000 --rounds 5 --kafka
 
 Prints per event type the best and median µs per parse over the rounds, and a fingerprint of what was parsed
-(the same fingerprint before and after a change to parsing means the same events came out).
+(the same fingerprint before and after a change to parsing means the same events came out). With `--kafka` the
+events are first produced to a throwaway broker (keyed, as the relay sends them, on the topics' default partitions)
+and each round polls them all back with a consumer of `runtime.kafka.make_consumer` and parses them: µs of the
+process's CPU per record (kafka-python's network thread included), polled only and polled and parsed, and the
+fingerprint of the parsed events (in event id order: the partitions interleave differently from run to run).
 """
 from __future__ import annotations
 
@@ -65,13 +70,55 @@ def _fingerprint(parsed) -> str:
     return digest.hexdigest()[:16]
 
 
+def _polled(wires: list[bytes], rounds: int) -> dict:
+    """Each round: a new consumer assigned every partition of the wires' topic from its beginning polls them all
+    back, its records' values parsed or not (alternate rounds). µs of the process's CPU per record."""
+    from kafka.structs import TopicPartition
+
+    from attendance_ingest import throwaway_kafka
+    from runtime.consumer import collect_for_polls
+    from runtime.kafka import ensure_topics, make_consumer, make_producer
+    first = parse_event(wires[0])
+    collect_for_polls()  # the collector as `EventConsumer.run` sets it
+    with throwaway_kafka() as (bootstrap, _):
+        ensure_topics(bootstrap, [first.topic], with_dead_letters=False)
+        producer = make_producer(bootstrap, "bench-parse")
+        for wire in wires:
+            producer.send(first.topic, key=json.loads(wire)["key"], value=wire)
+        producer.flush()
+        producer.close()
+        timings = {"poll_us": [], "poll_and_parse_us": []}
+        parsed = []
+        for round_ in range(2 * rounds):
+            parse = round_ % 2 == 1
+            consumer = make_consumer(bootstrap, None, "bench-parse")
+            partitions = sorted(consumer.partitions_for_topic(first.topic))
+            consumer.assign([TopicPartition(first.topic, p) for p in partitions])
+            consumer.seek_to_beginning()
+            polled, parsed = 0, []
+            started = time.process_time()
+            while polled < len(wires):
+                records = [record for batch in consumer.poll(timeout_ms=1000).values() for record in batch]
+                polled += len(records)
+                if parse:
+                    parsed += [parse_event(record.value) for record in records]
+            timings["poll_and_parse_us" if parse else "poll_us"].append((time.process_time() - started) * 1e6 / polled)
+            consumer.close()
+    result = {name: {"best": round(min(t), 2), "median": round(statistics.median(t), 2)} for name, t in timings.items()}
+    result["fingerprint"] = _fingerprint(sorted(parsed, key=lambda event: event.event_id))
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--kafka", action="store_true", help="poll the events back from a throwaway broker too")
     args = parser.parse_args()
     result = {}
     for kind, wires in (("punch", _punches(args.events)), ("day", _days(args.events))):
+        if args.kafka:
+            result[f"{kind}_polled"] = _polled(wires, args.rounds)
         timings = []
         for _ in range(args.rounds):
             started = time.perf_counter()

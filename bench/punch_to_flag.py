@@ -7,7 +7,9 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
   day, in time order as devices send them) parsed from their wire form and applied by attendance's real
   consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (4,000); then the
   `attendance.day.built` events that produced, applied the same way by scoring's consumer. Events per second
-  of each (no Kafka hop: `bench/relay.py` measures the relay).
+  of each (no Kafka hop: `bench/relay.py` measures the relay). With `--kafka`, each consumer's events are first
+  produced to a throwaway broker's topics and polled back as deployed (`make_consumer`, `EventConsumer.poll_once`,
+  offsets committed), so kafka-python's fetch and decoding of each record count too.
 - **stack**: the whole path running as in production: a Kafka broker (`--brokers 3`: a three-broker cluster,
   every topic replicated three times, `min.insync.replicas=2`), the attendance service under gunicorn, its
   ingest job and relay, and `--instances` processes of each of the attendance and scoring consumers (`kinerja
@@ -25,6 +27,7 @@ Two parts (both by default; `--part apply` or `--part stack` for one):
 
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/punch_to_flag.py --part apply --events 20000
+    .venv/bin/python bench/punch_to_flag.py --part apply --events 20000 --kafka
     .venv/bin/python bench/punch_to_flag.py --part stack --rate 2000 --seconds 60
     .venv/bin/python bench/punch_to_flag.py --part stack --rate 2000 --seconds 60 --instances 2 --partitions 6
     .venv/bin/python bench/punch_to_flag.py --part stack --rate 10000 --seconds 60  # the burst
@@ -91,15 +94,21 @@ class _Record:
         self.topic, self.partition, self.offset, self.key, self.value = topic, 0, offset, key.encode(), value
 
 
-def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]]) -> dict:
+def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, str]],
+           bootstrap: str | None = None) -> dict:
     """Apply wire events through the service's real consumer path, in polls of `max_poll_records`: events per
     second, and the CPU per event of the consumer's own Python and of the PostgreSQL backend serving it (which
-    the machine's other work disturbs much less than the wall clock)."""
+    the machine's other work disturbs much less than the wall clock). With `bootstrap` (a broker), the events
+    are first produced to their topics (not timed) and the consumer polls them as deployed (`make_consumer`,
+    `EventConsumer.poll_once`: the fetch, kafka-python's decoding of each record and the offset commits
+    included; its Python CPU counts kafka-python's network thread too); without, each poll's records are handed
+    to `handle_records` directly."""
     from runtime.kafka import MAX_POLL_RECORDS as POLL
     from runtime.consumer import EventConsumer, collect_for_polls
     from runtime.db import make_engine, make_session_factory
     engine = make_engine(url)
-    consumer = EventConsumer(name, None, None, make_session_factory(engine, metadata), handlers)
+    kafka = None if bootstrap is None else _filled_consumer(name, bootstrap, wires)
+    consumer = EventConsumer(name, kafka, None, make_session_factory(engine, metadata), handlers)
     collect_for_polls()  # the collector as `EventConsumer.run` sets it
     records = [_Record(topic, n, key, value) for n, (topic, key, value) in enumerate(wires)]
     backends = []  # every connection's backend process
@@ -113,14 +122,39 @@ def _apply(name: str, url: str, metadata, handlers, wires: list[tuple[str, str, 
         pass  # the connection the consumer's sessions will take from the pool, made before the clock starts
     backend_cpu = {pid: _cpu_seconds([pid]) for pid in backends}
     cpu, t0 = time.process_time(), time.perf_counter()
-    for start in range(0, len(records), POLL):
-        consumer.handle_records(records[start:start + POLL])
+    if kafka is None:
+        for start in range(0, len(records), POLL):
+            consumer.handle_records(records[start:start + POLL])
+    else:
+        polled = 0
+        while polled < len(records):
+            polled += consumer.poll_once(timeout_ms=1000)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu
     backend_cpu = sum(_cpu_seconds([pid]) - backend_cpu.get(pid, 0.0) for pid in backends)
+    if kafka is not None:
+        kafka.close()
     engine.dispose()
     per_event = 1e6 / len(records)
     return {"per_s": round(len(records) / elapsed), "cpu_us_per_event": {
         "python": round(cpu * per_event, 1), "postgres": round(backend_cpu * per_event, 1)}}
+
+
+def _filled_consumer(name: str, bootstrap: str, wires: list[tuple[str, str, str]]):
+    """A consumer (`runtime.kafka.make_consumer`, group `bench-<name>`) assigned every partition of the wires'
+    topics from their beginning, once the wires are on them (keyed as the relay sends them)."""
+    from kafka.structs import TopicPartition
+    from runtime.kafka import ensure_topics, make_consumer, make_producer
+    topics = sorted({topic for topic, _, _ in wires})
+    ensure_topics(bootstrap, topics, with_dead_letters=False)
+    producer = make_producer(bootstrap, f"bench-{name}")
+    for topic, key, value in wires:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+    kafka = make_consumer(bootstrap, f"bench-{name}", f"{name}-consumer")
+    kafka.assign([TopicPartition(topic, p) for topic in topics for p in sorted(kafka.partitions_for_topic(topic))])
+    kafka.seek_to_beginning()
+    return kafka
 
 
 def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str, str]]:
@@ -177,8 +211,9 @@ def _attendance_fingerprint(conn, days: list[tuple[str, str, str]]) -> dict:
     return {"days": stored.hexdigest()[:16], "events": published.hexdigest()[:16]}
 
 
-def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
-    """The attendance and scoring consumers applying a burst, in process."""
+def part_apply(pg: str, employees: int, events: int, keep: bool, bootstrap: str | None = None) -> dict:
+    """The attendance and scoring consumers applying a burst, in process (through `bootstrap`'s topics when
+    given)."""
     from attendance import tables as attendance_tables
     from attendance.consumers import handlers as attendance_handlers
     from runtime.config import Settings
@@ -190,13 +225,14 @@ def part_apply(pg: str, employees: int, events: int, keep: bool) -> dict:
         _seed_scoring(scoring_url, [str(FIRST_NIP + n) for n in range(employees)])
         settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=attendance_url))
         attendance = _apply("attendance", attendance_url, attendance_tables.metadata, attendance_handlers(settings),
-                            wires)
+                            wires, bootstrap)
         with _engine(attendance_url) as conn:
             days = [(r.topic, r.key, r.payload) for r in conn.execute(text(
                 "SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id"))]
             fingerprint = _attendance_fingerprint(conn, days)
         settings = Settings.from_env("scoring", dict(os.environ, SCORING_DATABASE_URL=scoring_url))
-        scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days)
+        scoring = _apply("scoring", scoring_url, scoring_tables.metadata, scoring_handlers(settings), days,
+                         bootstrap)
         with _engine(scoring_url) as conn:
             flags = conn.execute(text("SELECT count(*) FROM flags")).scalar()
         return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": attendance["per_s"],
@@ -695,6 +731,8 @@ def main() -> int:
                         help="stack: partitions per topic (default KAFKA_PARTITIONS, else 3)")
     parser.add_argument("--drain-timeout", type=float, default=600,
                         help="stack: seconds after the load to wait for everything to be applied")
+    parser.add_argument("--kafka", action="store_true",
+                        help="apply: the events go through a throwaway broker's topics, polled as deployed")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL")
@@ -707,7 +745,9 @@ def main() -> int:
         report["postgres"] = {name: conn.execute(text(f"SHOW {name}")).scalar()
                               for name in ("fsync", "synchronous_commit", "shared_buffers")}
     if args.part in ("apply", "both"):
-        report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db)
+        with ExitStack() as stack:
+            bootstrap = stack.enter_context(throwaway_kafka())[0] if args.kafka else None
+            report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db, bootstrap)
     if args.part in ("stack", "both"):
         report["stack"] = part_stack(pg, args)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
