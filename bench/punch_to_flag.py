@@ -740,7 +740,8 @@ def main() -> int:
         print("set TEST_DATABASE_URL (eval \"$(bash deploy/postgres.sh start)\")", file=sys.stderr)
         return 2
     report = {"machine": f"{os.cpu_count()} CPU, {platform.python_implementation()} {platform.python_version()}",
-              "load_before": [round(x, 2) for x in os.getloadavg()], "started": datetime.now(UTC).isoformat()}
+              "load_before": [round(x, 2) for x in os.getloadavg()], "started": datetime.now(UTC).isoformat(),
+              "reference_loop_s_before": _reference_loop()}
     with _engine(pg) as conn:
         report["postgres"] = {name: conn.execute(text(f"SHOW {name}")).scalar()
                               for name in ("fsync", "synchronous_commit", "shared_buffers")}
@@ -751,8 +752,19 @@ def main() -> int:
     if args.part in ("stack", "both"):
         report["stack"] = part_stack(pg, args)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    report["reference_loop_s_after"] = _reference_loop()
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _reference_loop() -> float:
+    """CPU seconds of a fixed pure-Python loop: this machine's speed swings by a third between minutes (the same code's
+    CPU per punch with it), so every run reports its speed before and after, to set runs of different minutes side
+    by side (docs/PERFORMANCE.md, "The burst after the late night")."""
+    started, n = time.process_time(), 0
+    for i in range(3_000_000):
+        n += i * i % 7
+    return round(time.process_time() - started, 3)
 
 
 if __name__ == "__main__":
