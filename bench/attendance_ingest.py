@@ -5,8 +5,9 @@ Runs the service under gunicorn on PostgreSQL (a fresh database) and the ingest 
 batches of 128 records over keep-alive HTTP connections, and reports two things separately:
 - **acknowledged**: punches per second answered `OK: 128` (the reply is sent only after the raw upload is
   committed: the durable store), with the latency of each acknowledgement (p50/p90/p99/max);
-- **processed**: how fast the ingest job turns those uploads into punches and `attendance.punch.recorded`
-  outbox rows (its backlog when the load ends, and the time until nothing is pending).
+- **processed**: how fast the ingest job turns those uploads into punches and the days they belong to (with
+  their `attendance.day.built` outbox rows): its backlog when the load ends, and the time until nothing is
+  pending.
 Without `--rate` every device posts back to back (saturation: the most the service acknowledges); with
 `--rate P` the devices together post P punches per second, each on its own schedule, and latency is
 counted from the scheduled send time (so a server falling behind is not hidden). In the same run it
@@ -17,9 +18,9 @@ measures the ceiling of one kafka-python producer sending the same records strai
 (`KAFKA_BOOTSTRAP_SERVERS` names a broker; without it a throwaway local broker is started.)
 
 `--part job` measures the ingest job alone, in this process: the same devices' uploads are stored straight
-into `raw_uploads` (untimed), then `jobs.drain` turns them into punches and outbox rows; it reports the job's
+into `raw_uploads` (untimed), then `jobs.drain` turns them into punches and days; it reports the job's
 punches per second and CPU per punch (this process and its PostgreSQL backend), and a fingerprint of what
-was stored (punches, their outbox events in order per key) that must not change with an optimisation:
+was stored (punches, the days' events in order per key) that must not change with an optimisation:
 
     .venv/bin/python bench/attendance_ingest.py --part job --devices 40 --batches 20 --pins 7500 --repeat 3
 """
@@ -164,13 +165,13 @@ def throwaway_kafka(brokers: int = 1):
 
 
 def _counts(engine) -> tuple[int, int, int]:
-    """(pending uploads, punches, punch events in the outbox) of the measured devices (not the warm-up one)."""
+    """(pending uploads, punches, day events in the outbox) of the measured devices (not the warm-up one)."""
     from sqlalchemy import text
     with engine.connect() as conn:
         return tuple(conn.execute(text(
             "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL AND device_serial LIKE 'BENCH%'),"
             " (SELECT count(*) FROM punches WHERE device_serial LIKE 'BENCH%'),"
-            " (SELECT count(*) FROM outbox WHERE type = 'attendance.punch.recorded' AND key NOT LIKE '1970%')")).one())
+            " (SELECT count(*) FROM outbox WHERE type = 'attendance.day.built' AND key NOT LIKE '1970%')")).one())
 
 
 def _warm_up(port: int, rounds: int) -> None:
@@ -313,8 +314,8 @@ def _store_uploads(url: str, bodies: dict[str, list[bytes]]) -> None:
 
 
 def _fingerprint(engine) -> dict:
-    """What the job stored, in a form that must not change: punches, rejected lines and the outbox's punch
-    events (their data, and their order per key), hashed."""
+    """What the job stored, in a form that must not change: punches, rejected lines and the outbox's day
+    events (their data, with each punch named by its device, PIN and time, and their order per key), hashed."""
     import hashlib
     from sqlalchemy import text
     with engine.connect() as conn:
@@ -322,7 +323,7 @@ def _fingerprint(engine) -> dict:
             "SELECT device_serial, pin, sequence, employee_id, source, at, local_time, zone, local_date,"
             " device_status, verify, upload_id FROM punches ORDER BY device_serial, pin, local_time")).all()
         events = conn.execute(text(
-            "SELECT key, topic, type, payload FROM outbox WHERE type = 'attendance.punch.recorded' ORDER BY id")).all()
+            "SELECT key, topic, type, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id")).all()
         rejected = conn.execute(text("SELECT upload_id, line_no, raw, reason FROM rejected_lines"
                                      " ORDER BY upload_id, line_no")).all()
         ids = {r.id: (r.device_serial, r.pin, str(r.local_time)) for r in conn.execute(text(
@@ -331,7 +332,7 @@ def _fingerprint(engine) -> dict:
     for key, topic, _, payload in events:
         data = json.loads(payload)
         body = {k: v for k, v in data.items() if k not in ("event_id", "occurred_at")}
-        body["data"] = dict(body["data"], punch_id=ids[int(body["data"]["punch_id"])])
+        body["data"] = dict(body["data"], punch_ids=[ids[int(p)] for p in body["data"]["punch_ids"]])
         per_key.setdefault(key, []).append((topic, json.dumps(body, sort_keys=True)))
     digest = lambda rows: hashlib.sha256(repr(rows).encode()).hexdigest()[:16]  # noqa: E731
     return {"punches": len(punches), "punches_sha": digest([tuple(map(str, r)) for r in punches]),
@@ -382,7 +383,7 @@ def part_job(pg: str, args) -> dict:
         runs.append({"elapsed_s": round(elapsed, 2), "punches_per_s": round(punches / elapsed),
                      "job_cpu_us_per_punch": round(cpu * 1e6 / punches, 1),
                      "postgres_cpu_us_per_punch": round(backend_cpu * 1e6 / punches, 1),
-                     "uploads": report.uploads, "published": report.published, "load_average": round(load, 2),
+                     "uploads": report.uploads, "matched": report.matched, "load_average": round(load, 2),
                      "fingerprint": fingerprint})
     return {"part": "job", "devices": args.devices, "batches_per_device": args.batches, "pins": args.pins,
             "uploads_per_transaction": args.ingest_batch, "runs": runs,
@@ -520,7 +521,7 @@ def main() -> int:
             "pending_uploads_when_load_ended": backlog,
             "all_processed_after_s": round(drained, 2),
             "punches_per_s": round(punches / (job_only if job_only is not None else drained)),
-            "punches_stored": stored, "punch_events_in_outbox": events, "still_pending": pending,
+            "punches_stored": stored, "day_events_in_outbox": events, "still_pending": pending,
         },
         "cpu_seconds_during_load": cpu_during_load,
         "cpu_seconds_until_all_processed": cpu_total,

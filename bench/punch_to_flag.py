@@ -2,24 +2,27 @@
 
 Two parts (both by default; `--part apply` or `--part stack` for one):
 
-- **apply**: the consumers alone, in process, on PostgreSQL (fresh attendance and scoring databases): `--events`
-  `attendance.punch.recorded` events of `--employees` employees (a clock-in and a clock-out per employee and
-  day, in time order as devices send them) parsed from their wire form and applied by attendance's real
-  consumer path (`EventConsumer.handle_records`, inbox included) in polls of `max_poll_records` (4,000); then the
-  `attendance.day.built` events that produced, applied the same way by scoring's consumer. Events per second
-  of each (no Kafka hop: `bench/relay.py` measures the relay). With `--kafka`, each consumer's events are first
-  produced to a throwaway broker's topics and polled back as deployed (`make_consumer`, `EventConsumer.poll_once`,
-  offsets committed), so kafka-python's fetch and decoding of each record count too.
+- **apply**: the path's two builds alone, in process, on PostgreSQL (fresh attendance and scoring databases):
+  `--events` punches of `--employees` employees (a clock-in and a clock-out per employee and day, in time order
+  as devices send them) stored `--ingest-batch` per transaction with the days they belong to, as the ingest job
+  stores them (`punches.store_punches`: the upload's parsing aside, `bench/attendance_ingest.py --part job`
+  measures the whole job); then the `attendance.day.built` events that made, parsed from their wire form and
+  applied by scoring's real consumer path (`EventConsumer.handle_records`, inbox included) in polls of
+  `max_poll_records` (4,000). Punches and events per second (no Kafka hop: `bench/relay.py` measures the relay).
+  With `--kafka`, the day events are first produced to a throwaway broker's topics and polled back as deployed
+  (`make_consumer`, `EventConsumer.poll_once`, offsets committed), so kafka-python's fetch and decoding of each
+  record count too.
 - **stack**: the whole path running as in production: a Kafka broker (`--brokers 3`: a three-broker cluster,
   every topic replicated three times, `min.insync.replicas=2`), the attendance service under gunicorn, its
-  ingest job and relay, and `--instances` processes of each of the attendance and scoring consumers (`kinerja
-  work|relay|consume`; each service's instances in one group share the `--partitions` of its topics). Devices
+  ingest job (`--ingest-processes`: it stores the punches and builds their days) and relay, and `--instances`
+  processes of each of the attendance and scoring consumers (`kinerja work|relay|consume`; each service's
+  instances in one group share the `--partitions` of its topics). Devices
   push `--rate` punches per second for `--seconds` (reusing `bench/attendance_ingest.py`'s devices; a burst is
   the same with a higher rate), and a probe device posts, every `--probe-every` seconds, a fresh employee's
   clock-in and late clock-out (overtime with no activity logged: scoring raises `overtime_without_activity`).
   For each probe: acknowledged -> punch stored -> day built -> flag raised (row timestamps, one clock),
   p50/p90/p99 per hop; probes before the load give the idle latency. Once a second from the load's start: what
-  waits at each hop (uploads, unsent outbox rows, punch events, days; reported every 5 s) and each group's committed offsets,
+  waits at each hop (uploads, unsent outbox rows, days; reported every 10 s) and each group's committed offsets,
   credited to the instance holding each partition. After the load: how long until nothing waits anywhere
   ("drained N s after the load ended", or what still waits after `--drain-timeout`), each consumer's events
   per second while it had work waiting, per instance, and the CPU seconds of every process and of the
@@ -157,12 +160,9 @@ def _filled_consumer(name: str, bootstrap: str, wires: list[tuple[str, str, str]
     return kafka
 
 
-def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str, str]]:
-    """Store the punches and return their events' wire forms: each employee's clock-in (06:30-07:50) and
-    clock-out (16:00-18:30) on consecutive working days, in time order across employees."""
-    from attendance import tables
-    from runtime.db import insert_rows, make_engine, make_session_factory
-    from runtime.events import make_events
+def _punch_rows(employees: int, events: int) -> list[dict]:
+    """`events` punches of `employees` employees: each one's clock-in (06:30-07:50) and clock-out (16:00-18:30) on
+    consecutive working days, in time order across employees (as devices send them)."""
     nips = [str(FIRST_NIP + n) for n in range(employees)]
     rows = []
     day = date(2026, 11, 2)  # a Monday
@@ -172,26 +172,47 @@ def _punch_events(url: str, employees: int, events: int) -> list[tuple[str, str,
                 for n, nip in enumerate(nips):
                     local = datetime(day.year, day.month, day.day) + timedelta(minutes=minute_of(n), seconds=n % 60)
                     rows.append({"device_serial": "BENCH", "pin": str(n), "sequence": len(rows) + 1,
-                                 "employee_id": nip, "source": "adms", "at": (local - timedelta(hours=WIB)).replace(
-                                     tzinfo=UTC), "local_time": local, "zone": "Asia/Jakarta", "local_date": day,
-                                 "device_status": 0, "verify": 1, "upload_id": None,
-                                 "recorded_at": datetime.now(UTC)})
+                                 "employee_id": nip, "source": "adms", "origin": None,
+                                 "at": (local - timedelta(hours=WIB)).replace(tzinfo=UTC), "local_time": local,
+                                 "zone": "Asia/Jakarta", "local_date": day, "device_status": 0, "verify": 1,
+                                 "upload_id": None, "recorded_at": datetime.now(UTC)})
         day += timedelta(days=1)
-    rows = sorted(rows[:events], key=lambda r: r["at"])
+    return sorted(rows[:events], key=lambda r: r["at"])
+
+
+def _build_at_ingest(url: str, employees: int, rows: list[dict], batch: int) -> dict:
+    """The attendance half of the path: the punches stored `batch` at a time, each batch in one transaction that
+    also builds the days they belong to, as the ingest job does (`punches.store_punches`: one insert, then
+    `build_days_of`). Punches per second, and the CPU per punch of this process and of its PostgreSQL backend."""
+    from attendance import tables
+    from attendance.app import build_context
+    from attendance.handlers.punches import store_punches
+    from runtime.config import Settings
+    from runtime.consumer import collect_for_polls
+    from runtime.db import make_engine, make_session_factory
     engine = make_engine(url)
-    with make_session_factory(engine, tables.metadata).begin() as session:
+    sessions = make_session_factory(engine, tables.metadata)
+    with sessions.begin() as session:
         session.execute(insert(tables.employees), [
-            {"employee_id": nip, "unit_id": "bench", "zone": "Asia/Jakarta", "schedule_id": None, "active": True}
-            for nip in nips])
-        ids = []
-        for start in range(0, len(rows), 10000):
-            ids += [r.id for r in insert_rows(session, tables.punches, rows[start:start + 10000], returning=("id",))]
+            {"employee_id": str(FIRST_NIP + n), "unit_id": "bench", "zone": "Asia/Jakarta", "schedule_id": None,
+             "active": True} for n in range(employees)])
+    with engine.connect() as conn:  # analysed as the autovacuum would have by then
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    config = build_context(Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url)))
+    with engine.connect() as conn:  # the connection the sessions will take from the pool
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    collect_for_polls()  # the collector as `jobs.run` sets it
+    backend0, cpu, t0 = _cpu_seconds([backend]), time.process_time(), time.perf_counter()
+    for start in range(0, len(rows), batch):
+        with sessions.begin() as session:
+            store_punches(session, rows[start:start + batch], datetime.now(UTC), config)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    backend_cpu = _cpu_seconds([backend]) - backend0
     engine.dispose()
-    made = make_events("attendance.punch.recorded", [(r["employee_id"], {
-        "punch_id": str(punch_id), "employee_id": r["employee_id"], "device_serial": r["device_serial"],
-        "pin": r["pin"], "source": "adms", "at": r["at"], "local_time": r["local_time"], "zone": r["zone"],
-        "local_date": r["local_date"], "device_status": 0, "verify": 1}) for punch_id, r in zip(ids, rows)], "bench")
-    return [(e.topic, e.key, e.to_json()) for e in made]
+    per_punch = 1e6 / len(rows)
+    return {"per_s": round(len(rows) / elapsed), "cpu_us_per_punch": {
+        "python": round(cpu * per_punch, 1), "postgres": round(backend_cpu * per_punch, 1)}}
 
 
 def _attendance_fingerprint(conn, days: list[tuple[str, str, str]]) -> dict:
@@ -211,21 +232,17 @@ def _attendance_fingerprint(conn, days: list[tuple[str, str, str]]) -> dict:
     return {"days": stored.hexdigest()[:16], "events": published.hexdigest()[:16]}
 
 
-def part_apply(pg: str, employees: int, events: int, keep: bool, bootstrap: str | None = None) -> dict:
-    """The attendance and scoring consumers applying a burst, in process (through `bootstrap`'s topics when
-    given)."""
-    from attendance import tables as attendance_tables
-    from attendance.consumers import handlers as attendance_handlers
+def part_apply(pg: str, employees: int, events: int, keep: bool, bootstrap: str | None = None,
+               batch: int = 6400) -> dict:
+    """The attendance half (punches stored and their days built, `batch` a transaction) and scoring's consumer
+    applying the day events that made, in process (scoring's through `bootstrap`'s topics when given)."""
     from runtime.config import Settings
     from scoring import tables as scoring_tables
     from scoring.consumers import handlers as scoring_handlers
     attendance_url, scoring_url = _database(pg, "attendance"), _database(pg, "scoring")
     try:
-        wires = _punch_events(attendance_url, employees, events)
+        attendance = _build_at_ingest(attendance_url, employees, _punch_rows(employees, events), batch)
         _seed_scoring(scoring_url, [str(FIRST_NIP + n) for n in range(employees)])
-        settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=attendance_url))
-        attendance = _apply("attendance", attendance_url, attendance_tables.metadata, attendance_handlers(settings),
-                            wires, bootstrap)
         with _engine(attendance_url) as conn:
             days = [(r.topic, r.key, r.payload) for r in conn.execute(text(
                 "SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' ORDER BY id"))]
@@ -235,8 +252,9 @@ def part_apply(pg: str, employees: int, events: int, keep: bool, bootstrap: str 
                          bootstrap)
         with _engine(scoring_url) as conn:
             flags = conn.execute(text("SELECT count(*) FROM flags")).scalar()
-        return {"punch_events": len(wires), "employees": employees, "attendance_events_per_s": attendance["per_s"],
-                "attendance_cpu_us_per_event": attendance["cpu_us_per_event"], "attendance_fingerprint": fingerprint,
+        return {"punches": events, "employees": employees, "punches_per_transaction": batch,
+                "attendance_punches_per_s": attendance["per_s"],
+                "attendance_cpu_us_per_punch": attendance["cpu_us_per_punch"], "attendance_fingerprint": fingerprint,
                 "day_events": len(days),
                 "scoring_events_per_s": scoring["per_s"], "scoring_cpu_us_per_event": scoring["cpu_us_per_event"],
                 "flags_raised": flags}
@@ -321,18 +339,18 @@ def _summary(hops: list[dict]) -> dict:
 def _consumed(connections: dict) -> dict[str, int]:
     """Events produced and applied along the path so far, counted exactly (every punch, day and inbox row read: a
     look costs a fraction of a second of PostgreSQL's CPU at a burst's sizes). The outbox keeps only unsent rows, so
-    what was produced is counted from what each event stands for: one punch event per stored punch, one day event
-    per version of a built day (an unchanged rebuild keeps its version and publishes nothing). `connections`: an
-    open connection to each of the attendance and scoring databases."""
-    pending, unsent, punches, days, applied = connections["attendance"].execute(text(
+    what was produced is counted from what each event stands for: one day event per version of a built day (an
+    unchanged rebuild keeps its version and publishes nothing). A punch's day is built in the transaction that
+    stores it. `connections`: an open connection to each of the attendance and scoring databases."""
+    pending, unsent, punches, days = connections["attendance"].execute(text(
         "SELECT (SELECT count(*) FROM raw_uploads WHERE processed_at IS NULL),"
         " (SELECT count(*) FROM outbox),"
         " (SELECT count(*) FROM punches),"
-        " (SELECT coalesce(sum(version), 0) FROM days),"
-        " (SELECT count(*) FROM inbox WHERE type = 'attendance.punch.recorded')")).one()
+        " (SELECT coalesce(sum(version), 0) FROM days)")).one()
     scored = connections["scoring"].execute(
         text("SELECT count(*) FROM inbox WHERE type = 'attendance.day.built'")).scalar()
-    return {"pending_uploads": pending, "unsent": unsent, "punch_events": punches, "punch_events_applied": applied, "day_events": days, "day_events_applied": scored}
+    return {"pending_uploads": pending, "unsent": unsent, "punches": punches, "day_events": days,
+            "day_events_applied": scored}
 
 
 def _consumed_once(urls: dict[str, str]) -> dict[str, int]:
@@ -342,9 +360,9 @@ def _consumed_once(urls: dict[str, str]) -> dict[str, int]:
 
 
 def _behind(counts: dict[str, int]) -> dict[str, int]:
-    """What is waiting at each hop: uploads not yet stored as punches, attendance's outbox rows not yet sent by
-    its relay, punch events not yet applied by attendance (sent or not), days not yet applied by scoring."""
-    return {"uploads": counts["pending_uploads"], "unsent": counts["unsent"], "punch_events": counts["punch_events"] - counts["punch_events_applied"],
+    """What is waiting at each hop: uploads not yet stored as punches (with their days), attendance's outbox rows not
+    yet sent by its relay, days not yet applied by scoring."""
+    return {"uploads": counts["pending_uploads"], "unsent": counts["unsent"],
             "day_events": counts["day_events"] - counts["day_events_applied"]}
 
 
@@ -358,7 +376,7 @@ def _wait_flag(urls: dict[str, str], pin: int, timeout_s: float = 30) -> None:
         time.sleep(0.02)
 
 
-MEASURED_TOPIC = {"attendance": "attendance.punches", "scoring": "attendance.days"}  # each consumer's hot input
+MEASURED_TOPIC = {"scoring": "attendance.days"}  # the consumers' hot input (attendance's is the ingest job's uploads)
 
 
 class _Watch:
@@ -677,8 +695,7 @@ def part_stack(pg: str, args) -> dict:
             "waiting_every_10_s": watch.timeline(wall0, watch.exact_every),
             "counts": after,
             "cpu_seconds_from_load_start": used}
-        for service, hop, applied in (("attendance", "punch_events", "punch_events_applied"),
-                                      ("scoring", "day_events", "day_events_applied")):
+        for service, hop, applied in (("scoring", "day_events", "day_events_applied"),):
             # a consumer's rate over the time it had work waiting: from the load's start until its queue was empty
             busy = max(_busy_until(watch.samples, hop, wall0) or wall0, watch.lagging_until(service, wall0) or wall0) - wall0
             # what it had applied when it was done: the first exact count after (nothing waited meanwhile)
@@ -686,6 +703,11 @@ def part_stack(pg: str, args) -> dict:
             report["load"][f"{service}_consumer"] = {
                 "busy_s": round(busy, 1), "events_per_s": round((done - before[applied]) / busy) if busy else None,
                 "offsets_advanced": watch.advanced(service), "per_instance": watch.per_instance(service, busy)}
+        # the ingest job's rate (punches stored with their days) over the time uploads waited for it
+        busy = (_busy_until(watch.samples, "uploads", wall0) or wall0) - wall0
+        done = next((counts["punches"] for at, counts in watch.samples if at >= wall0 + busy), after["punches"])
+        report["load"]["ingest_job"] = {
+            "busy_s": round(busy, 1), "punches_per_s": round((done - before["punches"]) / busy) if busy else None}
         report["watch_failed_looks"] = watch.failed_looks
         report["under_load"] = _summary(_hops(urls, loaded))
         return report
@@ -712,7 +734,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["apply", "stack", "both"], default="both")
     parser.add_argument("--employees", type=int, default=5000)
-    parser.add_argument("--events", type=int, default=20000, help="apply: punch events")
+    parser.add_argument("--events", type=int, default=20000, help="apply: punches")
+    parser.add_argument("--ingest-batch", type=int, default=6400,
+                        help="apply: punches stored and built per transaction (the ingest job's 50 uploads of 128)")
     parser.add_argument("--rate", type=float, default=2000, help="stack: punches per second offered")
     parser.add_argument("--seconds", type=float, default=60, help="stack: how long the devices push")
     parser.add_argument("--probe-every", type=float, default=0.5, help="stack: seconds between probes")
@@ -732,7 +756,7 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=float, default=600,
                         help="stack: seconds after the load to wait for everything to be applied")
     parser.add_argument("--kafka", action="store_true",
-                        help="apply: the events go through a throwaway broker's topics, polled as deployed")
+                        help="apply: the day events go through a throwaway broker's topics, polled as deployed")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     pg = os.environ.get("TEST_DATABASE_URL")
@@ -748,7 +772,7 @@ def main() -> int:
     if args.part in ("apply", "both"):
         with ExitStack() as stack:
             bootstrap = stack.enter_context(throwaway_kafka())[0] if args.kafka else None
-            report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db, bootstrap)
+            report["apply"] = part_apply(pg, args.employees, args.events, args.keep_db, bootstrap, args.ingest_batch)
     if args.part in ("stack", "both"):
         report["stack"] = part_stack(pg, args)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]

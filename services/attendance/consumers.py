@@ -1,18 +1,16 @@
-"""What the attendance service consumes: directory reference data, closed months, and its own punches.
+"""What the attendance service consumes: directory reference data, closed months and verifier assignments.
 
-Its own `attendance.punch.recorded` events are consumed to build days outside the request path: the
-upload request only stores and acknowledges, and the per-employee key keeps each employee's punches in
-order on one partition.
+Its own punches are not among them: the days a punch belongs to are rebuilt where it is stored, in the same
+transaction (`punches.build_days_of`), off the upload request (the ingest job's, for device uploads).
 """
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from attendance.handlers import days, projections
+from attendance.handlers import projections
 from attendance.app import build_context
 from runtime.access import apply_verifier_assignment
 from runtime.config import Settings
-from runtime.consumer import ManyHandler
 
 
 def handlers(settings: Settings) -> dict:
@@ -24,10 +22,7 @@ def handlers(settings: Settings) -> dict:
         "directory.geofence.upserted": lambda session, event: projections.project_geofence(session, event.data),
         "directory.holiday.upserted": lambda session, event: projections.project_holiday(session, event.data, config),
         "directory.enrolment.upserted": lambda session, event: projections.project_enrolment(
-            session, event.data, datetime.now(UTC)),
+            session, event.data, datetime.now(UTC), config),
         "approvals.month.closed": lambda session, event: projections.close_month(session, event.data),
         "approvals.verifier.assigned": lambda session, event: apply_verifier_assignment(session, event.data),
-        # A poll's run of punches at once: each employee's days rebuilt once, read and written set-based.
-        "attendance.punch.recorded": ManyHandler(lambda session, events: days.on_punches_recorded(
-            session, [event.data for event in events], config)),
     }

@@ -300,7 +300,7 @@ def post_punches():
             items.append((index, PunchItemSchema().load(raw)))
         except ValidationError as exc:
             refused.append({"index": index, "errors": field_errors(exc.messages)})
-    result = punches.record_api_punches(db(), [item for _, item in items], _now())
+    result = punches.record_api_punches(db(), [item for _, item in items], _now(), _config())
     positions = [index for index, _ in items]
     accepted = [dict(entry, index=positions[entry["index"]]) for entry in result["accepted"]]
     rejected = refused + [dict(entry, index=positions[entry["index"]]) for entry in result["rejected"]]

@@ -1,18 +1,20 @@
 """Scale-out on a real broker: two instances of a service's consumer in one group share the partitions of the
 topics it reads (events are keyed by employee), apply a stream with no double effect (each event's handler runs
 once, across both; the inbox drops what a rebalance redelivers), and the one left takes every partition over
-when the other stops. For attendance (its punches) and scoring (attendance's days)."""
+when the other stops. For scoring (attendance's days: its input comes in bursts). Attendance's own bursty
+input, the punches, is shared by several ingest job processes instead (tests/integration/attendance/
+test_ingest_concurrent.py): their days are built as they are stored."""
 import threading
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from runtime.consumer import EventConsumer, ManyHandler
-from runtime.events import make_event, make_events
+from runtime.events import make_event
 from runtime.kafka import make_producer
 from runtime.workers import build_consumer
 from tests.conftest import make_settings, random_nip
@@ -110,35 +112,6 @@ def _employees(consumer: EventConsumer, count: int, zone: str = "Asia/Jakarta") 
         consumer.apply(make_event("directory.employee.upserted", nip, {
             "employee_id": nip, "name": "Pegawai", "unit_id": "dinkes", "status": "PNS", "zone": zone}, "test"))
     return nips
-
-
-def test_two_attendance_consumers_share_the_punches_and_one_takes_over(new_database, kafka_bootstrap):
-    from attendance import tables
-    url = new_database("attendance")
-    group = Group("attendance", url, kafka_bootstrap, "attendance.punches")
-    send, producer = _sender(kafka_bootstrap, "attendance.punches")
-    try:
-        nips = _employees(group.members[1], 24)
-        at = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
-
-        def punches(day: int):
-            moment = at + timedelta(days=day)
-            return make_events("attendance.punch.recorded", [(nip, {
-                "punch_id": str(uuid.uuid4()), "employee_id": nip, "device_serial": "SCALE1", "pin": str(n),
-                "source": "adms", "at": moment, "local_time": (moment + timedelta(hours=7)).replace(tzinfo=None),
-                "zone": "Asia/Jakarta", "local_date": (moment + timedelta(hours=7)).date(), "device_status": 0,
-                "verify": 1}) for n, nip in enumerate(nips)], "test")
-
-        def done(events):
-            with group.members[1].sessions() as session:
-                inbox = tables.metadata.tables["inbox"]
-                return session.execute(select(func.count()).select_from(inbox).where(
-                    inbox.c.event_id.in_([e.event_id for e in events]))).scalar() == len(events)
-
-        _split_apply_and_take_over(group, punches(0), punches(1), send, done)
-    finally:
-        group.close()
-        producer.close()
 
 
 def test_two_scoring_consumers_share_the_days_and_one_takes_over(new_database, kafka_bootstrap):

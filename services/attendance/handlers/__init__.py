@@ -3,7 +3,7 @@
 - `devices`: the ADMS conversation (handshake, uploads stored before the answer, command polls and
   results, push 3.x registry) and device administration;
 - `ingest`: the job turning stored uploads into punches (`process_pending`);
-- `punches`: storing punches (from uploads and from the JSON API) and publishing them;
+- `punches`: storing punches (from uploads, the JSON API and check-ins) and building their days with them;
 - `days`: absences and attendance days, built from punches;
 - `projections`: what other services' events keep here (employees, schedules, holidays, enrolments).
 

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from attendance import tables
+from attendance import store, tables
 from attendance.config import AttendanceConfig
 from attendance.domain.presence import (CheckIn, Circle, Fence, Fix, Polygon, PriorPunch, doubts, fence_verdict)
 from attendance.handlers.days import rebuild_days
-from attendance.handlers.punches import store_punches
+from attendance.handlers.punches import build_days_of
 from attendance.handlers.shared import aware, employee_row, iso
 from runtime.access import person, require_read
 from runtime.auth import Principal
@@ -72,7 +72,7 @@ def forget_old_coordinates(session: Session, now: datetime) -> int:
 
 def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: datetime | None, photo: bytes,
                    now: datetime, config: AttendanceConfig) -> dict:
-    """Record a check-in at the server's `now`: the punch (published like any punch) and its evidence."""
+    """Record a check-in at the server's `now`: the punch (its day built like any punch's) and its evidence."""
     policy = config.policy.presence
     if not photo:
         raise Invalid("a check-in needs the photo taken at that moment", field="photo", message="required")
@@ -98,11 +98,11 @@ def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: da
     seen = session.execute(select(c.punch_id).where(c.photo_sha256 == digest).order_by(c.punch_id).limit(1)).scalar()
     found = doubts(CheckIn(at, device_time, fix, digest), verdict, exempt, earlier,
                    None if seen is None else str(seen), policy)
-    new = store_punches(session, [{
+    new = store.insert_punches(session, [{
         "device_serial": None, "pin": None, "sequence": None, "employee_id": employee_id, "source": "mobile",
         "origin": "portal", "at": at, "local_time": local_time, "zone": employee.zone,
         "local_date": local_time.date(), "device_status": None, "verify": None, "upload_id": None,
-        "recorded_at": now}], now)
+        "recorded_at": now}])
     if not new:
         raise Conflict("a check-in was recorded this very second: it is not taken twice")
     punch_id = new[0].id
@@ -113,6 +113,7 @@ def record_checkin(session: Session, employee_id: str, fix: Fix, device_time: da
         inside=verdict.inside, distance_m=verdict.distance_m, exempt=exempt, photo_sha256=digest, photo=photo,
         photo_type=photo_type, doubts=[{"kind": str(d.kind), "evidence": d.evidence} for d in found],
         review="pending" if found else "none"))
+    build_days_of(session, new, config)  # after the check-in is kept: its day names it if it awaits review
     return _view(_checkin(session, punch_id))
 
 

@@ -1,9 +1,10 @@
 """Absences and attendance days: a day is built from an employee's punches, schedule, holidays and absences.
 
-Building days is not on the upload path: the service's own consumer consumes `attendance.punch.recorded`
-(keyed by employee, so per-employee order holds) and rebuilds the days around the punches of a poll at
-once (`on_punches_recorded`: each employee's dates once, everything read and written set-based by
-`rebuild_many`). Absences and `build_days_for_date` build days directly, through the same `rebuild_many`; the
+Building days is not on the upload request: the ingest job stores an upload's punches and, in the same
+transaction, rebuilds the days they belong to (`punches.build_days_of` -> `on_punches_recorded`: each employee's
+dates once for a whole batch, everything read and written set-based by `rebuild_many`, each employee's row locked
+so that two jobs take turns). Absences and `build_days_for_date` build days directly, through the same
+`rebuild_many`; the
 nightly build of every finished date for everyone (`dates_to_close`, `build_next_chunk`, `close_date`) is run by
 the attendance job, one transaction per chunk of employees (`attendance.jobs.close_finished_dates`).
 """
@@ -142,11 +143,17 @@ class _Employee(NamedTuple):
 
 def _employees(session: Session, ids: Iterable[str]) -> dict[str, _Employee]:
     """Employee id -> what a build reads of the projected employee (zone, schedule, unit), for the ids given that
-    attendance knows."""
+    attendance knows; on PostgreSQL each row locked to the commit (`FOR NO KEY UPDATE`, in id order, so two builders
+    wait rather than deadlock). Every build of days reads them first: two transactions building one employee's days
+    (two ingest processes with punches of one person from two uploads, the nightly build, an absence) take turns,
+    the second reading the first's punches once it has committed, so neither writes a day missing the other's punch.
+    Row locks, not advisory locks: a batch locks thousands of employees, more than PostgreSQL's lock table holds."""
     e = tables.employees.c
+    query = select(e.employee_id, e.zone, e.schedule_id, e.unit_id).where(among(session, e.employee_id, ids))
+    if session.bind.dialect.name == "postgresql":
+        query = query.order_by(e.employee_id).with_for_update(key_share=True)
     return {employee_id: _Employee(zone, schedule_id, unit_id) for employee_id, zone, schedule_id, unit_id in
-            session.execute(select(e.employee_id, e.zone, e.schedule_id, e.unit_id).where(
-                among(session, e.employee_id, ids))).all()}
+            session.execute(query).all()}
 
 
 _TWO_DAYS = timedelta(days=2)  # a build window reaches this far either side of its dates, for night shifts' punches
@@ -369,17 +376,19 @@ def list_days(session: Session, employee_id: str, start: date, end: date) -> lis
     return [dict(r.content, version=r.version, correction=r.correction) for r in rows]
 
 
-def on_punches_recorded(session: Session, punches: Iterable[dict], config: AttendanceConfig) -> list[dict]:
-    """Rebuild the days recorded punches belong to (each assigned among its local date and the dates either side),
-    each employee's dates once however many of the punches are theirs (a poll's run of `attendance.punch.recorded`)."""
+def on_punches_recorded(session: Session, punches: Iterable[tuple[str, str, datetime, str]],
+                        config: AttendanceConfig) -> list[dict]:
+    """Rebuild the days of punches just stored, in the caller's transaction: `punches` as (employee id, punch id,
+    instant with its offset, the punch's zone), each assigned among its local date and the dates either side, each
+    employee's dates once however many of the punches are theirs (an ingest batch's, or one check-in's)."""
     punches = list(punches)
-    employees = _employees(session, sorted({data["employee_id"] for data in punches}))
+    employees = _employees(session, sorted({employee_id for employee_id, _, _, _ in punches}))
     wanted, new = defaultdict(set), defaultdict(set)
     day = timedelta(days=1)
-    for data in punches:
-        employee_id = data["employee_id"]
+    for employee_id, punch_id, at, zone in punches:
         known = employees.get(employee_id)
-        local_date = data["at"].astimezone(ZoneInfo(known.zone if known else data["zone"])).date()
+        local_date = at.astimezone(ZoneInfo(known.zone if known else zone)).date()
         wanted[employee_id].update((local_date - day, local_date, local_date + day))
-        new[employee_id].add(str(data["punch_id"]))
+        new[employee_id].add(punch_id)
     return rebuild_many(session, wanted, config, new_punches=new, employees=employees)
+

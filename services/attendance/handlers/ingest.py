@@ -3,8 +3,8 @@
 `process_pending` (run by the `kinerja work attendance` job, see `jobs.py`) claims pending uploads in
 batches and, in one transaction per batch, stores their punches (one `INSERT ... ON CONFLICT DO NOTHING`,
 so re-sent records add nothing, which also matches each to its enrolment), their rejected lines, the users
-they list, and one `attendance.punch.recorded` outbox row per new matched punch. Building days is not on
-this path: the service's own consumer does it from those events (`days.on_punches_recorded`).
+they list, and in the same transaction rebuilds the days of the new matched punches (`punches.build_days_of`),
+whose changes go out as `attendance.day.built`.
 """
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ class IngestReport:
 
     uploads: int = 0
     punches: int = 0  # new punches stored
-    published: int = 0  # `attendance.punch.recorded` events written (new matched punches)
+    matched: int = 0  # new punches matched to an employee (their days rebuilt)
     rejected: int = 0  # lines kept aside
 
     def __add__(self, other: IngestReport) -> IngestReport:
         return IngestReport(self.uploads + other.uploads, self.punches + other.punches,
-                            self.published + other.published, self.rejected + other.rejected)
+                            self.matched + other.matched, self.rejected + other.rejected)
 
 
 # How the job reads each kind of stored upload (`raw_uploads.table_name`). A table not listed here is kept
@@ -62,8 +62,7 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
     inserts their punches in one statement (a re-sent record adds nothing; each matched to the employee its
     device and PIN are enrolled as), keeps rejected lines with their reason, keeps the users, templates and
-    photos they carry, writes one `attendance.punch.recorded` outbox row per new matched punch, and marks the
-    uploads processed. A crash before the commit leaves them pending: processing them again gives the same
+    photos they carry, rebuilds the days of the new matched punches, and marks the uploads processed. A crash before the commit leaves them pending: processing them again gives the same
     result. Uploads of devices awaiting approval are left alone; uploads of tables the service does not read
     are marked processed and stay as they came.
     """
@@ -109,12 +108,12 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
         elif table == "ATTPHOTO":
             rejected += _store_photo(session, upload, now)
     # One order for every writer, so concurrent workers inserting the same keys wait rather than deadlock.
-    stored, published = store_device_punches(session, [punches[key] for key in sorted(punches)], now)
+    stored, matched = store_device_punches(session, [punches[key] for key in sorted(punches)], now, config)
     if rejected:
         session.execute(insert(tables.rejected_lines), rejected)
     r = tables.raw_uploads.c
     session.execute(update(tables.raw_uploads).where(r.id.in_([u.id for u in uploads])).values(processed_at=now))
-    return IngestReport(len(uploads), stored, published, len(rejected))
+    return IngestReport(len(uploads), stored, matched, len(rejected))
 
 
 def _store_templates(session: Session, serial: str, templates: Iterable[adms.Template], now: datetime) -> None:

@@ -12,7 +12,7 @@ from attendance.config import AttendanceConfig
 from attendance.domain import adms
 from attendance.handlers.days import rebuild_days
 from attendance.handlers.devices import queue_command
-from attendance.handlers.punches import publish_punches
+from attendance.handlers.punches import build_days_of
 from runtime.db import insert_for, upsert_row
 
 def project_employee(session: Session, data: dict) -> None:
@@ -48,10 +48,10 @@ def project_holiday(session: Session, data: dict, config: AttendanceConfig) -> N
         rebuild_days(session, row.employee_id, [data["date"]], config)
 
 
-def project_enrolment(session: Session, data: dict, now: datetime) -> int:
+def project_enrolment(session: Session, data: dict, now: datetime, config: AttendanceConfig) -> int:
     """Keep an enrolment, queue the matching device command, and match the punches that waited for it.
 
-    Returns how many waiting punches were matched (each is then published as recorded).
+    Returns how many waiting punches were matched (their days are then rebuilt).
     """
     e = tables.enrolments.c
     serial, pin = data["device_serial"], data["pin"]
@@ -71,7 +71,7 @@ def project_enrolment(session: Session, data: dict, now: datetime) -> int:
     matched = session.execute(update(tables.punches).where(
         p.device_serial == serial, p.pin == pin, p.employee_id.is_(None)).values(employee_id=values["employee_id"])
         .returning(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS))).all()
-    publish_punches(session, matched, now)
+    build_days_of(session, matched, config)
     return len(matched)
 
 

@@ -1,46 +1,91 @@
-"""Punches: stored once whatever their source (device uploads, the JSON API), published when matched.
-
-A punch is `attendance.punch.recorded` once it is matched to an employee: at once when its (device, PIN)
+"""Punches: stored once whatever their source (device uploads, the JSON API, check-ins), and the days they
+belong to rebuilt in the same transaction once they are matched to an employee: at once when their (device, PIN)
 is enrolled, else when the enrolment arrives (`projections.project_enrolment`).
 """
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from sqlalchemy import and_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from attendance import store, tables
+from attendance.config import AttendanceConfig
 from attendance.domain.days import local_time_to_utc
-from attendance.handlers.shared import PRODUCER, aware, employee_row, iso
+from attendance.handlers import days
+from attendance.handlers.shared import aware, employee_row, iso
 from contracts.attendance import PunchRecordedSchema
-from runtime.events import make_events
-from runtime.messaging import publish
 
-PUNCH_RECORDED = "attendance.punch.recorded"
+log = logging.getLogger(__name__)
+DAY_BUILDS_FAILED = Counter("kinerja_attendance_day_builds_failed_total",
+                            "Employees whose stored punches' days could not be built with them (left to the next build)")
 
 
-def store_punches(session: Session, rows: list[dict], now: datetime) -> list:
-    """Insert punches ignoring those already stored; publish the new matched ones; return the new rows."""
+def store_punches(session: Session, rows: list[dict], now: datetime, config: AttendanceConfig) -> list:
+    """Insert punches ignoring those already stored; build the days of the new matched ones; return the new rows."""
     new = store.insert_punches(session, rows)
-    publish_punches(session, new, now)
+    build_days_of(session, new, config)
     return new
 
 
-def store_device_punches(session: Session, rows: list[dict], now: datetime) -> tuple[int, int]:
+def store_device_punches(session: Session, rows: list[dict], now: datetime,
+                         config: AttendanceConfig) -> tuple[int, int]:
     """Insert punches read from device uploads (`store.DEVICE_PUNCH_FIELDS`), matched to their enrolments as
-    they are stored, ignoring those already stored; publish the new matched ones; return how many punches were
-    new and how many of them were published."""
+    they are stored, ignoring those already stored; build the days of the new matched ones; return how many punches
+    were new and how many of them were matched."""
     new = store.insert_device_punches(session, rows, now)
-    return len(new), publish_punches(session, new, now)
+    return len(new), build_days_of(session, new, config)
+
+
+def build_days_of(session: Session, rows, config: AttendanceConfig) -> int:
+    """Rebuild, in the caller's transaction, the days the matched punches of `rows` (those with an employee) belong
+    to (`days.on_punches_recorded`); return how many were matched. `rows` begin with `store.PUNCH_COLUMNS` in their
+    order, read by position.
+
+    The days are built where the punches are stored, not from events of them: the punch and its day commit
+    together, and no event goes out only to come back to this same service. The build runs under a savepoint: when
+    it fails for a reason of the data (a schedule the rules cannot read), each employee's punches are built again
+    on their own, and an employee whose build still fails is logged and counted, their punches kept all the same
+    (their days are built by their next punch or the nightly build of the date, once the data is mended). A
+    failure of the database itself (a deadlock, a lost connection) fails the caller's transaction, to be retried
+    whole."""
+    matched = [(employee_id, str(punch_id), aware(at), zone)
+               for punch_id, _, _, employee_id, _, at, _, zone, *_ in rows if employee_id]
+    if matched and not _built(session, matched, config, alone=False):
+        by_employee = defaultdict(list)
+        for punch in matched:
+            by_employee[punch[0]].append(punch)
+        for employee_id in sorted(by_employee):
+            _built(session, by_employee[employee_id], config, alone=True)
+    return len(matched)
+
+
+def _built(session: Session, punches: list[tuple], config: AttendanceConfig, alone: bool) -> bool:
+    """Whether the days of `punches` were built (under a savepoint); `alone`: they are one employee's, whose failure
+    is logged and counted."""
+    try:
+        with session.begin_nested():
+            days.on_punches_recorded(session, punches, config)
+        return True
+    except OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - the punches are kept whatever their days' build does
+        if alone:
+            DAY_BUILDS_FAILED.inc()
+            log.exception("the days of an employee's stored punches could not be built",
+                          extra={"employee_id": punches[0][0], "punches": len(punches)})
+        return False
 
 
 def punch_data(row) -> dict:
-    """A stored punch as `attendance.punch.recorded` data. `row` begins with `store.PUNCH_COLUMNS` in their order
-    (as every statement returning punches selects them), read by position: a SQLAlchemy row's attribute costs
-    0.5 µs, eleven of them more than the rest of the punch's event."""
+    """A stored punch as the API lists it (the `attendance.punch.recorded` schema's fields). `row` begins with
+    `store.PUNCH_COLUMNS` in their order (as every statement returning punches selects them), read by position."""
     punch_id, device_serial, pin, employee_id, source, at, local_time, zone, local_date, device_status, verify = \
         row[:len(store.PUNCH_COLUMNS)]
     return {
@@ -50,19 +95,9 @@ def punch_data(row) -> dict:
     }
 
 
-def publish_punches(session: Session, rows, now: datetime) -> int:
-    """One `attendance.punch.recorded` per matched punch of `rows` (those with an employee), validated together,
-    written in one statement; return how many."""
-    matched = [data for data in map(punch_data, rows) if data["employee_id"]]
-    if matched:
-        publish(session, *make_events(PUNCH_RECORDED, ((data["employee_id"], data) for data in matched), PRODUCER,
-                                      now))
-    return len(matched)
-
-
 # --- JSON punches -----------------------------------------------------------------------------------------
 
-def record_api_punches(session: Session, items: list[dict], now: datetime) -> dict:
+def record_api_punches(session: Session, items: list[dict], now: datetime, config: AttendanceConfig) -> dict:
     """Store punches from clock sources that are not ADMS machines: good items kept, bad ones reported.
 
     Each valid item has either `employee_id` or (`device_serial`, `pin`), and `local_time` or `at`.
@@ -78,7 +113,7 @@ def record_api_punches(session: Session, items: list[dict], now: datetime) -> di
             continue
         rows.append(row)
         keys.append((index, _punch_key(row)))
-    new = {_punch_key(r._asdict()): r for r in store_punches(session, _distinct(rows), now)}
+    new = {_punch_key(r._asdict()): r for r in store_punches(session, _distinct(rows), now, config)}
     for index, key in keys:
         row = new.pop(key, None)
         accepted.append({"index": index, "punch_id": str(row.id) if row else None, "duplicate": row is None,
@@ -152,7 +187,7 @@ def _photo_join():
 
 
 def list_punches(session: Session, employee_id: str, start: date, end: date) -> list[dict]:
-    """An employee's punches whose local date is within start..end, as published, with their origin and,
+    """An employee's punches whose local date is within start..end (`punch_data`), with their origin and,
     when the device took one, the path of the photo taken at the punch (its evidence)."""
     p, f = tables.punches.c, tables.punch_photos.c
     rows = session.execute(select(*(tables.punches.c[n] for n in store.PUNCH_COLUMNS), p.origin, p.voided_at,

@@ -71,15 +71,10 @@ class Attendance:
         return events
 
     def work(self):
-        """Run the ingest job (`kinerja work attendance`) until no upload is pending; return its totals."""
+        """Run the ingest job (`kinerja work attendance`) until no upload is pending, which also builds the days of
+        the punches it stores; return its totals."""
         from attendance.jobs import drain
         return drain(self.sessions, self.client.application.extensions["kinerja"].service)
-
-    def build_days_from_punches(self) -> None:
-        """The pipeline after an upload: the ingest job, then the consumer over every punch event (once each)."""
-        self.work()
-        for event in self.outbox("attendance.punch.recorded"):
-            self.consumer.apply(event)
 
     def days(self, nip: str, start: date, end: date | None = None) -> list[dict]:
         """The employee's days through the API (as an admin)."""

@@ -60,8 +60,8 @@ def test_captured_lines_become_punches_of_the_enrolled_employees(att, new_nip):
     assert (punch["local_time"], punch["local_date"], punch["zone"]) == (
         "2025-01-29T06:58:48", "2025-01-29", "Asia/Jakarta")
     assert (punch["device_serial"], punch["pin"], punch["verify"], punch["source"]) == (serial, "46", 15, "adms")
-    recorded = att.outbox("attendance.punch.recorded")
-    assert sorted(e.key for e in recorded) == sorted([siti, budi])  # PIN 11 is not enrolled: kept, unpublished
+    built = att.outbox("attendance.day.built")
+    assert sorted(e.key for e in built) == sorted([siti, budi])  # PIN 11 is not enrolled: kept, no one's day
     assert _count(att, tables.punches) == 3
 
 
@@ -74,7 +74,7 @@ def test_a_128_line_batch_sent_twice_is_stored_once_and_acknowledged_both_times(
     assert att.post_attlog(serial, body).data == b"OK: 128"  # a bare OK would make the device resend forever
     assert att.work().uploads == 2
     assert _count(att, tables.punches) == 128
-    assert len(att.outbox("attendance.punch.recorded")) == 128
+    assert sum(len(e.data["punch_ids"]) for e in att.outbox("attendance.day.built")) == 128
     assert _count(att, tables.raw_uploads) == 2  # both bodies are kept as received
 
 

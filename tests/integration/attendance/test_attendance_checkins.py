@@ -51,10 +51,7 @@ def test_a_check_in_inside_the_fence_is_a_punch_like_any_other(att, token, site)
     [punch] = att.punches(nurse, today)
     assert (punch["punch_id"], punch["source"], punch["origin"], punch["voided_at"]) == (
         checkin["punch_id"], "mobile", "portal", None)
-    [event] = att.outbox("attendance.punch.recorded")
-    assert event.data["source"] == "mobile" and event.key == nurse
-    att.consumer.apply(event)
-    [day] = att.days(nurse, today)
+    [day] = att.days(nurse, today)  # built with the check-in
     # a lone punch is the arrival up to the shift's midpoint (11:45 WIB) and the departure after it
     assert checkin["at"] in (day["clock_in"], day["clock_out"])
 
@@ -91,7 +88,6 @@ def test_a_doubtful_check_in_is_kept_and_goes_to_the_supervisor(att, token, new_
 def test_a_rejected_check_in_stops_counting_and_a_review_is_final(att, token, new_nip, site):
     boss, nurse = site
     punch_id = _check_in(att, token, nurse, lat=LAT + 0.01).json["punch_id"]
-    att.consumer.apply(att.outbox("attendance.punch.recorded")[0])
     review = f"/checkins/{punch_id}/review"
     no_reason = att.client.post(review, json={"verdict": "reject"}, headers=token(boss, "supervisor"))
     assert no_reason.status_code == 422 and no_reason.json["errors"][0]["field"] == "reason"
@@ -162,7 +158,6 @@ def test_bad_check_ins_are_refused_naming_the_field(att, token, site):
 def test_the_day_says_which_check_ins_await_review_until_the_supervisor_decides(att, token, site):
     boss, nurse = site
     punch_id = _check_in(att, token, nurse, lat=LAT + 0.002).json["punch_id"]
-    att.consumer.apply(att.outbox("attendance.punch.recorded")[0])
     [built] = att.outbox("attendance.day.built")
     assert built.data["doubtful_punches"] == [{"punch_id": punch_id, "doubts": ["outside_fence"]}]
     confirmed = att.client.post(f"/checkins/{punch_id}/review", json={"verdict": "confirm"},

@@ -1,12 +1,10 @@
-"""The consumer's batched day build gives exactly the days the one-event-at-a-time build gives.
+"""The ingest job's batched day build gives exactly the days a punch-by-punch build gives.
 
-Two sets of employees get identical punches (one device each): the punch events of the first set are
-applied one by one, each in its own transaction; those of the second set in batches, shuffled across
-employees (each employee's own order kept, as its partition keeps it). Every day must come out the same,
-with the same versions and the same `attendance.day.built` events, and a rebuild of every date from scratch
-must find nothing left stale.
+Two sets of employees get identical punches (one device per zone each): the first set's come one punch per
+upload and are stored one upload per transaction, each rebuilding its day; the second set's come a round in one
+upload per device, stored and built in one transaction. Every day must come out with the same content, and a
+rebuild of every date from scratch must find nothing left stale.
 """
-import random
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from sqlalchemy import select
 
 from attendance import tables
 from attendance.handlers import days
+from attendance.jobs import drain
 
 pytestmark = pytest.mark.postgres
 
@@ -61,26 +60,13 @@ def _employees(att, new_nip, tag: str, serial_of: dict) -> list[str]:
     return nips
 
 
-def _upload(att, serial_of: dict, tag: str, lines_of) -> None:
+def _upload(att, serial_of: dict, tag: str, lines_of, one_by_one: bool = False) -> None:
     for zone in serial_of:
-        body = "".join(_line(f"{tag}{index}", local, sequence)
-                       for index, (person_zone, _) in enumerate(PEOPLE) if person_zone == zone
-                       for local, sequence in lines_of(index))
-        assert att.post_attlog(serial_of[zone], body).status_code == 200
-
-
-def _shuffled_by_employee(events: list, rng: random.Random) -> list:
-    """Events interleaved at random across employees, each employee's own events still in order."""
-    queues = {}
-    for event in events:
-        queues.setdefault(event.key, []).append(event)
-    mixed = []
-    while queues:
-        key = rng.choice(sorted(queues))
-        mixed.append(queues[key].pop(0))
-        if not queues[key]:
-            del queues[key]
-    return mixed
+        lines = [_line(f"{tag}{index}", local, sequence)
+                 for index, (person_zone, _) in enumerate(PEOPLE) if person_zone == zone
+                 for local, sequence in lines_of(index)]
+        for body in (lines if one_by_one else ["".join(lines)]):
+            assert att.post_attlog(serial_of[zone], body).status_code == 200
 
 
 def _days(att, nips: list[str]) -> dict:
@@ -90,9 +76,13 @@ def _days(att, nips: list[str]) -> dict:
     return {(r.employee_id, r.local_date): r for r in rows}
 
 
-def _built(att, nip: str) -> list[tuple]:
-    return [(e.data["local_date"], e.data["version"], e.data["status"], e.data["correction"])
-            for e in att.outbox("attendance.day.built") if e.key == nip]
+def _same_content(one) -> dict:
+    """A day's content with the employee and its punches' ids (different rows) left out, its version too (built
+    punch by punch, a day has a version for each punch)."""
+    content = dict(one.content)
+    content.pop("employee_id")
+    content.pop("punch_ids")
+    return dict(content, correction=one.correction, punches=len(one.content["punch_ids"]))
 
 
 def _same_day(one) -> dict:
@@ -103,7 +93,7 @@ def _same_day(one) -> dict:
     return dict(content, version=one.version, correction=one.correction, punches=len(one.content["punch_ids"]))
 
 
-def test_batched_days_equal_days_built_one_event_at_a_time(att, new_nip):
+def test_days_built_batch_by_batch_equal_days_built_punch_by_punch(att, new_nip):
     att.apply("directory.schedule.upserted", NIGHT, NIGHT["schedule_id"])
     att.apply("directory.holiday.upserted", {"date": str(MONDAY + timedelta(days=2)), "name": "Libur", "active": True})
     att.apply("approvals.month.closed", {"unit_id": "dinkes", "year": 2025, "month": 1,
@@ -115,45 +105,34 @@ def test_batched_days_equal_days_built_one_event_at_a_time(att, new_nip):
         for nip in (one[2], many[2]):
             days.record_absence(session, {"employee_id": nip, "kind": "leave", "start_date": MONDAY + timedelta(days=3),
                                           "end_date": MONDAY + timedelta(days=3)}, nip, MONDAY, _config(att))
-    rng = random.Random(17)
-    seen: set[str] = set()
     for lines_of in (_first_round, _second_round):
-        _upload(att, serials_one, "1", lines_of)
+        _upload(att, serials_one, "1", lines_of, one_by_one=True)
+        assert drain(att.sessions, _config(att), batch=1).uploads >= 4 * len(PEOPLE)  # a transaction per punch
         _upload(att, serials_many, "2", lines_of)
-        att.work()
-        new = [e for e in att.outbox("attendance.punch.recorded") if e.event_id not in seen]
-        seen |= {e.event_id for e in new}
-        for event in (e for e in new if e.key in one):
-            assert att.consumer.apply(event)
-        batch = _shuffled_by_employee([e for e in new if e.key in many], rng)
-        assert len(batch) >= 4 * len(PEOPLE)
-        for start in range(0, len(batch), 23):
-            assert att.consumer.apply_batch(batch[start:start + 23]) == len(batch[start:start + 23])
+        assert att.work().uploads == len(serials_many)  # a transaction per round
 
     days_one, days_many = _days(att, one), _days(att, many)
     assert len(days_one) == len(days_many) >= 9 * 7
     for first, second in zip(one, many):
-        mine = {local: _same_day(row) for (nip, local), row in days_one.items() if nip == first}
-        theirs = {local: _same_day(row) for (nip, local), row in days_many.items() if nip == second}
+        mine = {local: _same_content(row) for (nip, local), row in days_one.items() if nip == first}
+        theirs = {local: _same_content(row) for (nip, local), row in days_many.items() if nip == second}
         assert mine == theirs
-        assert sorted(_built(att, first)) == sorted(_built(att, second))
     statuses = {row.content["status"] for row in days_many.values()}
     assert {"present", "late", "holiday", "leave"} <= statuses
-    assert any(row.version > 1 for row in days_many.values())
+    assert any(row.version > 1 for row in days_many.values())  # the second round's clock-outs: new versions
     assert all(row.correction for row in days_many.values() if row.local_date.month == 1)
 
-    # Redelivered: the inbox skips them; handed to the build again, nothing changes and nothing is published.
-    events = [e for e in att.outbox("attendance.punch.recorded") if e.key in many]
+    # The devices send it all again: nothing is stored twice, no day changes and nothing is published.
     built = len(att.outbox("attendance.day.built"))
-    assert att.consumer.apply_batch(events) == 0
-    with att.sessions.begin() as session:
-        assert days.on_punches_recorded(session, [e.data for e in events], _config(att)) == []
+    _upload(att, serials_many, "2", _first_round)
+    _upload(att, serials_many, "2", _second_round)
+    assert att.work().punches == 0
     assert len(att.outbox("attendance.day.built")) == built
     assert {k: _same_day(r) for k, r in _days(att, many).items()} == \
         {k: _same_day(r) for k, r in days_many.items()}
 
-    # A punch event rebuilds only the day its punch counts for: rebuilding every date of the week and the dates
-    # around it from scratch, for both sets, finds nothing the events left stale.
+    # New punches rebuild only the days they count for: rebuilding every date of the week and the dates around it
+    # from scratch, for both sets, finds nothing the ingest left stale.
     week = [MONDAY + timedelta(days=n) for n in range(-2, 12)]
     with att.sessions.begin() as session:
         assert days.rebuild_many(session, {nip: week for nip in one + many}, _config(att)) == []

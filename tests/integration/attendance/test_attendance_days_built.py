@@ -20,11 +20,11 @@ def test_an_unenrolled_pin_is_kept_and_matched_when_its_enrolment_arrives(att, n
     nip = att.employee(new_nip())
     assert att.post_attlog(serial, _line("99", "2025-01-27 07:25:00") + _line("99", "2025-01-27 16:10:00")).data \
         == b"OK: 2"
-    att.build_days_from_punches()
+    att.work()
     assert att.punches(nip, MONDAY) == [] and att.days(nip, MONDAY) == []
     att.enrol(serial, "99", nip)
     assert len(att.punches(nip, MONDAY)) == 2
-    att.build_days_from_punches()
+    att.work()
     [day] = att.days(nip, MONDAY)
     assert (day["status"], day["version"], day["late_minutes"]) == ("present", 1, 0)
     assert day["clock_in"] == "2025-01-27T00:25:00+00:00" and day["clock_out"] == "2025-01-27T09:10:00+00:00"
@@ -37,7 +37,7 @@ def test_an_overnight_hospital_shift_is_one_day_on_the_date_it_starts(att, new_n
     nurse = att.employee(new_nip("2"), schedule_id="rsud-night")
     att.enrol(serial, "5", nurse)
     att.post_attlog(serial, _line("5", "2025-01-27 20:55:00", 1) + _line("5", "2025-01-28 07:10:00", 2))
-    att.build_days_from_punches()
+    att.work()
     [day] = att.days(nurse, MONDAY, date(2025, 1, 28))
     assert day["local_date"] == "2025-01-27"
     assert (day["status"], day["presence_minutes"], day["overtime_minutes"], day["scheduled_minutes"]) == (
@@ -53,7 +53,7 @@ def test_wita_and_wit_devices_read_local_time_in_their_own_zone(att, new_nip, zo
     nip = att.employee(new_nip(), zone=zone)
     att.enrol(serial, "1", nip)
     att.post_attlog(serial, _line("1", "2025-01-27 07:30:00") + _line("1", "2025-01-27 16:00:00"))
-    att.build_days_from_punches()
+    att.work()
     [day] = att.days(nip, MONDAY)
     assert (day["zone"], day["clock_in"], day["status"], day["late_minutes"]) == (zone, utc_clock_in, "present", 0)
     assert day["scheduled_start"] == utc_clock_in
@@ -64,17 +64,17 @@ def test_a_late_punch_rebuilds_the_day_with_a_new_version_and_a_resend_changes_n
     nip = att.employee(new_nip())
     att.enrol(serial, "7", nip)
     att.post_attlog(serial, _line("7", "2025-01-27 07:45:00", 10))
-    att.build_days_from_punches()
+    att.work()
     [first] = att.days(nip, MONDAY)
     assert (first["version"], first["status"], first["late_minutes"], first["late_band"]) == (1, "late", 15, "TL1")
     assert first["missing_clock_out"] is True and first["early_band"] == "PSW4"
     att.post_attlog(serial, _line("7", "2025-01-27 16:30:00", 11))  # came in with the next batch
-    att.build_days_from_punches()
+    att.work()
     [second] = att.days(nip, MONDAY)
     assert (second["version"], second["missing_clock_out"], second["early_band"]) == (2, False, None)
     assert second["clock_out"] == "2025-01-27T09:30:00+00:00" and second["overtime_minutes"] == 30
     att.post_attlog(serial, _line("7", "2025-01-27 07:45:00", 10) + _line("7", "2025-01-27 16:30:00", 11))
-    att.build_days_from_punches()
+    att.work()
     assert [e.data["version"] for e in att.outbox("attendance.day.built")] == [1, 2]
 
 
@@ -83,11 +83,11 @@ def test_a_change_in_a_month_closed_for_payroll_is_published_as_a_correction(att
     nip = att.employee(new_nip(), unit_id="bkpsdm")
     att.enrol(serial, "3", nip)
     att.post_attlog(serial, _line("3", "2025-01-27 07:20:00"))
-    att.build_days_from_punches()
+    att.work()
     att.apply("approvals.month.closed", {"unit_id": "bkpsdm", "year": 2025, "month": 1, "closed_by": new_nip(),
                                          "closed_at": "2025-02-05T03:00:00+00:00", "entry_count": 40})
     att.post_attlog(serial, _line("3", "2025-01-27 16:05:00"))
-    att.build_days_from_punches()
+    att.work()
     [day] = att.days(nip, MONDAY)
     assert (day["version"], day["correction"], day["status"]) == (2, True, "present")
     assert [e.data["correction"] for e in att.outbox("attendance.day.built")] == [False, True]

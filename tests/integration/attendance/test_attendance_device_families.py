@@ -85,7 +85,7 @@ def test_push3_rtlog_becomes_punches_and_a_door_event_is_kept_aside(att, new_nip
     assert _post(att, serial, "cdata?table=rtlog", RTLOG).data == b"OK"  # the same lines again
     att.work()
     assert _count(att, tables.punches, tables.punches.c.device_serial == serial) == 1
-    assert [e.data["employee_id"] for e in att.outbox("attendance.punch.recorded")] == [nip]
+    assert [(e.key, len(e.data["punch_ids"])) for e in att.outbox("attendance.day.built")] == [(nip, 1)]
 
 
 def test_push3_tabledata_users_biodata_and_transactions(att, new_nip):
@@ -317,7 +317,7 @@ def test_every_acknowledged_record_of_every_form_is_one_punch(att, new_nip):
     punches = att.punches(nip, date(2025, 6, 2)) + att.punches(nip, date(2026, 9, 28))
     assert sorted(p["local_time"] for p in punches) == [
         "2025-06-02T07:00:00", "2025-06-02T12:00:00", "2025-06-02T16:00:00", "2026-09-28T11:40:45"]
-    assert len(att.outbox("attendance.punch.recorded")) == 4
+    assert sorted(len(e.data["punch_ids"]) for e in att.outbox("attendance.day.built")) == [1, 3]  # both days built
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(att):

@@ -34,17 +34,18 @@ def test_an_acknowledged_upload_is_already_stored_and_a_crashed_job_loses_nothin
     assert _pending(att) == 1  # durable before the reply, waiting for the job
     with att.sessions() as session:  # the job dies after doing all its work, before its commit
         report = ingest.process_pending(session, _config(att), datetime.now(UTC))
-        assert (report.uploads, report.punches, report.published, report.rejected) == (1, 2, 2, 1)
+        assert (report.uploads, report.punches, report.matched, report.rejected) == (1, 2, 2, 1)
         session.rollback()
     assert _pending(att) == 1 and att.punches(nip, date(2025, 1, 29)) == []
     done = att.work()  # restarted: the same upload, processed once
     assert (done.uploads, done.punches, done.rejected) == (1, 2, 1)
     assert att.work().uploads == 0
     assert len(att.punches(nip, date(2025, 1, 29))) == 2
-    assert len(att.outbox("attendance.punch.recorded")) == 2
+    assert [len(day["punch_ids"]) for day in att.days(nip, date(2025, 1, 29))] == [2]  # built with its punches
+    assert len(att.outbox("attendance.day.built")) == 1
     assert len(att.client.get(f"/devices/{serial}/rejected", headers=att.admin).json["rejected"]) == 1
     assert att.post_attlog(serial, BODY).data == b"OK: 2"  # the device re-sends: nothing new
-    assert att.work().punches == 0 and len(att.outbox("attendance.punch.recorded")) == 2
+    assert att.work().punches == 0 and len(att.outbox("attendance.day.built")) == 1
 
 
 def test_the_work_process_turns_uploads_into_punches_until_stopped(att, new_nip):
@@ -107,7 +108,7 @@ def test_an_enrolment_arriving_while_a_batch_is_stored_still_matches_its_punches
     enrolling.join(timeout=10)
     assert not enrolling.is_alive()
     assert len(att.punches(nip, date(2025, 1, 29))) == 2  # ... and then matches its punches
-    assert len(att.outbox("attendance.punch.recorded")) == 2
+    assert [len(day["punch_ids"]) for day in att.days(nip, date(2025, 1, 29))] == [2]  # and builds their day
 
 
 def test_each_device_is_announced_on_first_contact_and_again_after_a_silence(att):
@@ -130,7 +131,7 @@ def test_each_device_is_announced_on_first_contact_and_again_after_a_silence(att
     assert "ATTLOGStamp=7" in att.client.get(f"/iclock/cdata?SN={first}&options=all").data.decode()
 
 
-def test_punch_events_are_written_exactly_as_the_contract_dumps_them(att, new_nip):
+def test_the_day_events_of_ingested_punches_are_written_exactly_as_the_contract_dumps_them(att, new_nip):
     import json
 
     from runtime.events import make_event
@@ -142,8 +143,8 @@ def test_punch_events_are_written_exactly_as_the_contract_dumps_them(att, new_ni
     outbox = tables.outbox
     with att.sessions() as session:
         payloads = [r.payload for r in session.execute(select(outbox.c.payload).where(
-            outbox.c.type == "attendance.punch.recorded"))]
-    assert len(payloads) == 2
+            outbox.c.type == "attendance.day.built"))]
+    assert len(payloads) == 1
     for payload in payloads:
         wire = json.loads(payload)
         again = make_event(wire["type"], wire["key"], wire["data"], wire["producer"],
@@ -163,12 +164,35 @@ def test_a_batch_matches_each_punch_to_its_own_device_and_pins_active_enrolment_
     assert att.post_attlog(first, body).data == b"OK: 3"
     assert att.post_attlog(second, body).data == b"OK: 3"
     done = att.work()
-    assert (done.uploads, done.punches, done.published) == (2, 6, 2)
+    assert (done.uploads, done.punches, done.matched) == (2, 6, 2)
     p = tables.punches.c
     with att.sessions() as session:
         stored = {(r.device_serial, r.pin): r.employee_id for r in session.execute(select(p.device_serial, p.pin,
                                                                                            p.employee_id))}
     assert stored == {(first, "46"): one, (first, "47"): None, (first, "48"): None,
                       (second, "46"): None, (second, "47"): two, (second, "48"): None}
-    assert sorted((e.key, e.data["device_serial"], e.data["pin"]) for e in att.outbox("attendance.punch.recorded")) == \
-        sorted([(one, first, "46"), (two, second, "47")])
+    assert sorted((e.key, len(e.data["punch_ids"])) for e in att.outbox("attendance.day.built")) == \
+        sorted([(one, 1), (two, 1)])  # the days built are those of the matched punches only
+
+
+def test_an_employee_whose_days_cannot_be_built_keeps_their_punches_and_holds_up_no_one_else(att, new_nip):
+    """The ingest job builds the days of the punches it stores. One employee's schedule cannot be read: every punch
+    of the batch is stored, every other employee's day is built, and the one that could not be is counted."""
+    from prometheus_client import REGISTRY
+    from sqlalchemy import insert
+    with att.sessions.begin() as session:  # projected as it came, past the directory's own checks
+        session.execute(insert(tables.schedules).values(schedule_id="broken", definition={"days": "?"}, active=True))
+    serial = att.device()
+    good = [att.employee(new_nip()) for _ in range(3)]
+    poison = att.employee(new_nip(), schedule_id="broken")
+    for n, nip in enumerate(good + [poison]):
+        att.enrol(serial, str(n + 1), nip)
+    body = "".join(f"{n + 1}\t2025-01-27 {hour}:2{n}:00\t0\t15\t0\r\n" for n in range(4) for hour in ("07", "16"))
+    failed = REGISTRY.get_sample_value("kinerja_attendance_day_builds_failed_total") or 0
+    assert att.post_attlog(serial, body).data == b"OK: 8"
+    done = att.work()
+    assert (done.uploads, done.punches, done.matched) == (1, 8, 8)
+    assert sorted(e.key for e in att.outbox("attendance.day.built")) == sorted(good)
+    assert [len(att.days(nip, date(2025, 1, 27))) for nip in good] == [1, 1, 1]
+    assert len(att.punches(poison, date(2025, 1, 27))) == 2 and att.days(poison, date(2025, 1, 27)) == []
+    assert REGISTRY.get_sample_value("kinerja_attendance_day_builds_failed_total") == failed + 1
