@@ -39,7 +39,12 @@ def cluster():
 def test_the_topics_have_three_replicas_and_need_two_in_sync(cluster):
     admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
     try:
-        (described,) = admin.describe_topics([TOPIC])
+        deadline = time.monotonic() + 30
+        while True:  # a broker that has not yet caught up with the controller describes the new topic bare
+            (described,) = admin.describe_topics([TOPIC])
+            if described["partitions"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert {len(p["replica_nodes"]) for p in described["partitions"]} == {3}
         (by_name,) = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC)]).values()
         assert by_name[TOPIC]["min.insync.replicas"]["value"] == "2"
