@@ -313,6 +313,18 @@ def _store_uploads(url: str, bodies: dict[str, list[bytes]]) -> None:
     engine.dispose()
 
 
+def _seed_employees(url: str) -> None:
+    """The enrolled employees in the employees projection, as the directory's events put them: the days of their
+    punches are built on their rows (each locked while it is)."""
+    from sqlalchemy import text
+    from runtime.db import make_engine
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO employees (employee_id, unit_id, zone, active)"
+                          " SELECT DISTINCT employee_id, 'bench', 'Asia/Jakarta', true FROM enrolments"))
+    engine.dispose()
+
+
 def _fingerprint(engine) -> dict:
     """What the job stored, in a form that must not change: punches, rejected lines and the outbox's day
     events (their data, with each punch named by its device, PIN and time, and their order per key), hashed."""
@@ -358,6 +370,7 @@ def part_job(pg: str, args) -> dict:
         url = make_url(pg).set(database=f"bench_job_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
         upgrade("attendance", url)
         _seed(url, serials, args.pins)
+        _seed_employees(url)
         _store_uploads(url, bodies)
         engine = make_engine(_named(url, "bench-job"))
         try:
