@@ -206,7 +206,7 @@ def _build_at_ingest(url: str, employees: int, rows: list[dict], batch: int) -> 
     backend0, cpu, t0 = _cpu_seconds([backend]), time.process_time(), time.perf_counter()
     for start in range(0, len(rows), batch):
         with sessions.begin() as session:
-            store_punches(session, rows[start:start + batch], datetime.now(UTC), config)
+            store_punches(session, rows[start:start + batch], config)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu
     backend_cpu = _cpu_seconds([backend]) - backend0
     engine.dispose()

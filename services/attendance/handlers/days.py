@@ -4,9 +4,9 @@ Building days is not on the upload request: the ingest job stores an upload's pu
 transaction, rebuilds the days they belong to (`punches.build_days_of` -> `on_punches_recorded`: each employee's
 dates once for a whole batch, everything read and written set-based by `rebuild_many`, each employee's row locked
 so that two jobs take turns). Absences and `build_days_for_date` build days directly, through the same
-`rebuild_many`; the
-nightly build of every finished date for everyone (`dates_to_close`, `build_next_chunk`, `close_date`) is run by
-the attendance job, one transaction per chunk of employees (`attendance.jobs.close_finished_dates`).
+`rebuild_many`; the nightly build of every finished date for everyone (`dates_to_close`, `build_next_chunk`,
+`close_date`) is run by the attendance job, one transaction per chunk of employees
+(`attendance.jobs.close_finished_dates`).
 """
 from __future__ import annotations
 
@@ -391,4 +391,3 @@ def on_punches_recorded(session: Session, punches: Iterable[tuple[str, str, date
         wanted[employee_id].update((local_date - day, local_date, local_date + day))
         new[employee_id].add(punch_id)
     return rebuild_many(session, wanted, config, new_punches=new, employees=employees)
-

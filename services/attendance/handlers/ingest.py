@@ -62,9 +62,10 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
     inserts their punches in one statement (a re-sent record adds nothing; each matched to the employee its
     device and PIN are enrolled as), keeps rejected lines with their reason, keeps the users, templates and
-    photos they carry, rebuilds the days of the new matched punches, and marks the uploads processed. A crash before the commit leaves them pending: processing them again gives the same
-    result. Uploads of devices awaiting approval are left alone; uploads of tables the service does not read
-    are marked processed and stay as they came.
+    photos they carry, rebuilds the days of the new matched punches, and marks the uploads processed. A crash
+    before the commit leaves them pending: processing them again gives the same result. Uploads of devices
+    awaiting approval are left alone; uploads of tables the service does not read are marked processed and stay
+    as they came.
     """
     uploads = store.claim_pending(session, limit, device_serial)
     if not uploads:

@@ -23,11 +23,12 @@ from attendance.handlers.shared import aware, employee_row, iso
 from contracts.attendance import PunchRecordedSchema
 
 log = logging.getLogger(__name__)
-DAY_BUILDS_FAILED = Counter("kinerja_attendance_day_builds_failed_total",
-                            "Employees whose stored punches' days could not be built with them (left to the next build)")
+DAY_BUILDS_FAILED = Counter(
+    "kinerja_attendance_day_builds_failed_total",
+    "Employees whose stored punches' days could not be built with them (left to the next build)")
 
 
-def store_punches(session: Session, rows: list[dict], now: datetime, config: AttendanceConfig) -> list:
+def store_punches(session: Session, rows: list[dict], config: AttendanceConfig) -> list:
     """Insert punches ignoring those already stored; build the days of the new matched ones; return the new rows."""
     new = store.insert_punches(session, rows)
     build_days_of(session, new, config)
@@ -113,7 +114,7 @@ def record_api_punches(session: Session, items: list[dict], now: datetime, confi
             continue
         rows.append(row)
         keys.append((index, _punch_key(row)))
-    new = {_punch_key(r._asdict()): r for r in store_punches(session, _distinct(rows), now, config)}
+    new = {_punch_key(r._asdict()): r for r in store_punches(session, _distinct(rows), config)}
     for index, key in keys:
         row = new.pop(key, None)
         accepted.append({"index": index, "punch_id": str(row.id) if row else None, "duplicate": row is None,
