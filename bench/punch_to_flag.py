@@ -193,9 +193,7 @@ def _build_at_ingest(url: str, employees: int, rows: list[dict], batch: int) -> 
     engine = make_engine(url)
     sessions = make_session_factory(engine, tables.metadata)
     with sessions.begin() as session:
-        session.execute(insert(tables.employees), [
-            {"employee_id": str(FIRST_NIP + n), "unit_id": "bench", "zone": "Asia/Jakarta", "schedule_id": None,
-             "active": True} for n in range(employees)])
+        _attendance_employees(session, [str(FIRST_NIP + n) for n in range(employees)])
     with engine.connect() as conn:  # analysed as the autovacuum would have by then
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -268,6 +266,14 @@ PROBE_DATE = date(2025, 1, 7)  # a Tuesday; the devices' log starts on Monday 20
 PROBE_FIRST_NIP = 197501012000011000
 
 
+def _attendance_employees(session, nips: list[str]) -> None:
+    """The employees in attendance's projection, as the directory's events would put them."""
+    from attendance import tables
+    session.execute(insert(tables.employees), [
+        {"employee_id": nip, "unit_id": "bench", "zone": "Asia/Jakarta", "schedule_id": None, "active": True}
+        for nip in nips])
+
+
 def _seed_employees(urls: dict[str, str], nips: list[str]) -> None:
     """The employees in attendance's and scoring's projections, as the directory's events would put them; and the
     dates up to tomorrow marked closed, so the job does not build every employee's day for the last finished
@@ -276,9 +282,7 @@ def _seed_employees(urls: dict[str, str], nips: list[str]) -> None:
     from runtime.db import make_engine, make_session_factory
     engine = make_engine(urls["attendance"])
     with make_session_factory(engine, attendance_tables.metadata).begin() as session:
-        session.execute(insert(attendance_tables.employees), [
-            {"employee_id": nip, "unit_id": "bench", "zone": "Asia/Jakarta", "schedule_id": None, "active": True}
-            for nip in nips])
+        _attendance_employees(session, nips)
         session.execute(insert(attendance_tables.closed_dates).values(
             local_date=date.today() + timedelta(days=1), closed_at=datetime.now(UTC), employees=len(nips)))
     engine.dispose()
