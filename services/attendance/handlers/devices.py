@@ -257,34 +257,26 @@ def _merge_options(session: Session, row, options: dict[str, str]) -> None:
                         .values(options=dict(row.options or {}, **options)))
 
 
-# The plain form of an ATTLOG line (ASCII; PIN, time, status, verify, then up to six plain fields, the
-# 11th a sequence number): every line of this form is one `adms.parse_attlog` accepts.
-_PLAIN_ATTLOG_LINE = re.compile(
-    rb"[0-9A-Za-z]{1,24}\t(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\t-?\d{1,9}\t-?\d{1,9}"
-    rb"\t[0-9A-Za-z]*(?:\t[0-9A-Za-z]*){0,5}(?:\t\d{0,18})?")
+# The plain form of an ATTLOG body: lines of ASCII PIN, time, status, verify, then up to six plain fields (the
+# 11th a sequence number), or blank, ended by LF, CRLF or a bare CR. Every line of this form is one
+# `adms.parse_attlog` accepts: its time is a real date unless the day is the 29th to 31st of a month that may
+# not have it (`_NOT_ALWAYS_A_DAY`). Each line is atomic, so a body that does not match fails in linear time.
+_PLAIN_TIME = rb"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]) (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_PLAIN_LINE = (rb"(?>[0-9A-Za-z]{1,24}\t" + _PLAIN_TIME + rb"\t-?\d{1,9}\t-?\d{1,9}"
+               rb"\t[0-9A-Za-z]*(?:\t[0-9A-Za-z]*){0,5}(?:\t\d{0,18})?)|[ \t\x0b\x0c]*")
+_PLAIN_ATTLOG_BODY = re.compile(rb"(?:(?:" + _PLAIN_LINE + rb")(?:\r\n|\r|\n))*(?:" + _PLAIN_LINE + rb")")
+_NOT_ALWAYS_A_DAY = re.compile(rb"-(?:02-(?:29|3[01])|(?:0[469]|11)-31) ")
 
 
 def count_attlog(body: bytes) -> int:
     """How many valid records an ATTLOG body holds, exactly as `adms.parse_attlog` counts them (repeats included).
 
-    The reply `OK: <n>` needs only this count, not the records: when every line has the plain form a
-    device sends, counting is a match and a date check per line; anything else is left to the parser.
+    The reply `OK: <n>` needs only this count, not the records: when the whole body has the plain form a
+    device sends, it is one match over the body (each of its records holds exactly two `:`, a blank line none);
+    anything else is left to the parser.
     """
-    count = 0
-    plain = _PLAIN_ATTLOG_LINE.fullmatch
-    for raw in adms.split_lines(body):
-        match = plain(raw)
-        if match is None:
-            if raw.strip():
-                break
-            continue
-        try:
-            datetime(*map(int, match.groups()))
-        except ValueError:
-            break
-        count += 1
-    else:
-        return count
+    if _PLAIN_ATTLOG_BODY.fullmatch(body) is not None and _NOT_ALWAYS_A_DAY.search(body) is None:
+        return body.count(b":") // 2
     parsed = adms.parse_attlog(body)
     return len(parsed.records) + parsed.duplicates
 
