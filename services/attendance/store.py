@@ -44,7 +44,9 @@ def add_pending_device(session: Session, serial: str, now: datetime) -> None:
 # forward, and only for an approved device), its last contact before this one (`before` reads the
 # statement's snapshot), and the raw upload when there is one: always for an approved device, for a pending
 # one only while its stored uploads stay within the sample bounds. Every sub-statement sees the same
-# snapshot; all commit or roll back together.
+# snapshot; all commit or roll back together. The sample's sums are a sub-select in the pending branch, run
+# only for a pending device (PostgreSQL runs an initplan when it is first needed): an approved device's
+# uploads are never counted, however many it has sent (a join to them read all of them on every upload).
 _TOUCH_SQL = """
 WITH before AS (SELECT last_seen_at FROM devices WHERE device_serial = :serial),
 device AS (
@@ -67,17 +69,15 @@ device AS (
               d.attlog_stamp_text, d.operlog_stamp_text, d.options, d.first_seen_at, d.approved_at, d.approved_by,
               d.allowed_networks, d.comm_key_digest
 ),
-kept AS (
-    SELECT count(*) AS uploads, coalesce(sum(octet_length(body)), 0) AS bytes
-    FROM raw_uploads WHERE device_serial = :serial
-),
 upload AS (
     INSERT INTO raw_uploads (device_serial, table_name, stamp, received_at, body)
     SELECT device_serial, CAST(:table_name AS varchar), CAST(:stamp AS varchar), :now, CAST(:body AS bytea)
-    FROM device, kept WHERE CAST(:store AS boolean) AND CASE
+    FROM device WHERE CAST(:store AS boolean) AND CASE
         WHEN device.state = 'approved' THEN true
-        WHEN device.state = 'pending' THEN kept.uploads < :sample_uploads
-             AND kept.bytes + octet_length(CAST(:body AS bytea)) <= :sample_bytes
+        WHEN device.state = 'pending' THEN (
+            SELECT count(*) < :sample_uploads
+                   AND coalesce(sum(octet_length(body)), 0) + octet_length(CAST(:body AS bytea)) <= :sample_bytes
+            FROM raw_uploads WHERE device_serial = :serial)
         ELSE false END
     RETURNING id
 )
