@@ -19,15 +19,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     Every device endpoint is rate-limited per serial (ATTENDANCE_DEVICE_RATE_LIMIT, default 300 per minute;
     per process), checked before the body is read."""
-    from flask_limiter import Limiter
-
-    from attendance.device_limits import SCHEME  # registers its storage with `limits`
-    from attendance.http import adms_blueprint, api_blueprint, device_key
+    from attendance.device_limits import DeviceLimit
+    from attendance.http import adms_blueprint, api_blueprint
     from attendance.tables import metadata
     settings = settings or Settings.from_env("attendance")
     context = build_context(settings)
     app = create_service_app(settings, metadata, [adms_blueprint, api_blueprint], "Kinerja attendance",
                              service=context)
-    limiter = Limiter(device_key, app=app, storage_uri=f"{SCHEME}://", headers_enabled=True)
-    limiter.shared_limit(context.device_rate_limit, scope="device")(adms_blueprint)  # all calls of a serial
+    app.extensions["attendance_device_limit"] = DeviceLimit(context.device_rate_limit)  # all calls of a serial
     return app

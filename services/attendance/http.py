@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
@@ -92,17 +92,32 @@ def _too_large(error: _TooLarge):
     return _plain(f"ERROR: the body is larger than {error.args[0]} bytes", 413)
 
 
-def device_key() -> str:
+def _device_key() -> str:
     """What the per-device rate limit counts by: the serial (the caller's address when there is none)."""
     return f"device:{_serial() or request.remote_addr}"
 
 
-@adms_blueprint.errorhandler(429)
-def _rate_limited(error):
-    """Over `ATTENDANCE_DEVICE_RATE_LIMIT`: 429 `ERROR: ...` read before the body (nothing kept); the
-    firmware keeps its records and tries again after its ErrorDelay (`Retry-After` says when)."""
-    devices.REFUSALS.labels("rate_limited").inc()
-    return _plain(f"ERROR: too many requests from device {_serial()}: {error.description}, try again later", 429)
+@adms_blueprint.before_request
+def _rate_limit():
+    """Every device call counts against its serial's budget (`ATTENDANCE_DEVICE_RATE_LIMIT`, per process); over
+    it, 429 `ERROR: ...` before the body is read (nothing kept): the firmware keeps its records and tries again
+    after its ErrorDelay (`Retry-After` says when)."""
+    limit = current_app.extensions["attendance_device_limit"]
+    g.device_hit = hit = limit.hit(_device_key())
+    if hit.breached:
+        devices.REFUSALS.labels("rate_limited").inc()
+        return _plain(f"ERROR: too many requests from device {_serial()}: {hit.limit}, try again later", 429)
+    return None
+
+
+@adms_blueprint.after_request
+def _rate_limit_headers(response: Response) -> Response:
+    """Where the device stands against its limit, on every answer to it."""
+    hit = g.get("device_hit")
+    if hit is not None:
+        limit = current_app.extensions["attendance_device_limit"]
+        response.headers.update(limit.headers(hit, response.headers.get("Retry-After")))
+    return response
 
 
 # What a device sends in the query string of ADMS calls (its serial always; the rest per call).

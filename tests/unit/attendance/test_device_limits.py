@@ -3,11 +3,10 @@ import threading
 
 import pytest
 from limits import parse
-from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from attendance import device_limits
-from attendance.device_limits import SCHEME, DeviceCounters
+from attendance.device_limits import DeviceCounters, DeviceLimit
 
 
 class Clock:
@@ -57,5 +56,21 @@ def test_a_hit_starts_no_thread(monkeypatch):
     assert [counters.incr("CQUJ1", 60) for _ in range(3)] == [1, 2, 3]
 
 
-def test_the_attendance_app_names_this_storage_by_its_scheme():
-    assert isinstance(storage_from_string(f"{SCHEME}://"), DeviceCounters)
+def test_a_device_limit_stops_at_the_first_limit_a_serial_is_over(clock):
+    limit = DeviceLimit("300 per hour; 2 per minute")  # hit smallest window first, whatever the order written
+    hits = [limit.hit("device:CQUJ1") for _ in range(3)]
+    assert [h.breached for h in hits] == [False, False, True] and str(hits[2].limit) == "2 per 1 minute"
+    assert not limit.hit("device:CQUJ2").breached  # another serial has its own windows
+    clock.now += 60
+    assert not limit.hit("device:CQUJ1").breached  # a new minute; the hour counted the two that passed
+    assert limit._counting.get_window_stats(limit.limits[1], "device:CQUJ1").remaining == 297
+
+
+def test_a_device_limit_tells_the_device_where_it_stands(clock):
+    limit = DeviceLimit("2 per minute")
+    hit = limit.hit("device:CQUJ1")
+    assert limit.headers(hit) == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1",
+                                  "X-RateLimit-Reset": "1061", "Retry-After": "61"}
+    clock.now = 1_030.0
+    assert limit.headers(limit.hit("device:CQUJ1"))["Retry-After"] == "31"
+    assert limit.headers(limit.hit("device:CQUJ1"), "300")["Retry-After"] == "300"  # a longer wait asked for stays
