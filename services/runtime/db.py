@@ -4,12 +4,14 @@ from __future__ import annotations
 import functools
 import json
 import operator
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import (ARRAY, JSON, MetaData, Table, Text, any_, bindparam, cast, column, create_engine, event, func,
                         literal_column, select, text)
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
@@ -18,9 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from runtime import jsoncodec
 
 
+PING_AFTER_IDLE_S = 1.0
+
+
 def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL; JSON columns read
-    with `runtime.jsoncodec` (`json_loads`) on both."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, on PostgreSQL a ping of a pooled connection
+    idle longer than PING_AFTER_IDLE_S (`_ping_after_idle`); JSON columns read with `runtime.jsoncodec` (`json_loads`)
+    on both."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -47,14 +53,44 @@ def make_engine(url: str) -> Engine:
     # Sessions in UTC, whatever the server's own zone: stored instants come back as `datetime.UTC` (psycopg maps the
     # zone "UTC" to it; a server in "Etc/UTC" gave a ZoneInfo, which compares with UTC instants ten times slower,
     # and a server in Asia/Jakarta would give local times). Every instant is stored in UTC (ARCHITECTURE.md).
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+    engine = create_engine(url, pool_size=5, max_overflow=10,
                            connect_args={"options": "-c TimeZone=UTC"}, json_deserializer=json_loads)
 
     @event.listens_for(engine, "connect")
     def _binary_arrays(dbapi_connection, _record):
         dbapi_connection.adapters.register_dumper(_Array, ListBinaryDumper)
 
+    _ping_after_idle(engine)
     return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout when it has been idle longer than PING_AFTER_IDLE_S; when the ping finds
+    it gone, every pooled connection is replaced and the checkout gets a new one, as SQLAlchemy's `pool_pre_ping`
+    does.
+
+    What dies in a pool is an idle connection (a server restarted, a firewall's or the server's idle timeout):
+    `pool_pre_ping` paid a round trip on every checkout to find it, one of the four of a device upload (ping,
+    BEGIN, statement, COMMIT) and a statement of its backend. A connection handed back less than a second ago
+    was answering then; if it broke since, its statement fails as it would have a moment later anyway, and that
+    failure, a disconnect, makes SQLAlchemy replace every connection of the pool too."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record):
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        idle_from = record.info.get("idle_from")  # none yet: connected for this checkout
+        if idle_from is None or time.monotonic() - idle_from <= PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError(str(error)) from error
+            raise
 
 
 def json_loads(data: str | bytes):
