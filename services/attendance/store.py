@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import column, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -88,9 +88,16 @@ FROM device
 UPLOADS_CHANNEL = "kinerja_attendance_uploads"  # an approved device's stored upload wakes the ingest job at commit
 
 
+_TOUCH_COLUMNS = ("device_serial", "state", "zone", "last_seen_at", "remote_addr", "attlog_stamp", "operlog_stamp",
+                  "attlog_stamp_text", "operlog_stamp_text", "options", "first_seen_at", "approved_at", "approved_by",
+                  "allowed_networks", "comm_key_digest", "previous_seen_at", "upload_id", "notified")
+
+
 @functools.cache
 def _touch_sql():
-    return text(_TOUCH_SQL)
+    # its columns named in order (untyped: the values stay as the driver reads them), so that SQLAlchemy keeps the
+    # result's description with the compiled statement instead of working it out from the cursor at every call
+    return text(_TOUCH_SQL).columns(*(column(name) for name in _TOUCH_COLUMNS))
 
 
 STAMP_COLUMNS = ("attlog_stamp", "operlog_stamp", "attlog_stamp_text", "operlog_stamp_text")
