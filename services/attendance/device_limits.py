@@ -1,11 +1,11 @@
-"""The device endpoints' rate limit (`DeviceLimit`, built by `create_app`, checked by `attendance.http`) and its
-counters: one fixed window per device serial, in this process's memory, as `limits`' own `memory://` storage keeps
-them, without its timer thread.
+"""The device endpoints' rate limit (`DeviceLimit`, built by `create_app`, checked by `attendance.http`): one fixed
+window per device serial and limit, in this process's memory.
 
-`limits`' memory storage starts a new `threading.Timer` after nearly every hit, to expire old counters: in the
-10,000 punches/s burst that was about a quarter of the web's Python (a thread started for each upload). Here a
-counter expires when it is read after its window, and those of devices that stopped calling are swept at most
-once a minute, during a hit.
+`limits`' own `memory://` storage starts a new `threading.Timer` after nearly every hit, to expire old counters: in
+the 10,000 punches/s burst that was about a quarter of the web's Python (a thread started for each upload). Here a
+counter expires when it is read after its window, and those of devices that stopped calling are swept at most once
+a minute, during a hit. Flask-Limiter's generic check (which of its limits apply to each request, then its headers
+from a second look-up) cost about 8 % of an upload's instructions more, for this one limit of one blueprint.
 """
 from __future__ import annotations
 
@@ -14,29 +14,21 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
-from limits.storage import Storage
-from limits.strategies import FixedWindowRateLimiter
 
 SWEEP_EVERY_S = 60.0
 
 
-class DeviceCounters(Storage):
-    """A `limits` storage for the fixed-window strategy: `incr`, `get`, `get_expiry`."""
+class DeviceCounters:
+    """Fixed windows by key: the hits counted in each and when it ends (`time.time()`)."""
 
-    STORAGE_SCHEME = None  # not named by a URI: `DeviceLimit` makes its own
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: float | str | bool):
-        self._windows: dict[str, list] = {}  # key -> [hits, when the window ends (time.time())]
+    def __init__(self):
+        self._windows: dict[str, list] = {}  # key -> [hits, when the window ends]
         self._lock = threading.Lock()
         self._next_sweep = 0.0
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
-    @property
-    def base_exceptions(self) -> type[Exception]:
-        return ValueError
-
-    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        """Count `amount` hits in the key's window, a new window of `expiry` seconds if the last one is over."""
+    def hit(self, key: str, expiry: float) -> tuple[int, float]:
+        """Count one hit in the key's window, a new window of `expiry` seconds if the last one is over; return the
+        window's hits so far and its end."""
         now = time.time()
         with self._lock:
             if now >= self._next_sweep:
@@ -45,66 +37,49 @@ class DeviceCounters(Storage):
             window = self._windows.get(key)
             if window is None or window[1] <= now:
                 window = self._windows[key] = [0, now + expiry]
-            window[0] += amount
-            return window[0]
-
-    def get(self, key: str) -> int:
-        window = self._windows.get(key)
-        return window[0] if window is not None and window[1] > time.time() else 0
-
-    def get_expiry(self, key: str) -> float:
-        window = self._windows.get(key)
-        return window[1] if window is not None and window[1] > time.time() else time.time()
-
-    def check(self) -> bool:
-        return True
-
-    def reset(self) -> int | None:
-        with self._lock:
-            count = len(self._windows)
-            self._windows = {}
-        return count
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._windows.pop(key, None)
+            window[0] += 1
+            return window[0], window[1]
 
 
 @dataclass(frozen=True)
 class DeviceHit:
-    """A device request counted against `limit`: `breached` when it is one too many."""
+    """A device request counted against `limit` (its window ending at `ends`, `remaining` hits left in it):
+    `breached` when it is one too many."""
 
     limit: RateLimitItem
-    key: str
+    remaining: int
+    ends: float
     breached: bool
 
 
 class DeviceLimit:
     """ATTENDANCE_DEVICE_RATE_LIMIT (one limit or several, `'10 per second; 300 per minute'`), counted per key in
-    this process, as Flask-Limiter counted it before: the limits are hit smallest window first, and a request
-    stops at the first limit it is over. The check is a handful of dictionary operations, where Flask-Limiter's
-    generic one (resolving which of its limits apply to each request) cost about 8 % of an upload's Python."""
+    this process, as Flask-Limiter counted it: the limits are hit smallest window first, and a request stops at the
+    first limit it is over."""
 
     def __init__(self, rate: str):
         self.limits = sorted(parse_many(rate))
-        self._counting = FixedWindowRateLimiter(DeviceCounters())
+        self._counters = DeviceCounters()
 
     def hit(self, key: str) -> DeviceHit:
-        """Count one request of `key` against each limit in turn; the hit says which limit it was counted against
-        last (the first one when none is breached)."""
+        """Count one request of `key` against each limit in turn; the hit tells the limit it was over, or the first
+        one when it was over none."""
+        first = None
         for limit in self.limits:
-            if not self._counting.hit(limit, key):
-                return DeviceHit(limit, key, True)
-        return DeviceHit(self.limits[0], key, False)
+            hits, ends = self._counters.hit(limit.key_for(key), limit.get_expiry())
+            hit = DeviceHit(limit, max(0, limit.amount - hits), ends, hits > limit.amount)
+            if hit.breached:
+                return hit
+            first = first or hit
+        return first
 
-    def headers(self, hit: DeviceHit, retry_after: str | None = None) -> dict[str, str]:
+    @staticmethod
+    def headers(hit: DeviceHit, retry_after: str | None = None) -> dict[str, str]:
         """The headers telling the device where it stands: `X-RateLimit-Limit`, `-Remaining`, `-Reset` (Unix time),
         and `Retry-After` in seconds, until the window ends or later when the answer already asks for longer
         (`retry_after`, a pending device's wait)."""
-        reset, remaining = self._counting.get_window_stats(hit.limit, hit.key)
-        reset_at = int(reset + 1)
+        reset_at = int(hit.ends + 1)
         now = time.time()
-        if retry_after is not None and retry_after.isdigit():
-            reset_at = max(reset_at, int(now + int(retry_after)))
-        return {"X-RateLimit-Limit": str(hit.limit.amount), "X-RateLimit-Remaining": str(remaining),
-                "X-RateLimit-Reset": str(int(reset + 1)), "Retry-After": str(int(reset_at - now))}
+        retry_at = max(reset_at, int(now + int(retry_after))) if retry_after and retry_after.isdigit() else reset_at
+        return {"X-RateLimit-Limit": str(hit.limit.amount), "X-RateLimit-Remaining": str(hit.remaining),
+                "X-RateLimit-Reset": str(reset_at), "Retry-After": str(int(retry_at - now))}

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
+from attendance.device_limits import DeviceLimit
 from attendance.domain import adms
 from attendance.domain.presence import Fix
 from attendance.handlers import checkins, days, devices, punches
@@ -115,8 +116,7 @@ def _rate_limit_headers(response: Response) -> Response:
     """Where the device stands against its limit, on every answer to it."""
     hit = g.get("device_hit")
     if hit is not None:
-        limit = current_app.extensions["attendance_device_limit"]
-        response.headers.update(limit.headers(hit, response.headers.get("Retry-After")))
+        response.headers.update(DeviceLimit.headers(hit, response.headers.get("Retry-After")))
     return response
 
 
