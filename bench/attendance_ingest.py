@@ -17,6 +17,12 @@ measures the ceiling of one kafka-python producer sending the same records strai
     .venv/bin/python bench/attendance_ingest.py --devices 40 --batches 25 --workers 2 --rate 10000
 (`KAFKA_BOOTSTRAP_SERVERS` names a broker; without it a throwaway local broker is started.)
 
+`web_cpu_ms_per_upload_during_load` is the web's CPU per upload while the devices post (its gunicorn processes and
+their PostgreSQL backends); with `--job-start after` nothing else of the service runs meanwhile:
+
+    .venv/bin/python bench/attendance_ingest.py --devices 40 --batches 20 --pins 7500 --no-kafka --job-start after \
+        --rate 10000
+
 `--part job` measures the ingest job alone, in this process: the same devices' uploads are stored straight
 into `raw_uploads` (untimed), then `jobs.drain` turns them into punches and days; it reports the job's
 punches per second and CPU per punch (this process and its PostgreSQL backend), and a fingerprint of what
@@ -538,6 +544,12 @@ def main() -> int:
         },
         "cpu_seconds_during_load": cpu_during_load,
         "cpu_seconds_until_all_processed": cpu_total,
+        # the web alone while the devices post (gunicorn's processes and their PostgreSQL backends, from /proc)
+        "web_cpu_ms_per_upload_during_load": {
+            "python": round(cpu_during_load["web"] * 1000 / (args.devices * args.batches), 3),
+            "postgres": round(cpu_during_load["postgres_for_web"] * 1000 / (args.devices * args.batches), 3),
+            "total": round((cpu_during_load["web"] + cpu_during_load["postgres_for_web"]) * 1000
+                           / (args.devices * args.batches), 3)},
         "cpu_ms_per_batch": {
             "acknowledge (web + its postgres)": round(
                 (cpu_total["web"] + cpu_total["postgres_for_web"]) * 1000 / (args.devices * args.batches), 2),
