@@ -260,11 +260,12 @@ def _merge_options(session: Session, row, options: dict[str, str]) -> None:
 # The plain form of an ATTLOG body: lines of ASCII PIN, time, status, verify, then up to six plain fields (the
 # 11th a sequence number), or blank, ended by LF, CRLF or a bare CR. Every line of this form is one
 # `adms.parse_attlog` accepts: its time is a real date unless the day is the 29th to 31st of a month that may
-# not have it (`_NOT_ALWAYS_A_DAY`). Each line is atomic, so a body that does not match fails in linear time.
+# not have it (`_NOT_ALWAYS_A_DAY`). Every repeat is possessive (no field can end where another begins), so the
+# match never backtracks into a line and a body that does not match fails in linear time.
 _PLAIN_TIME = rb"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]) (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-_PLAIN_LINE = (rb"(?>[0-9A-Za-z]{1,24}\t" + _PLAIN_TIME + rb"\t-?\d{1,9}\t-?\d{1,9}"
-               rb"\t[0-9A-Za-z]*(?:\t[0-9A-Za-z]*){0,5}(?:\t\d{0,18})?)|[ \t\x0b\x0c]*")
-_PLAIN_ATTLOG_BODY = re.compile(rb"(?:(?:" + _PLAIN_LINE + rb")(?:\r\n|\r|\n))*(?:" + _PLAIN_LINE + rb")")
+_PLAIN_LINE = (rb"[0-9A-Za-z]{1,24}+\t" + _PLAIN_TIME + rb"\t-?\d{1,9}+\t-?\d{1,9}+"
+               rb"\t[0-9A-Za-z]*+(?:\t[0-9A-Za-z]*+){0,5}+(?:\t\d{0,18}+)?+|[ \t\x0b\x0c]*+")
+_PLAIN_ATTLOG_BODY = re.compile(rb"(?:(?:" + _PLAIN_LINE + rb")(?:\r\n|\r|\n))*+(?:" + _PLAIN_LINE + rb")")
 _NOT_ALWAYS_A_DAY = re.compile(rb"-(?:02-(?:29|3[01])|(?:0[469]|11)-31) ")
 
 
