@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, and_, case, cast, false, func, insert, or_, select
+from sqlalchemy import Date, String, Text, and_, case, cast, false, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from attendance.config import AttendanceConfig
 from attendance.domain.days import Absence, AttendanceDay, Punch, assign_to_windows, build_day, shift_windows
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
-from runtime.db import among, insert_for, upsert_rows
+from runtime.db import among, insert_for, insert_rows, unnested, upsert_rows
 from runtime.events import dump_data, dumped_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
@@ -262,15 +262,51 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
             rows.append({"employee_id": employee_id, "local_date": local_date, "version": 1,
                          "status": content["status"], "content": content, "correction": correction, "built_at": now})
             candidates.append(((employee_id, local_date), content, correction))
-    written = {(employee_id, local_date): version for employee_id, local_date, version in upsert_rows(
-        session, tables.days, rows, ("employee_id", "local_date"), only_if=_content_differs(session),
-        overrides={"version": lambda table, _new: table.c.version + 1},
-        returning=("employee_id", "local_date", "version"))}
+    written = _write_days(session, rows, employees)
     published = [_day_wire(content, written[key], correction) for key, content, correction in candidates
                  if key in written]  # the contents are written: each becomes its event's data in place
     publish(session, *dumped_events("attendance.day.built", [(data["employee_id"], data) for data in published],
                                     PRODUCER))
     return published
+
+
+def _write_days(session: Session, rows: list[dict], locked: Mapping) -> dict[tuple[str, date], int]:
+    """Write the built days `rows`; return the (employee, date) -> version of those written: the new days, and the
+    stored ones whose content changed (`_content_differs`, the version bumped); the others are left as they are.
+
+    On PostgreSQL the days not stored yet of the `locked` employees (their rows locked by `_employees` to the
+    commit, so no other builder writes their days meanwhile) are written by a binary COPY (`insert_rows`): a third
+    of what the upsert costs PostgreSQL (about 16 µs a day, inserting each row on its own with its speculative
+    check). Which of them are stored is read first, by their keys. The others (stored days, and the days of an
+    employee attendance does not know, whom nothing locks) go through the upsert."""
+    fresh: list[dict] = []
+    if rows and session.bind.dialect.name == "postgresql":
+        keys = [(row["employee_id"], row["local_date"]) for row in rows if row["employee_id"] in locked]
+        if keys:
+            stored = set(session.execute(_stored_days_sql(), {"employee_id": [k[0] for k in keys],
+                                                              "local_date": [k[1] for k in keys]}).all())
+            fresh = [row for row in rows if row["employee_id"] in locked
+                     and (row["employee_id"], row["local_date"]) not in stored]
+            if fresh:
+                rows = [row for row in rows if row["employee_id"] not in locked
+                        or (row["employee_id"], row["local_date"]) in stored]
+                insert_rows(session, tables.days, fresh)
+    written = {(row["employee_id"], row["local_date"]): 1 for row in fresh}
+    written.update(((employee_id, local_date), version) for employee_id, local_date, version in upsert_rows(
+        session, tables.days, rows, ("employee_id", "local_date"), only_if=_content_differs(session),
+        overrides={"version": lambda table, _new: table.c.version + 1},
+        returning=("employee_id", "local_date", "version")))
+    return written
+
+
+@functools.cache
+def _stored_days_sql():
+    """Which of the (employee, date) keys given as the arrays `employee_id` and `local_date` have a stored day: one
+    look-up of the days' primary key each."""
+    keys = unnested("keys", {"employee_id": String, "local_date": Date})
+    d = tables.days.c
+    return select(keys.c.employee_id, keys.c.local_date).where(
+        select(d.local_date).where(d.employee_id == keys.c.employee_id, d.local_date == keys.c.local_date).exists())
 
 
 def _day_wire(content: dict, version: int, correction: bool) -> dict:
