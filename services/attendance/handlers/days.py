@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, String, Text, and_, case, cast, false, func, insert, or_, select
+from sqlalchemy import Text, and_, case, cast, false, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from attendance.config import AttendanceConfig
 from attendance.domain.days import Absence, AttendanceDay, Punch, assign_to_windows, build_day, shift_windows
 from attendance.domain.schedule import default_schedule, planned_shift, schedule_from_dict
 from attendance.handlers.shared import PRODUCER, aware, iso
-from runtime.db import among, insert_for, insert_rows, unnested, upsert_rows
+from runtime.db import among, insert_for, insert_rows, upsert_rows
 from runtime.events import dump_data, dumped_events
 from runtime.messaging import publish
 from runtime.errors import Invalid
@@ -139,21 +139,33 @@ class _Employee(NamedTuple):
     zone: str
     schedule_id: str | None
     unit_id: str
+    span: tuple[date, date] | None = None  # (first, last) date between which their stored days were read, if read
+    stored: frozenset = frozenset()  # the dates of their stored days within `span`
 
 
-def _employees(session: Session, ids: Iterable[str]) -> dict[str, _Employee]:
+def _employees(session: Session, ids: Iterable[str], span: tuple[date, date] | None = None) -> dict[str, _Employee]:
     """Employee id -> what a build reads of the projected employee (zone, schedule, unit), for the ids given that
     attendance knows; on PostgreSQL each row locked to the commit (`FOR NO KEY UPDATE`, in id order, so two builders
     wait rather than deadlock). Every build of days reads them first: two transactions building one employee's days
     (two ingest processes with punches of one person from two uploads, the nightly build, an absence) take turns,
     the second reading the first's punches once it has committed, so neither writes a day missing the other's punch.
-    Row locks, not advisory locks: a batch locks thousands of employees, more than PostgreSQL's lock table holds."""
-    e = tables.employees.c
-    query = select(e.employee_id, e.zone, e.schedule_id, e.unit_id).where(among(session, e.employee_id, ids))
-    if session.bind.dialect.name == "postgresql":
+    Row locks, not advisory locks: a batch locks thousands of employees, more than PostgreSQL's lock table holds.
+    With `span` (first, last date), on PostgreSQL, each also carries the dates of their stored days within it, read in
+    the same statement (one range of the days' primary key each): `_write_days` writes their other days as new."""
+    e, d = tables.employees.c, tables.days.c
+    columns = [e.employee_id, e.zone, e.schedule_id, e.unit_id]
+    postgresql = session.bind.dialect.name == "postgresql"
+    if postgresql and span is not None:
+        columns.append(select(func.array_agg(d.local_date)).where(
+            d.employee_id == e.employee_id, d.local_date >= span[0], d.local_date <= span[1]).scalar_subquery())
+    query = select(*columns).where(among(session, e.employee_id, ids))
+    if postgresql:
         query = query.order_by(e.employee_id).with_for_update(key_share=True)
-    return {employee_id: _Employee(zone, schedule_id, unit_id) for employee_id, zone, schedule_id, unit_id in
-            session.execute(query).all()}
+    if not postgresql or span is None:
+        return {employee_id: _Employee(zone, schedule_id, unit_id)
+                for employee_id, zone, schedule_id, unit_id in session.execute(query).all()}
+    return {employee_id: _Employee(zone, schedule_id, unit_id, span, frozenset(stored) if stored else frozenset())
+            for employee_id, zone, schedule_id, unit_id, stored in session.execute(query).all()}
 
 
 _TWO_DAYS = timedelta(days=2)  # a build window reaches this far either side of its dates, for night shifts' punches
@@ -184,7 +196,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     ids = sorted({employee_id for employee_id, _ in work})
     p, a, d, m = (tables.punches.c, tables.absences.c, tables.days.c, tables.closed_months.c)
     if employees is None:  # the caller may have read them already (`on_punches_recorded`)
-        employees = _employees(session, ids)
+        employees = _employees(session, ids, (min(dates[0] for _, dates in work), max(dates[-1] for _, dates in work)))
     schedules = _schedules(session, {r.schedule_id for r in employees.values() if r.schedule_id})
     windows = []  # (employee_id, employee, zone, schedule, dates, first, last, the UTC bounds of its punches)
     by_bounds = defaultdict(set)  # a punch window in UTC -> the employees reading it (usually one or two windows)
@@ -225,7 +237,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(m.unit_id, m.year, m.month).where(
         among(session, m.unit_id, units), m.year >= low.year, m.year <= high.year))} if units else set()
     now = datetime.now(UTC)
-    rows, candidates = [], []
+    rows, fresh_rows, candidates = [], [], []
     plans = {}  # (schedule, zone, first, last) -> a window's planned shifts and their punch windows: mostly shared
     for employee_id, employee, zone, schedule, dates, first, last, (start, end) in windows:
         key = (id(schedule), zone, first, last)
@@ -244,6 +256,7 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
                     if r.start_date <= last and r.end_date >= first] if its_absences else ()
         fresh = new_punches.get(employee_id) if new_punches is not None else None
         unit = employee.unit_id if employee is not None and closed else None  # None: none of its days is a correction
+        span = employee.span if employee is not None else None  # its stored days were read: its new ones are known
         for local_date in dates:
             day_punches = grouped.get(local_date, ())
             if not day_punches:  # built only for the daily build, or when it was built before
@@ -259,10 +272,12 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
                 if doubtful:  # left out otherwise: a day without check-ins reads as it always did
                     content["doubtful_punches"] = doubtful
             correction = unit is not None and (unit, local_date.year, local_date.month) in closed
-            rows.append({"employee_id": employee_id, "local_date": local_date, "version": 1,
-                         "status": content["status"], "content": content, "correction": correction, "built_at": now})
+            (fresh_rows if span is not None and span[0] <= local_date <= span[1] and local_date not in employee.stored
+             else rows).append({"employee_id": employee_id, "local_date": local_date, "version": 1,
+                                "status": content["status"], "content": content, "correction": correction,
+                                "built_at": now})
             candidates.append(((employee_id, local_date), content, correction))
-    written = _write_days(session, rows, employees)
+    written = _write_days(session, fresh_rows, rows)
     published = [_day_wire(content, written[key], correction) for key, content, correction in candidates
                  if key in written]  # the contents are written: each becomes its event's data in place
     publish(session, *dumped_events("attendance.day.built", [(data["employee_id"], data) for data in published],
@@ -270,43 +285,23 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     return published
 
 
-def _write_days(session: Session, rows: list[dict], locked: Mapping) -> dict[tuple[str, date], int]:
-    """Write the built days `rows`; return the (employee, date) -> version of those written: the new days, and the
-    stored ones whose content changed (`_content_differs`, the version bumped); the others are left as they are.
+def _write_days(session: Session, fresh: list[dict], rows: list[dict]) -> dict[tuple[str, date], int]:
+    """Write the built days: `fresh`, known not to be stored, and `rows`, which may be; return the (employee, date) ->
+    version of those written: the fresh ones, and the stored ones whose content changed (`_content_differs`, the
+    version bumped); the others are left as they are.
 
-    On PostgreSQL the days not stored yet of the `locked` employees (their rows locked by `_employees` to the
-    commit, so no other builder writes their days meanwhile) are written by a binary COPY (`insert_rows`): a third
-    of what the upsert costs PostgreSQL (about 16 µs a day, inserting each row on its own with its speculative
-    check). Which of them are stored is read first, by their keys. The others (stored days, and the days of an
-    employee attendance does not know, whom nothing locks) go through the upsert."""
-    fresh: list[dict] = []
-    if rows and session.bind.dialect.name == "postgresql":
-        keys = [(row["employee_id"], row["local_date"]) for row in rows if row["employee_id"] in locked]
-        if keys:
-            stored = set(session.execute(_stored_days_sql(), {"employee_id": [k[0] for k in keys],
-                                                              "local_date": [k[1] for k in keys]}).all())
-            fresh = [row for row in rows if row["employee_id"] in locked
-                     and (row["employee_id"], row["local_date"]) not in stored]
-            if fresh:
-                rows = [row for row in rows if row["employee_id"] not in locked
-                        or (row["employee_id"], row["local_date"]) in stored]
-                insert_rows(session, tables.days, fresh)
+    A day is known not to be stored when its employee's row is locked and their stored days were read with it
+    (`_employees` on PostgreSQL: no other builder writes their days until the commit). Those are written by a binary
+    COPY (`insert_rows`): a third of what the upsert costs PostgreSQL (about 16 µs a day, inserting each row on its
+    own with its speculative check). The others (stored days, and the days of an employee attendance does not know,
+    whom nothing locks) go through the upsert."""
+    insert_rows(session, tables.days, fresh)
     written = {(row["employee_id"], row["local_date"]): 1 for row in fresh}
     written.update(((employee_id, local_date), version) for employee_id, local_date, version in upsert_rows(
         session, tables.days, rows, ("employee_id", "local_date"), only_if=_content_differs(session),
         overrides={"version": lambda table, _new: table.c.version + 1},
         returning=("employee_id", "local_date", "version")))
     return written
-
-
-@functools.cache
-def _stored_days_sql():
-    """Which of the (employee, date) keys given as the arrays `employee_id` and `local_date` have a stored day: one
-    look-up of the days' primary key each."""
-    keys = unnested("keys", {"employee_id": String, "local_date": Date})
-    d = tables.days.c
-    return select(keys.c.employee_id, keys.c.local_date).where(
-        select(d.local_date).where(d.employee_id == keys.c.employee_id, d.local_date == keys.c.local_date).exists())
 
 
 def _day_wire(content: dict, version: int, correction: bool) -> dict:
@@ -418,7 +413,12 @@ def on_punches_recorded(session: Session, punches: Iterable[tuple[str, str, date
     instant with its offset, the punch's zone), each assigned among its local date and the dates either side, each
     employee's dates once however many of the punches are theirs (an ingest batch's, or one check-in's)."""
     punches = list(punches)
-    employees = _employees(session, sorted({employee_id for employee_id, _, _, _ in punches}))
+    if not punches:
+        return []
+    # every date built is within a day of a punch's local date, itself within a day of its UTC date
+    instants = [at for _, _, at, _ in punches]
+    span = (min(instants).astimezone(UTC).date() - _TWO_DAYS, max(instants).astimezone(UTC).date() + _TWO_DAYS)
+    employees = _employees(session, sorted({employee_id for employee_id, _, _, _ in punches}), span)
     wanted, new = defaultdict(set), defaultdict(set)
     day = timedelta(days=1)
     for employee_id, punch_id, at, zone in punches:
