@@ -185,10 +185,10 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
     daily build that gives everyone a day). Unchanged content keeps its version and publishes nothing;
     a changed day in a month closed for payroll is published as a correction. What the build reads
     (employees, schedules, holidays, punches, absences, closed months) is read once for all the employees,
-    one statement each, and the days are written with one upsert that also decides what changed: PostgreSQL
-    compares each built day's content with the stored one (`_content_differs`) and bumps the version of
-    those that differ, so the stored days' content is never read back and decoded here. Returns the published days'
-    data, as their events carry it.
+    one statement each. The days not stored yet are written by a COPY, the others with one upsert that also decides
+    what changed (`_write_days`): PostgreSQL compares each built day's content with the stored one
+    (`_content_differs`) and bumps the version of those that differ, so the stored days' content is never read back
+    and decoded here. Returns the published days' data, as their events carry it.
     """
     work = [(employee_id, dates) for employee_id, given in wanted.items() for dates in _clusters(given)]
     if not work:

@@ -1,8 +1,8 @@
 """The ingest job's use case: stored device uploads of approved devices become punches.
 
 `process_pending` (run by the `kinerja work attendance` job, see `jobs.py`) claims pending uploads in
-batches and, in one transaction per batch, stores their punches (one `INSERT ... ON CONFLICT DO NOTHING`,
-so re-sent records add nothing, which also matches each to its enrolment), their rejected lines, the users
+batches and, in one transaction per batch, stores their punches (each matched to its enrolment; a COPY, and
+re-sent records add nothing: `store.insert_device_punches`), their rejected lines, the users
 they list, and in the same transaction rebuilds the days of the new matched punches (`punches.build_days_of`),
 whose changes go out as `attendance.day.built`.
 """
@@ -60,7 +60,7 @@ def process_pending(session: Session, config: AttendanceConfig, now: datetime, l
     """Turn stored, unprocessed uploads of approved devices into punches, in the caller's transaction.
 
     Claims up to `limit` uploads oldest first (several workers never take the same upload), parses them,
-    inserts their punches in one statement (a re-sent record adds nothing; each matched to the employee its
+    inserts their punches at once (a re-sent record adds nothing; each matched to the employee its
     device and PIN are enrolled as), keeps rejected lines with their reason, keeps the users, templates and
     photos they carry, rebuilds the days of the new matched punches, and marks the uploads processed. A crash
     before the commit leaves them pending: processing them again gives the same result. Uploads of devices
