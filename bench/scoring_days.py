@@ -1,8 +1,8 @@
 """Benchmark and profile scoring's consumer of attendance days alone, and fingerprint what it produced.
 
-The `attendance.day.built` events of `bench/punch_to_flag.py --part apply` (punch events of `--employees`
-employees applied by attendance's real consumer) are made once and kept in `--days-file` (JSON lines of
-topic, key, wire form), so that scoring can be measured again and again on exactly the same input without
+The `attendance.day.built` events of `bench/punch_to_flag.py --part apply` (`--events` punches of
+`--employees` employees stored and their days built as the ingest job does) are made once and kept in
+`--days-file` (JSON lines of topic, key, wire form; `--burst`: in the burst's pattern, one punch a day), so that scoring can be measured again and again on exactly the same input without
 rebuilding attendance's side. Each run applies them on a fresh scoring database through the real consumer
 path (`EventConsumer.handle_records`, inbox included, polls of `max_poll_records`), optionally under cProfile
 or counting the statements per poll, and prints day events per second, the CPU per event of the consumer and
@@ -17,6 +17,7 @@ afternoon's, so the second half replaces stored days and resolves their missing 
 
     eval "$(bash deploy/postgres.sh start)"
     .venv/bin/python bench/scoring_days.py --events 10000 --employees 5000 --days-file /tmp/days.jsonl
+    .venv/bin/python bench/scoring_days.py --events 100000 --employees 50000 --burst --days-file /tmp/burst.jsonl
     .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --poll 50
     .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --clock-out-later
     .venv/bin/python bench/scoring_days.py --days-file /tmp/days.jsonl --profile 40
@@ -32,6 +33,7 @@ import pstats
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,19 +43,42 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import text  # noqa: E402
 
 from attendance_ingest import _cpu_seconds, _drop_database, _named  # noqa: E402
-from punch_to_flag import FIRST_NIP, _Record, _apply, _database, _engine, _punch_events, _seed_scoring  # noqa: E402
+from punch_to_flag import (FIRST_NIP, WIB, _Record, _apply, _build_at_ingest, _database, _engine,  # noqa: E402
+                           _punch_rows, _seed_scoring)
+
+BURST_PINS = 7500  # PINs per device in the burst (`punch_to_flag.py --pins`)
 
 
-def make_days(pg: str, employees: int, events: int, path: Path) -> None:
-    """Run attendance's consumer over the punch events once and keep the day events it published."""
-    from attendance import tables
-    from attendance.consumers import handlers
-    from runtime.config import Settings
+def burst_rows(employees: int, events: int) -> list[dict]:
+    """`events` punches of `employees` employees in the burst's pattern (`attendance_ingest._bodies`): devices of
+    about `BURST_PINS` PINs each, a device's n-th record a minute after its (n-1)-th from 2025-01-06 06:00, PIN
+    n % PINs; so each employee's punches are days apart and every day holds one punch. In time order across
+    devices, as they arrive."""
+    devices = max(1, round(employees / BURST_PINS))
+    pins = -(-employees // devices)
+    start = datetime(2025, 1, 6, 6, 0)
+    rows = []
+    for n in range(-(-events // devices)):
+        local = start + timedelta(minutes=n)
+        for device in range(devices):
+            person = device * pins + n % pins
+            if person >= employees or len(rows) == events:
+                continue
+            rows.append({"device_serial": f"BENCH{device:03d}", "pin": str(n % pins + 1), "sequence": n + 1,
+                         "employee_id": str(FIRST_NIP + person), "source": "adms", "origin": None,
+                         "at": (local - timedelta(hours=WIB)).replace(tzinfo=UTC), "local_time": local,
+                         "zone": "Asia/Jakarta", "local_date": local.date(), "device_status": 0, "verify": 1,
+                         "upload_id": None, "recorded_at": datetime.now(UTC)})
+    return rows
+
+
+def make_days(pg: str, employees: int, events: int, path: Path, burst: bool = False) -> None:
+    """Store the punches and build their days as the ingest job does (`punches.store_punches`, 6,400 punches a
+    transaction) once, and keep the day events that published."""
     url = _database(pg, "attendance")
     try:
-        wires = _punch_events(url, employees, events)
-        settings = Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url))
-        _apply("attendance", url, tables.metadata, handlers(settings), wires)
+        rows = burst_rows(employees, events) if burst else _punch_rows(employees, events)
+        _build_at_ingest(url, employees, rows, 6400)
         with _engine(url) as conn:
             rows = conn.execute(text("SELECT topic, key, payload FROM outbox WHERE type = 'attendance.day.built' "
                                      "ORDER BY id")).all()
@@ -143,8 +168,10 @@ def main() -> int:
     """Apply the kept day events once on a fresh database; print the rate and the fingerprints as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, default=5000)
-    parser.add_argument("--events", type=int, default=10000, help="punch events behind the days")
+    parser.add_argument("--events", type=int, default=10000, help="punches behind the days")
     parser.add_argument("--days-file", type=Path, required=True, help="made when missing, reused otherwise")
+    parser.add_argument("--burst", action="store_true",
+                        help="make the days file in the burst's pattern: one punch a day, dates in 2025 (`burst_rows`)")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions (cumulative)")
     parser.add_argument("--statements", action="store_true", help="count and time the statements per poll")
     parser.add_argument("--poll", type=int, default=0,
@@ -162,7 +189,7 @@ def main() -> int:
     from scoring import tables
     from scoring.consumers import handlers
     if not args.days_file.exists():
-        make_days(pg, args.employees, args.events, args.days_file)
+        make_days(pg, args.employees, args.events, args.days_file, args.burst)
     days = [tuple(json.loads(line)) for line in args.days_file.read_text().splitlines()]
     if args.clock_out_later:
         days = clock_out_later(days)
