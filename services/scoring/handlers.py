@@ -14,7 +14,7 @@ import logging
 import operator
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import (Date, String, Text, and_, bindparam, case, cast, delete, extract, false, func, null, or_,
                         select, update)
@@ -66,35 +66,41 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
     newest: dict[tuple[str, date], dict] = {}
     for data in days:
         key = (data["employee_id"], data["local_date"])
-        if key not in newest or data["version"] > newest[key]["version"]:
+        kept = newest.get(key)
+        if kept is None or data["version"] > kept["version"]:
             newest[key] = data
     spans: dict[str, tuple[date, date]] = {}
     for employee_id, on in newest:
-        first, last = spans.get(employee_id, (on, on))
-        spans[employee_id] = (min(first, on), max(last, on))
+        span = spans.get(employee_id)
+        spans[employee_id] = (on, on) if span is None else (min(span[0], on), max(span[1], on))
     _lock_employees(session, list(spans))
     two = timedelta(days=2)  # what a re-check of the dates around reads (`recheck_many`)
     held = _in_spans(session, "days", {employee_id: (first - two, last + two)
                                        for employee_id, (first, last) in spans.items()}).all()
     stored = {(row[0], row[1]): row[3] for row in held}  # (employee, date) -> version
-    fresh = [data for key, data in newest.items() if key not in stored or stored[key] < data["version"]]
+    fresh = [(key, data) for key, data in newest.items()
+             if (version := stored.get(key)) is None or version < data["version"]]
     if not fresh:
         return
     columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
     every = set(columns)
     now = _now()
-    # The event's data has every column: a copy of it is the row (from another version of the contract, what it has)
-    rows = [dict(data) if data.keys() == every else {name: data.get(name) for name in columns} for data in fresh]
-    for row, data in zip(rows, fresh):
-        row.update(punch_ids=list(data["punch_ids"]), correction=bool(data.get("correction")), updated_at=now)
-    _delete_days(session, [(data["employee_id"], data["local_date"]) for data in fresh
-                           if (data["employee_id"], data["local_date"]) in stored])
+    rows, replaced, built = [], [], {}
+    causes: dict[str, dict[date, dict]] = defaultdict(dict)  # employee -> date -> the day event's data (`_day_cause`)
+    for key, data in fresh:
+        # The event's data has every column: a copy of it is the row (from another version of the contract, what
+        # it has)
+        row = dict(data) if data.keys() == every else {name: data.get(name) for name in columns}
+        row["punch_ids"] = list(data["punch_ids"])
+        row["correction"] = bool(data.get("correction"))
+        row["updated_at"] = now
+        rows.append(row)
+        if key in stored:
+            replaced.append(key)
+        causes[key[0]][key[1]] = data
+        built[key] = _day_of_data(data)
+    _delete_days(session, replaced)
     insert_rows(session, tables.days, rows)
-    causes: dict[str, dict[date, str]] = defaultdict(dict)
-    built = {}
-    for data in fresh:
-        causes[data["employee_id"]][data["local_date"]] = _day_cause(data)
-        built[(data["employee_id"], data["local_date"])] = _day_of_data(data)
     # The days the re-check reads: each stored one, or the new version replacing it (its old one is not made)
     known: dict[str, list[Day]] = defaultdict(list)
     for row in held:
@@ -133,6 +139,12 @@ def _day_cause(data: dict) -> str:
         cause += f", {data['absence_kind']}" + (f" letter {data['absence_reference']}"
                                                 if data.get("absence_reference") else "")
     return cause
+
+
+def _cause_text(cause: str | dict) -> str:
+    """A cause as written: a text as it is, a day event's data as `_day_cause` words it (only a resolution or a
+    closed month's correction words one, so a re-check of a day that resolves nothing words nothing)."""
+    return cause if type(cause) is str else _day_cause(cause)
 
 
 def apply_entries(session: Session, entries: Sequence[dict], policy: ScoringPolicy) -> None:
@@ -268,8 +280,11 @@ def apply_holiday(session: Session, data: dict) -> None:
             {"name": data["name"], "active": data["active"], "updated_at": _now()})
 
 
-def _around(dates: Iterable[date]) -> list[date]:
+def _around(dates: Collection[date]) -> list[date]:
     """Each date with the day before and after, in order, once."""
+    if len(dates) == 1:  # most re-checks: one changed date
+        on, = dates
+        return [on + delta for delta in _AROUND]
     return sorted({d + delta for d in dates for delta in _AROUND})
 
 
@@ -457,17 +472,17 @@ def _flags_query():
                       f.c.kind, f.c.message, cast(f.c.evidence, Text))))
 
 
-def _cause(because: str | Mapping[date, str], on: date) -> str:
+def _cause(because: str | Mapping[date, str | dict], on: date) -> str:
     """Why `on` is re-checked: the one cause, or that of the nearest changed date (the date itself first)."""
     if isinstance(because, str):
         return because
-    return because[min(because, key=lambda changed: (abs((changed - on).days), changed))]
+    return _cause_text(because[min(because, key=lambda changed: (abs((changed - on).days), changed))])
 
 
 def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str]]],
                  policy: ScoringPolicy) -> None:
-    """Re-run the cross-checks of several employees, each on its dates with its cause (one, or one per changed
-    date); store and publish only the flags that changed. Days, entries and flags are read for all of them
+    """Re-run the cross-checks of several employees, each on its dates (in order, each once) with its cause (one,
+    or one per changed date); store and publish only the flags that changed. Days, entries and flags are read for all of them
     with one statement each."""
     wanted = {employee_id: (dates, because) for employee_id, (dates, because) in wanted.items() if dates}
     if not wanted:
@@ -487,39 +502,50 @@ def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict
     return days
 
 
-def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str]]],
+def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str | dict]]],
              days: Mapping[str, list[Day]], policy: ScoringPolicy) -> None:
     """`recheck_many` with the employees locked and their `days` (at least the dates around the wanted ones)
-    in hand."""
-    wanted = {employee_id: (sorted(set(dates)), because) for employee_id, (dates, because) in sorted(wanted.items())
-              if dates}
+    in hand. A cause per changed date may be a day event's data (`_cause_text`)."""
+    wanted = {employee_id: value for employee_id, value in sorted(wanted.items()) if value[0]}
     if not wanted:
         return
     one = timedelta(days=1)
-    around = {employee_id: (dates[0] - one, dates[-1] + one) for employee_id, (dates, _) in wanted.items()}
-    entries, stored, resolved_keys = defaultdict(list), defaultdict(dict), set()
+    around, checked = {}, {}  # employee -> the span of entries read, the span of its flags read
+    for employee_id, (dates, _) in wanted.items():
+        first, last = checked[employee_id] = dates[0], dates[-1]
+        around[employee_id] = (first - one, last + one)
+    entries, stored, resolved_keys = defaultdict(list), {}, set()
     for r in _in_spans(session, "entries", around).all():
         entries[r[1]].append(_entry_of(r))
-    for key, employee_id, on, state, kind, message, evidence in _in_spans(session, "flags", {
-            employee_id: (dates[0], dates[-1]) for employee_id, (dates, _) in wanted.items()}).all():
+    flagged: dict[str, set[date]] = {}  # employee -> the dates with flags not resolved
+    for key, employee_id, on, state, kind, message, evidence in _in_spans(session, "flags", checked).all():
         if state == RESOLVED:  # only its key matters: a flag raised again takes over its row
             resolved_keys.add(key)
         else:
-            stored[(employee_id, on)][key] = (state, kind, message, evidence)
+            stored.setdefault((employee_id, on), {})[key] = (state, kind, message, evidence)
+            flagged.setdefault(employee_id, set()).add(on)
     now = _now()
     raised_rows, updates, changes = [], defaultdict(list), []  # what to store; (event type, row, resolution) to publish
     for employee_id, (dates, because) in wanted.items():
         first, last = around[employee_id]
         mine = [day for day in days.get(employee_id, ()) if first <= day.local_date <= last]
-        grouped = assign_entries_to_days(mine, [entry for entry in entries[employee_id]
-                                                if first <= entry.local_date <= last])
+        theirs = entries.get(employee_id)
+        grouped = assign_entries_to_days(mine, [entry for entry in theirs if first <= entry.local_date <= last]
+                                         ) if theirs else {}
         by_date = {day.local_date: day for day in mine}
+        with_flags = flagged.get(employee_id, ())
         for on in dates:
-            if on not in by_date and on not in grouped and (employee_id, on) not in stored:
+            day = by_date.get(on)
+            if day is None and on not in grouped and on not in with_flags:
                 continue  # no day, no entry, no flag: nothing to check (most neighbours of a rebuilt day)
-            current = check_day(by_date.get(on), grouped.get(on, []), (), policy)
-            rows = stored.get((employee_id, on), {})  # flag key -> (state, kind, message, evidence text)
-            if not current and not rows:
+            current = check_day(day, grouped.get(on, []), (), policy)
+            rows = stored.get((employee_id, on)) if on in with_flags else None
+            if rows is None:
+                # Nothing stored: every flag is new (`check_day` gives them sorted by key, each key once).
+                for flag in current:
+                    row = _raised(flag, now)
+                    raised_rows.append(row)
+                    changes.append(("scoring.flag.raised", row, None))
                 continue
             raised, resolved = diff_flags(rows, current)
             for flag in raised:
@@ -545,8 +571,28 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
                         {"key": flag.key, "message": flag.message, "evidence": _evidence_json(flag.evidence)})
     _store_flags(session, raised_rows, resolved_keys, updates)
     publish(session, *_flag_events(changes))
-    _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates}, because)
-                            for employee_id, (dates, because) in wanted.items()}, policy)
+    # A re-check in a closed month re-scores it (a correction); the months are read first for the whole span of
+    # the run (most fall in open months: then no employee's months are gathered).
+    if _closed_months(session, _months_between(min(first for first, _ in checked.values()),
+                                               max(last for _, last in checked.values()))):
+        _rescore_many(session, {employee_id: ({(on.year, on.month) for on in dates}, because)
+                                for employee_id, (dates, because) in wanted.items()}, policy)
+
+
+def _months_between(first: date, last: date) -> list[tuple[int, int]]:
+    """Every (year, month) from `first`'s to `last`'s."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _closed_months(session: Session, periods: Iterable[tuple[int, int]]) -> set[tuple[str, int, int]]:
+    """The (unit, year, month) closures of these periods (a small table)."""
+    c = tables.month_closures.c
+    return {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
+        or_(*(and_(c.year == y, c.month == m) for y, m in sorted(periods)))))}
 
 
 def _store_flags(session: Session, raised: list[dict], resolved_keys: set[str],
@@ -596,10 +642,15 @@ _EVIDENCE_FIELDS = frozenset({"day_version", "punch_ids", "entry_ids"})
 def _flag_events(changes: Sequence[tuple[str, Mapping, str | None]]) -> list:
     """The events of flag changes, in their order, made with one `dumped_events` per type (the data is built in its
     wire form, `_flag_data`: loading it only to dump it again gave the same text at twice the cost)."""
+    types = {kind for kind, _, _ in changes}
+    if len(types) == 1:  # a run of days that only raise (or only resolve): one batch, in order
+        event_type, = types
+        return dumped_events(event_type, [(row["employee_id"], _flag_data(row, resolution))
+                                          for _, row, resolution in changes], PRODUCER)
     made = {event_type: iter(dumped_events(event_type, [(row["employee_id"], _flag_data(row, resolution))
                                                         for kind, row, resolution in changes if kind == event_type],
                                            PRODUCER))
-            for event_type in {kind for kind, _, _ in changes}}
+            for event_type in types}
     return [next(made[event_type]) for event_type, _, _ in changes]
 
 
@@ -816,12 +867,10 @@ def _rescore_many(session: Session,
     changed = {employee_id: value for employee_id, value in changed.items() if value[0]}
     if not changed:
         return
-    em, c = tables.employees.c, tables.month_closures.c
-    periods = {period for value in changed.values() for period in value[0]}
+    em = tables.employees.c
     # The months closed first (a small table): most re-checks fall in open months, and then no employee's unit
     # needs reading.
-    closed = {(r.unit_id, r.year, r.month) for r in session.execute(select(c.unit_id, c.year, c.month).where(
-        or_(*(and_(c.year == y, c.month == m) for y, m in sorted(periods)))))}
+    closed = _closed_months(session, {period for value in changed.values() for period in value[0]})
     if not closed:
         return
     units = {r.employee_id: r.unit_id for r in session.execute(
@@ -831,7 +880,7 @@ def _rescore_many(session: Session,
         if not due:  # the usual case (an open month): no statement to build
             continue
         if because is not None and not isinstance(because, str):
-            because = "; ".join(dict.fromkeys(because[on] for on in sorted(because)))
+            because = "; ".join(dict.fromkeys(_cause_text(because[on]) for on in sorted(because)))
         members = select(em.employee_id).where(em.employee_id == employee_id)
         for year, month in due:
             _score(session, members, year, month, policy, because)

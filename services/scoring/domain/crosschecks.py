@@ -87,7 +87,7 @@ class Absence:
     end_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Evidence:
     """What a flag rests on: the attendance day version, its punches and the entries involved."""
 
@@ -95,8 +95,13 @@ class Evidence:
     punch_ids: tuple[str, ...]
     entry_ids: tuple[str, ...]
 
+    def __init__(self, day_version: int | None, punch_ids: tuple[str, ...], entry_ids: tuple[str, ...]):
+        # What the frozen dataclass's own `__init__` does, without its `object.__setattr__` per field (a re-check
+        # makes one or more of these, and of `Flag`, per day it checks).
+        self.__dict__.update(day_version=day_version, punch_ids=punch_ids, entry_ids=entry_ids)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Flag:
     """A cross-check finding; `key` is its stable identity across re-runs."""
 
@@ -106,6 +111,12 @@ class Flag:
     key: str
     message: str
     evidence: Evidence
+
+    def __init__(self, kind: FlagKind, employee_id: str, local_date: date, key: str, message: str,
+                 evidence: Evidence):
+        # As `Evidence.__init__`.
+        self.__dict__.update(kind=kind, employee_id=employee_id, local_date=local_date, key=key, message=message,
+                             evidence=evidence)
 
 
 def check_day(
@@ -117,13 +128,8 @@ def check_day(
     if day is None and not active:
         return []
     check = _DayCheck(day, active, absences_known_in_day, policy)
-    flags = [
-        *check.missing_punches(),
-        *check.late_and_early(),
-        *check.overtime_without_activity(),
-        *check.present_without_activity(),
-        *check.doubtful_presence(),
-    ]
+    flags = [*check.missing_punches(), *check.late_and_early(), *check.overtime_without_activity(),
+             *check.present_without_activity(), *check.doubtful_presence()]
     if active:  # the checks of the day's entries (each finds nothing without one)
         flags += [*check.outside_attendance(), *check.without_attendance(), *check.overlapping(),
                   *check.exceeds_presence()]
@@ -159,168 +165,187 @@ def assign_entries_to_days(days: Sequence[Day], entries: Sequence[Entry]) -> dic
 
 
 class _DayCheck:
-    """The facts of one day shared by the individual checks."""
+    """The facts of one day shared by the individual checks. Each check returns its flags as a list (most find
+    none, and a generator's frame cost more than the check itself)."""
 
     def __init__(self, day: Day | None, active: list[Entry], absences: Sequence[Absence], policy: ScoringPolicy):
         self.day = day
         self.active = active
         self.policy = policy
-        self.employee_id = day.employee_id if day else active[0].employee_id
-        self.local_date = day.local_date if day else active[0].local_date
-        self.zone = ZoneInfo(day.zone) if day else None
+        if day is not None:
+            self.employee_id, self.local_date = day.employee_id, day.local_date
+            self.zone = ZoneInfo(day.zone)
+            self.window = _clocked_window(day)
+        else:
+            self.employee_id, self.local_date = active[0].employee_id, active[0].local_date
+            self.zone = self.window = None
         self.absence_windows = [(a.start_at, a.end_at) for a in absences if a.start_at and a.end_at] if absences else []
         self.absent_all_day = (absences and any(a.start_at is None or a.end_at is None for a in absences)) or (
             day is not None and (day.status in ABSENCE_STATUSES or day.absence_kind is not None)
         )
-        self.window = _clocked_window(day) if day else None
-        self.punched = day is not None and bool(day.clock_in or day.clock_out or day.punch_ids)
         # What every flag of the day shares: its key's ending, and the evidence of a flag naming no entry (made once
         # the first such flag needs it; frozen, so one serves them all).
-        self.key_end = f":{self.employee_id}:{self.local_date.isoformat()}"
+        self.on = self.local_date.isoformat()  # the date as the messages write it (`str` of a date)
+        self.key_end = f":{self.employee_id}:{self.on}"
         self.bare_evidence: Evidence | None = None
         self.local_times: dict[datetime, str] = {}  # `_time` of the instants the day's messages name
 
-    def missing_punches(self) -> Iterable[Flag]:
+    def missing_punches(self) -> list[Flag]:
         day = self.day
-        if day is None or self.absent_all_day:
-            return
+        if day is None or self.absent_all_day or not (day.missing_clock_in or day.missing_clock_out):
+            return []
+        flags = []
         if day.missing_clock_in:
             at = f"clocked out at {self._time(day.clock_out)}" if day.clock_out else "a punch was recorded"
-            yield self._flag(FlagKind.MISSING_CLOCK_IN, f"No clock-in on {day.local_date}: {at} but no clock-in.")
+            flags.append(self._flag(FlagKind.MISSING_CLOCK_IN,
+                                    f"No clock-in on {self.on}: {at} but no clock-in."))
         if day.missing_clock_out:
             at = f"clocked in at {self._time(day.clock_in)}" if day.clock_in else "a punch was recorded"
-            yield self._flag(FlagKind.MISSING_CLOCK_OUT, f"No clock-out on {day.local_date}: {at} but no clock-out.")
+            flags.append(self._flag(FlagKind.MISSING_CLOCK_OUT,
+                                    f"No clock-out on {self.on}: {at} but no clock-out."))
+        return flags
 
-    def doubtful_presence(self) -> Iterable[Flag]:
+    def doubtful_presence(self) -> list[Flag]:
         """A check-in from a phone that something makes doubtful counts as presence only once the supervisor
         confirms it (a rejected one is voided by attendance): until then the day says so, with the punches."""
         day = self.day
         if day is None or not day.doubtful_punches:
-            return
+            return []
         ids = tuple(punch_id for punch_id, _ in day.doubtful_punches)
         reasons = sorted({kind for _, kinds in day.doubtful_punches for kind in kinds})
-        yield Flag(FlagKind.DOUBTFUL_PRESENCE, self.employee_id, self.local_date,
-                   f"{FlagKind.DOUBTFUL_PRESENCE.value}:{self.employee_id}:{self.local_date.isoformat()}",
-                   f"Check-in from a phone on {day.local_date} awaits the supervisor's review "
-                   f"({', '.join(reasons)}): punch {', '.join(ids)}.",
-                   Evidence(day.version, ids, ()))
+        return [Flag(FlagKind.DOUBTFUL_PRESENCE, self.employee_id, self.local_date,
+                     f"{FlagKind.DOUBTFUL_PRESENCE.value}:{self.employee_id}:{self.local_date.isoformat()}",
+                     f"Check-in from a phone on {day.local_date} awaits the supervisor's review "
+                     f"({', '.join(reasons)}): punch {', '.join(ids)}.",
+                     Evidence(day.version, ids, ()))]
 
-    def late_and_early(self) -> Iterable[Flag]:
+    def late_and_early(self) -> list[Flag]:
         day = self.day
-        if day is None or self.absent_all_day:
-            return
+        if day is None or self.absent_all_day or not (day.late_band or day.early_band):
+            return []
+        flags = []
         if day.late_band and day.clock_in:
-            yield self._flag(
+            flags.append(self._flag(
                 FlagKind.LATE_ARRIVAL,
                 f"Arrived {day.late_minutes} min late ({day.late_band}): clocked in at {self._time(day.clock_in)}, "
                 f"scheduled start {self._time(day.scheduled_start)}.",
-            )
+            ))
         if day.early_band and day.clock_out:
-            yield self._flag(
+            flags.append(self._flag(
                 FlagKind.EARLY_LEAVE,
                 f"Left {day.early_leave_minutes} min early ({day.early_band}): clocked out at "
                 f"{self._time(day.clock_out)}, scheduled end {self._time(day.scheduled_end)}.",
-            )
+            ))
+        return flags
 
-    def overtime_without_activity(self) -> Iterable[Flag]:
+    def overtime_without_activity(self) -> list[Flag]:
         day = self.day
         if day is None or self.window is None or self.absent_all_day:
-            return
+            return []
         if day.overtime_minutes < self.policy.overtime_flag_minutes:
-            return
+            return []
         # Without a schedule (rest day, holiday) the whole presence is overtime.
         start = max(day.scheduled_end or self.window[0], self.window[0])
         overtime = (start, self.window[1])
         overtime_minutes = _minutes([overtime])
         if overtime_minutes <= 0:
-            return
+            return []
         touching = [e for e in self.active if _overlap((e.start_at, e.end_at), overtime)]
         covered = _minutes(_clip([(e.start_at, e.end_at) for e in touching] + self.absence_windows, overtime))
         ratio = Decimal(covered) / Decimal(overtime_minutes)
         if ratio >= self.policy.overtime_coverage_ratio:
-            return
+            return []
         since = f"the scheduled end at {self._time(day.scheduled_end)}" if day.scheduled_end else "clock-in"
-        yield self._flag(
+        return [self._flag(
             FlagKind.OVERTIME_WITHOUT_ACTIVITY,
             f"Clocked out at {self._time(day.clock_out)}, {overtime_minutes} min after {since} "
             f"(overtime {day.overtime_minutes} min), but activities cover only {covered} min "
             f"({_percent(ratio)}%) of that time; at least {_percent(self.policy.overtime_coverage_ratio)}% "
             f"is expected.",
             touching,
-        )
+        )]
 
-    def outside_attendance(self) -> Iterable[Flag]:
+    def outside_attendance(self) -> list[Flag]:
         if self.window is None or self.absent_all_day:
-            return
+            return []
         slack = timedelta(minutes=self.policy.presence_tolerance_minutes)
         allowed = [(self.window[0] - slack, self.window[1] + slack), *self.absence_windows]
+        flags = []
         for entry in self.active:
             outside = _minutes(_subtract((entry.start_at, entry.end_at), allowed))
             if outside > 0:
-                yield self._flag(
+                flags.append(self._flag(
                     FlagKind.ACTIVITY_OUTSIDE_ATTENDANCE,
                     f"Activity {entry.entry_id} ({self._span(entry.start_at, entry.end_at)}) lies {outside} min "
                     f"outside the clocked presence {self._span(*self.window)} with no official duty or leave "
                     f"covering it.",
                     [entry],
                     per_entry=True,
-                )
+                ))
+        return flags
 
-    def without_attendance(self) -> Iterable[Flag]:
-        if self.punched or self.absent_all_day:
-            return
+    def without_attendance(self) -> list[Flag]:
+        day = self.day
+        if (day is not None and (day.clock_in or day.clock_out or day.punch_ids)) or self.absent_all_day:
+            return []  # punched, or away all day
+        flags = []
         for entry in self.active:
             if _minutes(_subtract((entry.start_at, entry.end_at), self.absence_windows)) > 0:
-                yield self._flag(
+                flags.append(self._flag(
                     FlagKind.ACTIVITY_WITHOUT_ATTENDANCE,
                     f"Activity {entry.entry_id} ({self._span(entry.start_at, entry.end_at)}, "
                     f"{entry.duration_minutes} min) on {self.local_date} has no attendance punch and no leave or "
                     f"official duty.",
                     [entry],
                     per_entry=True,
-                )
+                ))
+        return flags
 
-    def overlapping(self) -> Iterable[Flag]:
+    def overlapping(self) -> list[Flag]:
+        flags = []
         for first, second in combinations(self.active, 2):
             shared = _overlap((first.start_at, first.end_at), (second.start_at, second.end_at))
             if shared:
-                yield self._flag(
+                flags.append(self._flag(
                     FlagKind.OVERLAPPING_ACTIVITIES,
                     f"Activities {first.entry_id} ({self._span(first.start_at, first.end_at)}) and "
                     f"{second.entry_id} ({self._span(second.start_at, second.end_at)}) overlap by "
                     f"{_minutes([shared])} min: the same minutes are claimed twice.",
                     [first, second],
                     per_entry=True,
-                )
+                ))
+        return flags
 
-    def exceeds_presence(self) -> Iterable[Flag]:
+    def exceeds_presence(self) -> list[Flag]:
         day = self.day
         if day is None or self.window is None or self.absent_all_day or not self.active:
-            return
+            return []
         claimed = sum(e.duration_minutes for e in self.active)
         # Time on official duty or leave outside the clocked window is presence too.
         allowance = day.presence_minutes + sum(_minutes(_subtract(w, [self.window])) for w in self.absence_windows)
-        if claimed > allowance + self.policy.presence_tolerance_minutes:
-            yield self._flag(
-                FlagKind.ACTIVITY_EXCEEDS_PRESENCE,
-                f"Activities total {claimed} min but presence is {allowance} min "
-                f"(tolerance {self.policy.presence_tolerance_minutes} min).",
-                self.active,
-            )
+        if claimed <= allowance + self.policy.presence_tolerance_minutes:
+            return []
+        return [self._flag(
+            FlagKind.ACTIVITY_EXCEEDS_PRESENCE,
+            f"Activities total {claimed} min but presence is {allowance} min "
+            f"(tolerance {self.policy.presence_tolerance_minutes} min).",
+            self.active,
+        )]
 
-    def present_without_activity(self) -> Iterable[Flag]:
+    def present_without_activity(self) -> list[Flag]:
         day = self.day
         if day is None or self.window is None or self.active:
-            return
+            return []
         if day.status in PRESENT_STATUSES and day.scheduled_minutes > 0 and day.presence_minutes > 0:
-            yield self._flag(
+            return [self._flag(
                 FlagKind.PRESENT_WITHOUT_ACTIVITY,
                 f"Present {self._span(*self.window)} ({day.presence_minutes} min) on a working day with no "
                 f"activity logged.",
-            )
+            )]
+        return []
 
     def _flag(self, kind: FlagKind, message: str, entries: Sequence[Entry] = (), per_entry: bool = False) -> Flag:
-        key = kind.value + self.key_end
+        key = kind + self.key_end  # a StrEnum: its text is its value
         if not entries:
             evidence = self.bare_evidence
             if evidence is None:
