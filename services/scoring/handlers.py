@@ -306,7 +306,7 @@ _DAY_FIELDS = ("employee_id", "local_date", "zone", "version", "status", "schedu
 
 
 # What a month's score never reads of a day (its rules read the status, scheduled and overtime minutes, bands,
-# missing punches and absence kind: the columns `ix_days_employee_date_scored` covers).
+# missing punches and absence kind: the columns `days_pkey` covers, `tables.DAY_SCORED`).
 _UNSCORED = frozenset({"zone", "version", "scheduled_start", "scheduled_end", "clock_in", "clock_out",
                        "presence_minutes", "late_minutes", "early_leave_minutes"})
 

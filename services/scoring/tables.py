@@ -1,6 +1,6 @@
 """Scoring's tables: projections of other services' events, cross-check flags, ratings and monthly scores."""
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table,
-                        Text)
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, PrimaryKeyConstraint,
+                        String, Table, Text)
 
 from runtime.access import add_verifier_units_table
 from runtime.messaging import add_messaging_tables
@@ -10,10 +10,14 @@ metadata = MetaData()
 
 # --- projections -------------------------------------------------------------------------------------------
 
+# What a month's score reads of a day besides its key (`handlers._UNSCORED` is the rest).
+DAY_SCORED = ("status", "scheduled_minutes", "overtime_minutes", "late_band", "early_band", "missing_clock_in",
+              "missing_clock_out", "absence_kind")
+
 days = Table(
     "days", metadata,  # the latest version of each attendance day (attendance.day.built)
-    Column("employee_id", String(18), primary_key=True),
-    Column("local_date", Date, primary_key=True),
+    Column("employee_id", String(18), nullable=False),
+    Column("local_date", Date, nullable=False),
     Column("zone", String(40), nullable=False),
     Column("version", Integer, nullable=False),
     Column("status", String(20), nullable=False),
@@ -36,10 +40,9 @@ days = Table(
     Column("correction", Boolean, nullable=False, default=False),
     Column("doubtful_punches", JSON, nullable=True),  # check-ins from a phone awaiting review: [{punch_id, doubts}]
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # Covering what a month's score reads of a day: a unit's close reads its days from the index alone.
-    Index("ix_days_employee_date_scored", "employee_id", "local_date",
-          postgresql_include=["status", "scheduled_minutes", "overtime_minutes", "late_band", "early_band",
-                              "missing_clock_in", "missing_clock_out", "absence_kind"]),
+    # The key covers what a month's score reads of a day: a unit's close reads its days from the index alone. (A
+    # second index of the same key did that before; every day written paid for both.)
+    PrimaryKeyConstraint("employee_id", "local_date", name="days_pkey", postgresql_include=DAY_SCORED),
 )
 
 entries = Table(
