@@ -2,11 +2,12 @@
 
 The `attendance.day.built` events of `bench/punch_to_flag.py --part apply` (`--events` punches of
 `--employees` employees stored and their days built as the ingest job does) are made once and kept in
-`--days-file` (JSON lines of topic, key, wire form; `--burst`: in the burst's pattern, one punch a day), so that scoring can be measured again and again on exactly the same input without
-rebuilding attendance's side. Each run applies them on a fresh scoring database through the real consumer
-path (`EventConsumer.handle_records`, inbox included, polls of `max_poll_records`), optionally under cProfile
-or counting the statements per poll, and prints day events per second, the CPU per event of the consumer and
-of the PostgreSQL backend serving it, and a fingerprint of the result: every day, flag (message, evidence,
+`--days-file` (JSON lines of topic, key, wire form; `--burst`: in the burst's pattern, one punch a day), so
+that scoring can be measured again and again on exactly the same input without rebuilding attendance's side.
+Each run applies them on a fresh scoring database through the real consumer path
+(`EventConsumer.handle_records`, inbox included, polls of `max_poll_records`), optionally under cProfile or
+counting the statements per poll, and prints day events per second, the CPU per event of the consumer and of
+the PostgreSQL backend serving it, and a fingerprint of the result: every day, flag (message, evidence,
 state, resolution) and published event (type, key, data). Two trees that print the same fingerprints produced
 the same results; `--dump` writes them out to compare line by line.
 

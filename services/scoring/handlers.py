@@ -482,8 +482,8 @@ def _cause(because: str | Mapping[date, str | dict], on: date) -> str:
 def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str]]],
                  policy: ScoringPolicy) -> None:
     """Re-run the cross-checks of several employees, each on its dates (in order, each once) with its cause (one,
-    or one per changed date); store and publish only the flags that changed. Days, entries and flags are read for all of them
-    with one statement each."""
+    or one per changed date); store and publish only the flags that changed. Days, entries and flags are read for
+    all of them with one statement each."""
     wanted = {employee_id: (dates, because) for employee_id, (dates, because) in wanted.items() if dates}
     if not wanted:
         return
