@@ -19,12 +19,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     Every device endpoint is rate-limited per serial (ATTENDANCE_DEVICE_RATE_LIMIT, default 300 per minute;
     per process), checked before the body is read."""
-    from attendance.device_limits import DeviceLimit
     from attendance.http import adms_blueprint, api_blueprint
     from attendance.tables import metadata
+    from runtime.ratelimit import RateLimit
     settings = settings or Settings.from_env("attendance")
     context = build_context(settings)
     app = create_service_app(settings, metadata, [adms_blueprint, api_blueprint], "Kinerja attendance",
                              service=context)
-    app.extensions["attendance_device_limit"] = DeviceLimit(context.device_rate_limit)  # all calls of a serial
+    app.extensions["attendance_device_limit"] = RateLimit(context.device_rate_limit)  # all calls of a serial
     return app

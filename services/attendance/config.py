@@ -26,8 +26,8 @@ class AttendanceConfig:
     pending_sample_uploads: int = 3
     pending_sample_bytes: int = 16 * 1024
     pending_retry_seconds: int = 300  # the ErrorDelay a pending device is told, and the Retry-After it gets
-    # requests one serial may make per window, per process (Flask-Limiter syntax); a full history re-send
-    # is about one upload every few seconds, a poll every 10 s
+    # requests one serial may make per window, per process (`limits`' syntax, `runtime.ratelimit`); a full history
+    # re-send is about one upload every few seconds, a poll every 10 s
     device_rate_limit: str = "300 per minute"
 
 

@@ -12,7 +12,6 @@ from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
-from attendance.device_limits import DeviceLimit
 from attendance.domain import adms
 from attendance.domain.presence import Fix
 from attendance.handlers import checkins, days, devices, punches
@@ -24,6 +23,7 @@ from runtime.auth import authenticate, require
 from runtime.access import person, require_read
 from runtime.errors import Forbidden, Invalid, Malformed, NotFound
 from runtime.problems import field_errors
+from runtime.ratelimit import RateLimit
 from runtime.uow import transactional
 from runtime.web import date_arg, db, documented, load_json, service_context
 
@@ -116,7 +116,7 @@ def _rate_limit_headers(response: Response) -> Response:
     """Where the device stands against its limit, on every answer to it."""
     hit = g.get("device_hit")
     if hit is not None:
-        response.headers.update(DeviceLimit.headers(hit, response.headers.get("Retry-After")))
+        response.headers.update(RateLimit.headers(hit, response.headers.get("Retry-After")))
     return response
 
 

@@ -34,14 +34,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     (IDENTITY_RATE_LIMIT, default 30 per minute; per process); repeated wrong passwords also lock the
     account itself (IDENTITY_MAX_FAILURES, IDENTITY_LOCK_MINUTES), whichever process serves them.
     """
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
-
     from identity.http import blueprint, public
     from identity.tables import metadata
+    from runtime.ratelimit import RateLimit
     settings = settings or Settings.from_env("identity")
     app = create_service_app(settings, metadata, [public, blueprint], "Kinerja identity",
                              service=build_context(settings))
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=True)
-    limiter.limit(settings.extra.get("IDENTITY_RATE_LIMIT", "30 per minute"))(public)
+    app.extensions["identity_rate_limit"] = RateLimit(settings.extra.get("IDENTITY_RATE_LIMIT", "30 per minute"))
     return app

@@ -1,15 +1,16 @@
 """The identity service's HTTP API: sign-in, refresh, sign-out, activation, admin actions, keys.
 
-The public endpoints (`/auth/*`, `/accounts/activate`) are rate-limited per client address; the limit is
-set on this blueprint by the app factory.
+The public endpoints (`/auth/*`, `/accounts/activate`) are rate-limited per client address (`runtime.ratelimit`;
+the app factory builds the limit from IDENTITY_RATE_LIMIT, this blueprint checks it).
 """
 from __future__ import annotations
 
 import csv
 import io
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import TooManyRequests
 
 from contracts.vocabulary import NIP
 from identity import handlers
@@ -17,11 +18,31 @@ from identity.domain.accounts import SignInPolicy
 from runtime.auth import authenticate, require
 from runtime.errors import DomainError, Forbidden
 from runtime.problems import Problem
+from runtime.ratelimit import RateLimit
 from runtime.uow import transactional
 from runtime.web import db, documented, load_json, problem_response, service_context
 
 public = Blueprint("identity_public", __name__)
 blueprint = Blueprint("identity", __name__)
+
+
+@public.before_request
+def _rate_limit():
+    """Every call of a public endpoint, failed or not, counts against its client address's budget
+    (IDENTITY_RATE_LIMIT, per process); over it, 429 before anything is read."""
+    limit = current_app.extensions["identity_rate_limit"]
+    g.rate_hit = hit = limit.hit(f"address:{request.remote_addr or '127.0.0.1'}")
+    if hit.breached:
+        raise TooManyRequests(str(hit.limit))
+
+
+@public.after_request
+def _rate_limit_headers(response: Response) -> Response:
+    """Where the caller stands against its limit, on every answer to it."""
+    hit = g.get("rate_hit")
+    if hit is not None:
+        response.headers.update(RateLimit.headers(hit, response.headers.get("Retry-After")))
+    return response
 
 
 class LoginSchema(Schema):

@@ -145,8 +145,12 @@ def test_the_public_endpoints_are_rate_limited(new_database, make_app, new_nip):
     from runtime.config import Settings
     settings_extra = {"extra": {"IDENTITY_RATE_LIMIT": "3 per minute"}}
     client = make_app("identity", new_database("identity"), **settings_extra).test_client()
-    codes = [_login(client, new_nip()).status_code for _ in range(4)]
-    assert codes == [401, 401, 401, 429]
+    answers = [_login(client, new_nip()) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [401, 401, 401, 429]
+    refused = answers[-1]
+    assert refused.json["title"] == "Too Many Requests" and refused.json["detail"] == "3 per 1 minute"
+    assert refused.headers["X-RateLimit-Limit"] == "3" and refused.headers["X-RateLimit-Remaining"] == "0"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert Settings.from_env("identity", {}).jwt_dev_secret is None
 
 

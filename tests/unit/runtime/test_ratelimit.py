@@ -1,10 +1,10 @@
-"""The device rate limit: a fixed window per serial, expiring when read, without a thread per hit."""
+"""The rate limit: a fixed window per key (here a device's serial), expiring when read, without a thread per hit."""
 import threading
 
 import pytest
 
-from attendance import device_limits
-from attendance.device_limits import DeviceCounters, DeviceLimit
+from runtime import ratelimit
+from runtime.ratelimit import RateLimit, WindowCounters
 
 
 class Clock:
@@ -18,12 +18,12 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(device_limits.time, "time", clock)
+    monkeypatch.setattr(ratelimit.time, "time", clock)
     return clock
 
 
 def test_a_window_counts_its_hits_and_a_new_one_starts_once_it_is_over(clock):
-    limit = DeviceLimit("3 per minute")
+    limit = RateLimit("3 per minute")
     assert [limit.hit("device:CQUJ1").breached for _ in range(4)] == [False, False, False, True]
     assert not limit.hit("device:CQUJ2").breached  # another serial has its own window
     clock.now = 1_059.9
@@ -35,7 +35,7 @@ def test_a_window_counts_its_hits_and_a_new_one_starts_once_it_is_over(clock):
 
 
 def test_a_device_limit_stops_at_the_first_limit_a_serial_is_over(clock):
-    limit = DeviceLimit("300 per hour; 2 per minute")  # hit smallest window first, whatever the order written
+    limit = RateLimit("300 per hour; 2 per minute")  # hit smallest window first, whatever the order written
     hits = [limit.hit("device:CQUJ1") for _ in range(3)]
     assert [h.breached for h in hits] == [False, False, True] and str(hits[2].limit) == "2 per 1 minute"
     clock.now += 60
@@ -45,7 +45,7 @@ def test_a_device_limit_stops_at_the_first_limit_a_serial_is_over(clock):
 
 
 def test_a_device_limit_tells_the_device_where_it_stands(clock):
-    limit = DeviceLimit("2 per minute")
+    limit = RateLimit("2 per minute")
     assert limit.headers(limit.hit("device:CQUJ1")) == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1",
                                                          "X-RateLimit-Reset": "1061", "Retry-After": "61"}
     clock.now = 1_030.0
@@ -54,16 +54,16 @@ def test_a_device_limit_tells_the_device_where_it_stands(clock):
 
 
 def test_windows_of_devices_that_stopped_calling_are_swept_during_a_later_hit(clock):
-    counters = DeviceCounters()
+    counters = WindowCounters()
     counters.hit("gone", 60)
     counters.hit("still", 600)
-    clock.now += device_limits.SWEEP_EVERY_S + 1
+    clock.now += ratelimit.SWEEP_EVERY_S + 1
     counters.hit("new", 60)
     assert sorted(counters._windows) == ["new", "still"]
 
 
 def test_a_hit_starts_no_thread(monkeypatch):
-    counters = DeviceCounters()
+    counters = WindowCounters()
     monkeypatch.setattr(threading, "Timer", None)  # limits' memory storage starts one after nearly every hit
     monkeypatch.setattr(threading.Thread, "start", lambda self: pytest.fail("a thread was started"))
     assert [counters.hit("CQUJ1", 60)[0] for _ in range(3)] == [1, 2, 3]

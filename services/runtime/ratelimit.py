@@ -1,11 +1,12 @@
-"""The device endpoints' rate limit (`DeviceLimit`, built by `create_app`, checked by `attendance.http`): one fixed
-window per device serial and limit, in this process's memory.
+"""The platform's rate limit (`RateLimit`): one fixed window per key and limit, in this process's memory. Attendance
+counts its device endpoints per serial, identity its public endpoints per client address; each app factory builds
+its limit from its setting and its blueprint checks it before the request is handled.
 
 `limits`' own `memory://` storage starts a new `threading.Timer` after nearly every hit, to expire old counters: in
-the 10,000 punches/s burst that was about a quarter of the web's Python (a thread started for each upload). Here a
-counter expires when it is read after its window, and those of devices that stopped calling are swept at most once
-a minute, during a hit. Flask-Limiter's generic check (which of its limits apply to each request, then its headers
-from a second look-up) cost about 8 % of an upload's instructions more, for this one limit of one blueprint.
+the 10,000 punches/s burst that was about a quarter of the attendance web's Python (a thread started for each
+upload). Here a counter expires when it is read after its window, and those of keys that stopped calling are swept at
+most once a minute, during a hit. Flask-Limiter's generic check (which of its limits apply to each request, then its
+headers from a second look-up) cost about 8 % of an upload's instructions more, for one limit of one blueprint.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from limits import RateLimitItem, parse_many
 SWEEP_EVERY_S = 60.0
 
 
-class DeviceCounters:
+class WindowCounters:
     """Fixed windows by key: the hits counted in each and when it ends (`time.time()`)."""
 
     def __init__(self):
@@ -42,8 +43,8 @@ class DeviceCounters:
 
 
 @dataclass(frozen=True)
-class DeviceHit:
-    """A device request counted against `limit` (its window ending at `ends`, `remaining` hits left in it):
+class Hit:
+    """A request counted against `limit` (its window ending at `ends`, `remaining` hits left in it):
     `breached` when it is one too many."""
 
     limit: RateLimitItem
@@ -52,32 +53,32 @@ class DeviceHit:
     breached: bool
 
 
-class DeviceLimit:
-    """ATTENDANCE_DEVICE_RATE_LIMIT (one limit or several, `'10 per second; 300 per minute'`), counted per key in
-    this process, as Flask-Limiter counted it: the limits are hit smallest window first, and a request stops at the
-    first limit it is over."""
+class RateLimit:
+    """A rate setting (one limit or several in `limits`' syntax, `'10 per second; 300 per minute'`:
+    ATTENDANCE_DEVICE_RATE_LIMIT, IDENTITY_RATE_LIMIT), counted per key in this process, as Flask-Limiter counted it:
+    the limits are hit smallest window first, and a request stops at the first limit it is over."""
 
     def __init__(self, rate: str):
         self.limits = sorted(parse_many(rate))
-        self._counters = DeviceCounters()
+        self._counters = WindowCounters()
 
-    def hit(self, key: str) -> DeviceHit:
+    def hit(self, key: str) -> Hit:
         """Count one request of `key` against each limit in turn; the hit tells the limit it was over, or the first
         one when it was over none."""
         first = None
         for limit in self.limits:
             hits, ends = self._counters.hit(limit.key_for(key), limit.get_expiry())
-            hit = DeviceHit(limit, max(0, limit.amount - hits), ends, hits > limit.amount)
+            hit = Hit(limit, max(0, limit.amount - hits), ends, hits > limit.amount)
             if hit.breached:
                 return hit
             first = first or hit
         return first
 
     @staticmethod
-    def headers(hit: DeviceHit, retry_after: str | None = None) -> dict[str, str]:
-        """The headers telling the device where it stands: `X-RateLimit-Limit`, `-Remaining`, `-Reset` (Unix time),
+    def headers(hit: Hit, retry_after: str | None = None) -> dict[str, str]:
+        """The headers telling the caller where it stands: `X-RateLimit-Limit`, `-Remaining`, `-Reset` (Unix time),
         and `Retry-After` in seconds, until the window ends or later when the answer already asks for longer
-        (`retry_after`, a pending device's wait)."""
+        (`retry_after`: a pending device's wait)."""
         reset_at = int(hit.ends + 1)
         now = time.time()
         retry_at = max(reset_at, int(now + int(retry_after))) if retry_after and retry_after.isdigit() else reset_at
