@@ -1,7 +1,10 @@
 """Every service's outbox stops keeping its event ids unique (`runtime.messaging.unindex_event_ids`), on PostgreSQL
 and on SQLite (where the constraint had no name), keeping the rows waiting to be sent; the step back restores it."""
+from pathlib import Path
+
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from runtime.db import make_engine
@@ -14,6 +17,15 @@ ROW = ("INSERT INTO outbox (event_id, topic, key, type, payload, created_at) "
 
 def _unique_columns(engine) -> list[list[str]]:
     return [c["column_names"] for c in inspect(engine).get_unique_constraints("outbox")]
+
+
+def _before_unindexing(config) -> str:
+    """The revision before the one that stopped keeping the outbox's event ids unique (later revisions may follow
+    it: the step back goes to this one, through them)."""
+    scripts = [s for s in ScriptDirectory.from_config(config).walk_revisions()
+               if "unindex_event_ids" in Path(s.path).read_text()]
+    assert len(scripts) == 1, scripts
+    return scripts[0].down_revision
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -31,7 +43,8 @@ def test_the_outbox_keeps_its_waiting_rows_and_no_longer_refuses_a_repeated_even
     try:
         assert _unique_columns(engine) == []
         config = alembic_config(service, url)
-        command.downgrade(config, "-1")  # the revision before: event ids unique
+        before = _before_unindexing(config)
+        command.downgrade(config, before)  # event ids unique
         engine.dispose()
         assert _unique_columns(engine) == [["event_id"]]
         with engine.begin() as conn:
@@ -43,7 +56,7 @@ def test_the_outbox_keeps_its_waiting_rows_and_no_longer_refuses_a_repeated_even
             conn.execute(text(ROW), {"id": "waiting"})  # a repeated id is the consumers' inbox's to skip
             assert conn.execute(text("SELECT count(*) FROM outbox WHERE event_id = 'waiting'")).scalar() == 2
             conn.execute(text("DELETE FROM outbox WHERE id = (SELECT max(id) FROM outbox)"))
-        command.downgrade(config, "-1")
+        command.downgrade(config, before)
         engine.dispose()
         assert _unique_columns(engine) == [["event_id"]]
         with engine.connect() as conn:
