@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from attendance.config import AttendanceConfig
@@ -23,7 +23,7 @@ from runtime.auth import authenticate, require
 from runtime.access import person, require_read
 from runtime.errors import Forbidden, Invalid, Malformed, NotFound
 from runtime.problems import field_errors
-from runtime.ratelimit import RateLimit
+from runtime.ratelimit import answer_headers, hit_request
 from runtime.uow import transactional
 from runtime.web import date_arg, db, documented, load_json, service_context
 
@@ -104,20 +104,14 @@ def _rate_limit():
     it, 429 `ERROR: ...` before the body is read (nothing kept): the firmware keeps its records and tries again
     after its ErrorDelay (`Retry-After` says when)."""
     limit = current_app.extensions["attendance_device_limit"]
-    g.device_hit = hit = limit.hit(_device_key())
+    hit = hit_request(limit, _device_key())
     if hit.breached:
         devices.REFUSALS.labels("rate_limited").inc()
         return _plain(f"ERROR: too many requests from device {_serial()}: {hit.limit}, try again later", 429)
     return None
 
 
-@adms_blueprint.after_request
-def _rate_limit_headers(response: Response) -> Response:
-    """Where the device stands against its limit, on every answer to it."""
-    hit = g.get("device_hit")
-    if hit is not None:
-        response.headers.update(RateLimit.headers(hit, response.headers.get("Retry-After")))
-    return response
+adms_blueprint.after_request(answer_headers)  # where the device stands against its limit, on every answer
 
 
 # What a device sends in the query string of ADMS calls (its serial always; the rest per call).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import TooManyRequests
 
@@ -18,7 +18,7 @@ from identity.domain.accounts import SignInPolicy
 from runtime.auth import authenticate, require
 from runtime.errors import DomainError, Forbidden
 from runtime.problems import Problem
-from runtime.ratelimit import RateLimit
+from runtime.ratelimit import answer_headers, hit_request
 from runtime.uow import transactional
 from runtime.web import db, documented, load_json, problem_response, service_context
 
@@ -31,18 +31,12 @@ def _rate_limit():
     """Every call of a public endpoint, failed or not, counts against its client address's budget
     (IDENTITY_RATE_LIMIT, per process); over it, 429 before anything is read."""
     limit = current_app.extensions["identity_rate_limit"]
-    g.rate_hit = hit = limit.hit(f"address:{request.remote_addr or '127.0.0.1'}")
+    hit = hit_request(limit, f"address:{request.remote_addr or '127.0.0.1'}")
     if hit.breached:
         raise TooManyRequests(str(hit.limit))
 
 
-@public.after_request
-def _rate_limit_headers(response: Response) -> Response:
-    """Where the caller stands against its limit, on every answer to it."""
-    hit = g.get("rate_hit")
-    if hit is not None:
-        response.headers.update(RateLimit.headers(hit, response.headers.get("Retry-After")))
-    return response
+public.after_request(answer_headers)  # where the caller stands against its limit, on every answer
 
 
 class LoginSchema(Schema):

@@ -84,3 +84,20 @@ class RateLimit:
         retry_at = max(reset_at, int(now + int(retry_after))) if retry_after and retry_after.isdigit() else reset_at
         return {"X-RateLimit-Limit": str(hit.limit.amount), "X-RateLimit-Remaining": str(hit.remaining),
                 "X-RateLimit-Reset": str(reset_at), "Retry-After": str(int(retry_at - now))}
+
+
+def hit_request(limit: RateLimit, key: str) -> Hit:
+    """Count this request of `key` against `limit`, kept for `answer_headers` to tell the caller (Flask's `g`)."""
+    from flask import g
+    g.rate_hit = hit = limit.hit(key)
+    return hit
+
+
+def answer_headers(response):
+    """A blueprint's `after_request`: where the caller stands against its limit (`RateLimit.headers`), on every
+    answer to a request counted by `hit_request`."""
+    from flask import g
+    hit = g.get("rate_hit")
+    if hit is not None:
+        response.headers.update(RateLimit.headers(hit, response.headers.get("Retry-After")))
+    return response
