@@ -82,15 +82,15 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
              if (version := stored.get(key)) is None or version < data["version"]]
     if not fresh:
         return
-    columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
-    every = set(columns)
+    columns = tuple(c.name for c in tables.days.columns if c.name != "updated_at")
     now = _now()
     rows, replaced, built = [], [], {}
     causes: dict[str, dict[date, dict]] = defaultdict(dict)  # employee -> date -> the day event's data (`_day_cause`)
     for key, data in fresh:
-        # The event's data has every column: a copy of it is the row (from another version of the contract, what
-        # it has)
-        row = dict(data) if data.keys() == every else {name: data.get(name) for name in columns}
+        # The event's data has every column, in the table's order (the contract's fields are the columns, and its
+        # codec loads them in order): a copy of it is the row. Otherwise (another version of the contract) what it
+        # has. The keys are compared in order, name by name (the same strings): a comparison as sets hashed each.
+        row = dict(data) if tuple(data) == columns else {name: data.get(name) for name in columns}
         row["punch_ids"] = list(data["punch_ids"])
         row["correction"] = bool(data.get("correction"))
         row["updated_at"] = now
