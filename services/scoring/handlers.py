@@ -82,15 +82,15 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
              if (version := stored.get(key)) is None or version < data["version"]]
     if not fresh:
         return
-    columns = [c.name for c in tables.days.columns if c.name != "updated_at"]
-    every = set(columns)
+    columns = tuple(c.name for c in tables.days.columns if c.name != "updated_at")
     now = _now()
     rows, replaced, built = [], [], {}
     causes: dict[str, dict[date, dict]] = defaultdict(dict)  # employee -> date -> the day event's data (`_day_cause`)
     for key, data in fresh:
-        # The event's data has every column: a copy of it is the row (from another version of the contract, what
-        # it has)
-        row = dict(data) if data.keys() == every else {name: data.get(name) for name in columns}
+        # The event's data has every column, in the table's order (the contract's fields are the columns, and its
+        # codec loads them in order): a copy of it is the row. Otherwise (another version of the contract) what it
+        # has. The keys are compared in order, name by name (the same strings): a comparison as sets hashed each.
+        row = dict(data) if tuple(data) == columns else {name: data.get(name) for name in columns}
         row["punch_ids"] = list(data["punch_ids"])
         row["correction"] = bool(data.get("correction"))
         row["updated_at"] = now
@@ -108,7 +108,8 @@ def apply_days(session: Session, days: Sequence[dict], policy: ScoringPolicy) ->
         known[row[0]].append(_day_of(row) if day is None else day)
     for (employee_id, _), day in built.items():
         known[employee_id].append(day)
-    _recheck(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, known, policy)
+    _recheck(session, {employee_id: (_around(dated), dated) for employee_id, dated in causes.items()}, known, policy,
+             {row[0] for row in held})
 
 
 def _delete_days(session: Session, keys: Sequence[tuple[str, date]]) -> None:
@@ -491,7 +492,7 @@ def recheck_many(session: Session, wanted: Mapping[str, tuple[Sequence[date], st
     one = timedelta(days=1)
     days = _read_days(session, {employee_id: (min(dates) - one, max(dates) + one)
                                 for employee_id, (dates, _) in wanted.items()})
-    _recheck(session, wanted, days, policy)
+    _recheck(session, wanted, days, policy, days.keys())
 
 
 def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict[str, list[Day]]:
@@ -503,9 +504,18 @@ def _read_days(session: Session, spans: Mapping[str, tuple[date, date]]) -> dict
 
 
 def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | Mapping[date, str | dict]]],
-             days: Mapping[str, list[Day]], policy: ScoringPolicy) -> None:
+             days: Mapping[str, list[Day]], policy: ScoringPolicy, stored_days: Collection[str]) -> None:
     """`recheck_many` with the employees locked and their `days` (at least the dates around the wanted ones)
-    in hand. A cause per changed date may be a day event's data (`_cause_text`)."""
+    in hand; `stored_days`: the employees among them with a day stored before this re-check in that span (the
+    keys of `days` when it holds stored days only). A cause per changed date may be a day event's data
+    (`_cause_text`).
+
+    An employee's flags are read only when it has a stored day or an entry in the span read: every flag, in
+    whatever state, was raised by a check of its date that saw a stored day on it or an entry grouped to it (an
+    entry grouped to another date lies in that date's clocked window: a stored day), and scoring never deletes
+    a day or an entry (a day is replaced, an entry withdrawn), so an employee with neither there has no flag
+    there. Most employees of a burst of day events have neither (a first day, or days further apart), and
+    their flags' read was an index probe each for nothing."""
     wanted = {employee_id: value for employee_id, value in sorted(wanted.items()) if value[0]}
     if not wanted:
         return
@@ -518,7 +528,10 @@ def _recheck(session: Session, wanted: Mapping[str, tuple[Sequence[date], str | 
     for r in _in_spans(session, "entries", around).all():
         entries[r[1]].append(_entry_of(r))
     flagged: dict[str, set[date]] = {}  # employee -> the dates with flags not resolved
-    for key, employee_id, on, state, kind, message, evidence in _in_spans(session, "flags", checked).all():
+    may_have_flags = {employee_id: span for employee_id, span in checked.items()
+                      if employee_id in stored_days or employee_id in entries}
+    for key, employee_id, on, state, kind, message, evidence in (
+            _in_spans(session, "flags", may_have_flags).all() if may_have_flags else ()):
         if state == RESOLVED:  # only its key matters: a flag raised again takes over its row
             resolved_keys.add(key)
         else:

@@ -1,9 +1,9 @@
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 from scoring_builders import MONDAY, NIP, at, day, entry
 
-from scoring.domain.crosschecks import Absence, assign_entries_to_days, check_day, diff_flags
+from scoring.domain.crosschecks import Absence, Day, assign_entries_to_days, check_day, diff_flags
 from scoring.domain.policy import load_policy
 from scoring.domain.vocabulary import FlagKind as K
 
@@ -256,3 +256,13 @@ def test_a_check_in_from_a_phone_awaiting_review_is_a_flag_with_its_punches():
     # reviewed: the next version of the day carries no doubt, and the flag is resolved
     raised, resolved = diff_flags([flag.key], check_day(replace(doubtful, doubtful_punches=()), WORK, [], POLICY))
     assert raised == [] and resolved == [flag.key]
+
+
+def test_a_day_made_of_its_values_is_the_day_made_by_its_fields():
+    """`Day.of` writes each field's value by name: every field, in the fields' order, nothing else."""
+    values = tuple(f"value of {each.name}" for each in fields(Day))  # each value tells its field
+    made = Day.of(values)
+    assert made == Day(*values)
+    assert list(vars(made).items()) == list(vars(Day(*values)).items())
+    with pytest.raises(ValueError):
+        Day.of(values[:-1])
