@@ -18,10 +18,10 @@ class HeldProducer:
     def __init__(self):
         self.sent: list[tuple[str, Future]] = []
 
-    def send_keyed(self, topic, key, value):
-        future = Future()
-        self.sent.append((key, future))
-        return future
+    def send_all(self, topics, keys, values):
+        futures = [Future() for _ in keys]
+        self.sent.extend(zip(keys, futures))
+        return futures
 
     def flush(self, timeout=None):
         pass
