@@ -37,10 +37,11 @@ class Acks:
     """Whether the broker acknowledged the records appended to one batch in one go: `FutureRecordMetadata`'s
     `is_done`, `failed()`, `exception` and `get(timeout)`, for all of them at once (`get` returns None)."""
 
-    __slots__ = ("future", "moved")
+    __slots__ = ("future", "first", "moved")
 
-    def __init__(self, future):
+    def __init__(self, future, first: int):
         self.future = future  # the batch's `FutureProduceResult`: done when the broker answered for it
+        self.first = first  # the index of its first record in the batch
         self.moved: list[_Moved] | None = None  # after a split (`_split`): where each record went
 
     def _futures(self):
@@ -61,10 +62,13 @@ class Acks:
                     return future.exception
                 refused = future.value[2]  # a batch done with an error: `ProducerBatch.done`'s record_exceptions_fn
                 if refused is not None:
-                    return refused(self.moved[n].index if self.moved is not None else 0)
+                    return refused(self.moved[n].index if self.moved is not None else self.first)
         return None
 
     def failed(self) -> bool:
+        if self.moved is None:  # (the common case, asked of every batch: without `exception`'s list)
+            future = self.future
+            return future.is_done and (future.exception is not None or future.value[2] is not None)
         return self.exception is not None
 
     def get(self, timeout: float | None = None) -> None:
@@ -177,7 +181,7 @@ def _fill(batch, items: list, start: int, acks: list, timestamp_ms: int, now: fl
     delta = timestamp_ms - builder._first_timestamp  # noqa: SLF001
     attributes_and_delta = b"\x00" + varint(delta)
     offset = first_offset = records._next_offset  # noqa: SLF001
-    acked = Acks(batch.produce_future)
+    acked = Acks(batch.produce_future, first_offset)
     largest = 0
     n = start
     for index, key, value in items[start:] if start else items:

@@ -119,6 +119,7 @@ def test_acks_tell_what_the_records_futures_tell():
     assert acks[0].is_done and not acks[0].failed() and acks[0].get(timeout=0) is None
     assert futures[1].failed() and acks[1].is_done and acks[1].failed()
     assert isinstance(acks[1].exception, NotLeaderForPartitionError)
+    assert acks[1].exception.args == (1,)  # its first record's error: the batch's second (kafka-python's came first)
     with pytest.raises(NotLeaderForPartitionError):
         acks[1].get(timeout=0)
 
