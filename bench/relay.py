@@ -18,6 +18,10 @@ employees), then, in the same process (the outbox emptied and filled again, unti
   the relay's CPU per row: its process (Python, with the producer's thread) and its PostgreSQL backends (every
   backend of the bench's database but the inserter's and the bench's own look-ups), from `/proc`.
 
+After the backlog's rounds it prints a **fingerprint** of every record on the bench's topic (each partition's records
+in offset order, each as its key and its event's place in the bench's events): the same fingerprint before and after
+a change means the same records landed on the same partitions in the same order (the ceilings' sends included).
+
 The topics are created with `KAFKA_PARTITIONS` (default 3) partitions. Without `KAFKA_BOOTSTRAP_SERVERS` a
 throwaway broker is started (`--cluster`: a throwaway three-broker cluster, replication 3, min ISR 2).
 
