@@ -67,7 +67,8 @@ def test_records_handed_over_by_send_all_land_as_send_puts_them_in_order(kafka_b
             assert future.get(timeout=0).partition == (murmur2(key.encode()) & 0x7FFFFFFF) % 6
     finally:
         producer.close()
-    landed, expected = _read(kafka_bootstrap, together, len(records) + 1), _read(kafka_bootstrap, plain, len(records) + 1)
+    landed = _read(kafka_bootstrap, together, len(records) + 1)
+    expected = _read(kafka_bootstrap, plain, len(records) + 1)
     assert landed == expected  # the same bytes on the same partitions, in the same order
     for key in {key for key, _ in records}:
         sent = [value.encode() for k, value in records if k == key]

@@ -38,7 +38,7 @@ def test_a_record_estimated_within_the_bound_is_never_refused_by_send_for_its_si
 
 
 def _records(count: int, seed: int = 5):
-    """(partition, key, value): sizes across the varints' one-, two- and three-byte lengths, some larger than a batch."""
+    """(partition, key, value): lengths across the varints' one-, two- and three-byte sizes, some above a batch's."""
     rng = random.Random(seed)
     sizes = [0, 1, 63, 64, 65, 600, 8191, 8192, 8193, 20000]
     return [(rng.choice(TPS), b"k" * rng.choice([0, 1, 18, 63, 64, 200]) + str(n).encode(),
@@ -53,7 +53,7 @@ def _appended_by_kafka(accumulator, records):
     return [accumulator.append(tp, NOW, key, value, [])[0] for tp, key, value in records]
 
 
-def _appended_here(accumulator, records, first: int = 0):
+def _appended_here(accumulator, records):
     groups, acks = {}, [None] * len(records)
     for n, (tp, key, value) in enumerate(records):
         groups.setdefault(tp, []).append((n, key, value))
