@@ -43,7 +43,14 @@ RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafk
 # and searching it row by row; kept as the outbox grew to hundreds of thousands of rows in a burst, until the next
 # ANALYZE of the table, each mark read the whole table (the relay's PostgreSQL 27-55 CPU seconds in a burst, with
 # its marks falling behind, against about 4 µs a row for the index scan). Planning a mark costs well under 1 ms.
-CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+# A custom plan is still a sequential scan when the table's statistics say the outbox is empty: an ANALYZE
+# (autovacuum's) that found it empty left reltuples 0, and every read of a relay keeping up with concurrent inserts
+# then scanned the whole table and its dead rows and sorted them (about 3,000 pages a read, 17-20 µs of PostgreSQL a
+# row relayed, in half the runs of bench/relay.py --insert-rate 6000), against a few pages through the primary key.
+# The reads' and the marks' connections run nothing else, and the primary key is the way for both: sequential scans
+# are off there.
+RELAY_PLANS = "SELECT set_config('plan_cache_mode', 'force_custom_plan', false), " \
+    "set_config('enable_seqscan', 'off', false)"
 PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches that failed (retried)", ["service"])
 
 
@@ -126,7 +133,7 @@ class Relay:
             try:
                 if self.mark_connection is None:
                     self.mark_connection = self.sessions.kw["bind"].connect()
-                    self.mark_connection.exec_driver_sql(CUSTOM_PLANS)  # kept by the commit below
+                    self.mark_connection.exec_driver_sql(RELAY_PLANS)  # kept by the commit below
                 self.mark_connection.execute(self.mark_statement, {"ids": ids})
                 self.mark_connection.commit()
             except Exception:
@@ -312,7 +319,7 @@ class _Reads:
             return
         if self.connection is None:
             self.connection = own_connection(self.engine, "relay-reads")
-            self.connection.execute(CUSTOM_PLANS)
+            self.connection.execute(RELAY_PLANS)
         sql, params = self._compiled
         self.pipeline = self.connection.pipeline()
         self.pipeline.__enter__()
