@@ -4,7 +4,8 @@ Fills a fresh PostgreSQL outbox with `--rows` real `attendance.punch.recorded` e
 employees), then, in the same process (the outbox emptied and filled again, untimed, before each drain):
 - **ceiling**: one kafka-python producer with the platform's settings (`runtime.kafka.make_producer`, or the
   `--linger`, `--batch-kb`, `--compression` given) sends the same records (topic, key, payload) with `send` and
-  flushes; and, where the producer has it, with `send_keyed`, the relay's way (**keyed ceiling**);
+  flushes; and, where the producer has it, with `send_all` a read's 4,000 rows at a time, the relay's way
+  (**keyed ceiling**; `send_keyed` one by one, for a producer from before `send_all`);
 - **relay**: the pipelined relay (`runtime.relay.Relay`, the loop `run_relay` runs) drains the outbox: read,
   send, mark sent as acknowledged, until nothing is unsent;
 - **serial** (`--serial`): the same outbox drained by `relay_once` in a loop (read 500, send, flush, wait for
@@ -16,6 +17,10 @@ employees), then, in the same process (the outbox emptied and filled again, unti
   for `--insert-seconds`, then the bench waits until the outbox is empty. Each drain (the backlog's too) reports
   the relay's CPU per row: its process (Python, with the producer's thread) and its PostgreSQL backends (every
   backend of the bench's database but the inserter's and the bench's own look-ups), from `/proc`.
+
+After the backlog's rounds it prints a **fingerprint** of every record on the bench's topic (each partition's records
+in offset order, each as its key and its event's place in the bench's events): the same fingerprint before and after
+a change means the same records landed on the same partitions in the same order (the ceilings' sends included).
 
 The topics are created with `KAFKA_PARTITIONS` (default 3) partitions. Without `KAFKA_BOOTSTRAP_SERVERS` a
 throwaway broker is started (`--cluster`: a throwaway three-broker cluster, replication 3, min ISR 2).
@@ -126,7 +131,10 @@ class _RelayCpu:
 def _ceiling(producer, events, keyed: bool = False) -> float:
     records = [(e.topic, e.key, e.to_json()) for e in events]
     t0 = time.perf_counter()
-    if keyed:
+    if keyed and hasattr(producer, "send_all"):  # a read's rows at a time, as the relay hands them over
+        for start in range(0, len(records), 4000):
+            producer.send_all(*zip(*records[start:start + 4000]))
+    elif keyed:  # (a producer from before `send_all`)
         for topic, key, payload in records:
             producer.send_keyed(topic, key, payload)
     else:
@@ -134,6 +142,29 @@ def _ceiling(producer, events, keyed: bool = False) -> float:
             producer.send(topic, key=key, value=payload)
     producer.flush(timeout=600)
     return len(records) / (time.perf_counter() - t0)
+
+
+def _fingerprint(bootstrap: str, topic: str, events, expected: int) -> tuple[str, int, int]:
+    """(a hash of every partition's records, in offset order, each as its key and its event's place in `events` (-1
+    for any other), how many were read, how many were not of `events`): the same records on the same partitions in the same order give the same hash."""
+    import hashlib
+    from kafka import KafkaConsumer, TopicPartition
+    place = {e.to_json().encode(): n for n, e in enumerate(events)}
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=10000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found = {tp.partition: [] for tp in partitions}
+        read, deadline = 0, time.monotonic() + 300
+        while read < expected and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=1000).items():
+                found[tp.partition].extend((r.key, place.get(r.value, -1)) for r in records)
+                read += len(records)
+    finally:
+        consumer.close()
+    unknown = sum(place == -1 for records in found.values() for _, place in records)
+    return hashlib.sha256(repr(sorted(found.items())).encode()).hexdigest()[:16], read, unknown
 
 
 def _drain_pipelined(sessions, producer, watch, database: str) -> tuple[float, tuple[float, float]]:
@@ -352,7 +383,7 @@ def main() -> int:
         ceilings, keyed, pipelined, serial, cpus = [], [], [], [], []
         for _ in range(args.rounds):
             ceilings.append(_ceiling(producer, events))
-            if hasattr(producer, "send_keyed"):  # (a producer from before it had none: the bench compares both)
+            if hasattr(producer, "send_all") or hasattr(producer, "send_keyed"):  # (the bench compares trees)
                 keyed.append(_ceiling(producer, events, keyed=True))
             _refill(sessions, events)
             rate, cpu = _drain_pipelined(sessions, producer, watch, database)
@@ -362,6 +393,8 @@ def main() -> int:
                 _refill(sessions, events)
                 serial.append(_drain_serial(sessions, producer))
             assert _unsent(sessions) == 0
+        fingerprint = _fingerprint(bootstrap, topic, events, 1 + args.rows * (
+            len(ceilings) + len(keyed) + len(pipelined) + len(serial)))
         concurrent = None
         if args.insert_rate:
             with unit_of_work(sessions) as session:
@@ -389,6 +422,8 @@ def main() -> int:
             print(line)
         print(f"relay / ceiling, mean: {statistics.mean(pipelined) / statistics.mean(ceilings):.2f}"
               + (f"; relay / keyed ceiling, mean: {statistics.mean(pipelined) / statistics.mean(keyed):.2f}" if keyed else ""))
+        print(f"fingerprint of the topic's records (every partition's, in offset order; the ceilings' and the "
+              f"relay's rounds): {fingerprint[0]}, {fingerprint[1]:,} records, {fingerprint[2]} not the bench's")
         if concurrent:
             c = concurrent
             print(f"concurrent inserts after a backlog of {args.backlog:,} rows, {args.insert_rate:,.0f} rows/s asked in transactions of {args.insert_batch} "

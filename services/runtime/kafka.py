@@ -5,6 +5,7 @@ import functools
 import logging
 import os
 import struct
+import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -63,7 +64,7 @@ class KeyedPartitioner(DefaultPartitioner):
 
     def __init__(self, cached_keys: int = 1 << 16):
         super().__init__()
-        self._positive_hash = functools.lru_cache(maxsize=cached_keys)(_positive_murmur2)
+        self.positive_hash = functools.lru_cache(maxsize=cached_keys)(_positive_murmur2)
 
     def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
         partitions = cluster.partitions_for_topic(topic) if serialized_key is not None else None
@@ -73,7 +74,7 @@ class KeyedPartitioner(DefaultPartitioner):
 
     def choose(self, partitions: set[int], serialized_key) -> int:
         """The partition of a topic's `partitions` (every one, available or not) for a key."""
-        hashed = self._positive_hash(serialized_key) if serialized_key.__class__ is bytes \
+        hashed = self.positive_hash(serialized_key) if serialized_key.__class__ is bytes \
             else _positive_murmur2(serialized_key)  # a bytearray or memoryview is not a cache's key
         return sorted(partitions)[hashed % len(partitions)]
 
@@ -115,39 +116,75 @@ RECORD_OVERHEAD_BOUND = 93
 
 
 class Producer(KafkaProducer):
-    """kafka-python's producer (pinned: `pyproject.toml`), with `send_keyed` for the outbox relay's records."""
+    """kafka-python's producer (pinned: `pyproject.toml`), with `send_all` for the outbox relay's records."""
 
     def __init__(self, **configs):
         super().__init__(**configs)
-        # What `send_keyed` leaves out of `send` holds only for a producer that is not transactional, partitions
-        # keyed records with `KeyedPartitioner`, serializes with `Utf8` (as `send_keyed` encodes) and writes batches
-        # of the v2 format (brokers from 0.11)
+        # What `send_all` leaves out of `send` holds only for a producer that is not transactional, partitions
+        # keyed records with `KeyedPartitioner`, serializes with `Utf8` (as `send_all` encodes) and writes
+        # uncompressed batches of the v2 format (brokers from 0.11), which `runtime.kafka_appends` writes
         self._keyed = isinstance(self.config["partitioner"], KeyedPartitioner) and \
             isinstance(self.config["key_serializer"], Utf8) and isinstance(self.config["value_serializer"], Utf8) and \
-            self.config["transactional_id"] is None and self.max_usable_produce_magic(self.config["api_version"]) == 2
+            self.config["transactional_id"] is None and self.config["compression_type"] is None and \
+            self.max_usable_produce_magic(self.config["api_version"]) == 2
+        if self._keyed:
+            from runtime.kafka_appends import watch_splits
+            watch_splits(self._accumulator)
 
-    def send_keyed(self, topic: str, key: str | bytes, value: str | bytes):
-        """`send(topic, key=key, value=value)` (the same partition, the same record, the same future), with a fifth
-        less Python per record: the relay hands every outbox row to the producer, and `send` spent about 4 µs of
-        its ~21 on what a keyed record of a known topic does not need (the arguments' and the serializers' checks,
-        a set of every known topic and one of the topic's partitions twice, the size estimated field by field, a
-        debug line's `str(self)`). What is left is kafka-python's own append to the partition's batch
-        (`RecordAccumulator.append`: the record's bytes and future, under the partition's lock) and the
-        sender's wake-up when a batch is full or new, as `send` does them. Anything else goes through `send`:
-        no key, a topic the metadata does not know yet (`send` waits for it), an internal topic, a record that
-        may be too large (`send` refuses it), a closed producer."""
-        key_bytes = key if key.__class__ is bytes or key is None else key.encode()
-        value_bytes = value if value.__class__ is bytes or value is None else value.encode()
+    def send_all(self, topics, keys, values) -> list:
+        """`send(topic, key=key, value=value)` for each record (`topics`, `keys` and `values` side by side), in
+        order: the same partitions, the same bytes, each partition's records in the order given. Returns, for each
+        record, what tells when the broker acknowledged it (`runtime.kafka_appends.Acks`, shared by the records that
+        went into one batch, or `send`'s future), each with `is_done`, `failed()`, `exception` and `get(timeout)`.
+
+        The relay hands every outbox row to the producer, and `send` spends about 20 µs of Python a record, of its
+        thread and the sender's, on what a round of keyed records of known topics does not need one by one: the
+        arguments' checks, the partition's lock, the record's bytes a varint at a time and a future for each record,
+        completed by the sender. Here the records are grouped by partition and appended in one loop each
+        (`runtime.kafka_appends.append_keyed`), with one timestamp and one wake-up of the sender for the call.
+        Anything else goes through `send`, in its place in the order: no key, a topic the metadata does not know
+        yet (`send` waits for it), an internal topic, a record that may be too large (`send` refuses it), a
+        closed producer."""
+        if not self._keyed or self._closed:
+            return [self.send(topic, key=key, value=value) for topic, key, value in zip(topics, keys, values)]
+        acks: list = [None] * len(topics)
+        groups: dict[TopicPartition, list] = {}
+        targets: dict[str, list | None] = {}  # each topic's partitions, in order
+        positive_hash = self.config["partitioner"].positive_hash
+        largest = self.config["max_request_size"] - RECORD_OVERHEAD_BOUND
+        for n, (topic, key, value) in enumerate(zip(topics, keys, values)):
+            key_bytes = key.encode() if key.__class__ is str else key
+            value_bytes = value.encode() if value.__class__ is str else value
+            partitions = targets.get(topic, False)
+            if partitions is False:
+                partitions = targets[topic] = self._partitions(topic)
+            if partitions is None or key_bytes.__class__ is not bytes or value_bytes.__class__ is not bytes \
+                    or len(key_bytes) + len(value_bytes) > largest:
+                if groups:  # what came before it first, so each partition keeps the order given
+                    self._append(groups, acks)
+                    groups = {}
+                acks[n] = self.send(topic, key=key, value=value)
+                continue
+            partition = partitions[positive_hash(key_bytes) % len(partitions)]
+            group = groups.get(partition)
+            if group is None:
+                group = groups[partition] = []
+            group.append((n, key_bytes, value_bytes))
+        if groups:
+            self._append(groups, acks)
+        return acks
+
+    def _partitions(self, topic: str) -> list | None:
+        """A known, not internal, topic's partitions (`TopicPartition`s, by number); None for `send` to handle."""
         partitions = self._metadata.partitions_for_topic(topic)
-        if not (self._keyed and partitions and key_bytes is not None and value_bytes is not None
-                and len(key_bytes) + len(value_bytes) + RECORD_OVERHEAD_BOUND <= self.config["max_request_size"]
-                and topic not in self._metadata.internal_topics and not self._closed):
-            return self.send(topic, key=key, value=value)
-        partition = TopicPartition(topic, self.config["partitioner"].choose(partitions, key_bytes))
-        future, batch_full, batch_new, _ = self._accumulator.append(partition, None, key_bytes, value_bytes, [])
-        if batch_full or batch_new:
+        if not partitions or topic in self._metadata.internal_topics:
+            return None
+        return [TopicPartition(topic, partition) for partition in sorted(partitions)]
+
+    def _append(self, groups: dict, acks: list) -> None:
+        from runtime.kafka_appends import append_keyed
+        if append_keyed(self._accumulator, groups, acks, int(time.time() * 1000)):
             self._sender.wakeup()
-        return future
 
 
 def make_producer(bootstrap: str, client_id: str, **overrides) -> Producer:

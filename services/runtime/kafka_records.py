@@ -13,7 +13,7 @@ the same errors for a corrupt batch. From the first batch of any other kind on, 
 deserializers or reading only committed transactions, kafka-python's own `_unpack_records` does the work.
 `tests/unit/runtime/test_kafka_records.py` holds the two to the same output on batches of every shape (keys, values
 and headers absent, empty or long, log-append time, offsets from the middle of a batch, corrupt bytes), and pins the
-kafka-python version (3.0.12, as `runtime.kafka.Producer`'s test pins it for `send_keyed`): a new one must pass it
+kafka-python version (3.0.12, as `runtime.kafka_appends`' test pins it for the producer): a new one must pass it
 before this class is trusted with it.
 """
 from __future__ import annotations

@@ -9,8 +9,9 @@ earlier ones, and marks rows sent as their acknowledgements arrive, always a **p
 outbox order): a row is marked only once it and every row sent before it are acknowledged. So a failed send
 never lets a later row be marked while an earlier one is not (whatever their keys); on a failure everything
 not yet marked is sent again, from the outbox, in order. The producer (`runtime.kafka.make_producer`:
-idempotent, at most 5 requests in flight per connection) keeps each partition's order across its retries; rows are
-handed to it with `send_keyed` (`send` with less Python per record).
+idempotent, at most 5 requests in flight per connection) keeps each partition's order across its retries; a read's
+rows are handed to it at once with `send_all` (each partition's records appended in one loop, one acknowledgement to
+wait for per batch rather than a future per record: `runtime.kafka_appends`).
 
 When it has caught up it waits for the next outbox commit (`runtime.wakeup`: PostgreSQL NOTIFY, sent by
 `runtime.messaging.publish` in the writer's transaction), with a slow poll as a safety net; on SQLite it polls.
@@ -42,7 +43,14 @@ RELAYED = Counter("kinerja_outbox_relayed_total", "Outbox rows published to Kafk
 # and searching it row by row; kept as the outbox grew to hundreds of thousands of rows in a burst, until the next
 # ANALYZE of the table, each mark read the whole table (the relay's PostgreSQL 27-55 CPU seconds in a burst, with
 # its marks falling behind, against about 4 µs a row for the index scan). Planning a mark costs well under 1 ms.
-CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+# A custom plan is still a sequential scan when the table's statistics say the outbox is empty: an ANALYZE
+# (autovacuum's) that found it empty left reltuples 0, and every read of a relay keeping up with concurrent inserts
+# then scanned the whole table and its dead rows and sorted them (about 3,000 pages a read, 17-20 µs of PostgreSQL a
+# row relayed, in half the runs of bench/relay.py --insert-rate 6000), against a few pages through the primary key.
+# The reads' and the marks' connections run nothing else, and the primary key is the way for both: sequential scans
+# are off there.
+RELAY_PLANS = "SELECT set_config('plan_cache_mode', 'force_custom_plan', false), " \
+    "set_config('enable_seqscan', 'off', false)"
 PUBLISH_ERRORS = Counter("kinerja_outbox_publish_errors_total", "Relay batches that failed (retried)", ["service"])
 
 
@@ -94,7 +102,10 @@ class Relay:
         self.send_timeout_s = send_timeout_s
         self.gap_s = gap_s
         self.rescan_s = rescan_s
-        self.pending: deque = deque()  # (outbox id, future, monotonic time handed over), in outbox order
+        # rows handed over and not yet settled, in outbox order: [their ids, their acknowledgements (one per row,
+        # shared by the rows of one batch), monotonic time handed over, index of the first not settled], a read each
+        self.pending: deque[list] = deque()
+        self.waiting = 0  # how many rows `pending` holds
         self.after_id = 0  # the last id handed to the producer in this round
         self.top = 0  # the highest id handed over since the start (or the last reset)
         self.gaps: list[list] = []  # [first, last, monotonic time seen] ids missing below `top`, in id order
@@ -122,7 +133,7 @@ class Relay:
             try:
                 if self.mark_connection is None:
                     self.mark_connection = self.sessions.kw["bind"].connect()
-                    self.mark_connection.exec_driver_sql(CUSTOM_PLANS)  # kept by the commit below
+                    self.mark_connection.exec_driver_sql(RELAY_PLANS)  # kept by the commit below
                 self.mark_connection.execute(self.mark_statement, {"ids": ids})
                 self.mark_connection.commit()
             except Exception:
@@ -147,12 +158,12 @@ class Relay:
         rows = self.reads.take()
         if len(rows) == self.batch_size:  # probably more behind them: read on while these are sent
             self.reads.ask(rows[-1][0])
-        now = time.monotonic()
-        send, pending = self.producer.send_keyed, self.pending.append
-        for row_id, topic, key, payload in rows:
-            pending((row_id, send(topic, key, payload), now))
         if rows:
-            self.after_id = rows[-1][0]
+            now = time.monotonic()
+            ids, topics, keys, payloads = zip(*rows)
+            self.pending.append([ids, self.producer.send_all(topics, keys, payloads), now, 0])
+            self.waiting += len(ids)
+            self.after_id = ids[-1]
             self._seen(rows, now)
         return len(rows)
 
@@ -195,18 +206,31 @@ class Relay:
         acked, failure = [], None
         pending = self.pending
         while pending:
-            row_id, future, handed = pending[0]
-            if not future.is_done:
-                if not wait or len(pending) <= keep:
+            handed_over = pending[0]
+            ids, acks, handed, first = handed_over
+            n, known, end = first, None, len(ids)  # `known`: the last acknowledgement seen good
+            while n < end:
+                ack = acks[n]
+                if ack is known:
+                    n += 1
+                    continue
+                if not ack.is_done:
+                    if not wait or self.waiting - (n - first) <= keep:
+                        break
+                    left = self.send_timeout_s - (time.monotonic() - handed)
+                    if left <= 0 or not _wait(ack, left):
+                        failure = RelayFailed(f"outbox row {ids[n]} not acknowledged within {self.send_timeout_s:.0f}s")
+                        break
+                if ack.failed():
+                    failure = RelayFailed(f"outbox row {ids[n]} refused: {ack.exception!r}")
                     break
-                left = self.send_timeout_s - (time.monotonic() - handed)
-                if left <= 0 or not _wait(future, left):
-                    failure = RelayFailed(f"outbox row {row_id} not acknowledged within {self.send_timeout_s:.0f}s")
-                    break
-            if future.failed():
-                failure = RelayFailed(f"outbox row {row_id} refused: {future.exception!r}")
+                known = ack
+                n += 1
+            acked.extend(ids[first:n])
+            self.waiting -= n - first
+            if n < end:
+                handed_over[3] = n
                 break
-            acked.append(row_id)
             pending.popleft()
         if acked:  # the prefix before a failure is marked too
             self.marks.append(self.marker.submit(self._mark, acked))
@@ -220,7 +244,7 @@ class Relay:
     def step(self) -> tuple[int, bool]:
         """One turn of the loop: send more while the window allows, mark what is acknowledged; when caught up,
         wait for every acknowledgement and start the next round. Returns (rows marked, caught up)."""
-        read = self.send_more() if len(self.pending) < self.window else self.batch_size
+        read = self.send_more() if self.waiting < self.window else self.batch_size
         if read < self.batch_size:  # caught up: push what lingers, settle everything, start the next round
             if self.pending:
                 self.producer.flush(timeout=self.send_timeout_s)
@@ -229,7 +253,7 @@ class Relay:
             return marked, read == 0 and marked == 0
         # a full window waits only for its oldest batch: the producer keeps the rest in flight (waiting for all
         # of them emptied the pipeline every `window` rows)
-        return self.settle(wait=len(self.pending) >= self.window, keep=self.window - self.batch_size), False
+        return self.settle(wait=self.waiting >= self.window, keep=self.window - self.batch_size), False
 
     def reset(self) -> None:
         """After a failure: forget what is pending (it stays unsent in the outbox and is sent again)."""
@@ -245,6 +269,7 @@ class Relay:
         except Exception:  # noqa: BLE001 - the broker may still be away; the rows are sent again anyway
             pass
         self.pending.clear()
+        self.waiting = 0
         self.after_id = self.top = 0  # the rows not marked are below `top`: the next round reads from the first id
         self.gaps = []
         self.rescanned = time.monotonic()
@@ -294,7 +319,7 @@ class _Reads:
             return
         if self.connection is None:
             self.connection = own_connection(self.engine, "relay-reads")
-            self.connection.execute(CUSTOM_PLANS)
+            self.connection.execute(RELAY_PLANS)
         sql, params = self._compiled
         self.pipeline = self.connection.pipeline()
         self.pipeline.__enter__()

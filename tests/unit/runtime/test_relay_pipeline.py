@@ -15,13 +15,17 @@ from runtime.relay import Relay, RelayFailed
 class HeldProducer:
     """Keeps every send's future for the test to resolve; `flush` does nothing (the test acknowledges)."""
 
-    def __init__(self):
+    def __init__(self, batches: bool = False):
         self.sent: list[tuple[str, Future]] = []
+        self.batches = batches
 
-    def send_keyed(self, topic, key, value):
-        future = Future()
-        self.sent.append((key, future))
-        return future
+    def send_all(self, topics, keys, values):
+        """One future per record; with `batches`, records of the same key prefix share one (one batch, as
+        `runtime.kafka_appends.Acks`)."""
+        by_batch: dict[str, Future] = {}
+        futures = [by_batch.setdefault(key[0], Future()) if self.batches else Future() for key in keys]
+        self.sent.extend(zip(keys, futures))
+        return futures
 
     def flush(self, timeout=None):
         pass
@@ -110,3 +114,24 @@ def test_a_row_committed_late_with_a_lower_id_is_sent_on_the_next_round(sessions
     assert relay.step() == (2, False)  # caught up: "b" and "c" marked; the next round reads from the start
     assert relay.send_more() == 1
     assert [key for key, _ in producer.sent] == ["b", "c", "late"]
+
+
+def test_rows_sharing_a_batch_are_marked_with_it_and_its_failure_leaves_them_and_every_later_row_unsent(sessions):
+    producer = HeldProducer(batches=True)
+    relay = Relay(sessions, producer, "test", batch_size=10, send_timeout_s=0.01)
+    try:
+        _publish(sessions, "a1", "b1", "a2", "c1", "b2")  # batches a, b, c, interleaved in outbox order
+        assert relay.send_more() == 5
+        batches = {key[0]: future for key, future in producer.sent}
+        batches["a"].success(None)
+        relay.settle(wait=False)
+        _marks_committed(relay)
+        assert _unsent_keys(sessions) == ["b1", "a2", "c1", "b2"]  # "a2" waits for "b1"
+        batches["c"].success(None)
+        batches["b"].failure(RuntimeError("broker refused"))
+        with pytest.raises(RelayFailed, match="row 2 refused"):  # "b1", the second row
+            relay.settle(wait=True)
+        relay.reset()
+        assert _unsent_keys(sessions) == ["b1", "a2", "c1", "b2"]
+    finally:
+        relay.close()
