@@ -26,12 +26,14 @@ PING_AFTER_IDLE_S = 1.0
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, on PostgreSQL a ping of a pooled connection
     idle longer than PING_AFTER_IDLE_S (`_ping_after_idle`); JSON columns read with `runtime.jsoncodec` (`json_loads`)
-    on both."""
+    on both, and on SQLite written with it too, as `insert_rows` and `upsert_rows` write them on PostgreSQL: a value
+    holding dates, instants or tuples (an attendance day's content) is written the same on both."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, json_deserializer=json_loads)
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=jsoncodec.dumps,
+                               json_deserializer=json_loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
