@@ -422,9 +422,14 @@ def on_punches_recorded(session: Session, punches: Iterable[tuple[str, str, date
     employees = _employees(session, sorted({employee_id for employee_id, _, _, _ in punches}), span)
     wanted, new = defaultdict(set), defaultdict(set)
     day = timedelta(days=1)
+    zones = {}  # a zone's name -> its ZoneInfo, looked up once a batch rather than once a punch
     for employee_id, punch_id, at, zone in punches:
         known = employees.get(employee_id)
-        local_date = at.astimezone(ZoneInfo(known.zone if known else zone)).date()
+        name = known.zone if known else zone
+        tz = zones.get(name)
+        if tz is None:
+            tz = zones[name] = ZoneInfo(name)
+        local_date = at.astimezone(tz).date()
         wanted[employee_id].update((local_date - day, local_date, local_date + day))
         new[employee_id].add(punch_id)
     return rebuild_many(session, wanted, config, new_punches=new, employees=employees)
