@@ -274,23 +274,27 @@ def rebuild_many(session: Session, wanted: Mapping[str, Iterable[date]], config:
                 if doubtful:  # left out otherwise: a day without check-ins reads as it always did
                     content["doubtful_punches"] = doubtful
             correction = unit is not None and (unit, local_date.year, local_date.month) in closed
-            (fresh_rows if span is not None and span[0] <= local_date <= span[1] and local_date not in employee.stored
-             else rows).append({"employee_id": employee_id, "local_date": local_date, "version": 1,
-                                "status": content["status"], "content": content, "correction": correction,
-                                "built_at": now})
-            candidates.append(((employee_id, local_date), content, correction))
-    written = _write_days(session, fresh_rows, rows)
-    published = [_day_wire(content, written[key], correction) for key, content, correction in candidates
-                 if key in written]  # the contents are written: each becomes its event's data in place
+            row = {"employee_id": employee_id, "local_date": local_date, "version": 1, "status": content["status"],
+                   "content": content, "correction": correction, "built_at": now}
+            if span is not None and span[0] <= local_date <= span[1] and local_date not in employee.stored:
+                fresh_rows.append(row)
+                candidates.append((None, content, correction))  # written as it is, version 1
+            else:
+                rows.append(row)
+                candidates.append(((employee_id, local_date), content, correction))
+    versions = _write_days(session, fresh_rows, rows)
+    published = [_day_wire(content, 1 if key is None else versions[key], correction)
+                 for key, content, correction in candidates
+                 if key is None or key in versions]  # the contents are written: each becomes its event's data in place
     publish(session, *dumped_events("attendance.day.built", [(data["employee_id"], data) for data in published],
                                     PRODUCER))
     return published
 
 
 def _write_days(session: Session, fresh: list[dict], rows: list[dict]) -> dict[tuple[str, date], int]:
-    """Write the built days: `fresh`, known not to be stored, and `rows`, which may be; return the (employee, date) ->
-    version of those written: the fresh ones, and the stored ones whose content changed (`_content_differs`, the
-    version bumped); the others are left as they are.
+    """Write the built days: `fresh`, known not to be stored (all written, version 1), and `rows`, which may be; return
+    the (employee, date) -> version of those of `rows` written: the stored ones whose content changed
+    (`_content_differs`, the version bumped) and the new ones; the others are left as they are.
 
     A day is known not to be stored when its employee's row is locked and their stored days were read with it
     (`_employees` on PostgreSQL: no other builder writes their days until the commit). Those are written by a binary
@@ -298,12 +302,10 @@ def _write_days(session: Session, fresh: list[dict], rows: list[dict]) -> dict[t
     own with its speculative check). The others (stored days, and the days of an employee attendance does not know,
     whom nothing locks) go through the upsert."""
     insert_rows(session, tables.days, fresh)
-    written = {(row["employee_id"], row["local_date"]): 1 for row in fresh}
-    written.update(((employee_id, local_date), version) for employee_id, local_date, version in upsert_rows(
+    return {(employee_id, local_date): version for employee_id, local_date, version in upsert_rows(
         session, tables.days, rows, ("employee_id", "local_date"), only_if=_content_differs(session),
         overrides={"version": lambda table, _new: table.c.version + 1},
-        returning=("employee_id", "local_date", "version")))
-    return written
+        returning=("employee_id", "local_date", "version"))}
 
 
 def _day_wire(content: dict, version: int, correction: bool) -> dict:
