@@ -1,10 +1,12 @@
 """A built day's stored content and event data are its own values (`days._day_content`), written as JSON by
 `runtime.jsoncodec`: the text must be the one the `attendance.day.built` schema's dump gives, whatever the day."""
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from attendance.domain.days import Absence, Punch, build_day, local_time_to_utc
+from attendance.domain.adms import AttlogRecord
+from attendance.domain.days import Absence, AttendanceDay, Punch, build_day, local_time_to_utc
 from attendance.domain.policy import AttendancePolicy
 from attendance.domain.schedule import DayPattern, Schedule, default_schedule, planned_shift
 from attendance.handlers.days import _day_content
@@ -57,3 +59,18 @@ def test_the_instants_of_a_built_day_are_in_utc():
     built = DAYS["present"]()
     assert all(getattr(built, name).tzinfo is UTC for name in ("scheduled_start", "scheduled_end", "clock_in",
                                                                "clock_out"))
+
+
+@pytest.mark.parametrize("record", [Punch, AttendanceDay, AttlogRecord])
+def test_a_records_own_init_sets_exactly_its_fields_in_their_order(record):
+    """`Punch`, `AttendanceDay` and `AttlogRecord` set their attributes in one step (their own `__init__`): a field
+    added to the class but not to its `__init__`, or set under another name, fails here."""
+    names = [f.name for f in dataclasses.fields(record)]
+    values = {name: datetime(2025, 1, 27, n, tzinfo=UTC) if name == "at" else f"{name}-{n}"
+              for n, name in enumerate(names)}
+    made = record(**values)
+    assert list(vars(made)) == names and vars(made) == values
+    assert made == record(*values.values()) and hash(made) == hash(record(**values))
+    assert dataclasses.replace(made, **{names[0]: "other"}) != made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, names[0], "changed")
