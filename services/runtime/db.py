@@ -6,6 +6,9 @@ import json
 import operator
 import time
 from collections.abc import Sequence
+from datetime import date
+from datetime import time as dt_time
+from decimal import Decimal
 from pathlib import Path
 
 from psycopg.types.array import ListBinaryDumper
@@ -26,12 +29,14 @@ PING_AFTER_IDLE_S = 1.0
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout on SQLite, on PostgreSQL a ping of a pooled connection
     idle longer than PING_AFTER_IDLE_S (`_ping_after_idle`); JSON columns read with `runtime.jsoncodec` (`json_loads`)
-    on both."""
+    on both; on SQLite written by `json.dumps` with dates, times, instants and decimals as `runtime.jsoncodec` writes
+    them on PostgreSQL (`_sqlite_json`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, json_deserializer=json_loads)
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_sqlite_json,
+                               json_deserializer=json_loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -62,6 +67,21 @@ def make_engine(url: str) -> Engine:
 
     _ping_after_idle(engine)
     return engine
+
+
+def _sqlite_json(value) -> str:
+    """A JSON column's text on SQLite: SQLAlchemy's `json.dumps`, which refused dates, times, instants and decimals,
+    writing them as `runtime.jsoncodec` does on PostgreSQL (`insert_rows`, `upsert_rows`): `isoformat()`, and a
+    decimal's string. A value that holds them (an attendance day's content) is written alike on both."""
+    return json.dumps(value, default=_json_value)
+
+
+def _json_value(value):
+    if isinstance(value, (date, dt_time)):  # a datetime is a date
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _ping_after_idle(engine: Engine) -> None:

@@ -51,7 +51,7 @@ class RejectedLine:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AttlogRecord:
     """One punch as the device sent it; `local_time` is the device's naive local time."""
 
@@ -62,6 +62,14 @@ class AttlogRecord:
     workcode: str
     sequence: int | None
     raw_line: str
+
+    def __init__(self, pin: str, local_time: datetime, status: int, verify: int, workcode: str, sequence: int | None,
+                 raw_line: str):
+        # the attributes set in one step: the `__init__` a frozen dataclass generates sets each through
+        # `object.__setattr__` (a record is made for every line of every upload); fields, equality, hash and
+        # immutability are the dataclass's
+        object.__setattr__(self, "__dict__", {"pin": pin, "local_time": local_time, "status": status, "verify": verify,
+                                              "workcode": workcode, "sequence": sequence, "raw_line": raw_line})
 
 
 @dataclass(frozen=True)

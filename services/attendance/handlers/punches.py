@@ -56,8 +56,7 @@ def build_days_of(session: Session, rows, config: AttendanceConfig) -> int:
     (their days are built by their next punch or the nightly build of the date, once the data is mended). A
     failure of the database itself (a deadlock, a lost connection) fails the caller's transaction, to be retried
     whole."""
-    matched = [(employee_id, str(punch_id), aware(at), zone)
-               for punch_id, _, _, employee_id, _, at, _, zone, *_ in rows if employee_id]
+    matched = [(row[3], str(row[0]), aware(row[5]), row[7]) for row in rows if row[3]]  # by position, see above
     if matched and not _built(session, matched, config, alone=False):
         by_employee = defaultdict(list)
         for punch in matched:
