@@ -77,6 +77,20 @@ def _working_zone(now: datetime) -> str | None:
     return None
 
 
+def _quiet_zone(now: datetime) -> str:
+    """A zone whose working hours are not in the next few minutes (when no zone's are: the zones are an hour apart,
+    so when one is in its last minutes of work, another has finished). Not simply WIB: in WIB's last minutes of work
+    a device there is silent during working hours."""
+    from attendance.domain.schedule import default_schedule, planned_shift
+    from contracts.directory import ZONES
+    until = now + timedelta(minutes=SILENT_MINUTES + 2)
+    for zone in ZONES:
+        shift = planned_shift(default_schedule(), now.astimezone(ZoneInfo(zone)).date(), set(), zone)
+        if shift is None or shift.end <= now or until < shift.start:
+            return zone
+    raise AssertionError(f"every zone works within minutes of {now}")
+
+
 class Prometheus:
     def __init__(self, binary, tmp: Path, targets: list[str]):
         self.port = _free_port()
@@ -162,7 +176,9 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_silent_device_and_nightly_b
 
     # attendance, with a device in a zone where it is working hours now (if there is one), and its latest finished
     # date finished three to four hours ago: a local date finishes this many hours after it ends in WIB
-    zone = _working_zone(datetime.now(UTC))
+    now = datetime.now(UTC)
+    zone = _working_zone(now)
+    device_zone = zone or _quiet_zone(now)
     close_after = (datetime.now(ZoneInfo("Asia/Jakarta")).hour - 3) % 24
     attendance_url = new_database("attendance")
     attendance = make_app("attendance", attendance_url, kafka=kafka_bootstrap,
@@ -172,11 +188,11 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_silent_device_and_nightly_b
     directory = EventConsumer("attendance", None, None, attendance.extensions["kinerja"].sessions,
                               attendance_handlers(attendance.config["SETTINGS"]))
     directory.apply(make_event("directory.employee.upserted", nip, {
-        "employee_id": nip, "name": "Siti", "unit_id": "dinkes", "status": "PNS", "zone": zone or "Asia/Jakarta"}, "t"))
+        "employee_id": nip, "name": "Siti", "unit_id": "dinkes", "status": "PNS", "zone": device_zone}, "t"))
     directory.apply(make_event("directory.enrolment.upserted", f"{serial}:46", {
         "device_serial": serial, "pin": "46", "employee_id": nip}, "t"))
     client = attendance.test_client()
-    assert client.post("/devices", json={"device_serial": serial, "zone": zone or "Asia/Jakarta", "location": "Lobi"},
+    assert client.post("/devices", json={"device_serial": serial, "zone": device_zone, "location": "Lobi"},
                        headers=token(new_nip(), "admin")).status_code == 201
     assert client.get(f"/iclock/cdata?SN={serial}&options=all").status_code == 200  # it calls, then goes quiet
 
