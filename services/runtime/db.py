@@ -6,9 +6,6 @@ import json
 import operator
 import time
 from collections.abc import Sequence
-from datetime import date
-from datetime import time as dt_time
-from decimal import Decimal
 from pathlib import Path
 
 from psycopg.types.array import ListBinaryDumper
@@ -73,15 +70,7 @@ def _sqlite_json(value) -> str:
     """A JSON column's text on SQLite: SQLAlchemy's `json.dumps`, which refused dates, times, instants and decimals,
     writing them as `runtime.jsoncodec` does on PostgreSQL (`insert_rows`, `upsert_rows`): `isoformat()`, and a
     decimal's string. A value that holds them (an attendance day's content) is written alike on both."""
-    return json.dumps(value, default=_json_value)
-
-
-def _json_value(value):
-    if isinstance(value, (date, dt_time)):  # a datetime is a date
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return json.dumps(value, default=jsoncodec.default)
 
 
 def _ping_after_idle(engine: Engine) -> None:

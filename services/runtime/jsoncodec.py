@@ -13,7 +13,7 @@ canonical form is not this text: it stays on `json` (`runtime.audit_chain`), so 
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import orjson
@@ -21,16 +21,20 @@ import orjson
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-def _value(value):
-    """What orjson leaves to `default`: exact decimals (a NUMERIC column's value; PostgreSQL reads the string)."""
+def default(value):
+    """What orjson leaves to `default`: exact decimals (a NUMERIC column's value; PostgreSQL reads the string). Dates,
+    times and instants, which orjson writes itself, are written as it writes them (`isoformat()`) for an encoder
+    that does not (`json.dumps`: `runtime.db`'s SQLite JSON columns)."""
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, (date, time)):  # a datetime is a date
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def dumps(value, sort_keys: bool = False) -> str:
     """`value` as JSON text (with `sort_keys`, every object's keys in order)."""
-    return orjson.dumps(value, default=_value, option=_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS).decode()
+    return orjson.dumps(value, default=default, option=_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _OPTIONS).decode()
 
 
 def isoformat(moment: datetime) -> str:
