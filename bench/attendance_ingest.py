@@ -385,13 +385,16 @@ def part_job(pg: str, args) -> dict:
                 conn.commit()
             sessions = make_session_factory(engine, tables.metadata)
             config = build_context(Settings.from_env("attendance", dict(os.environ, ATTENDANCE_DATABASE_URL=url)))
-            with sessions() as session:  # the pool's connection opened: its backend is the one measured
+            opened = [sessions() for _ in range(args.job_workers)]  # the pool's connections opened: their
+            for session in opened:                                  # backends are the ones measured
                 session.execute(text("SELECT 1"))
+            for session in opened:
+                session.close()
             backends = _backends(engine, "bench-job")
             collect_for_polls()  # the collector as `jobs.run` sets it
             load = os.getloadavg()[0]
             cpu0, backend0, t0 = time.process_time(), _cpu_seconds(backends), time.perf_counter()
-            report = drain(sessions, config, args.ingest_batch)
+            report = drain(sessions, config, args.ingest_batch, workers=args.job_workers)
             elapsed = time.perf_counter() - t0
             cpu, backend_cpu = time.process_time() - cpu0, _cpu_seconds(backends) - backend0
             fingerprint = _fingerprint(engine)
@@ -428,6 +431,8 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark's database afterwards")
     parser.add_argument("--part", choices=["service", "job"], default="service",
                         help="the service under gunicorn with its job (default), or the ingest job alone")
+    parser.add_argument("--job-workers", type=int, default=1,
+                        help="--part job: loops draining side by side in the job's process (ATTENDANCE_INGEST_WORKERS)")
     parser.add_argument("--repeat", type=int, default=1, help="--part job: runs, each on a fresh database")
     args = parser.parse_args()
 

@@ -7,7 +7,8 @@ The upload request only stores the raw body durably and acknowledges it; this lo
 uploads in batches (`ATTENDANCE_INGEST_BATCH` uploads per transaction, default 50; the process runs at
 nice level `ATTENDANCE_INGEST_NICE`, default 0) and processes them
 with `ingest.process_pending`, one transaction per batch, so a crash re-processes that batch and adds
-nothing. Several job processes may run side by side: a claimed upload is skipped by the others.
+nothing. Several job processes may run side by side: a claimed upload is skipped by the others. Within a process,
+`ATTENDANCE_INGEST_WORKERS` loops (default 2; one on SQLite) drain side by side, each on a connection of its own.
 
 When nothing is pending it does not sleep on a timer: on PostgreSQL the upload's own statement NOTIFYs
 `store.UPLOADS_CHANNEL` and the job waits on it (`runtime.wakeup`), so an upload is picked up as soon as
@@ -64,9 +65,39 @@ CLOSE_DATES_EVERY_S = 60.0
 DAYS_LEASE = "kinerja-days:attendance"  # the one job process that builds the finished dates and clears coordinates
 
 
-def drain(sessions, config: AttendanceConfig, batch: int = 50,
-          stop: threading.Event | None = None) -> ingest.IngestReport:
-    """Process pending uploads batch by batch until none is left (or `stop` is set); return the totals."""
+def drain(sessions, config: AttendanceConfig, batch: int = 50, stop: threading.Event | None = None,
+          workers: int = 1) -> ingest.IngestReport:
+    """Process pending uploads batch by batch until none is left (or `stop` is set); return the totals.
+
+    With `workers` > 1, that many loops drain side by side, this thread and `workers - 1` others, each batch in a
+    transaction of its own on a connection of its own, as several job processes would (a claimed upload is skipped
+    by the others): while one loop waits on PostgreSQL for its statements, another runs its Python. The first
+    failure is raised once every loop has stopped."""
+    if workers == 1:
+        return _drain_loop(sessions, config, batch, stop)
+    reports: list[ingest.IngestReport] = []
+    failures: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            reports.append(_drain_loop(sessions, config, batch, stop))
+        except BaseException as failure:  # noqa: BLE001 - raised below, in the caller's thread
+            failures.append(failure)
+
+    others = [threading.Thread(target=loop, name=f"attendance-ingest-{n}", daemon=True) for n in range(1, workers)]
+    for thread in others:
+        thread.start()
+    loop()
+    for thread in others:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return sum(reports, ingest.IngestReport())
+
+
+def _drain_loop(sessions, config: AttendanceConfig, batch: int,
+                stop: threading.Event | None) -> ingest.IngestReport:
+    """One loop of `drain`: batch after batch until a batch comes back short (or `stop` is set)."""
     totals = ingest.IngestReport()
     while stop is None or not stop.is_set():
         with unit_of_work(sessions) as session:
@@ -144,12 +175,15 @@ def run(settings: Settings, stop: threading.Event) -> None:
     if niceness:
         os.nice(niceness)
     engine = make_engine(settings.database_url)
+    # Loops draining side by side in this process (`drain`): two keep the process's Python busy while PostgreSQL
+    # runs the other's statements (docs/PERFORMANCE.md; a third added nothing). SQLite has one writer at a time.
+    workers = 1 if engine.dialect.name == "sqlite" else whole_setting(settings, "ATTENDANCE_INGEST_WORKERS", 2, 1, 8)
     sessions = make_session_factory(engine, tables.metadata)
     # A batch of uploads allocates as a poll of events does (a dict, a row, an event and its wire text per
     # punch): the collector tuned as the consumers tune it, or its full collections walking the modules cost a
     # fifth of the job's CPU per punch.
     collect_for_polls()
-    log.info("attendance ingest job started", extra={"batch": batch})
+    log.info("attendance ingest job started", extra={"batch": batch, "workers": workers})
     halt = threading.Event()
     nightly = threading.Thread(target=keep_days, args=(sessions, config, halt), name="attendance-days", daemon=True)
     nightly.start()
@@ -158,7 +192,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 wakeup.listen()  # before looking: an upload committed after this wakes the wait below
-                drain(sessions, config, batch, stop)
+                drain(sessions, config, batch, stop, workers)
             except Exception:  # noqa: BLE001 - the batch stays pending and is retried
                 log.exception("processing pending uploads failed; retrying")
                 stop.wait(ERROR_WAIT_S)

@@ -1,11 +1,13 @@
 """The ingest job as several processes on PostgreSQL: two jobs working the same backlog at once never take the
 same upload (their claim is `FOR UPDATE SKIP LOCKED`), and together store each punch once and build each day with
-all its punches, also when one person's punches come in uploads two jobs hold at once."""
+all its punches, also when one person's punches come in uploads two jobs hold at once. One job process drains with
+several loops side by side (`jobs.drain`'s workers) the same way."""
 import threading
 from datetime import UTC, datetime
 
 import pytest
 
+from attendance import jobs
 from attendance.handlers import ingest
 from runtime.uow import unit_of_work
 
@@ -19,14 +21,18 @@ def _body(upload: int) -> str:
                    for pin in (1, 2) for second in range(LINES // 2))
 
 
-def test_two_jobs_at_once_process_every_upload_once(att, new_nip):
-    config = att.client.application.extensions["kinerja"].service
+def _backlog(att, new_nip) -> None:
     for _ in range(DEVICES):
         serial = att.device()
         for pin in ("1", "2"):
             att.enrol(serial, pin, att.employee(new_nip()))
         for upload in range(UPLOADS):
             assert att.post_attlog(serial, _body(upload)).data == f"OK: {LINES}".encode()
+
+
+def test_two_jobs_at_once_process_every_upload_once(att, new_nip):
+    config = att.client.application.extensions["kinerja"].service
+    _backlog(att, new_nip)
     start = threading.Barrier(2)
     reports = [ingest.IngestReport(), ingest.IngestReport()]
 
@@ -49,6 +55,50 @@ def test_two_jobs_at_once_process_every_upload_once(att, new_nip):
     assert total.uploads == DEVICES * UPLOADS  # a twice-claimed upload would be counted by both jobs
     assert total.punches == total.matched == DEVICES * UPLOADS * LINES
     built = att.outbox("attendance.day.built")  # each employee's day of each upload, built once with its punches
+    assert sorted(len(e.data["punch_ids"]) for e in built) == [LINES // 2] * (DEVICES * 2 * UPLOADS)
+
+
+def test_one_job_draining_with_two_loops_processes_every_upload_once(att, new_nip, monkeypatch):
+    config = att.client.application.extensions["kinerja"].service
+    _backlog(att, new_nip)
+    threads = set()
+    process_pending = ingest.process_pending
+
+    def recorded(*args, **kwargs):
+        report = process_pending(*args, **kwargs)
+        if report.uploads:
+            threads.add(threading.current_thread().name)
+        return report
+
+    monkeypatch.setattr(ingest, "process_pending", recorded)
+    total = jobs.drain(att.sessions, config, batch=3, workers=2)
+    assert len(threads) == 2, "one loop did all the work: nothing ran side by side"
+    assert total.uploads == DEVICES * UPLOADS
+    assert total.punches == total.matched == DEVICES * UPLOADS * LINES
+    built = att.outbox("attendance.day.built")
+    assert sorted(len(e.data["punch_ids"]) for e in built) == [LINES // 2] * (DEVICES * 2 * UPLOADS)
+    assert jobs.drain(att.sessions, config, batch=3, workers=2).uploads == 0
+
+
+def test_a_failing_loop_fails_the_drain_once_the_others_have_stopped_and_loses_nothing(att, new_nip, monkeypatch):
+    config = att.client.application.extensions["kinerja"].service
+    _backlog(att, new_nip)
+    process_pending = ingest.process_pending
+
+    def failing_in_the_other_loop(*args, **kwargs):
+        report = process_pending(*args, **kwargs)
+        if report.uploads and threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("the database went away")  # after its work, before its commit
+        return report
+
+    monkeypatch.setattr(ingest, "process_pending", failing_in_the_other_loop)
+    with pytest.raises(RuntimeError, match="went away"):
+        jobs.drain(att.sessions, config, batch=3, workers=2)
+    monkeypatch.setattr(ingest, "process_pending", process_pending)
+    # The failed batch was rolled back: taken by the other loop if it was still going, else by the next drain.
+    jobs.drain(att.sessions, config, batch=3)
+    assert jobs.drain(att.sessions, config, batch=3).uploads == 0
+    built = att.outbox("attendance.day.built")
     assert sorted(len(e.data["punch_ids"]) for e in built) == [LINES // 2] * (DEVICES * 2 * UPLOADS)
 
 
