@@ -76,20 +76,23 @@ def drain(sessions, config: AttendanceConfig, batch: int = 50, stop: threading.E
     if workers == 1:
         return _drain_loop(sessions, config, batch, stop)
     reports: list[ingest.IngestReport] = []
-    failures: list[BaseException] = []
+    failures: list[Exception] = []
 
-    def loop() -> None:
+    def other_loop() -> None:
         try:
             reports.append(_drain_loop(sessions, config, batch, stop))
-        except BaseException as failure:  # noqa: BLE001 - raised below, in the caller's thread
+        except Exception as failure:  # noqa: BLE001 - raised below, in the caller's thread
             failures.append(failure)
 
-    others = [threading.Thread(target=loop, name=f"attendance-ingest-{n}", daemon=True) for n in range(1, workers)]
+    others = [threading.Thread(target=other_loop, name=f"attendance-ingest-{n}", daemon=True)
+              for n in range(1, workers)]
     for thread in others:
         thread.start()
-    loop()
-    for thread in others:
-        thread.join()
+    try:
+        reports.append(_drain_loop(sessions, config, batch, stop))
+    finally:
+        for thread in others:
+            thread.join()
     if failures:
         raise failures[0]
     return sum(reports, ingest.IngestReport())
