@@ -201,7 +201,7 @@ def test_a_real_prometheus_fires_the_lag_dead_letter_silent_device_and_nightly_b
     try:
         assert prometheus.rules >= {"KinerjaConsumerLagGrowing", "KinerjaDeadLetters", "KinerjaDeviceSilent"}
         prometheus.wait_for(lambda: len(prometheus.query('up{job="kinerja"} == 1')) == 2, "both targets scraped")
-        prometheus.wait_for(lambda: prometheus.query(f'kinerja_consumer_lag{{service="scoring"}}'), "scoring's lag")
+        prometheus.wait_for(lambda: prometheus.query('kinerja_consumer_lag{service="scoring"}'), "scoring's lag")
         quiet = prometheus.firing()
         assert not _fires("KinerjaConsumerLagGrowing", service="scoring")(quiet)
         assert not _fires("KinerjaDeadLetters", topic="attendance.days.dlq")(quiet)
