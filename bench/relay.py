@@ -146,7 +146,8 @@ def _ceiling(producer, events, keyed: bool = False) -> float:
 
 def _fingerprint(bootstrap: str, topic: str, events, expected: int) -> tuple[str, int, int]:
     """(a hash of every partition's records, in offset order, each as its key and its event's place in `events` (-1
-    for any other), how many were read, how many were not of `events`): the same records on the same partitions in the same order give the same hash."""
+    for any other), how many were read, how many were not of `events`): the same records on the same partitions in
+    the same order give the same hash."""
     import hashlib
     from kafka import KafkaConsumer, TopicPartition
     place = {e.to_json().encode(): n for n, e in enumerate(events)}
@@ -163,7 +164,7 @@ def _fingerprint(bootstrap: str, topic: str, events, expected: int) -> tuple[str
                 read += len(records)
     finally:
         consumer.close()
-    unknown = sum(place == -1 for records in found.values() for _, place in records)
+    unknown = sum(n == -1 for records in found.values() for _, n in records)
     return hashlib.sha256(repr(sorted(found.items())).encode()).hexdigest()[:16], read, unknown
 
 

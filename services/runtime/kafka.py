@@ -15,6 +15,7 @@ from kafka.serializer import Serializer
 from kafka.structs import TopicPartition
 
 from contracts import topics as topic_names
+from runtime.kafka_appends import append_keyed, watch_splits
 
 log = logging.getLogger(__name__)
 DEFAULT_PARTITIONS = 3
@@ -128,7 +129,6 @@ class Producer(KafkaProducer):
             self.config["transactional_id"] is None and self.config["compression_type"] is None and \
             self.max_usable_produce_magic(self.config["api_version"]) == 2
         if self._keyed:
-            from runtime.kafka_appends import watch_splits
             watch_splits(self._accumulator)
 
     def send_all(self, topics, keys, values) -> list:
@@ -165,7 +165,7 @@ class Producer(KafkaProducer):
                     groups = {}
                 acks[n] = self.send(topic, key=key, value=value)
                 continue
-            partition = partitions[positive_hash(key_bytes) % len(partitions)]
+            partition = partitions[positive_hash(key_bytes) % len(partitions)]  # `KeyedPartitioner.choose`'s
             group = groups.get(partition)
             if group is None:
                 group = groups[partition] = []
@@ -182,7 +182,6 @@ class Producer(KafkaProducer):
         return [TopicPartition(topic, partition) for partition in sorted(partitions)]
 
     def _append(self, groups: dict, acks: list) -> None:
-        from runtime.kafka_appends import append_keyed
         if append_keyed(self._accumulator, groups, acks, int(time.time() * 1000)):
             self._sender.wakeup()
 

@@ -24,6 +24,8 @@ days — one AttendanceDay per employee and local date (rules in the module docs
     assign_punches(punches, shifts_by_date, zone, policy) -> dict[date, tuple[Punch, ...]]
     build_day(employee_id, local_date, zone, shift, punches, absences, is_holiday, policy, version) -> AttendanceDay
 
+records — set_attributes(record, attributes): the one-step `__init__` of frozen records made per line, punch or day
+
 policy — the regional `[attendance]` TOML section:
     AttendancePolicy, Band(code, from_minutes, to_minutes); load_policy(section: dict) -> AttendancePolicy
 """

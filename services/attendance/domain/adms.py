@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from .records import set_attributes
+
 MIN_ATTLOG_FIELDS = 5
 MAX_ATTLOG_FIELDS = 16
 SEQUENCE_FIELDS = 11  # the length of the lines that end with the device's record sequence
@@ -65,11 +67,8 @@ class AttlogRecord:
 
     def __init__(self, pin: str, local_time: datetime, status: int, verify: int, workcode: str, sequence: int | None,
                  raw_line: str):
-        # the attributes set in one step: the `__init__` a frozen dataclass generates sets each through
-        # `object.__setattr__` (a record is made for every line of every upload); fields, equality, hash and
-        # immutability are the dataclass's
-        object.__setattr__(self, "__dict__", {"pin": pin, "local_time": local_time, "status": status, "verify": verify,
-                                              "workcode": workcode, "sequence": sequence, "raw_line": raw_line})
+        set_attributes(self, {"pin": pin, "local_time": local_time, "status": status, "verify": verify,
+                              "workcode": workcode, "sequence": sequence, "raw_line": raw_line})  # one a line
 
 
 @dataclass(frozen=True)

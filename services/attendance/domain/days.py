@@ -29,6 +29,7 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from .policy import AttendancePolicy
+from .records import set_attributes
 from .schedule import PlannedShift
 
 
@@ -59,15 +60,6 @@ class AbsenceKind(StrEnum):
 _ABSENCE_PRECEDENCE = (AbsenceKind.DUTY, AbsenceKind.SICK, AbsenceKind.LEAVE, AbsenceKind.PERMISSION)
 
 
-def _set_attributes(record, attributes: dict) -> None:
-    """A frozen record's attributes set in one step, as its own `__init__` does for the records made once per punch or
-    day (`Punch`, `AttendanceDay`): the `__init__` a frozen dataclass generates sets each field through
-    `object.__setattr__` (an `AttendanceDay`'s 21 took 37k instructions, 18k so); the fields, their order, equality,
-    hash, repr and immutability are the dataclass's as before (`test_attendance_day_content.py` holds each `__init__`
-    to its fields)."""
-    object.__setattr__(record, "__dict__", attributes)
-
-
 @dataclass(frozen=True, init=False)
 class Punch:
     """One clock event of an employee at a UTC instant."""
@@ -78,7 +70,7 @@ class Punch:
     def __init__(self, punch_id: str, at: datetime):
         if at.tzinfo is None:
             raise ValueError("a punch time must be timezone-aware (UTC)")
-        _set_attributes(self, {"punch_id": punch_id, "at": at})
+        set_attributes(self, {"punch_id": punch_id, "at": at})
 
 
 @dataclass(frozen=True)
@@ -132,7 +124,7 @@ class AttendanceDay:
                  early_leave_minutes: int, overtime_minutes: int, late_band: str | None, early_band: str | None,
                  missing_clock_in: bool, missing_clock_out: bool, punch_ids: tuple[str, ...],
                  absence_kind: AbsenceKind | None, absence_reference: str | None):
-        _set_attributes(self, {
+        set_attributes(self, {
             "employee_id": employee_id, "local_date": local_date, "zone": zone, "version": version, "status": status,
             "scheduled_start": scheduled_start, "scheduled_end": scheduled_end, "scheduled_minutes": scheduled_minutes,
             "clock_in": clock_in, "clock_out": clock_out, "presence_minutes": presence_minutes,
